@@ -1,0 +1,33 @@
+# latch: the two commands are `make run` and `make test`.
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+
+.PHONY: build run test deps lint bench clean
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/latch ./cmd/latch
+
+# Starts latch with its own PostgreSQL under ./latch-data, plus the demo apps.
+run: deps build
+	./bin/latch dev
+
+# Installs what the tests need (PostgreSQL's server programs), then vets and
+# runs every test with the race detector against real PostgreSQL.
+test: deps
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 14m ./...
+
+deps:
+	@scripts/install-deps.sh
+
+lint:
+	gofmt -l .
+	$(GO) vet ./...
+
+bench: deps
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf bin

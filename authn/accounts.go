@@ -1,0 +1,137 @@
+package authn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Errors of account management, worded for the person who caused them.
+var (
+	ErrEmailTaken   = errors.New("an account with this email already exists")
+	ErrBadEmail     = errors.New("email is not a valid address")
+	ErrNoAccount    = errors.New("no account has this email")
+	ErrAdvancedMode = errors.New("this account uses advanced security: its credentials cannot be reset by an administrator")
+)
+
+// Account is a person.
+type Account struct {
+	ID           string
+	Email        string
+	Name         string
+	SecurityMode string
+	CreatedAt    time.Time
+	HasPassword  bool
+}
+
+// Accounts stores accounts and their passwords.
+type Accounts struct {
+	DB     *pgxpool.Pool
+	Argon2 Argon2Params
+}
+
+// EmailKey is the form of an email used to find its account.
+func EmailKey(email string) string {
+	return strings.ToLower(strings.TrimSpace(email))
+}
+
+// CheckEmail validates an address as typed by a person or an operator.
+func CheckEmail(email string) (string, error) {
+	email = strings.TrimSpace(email)
+	a, err := mail.ParseAddress(email)
+	if err != nil || a.Address != email || !strings.Contains(email, "@") || len(email) > 320 {
+		return "", ErrBadEmail
+	}
+	return email, nil
+}
+
+// Create adds an account, with a password when one is given.
+func (s *Accounts) Create(ctx context.Context, email, name, password string) (*Account, error) {
+	email, err := CheckEmail(email)
+	if err != nil {
+		return nil, err
+	}
+	var hash string
+	if password != "" {
+		if hash, err = HashPassword(password, s.Argon2); err != nil {
+			return nil, err
+		}
+	}
+	a := &Account{Email: email, Name: strings.TrimSpace(name), SecurityMode: "standard", HasPassword: hash != ""}
+	err = pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `INSERT INTO accounts (email, email_key, name) VALUES ($1, $2, $3)
+			RETURNING id, created_at`, email, EmailKey(email), a.Name).Scan(&a.ID, &a.CreatedAt)
+		if err != nil {
+			return err
+		}
+		if hash != "" {
+			_, err = tx.Exec(ctx, `INSERT INTO passwords (account_id, hash) VALUES ($1, $2)`, a.ID, hash)
+		}
+		return err
+	})
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+		return nil, ErrEmailTaken
+	}
+	if err != nil {
+		return nil, fmt.Errorf("authn: create account: %w", err)
+	}
+	return a, nil
+}
+
+const accountColumns = `a.id, a.email, a.name, a.security_mode, a.created_at, p.hash IS NOT NULL`
+
+func scanAccount(row pgx.Row) (*Account, error) {
+	var a Account
+	err := row.Scan(&a.ID, &a.Email, &a.Name, &a.SecurityMode, &a.CreatedAt, &a.HasPassword)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrNoAccount
+	}
+	return &a, err
+}
+
+// ByEmail finds an account by email, ignoring case.
+func (s *Accounts) ByEmail(ctx context.Context, email string) (*Account, error) {
+	return scanAccount(s.DB.QueryRow(ctx, `SELECT `+accountColumns+`
+		FROM accounts a LEFT JOIN passwords p ON p.account_id = a.id WHERE a.email_key = $1`, EmailKey(email)))
+}
+
+// ByID finds an account by id.
+func (s *Accounts) ByID(ctx context.Context, id string) (*Account, error) {
+	a, err := scanAccount(s.DB.QueryRow(ctx, `SELECT `+accountColumns+`
+		FROM accounts a LEFT JOIN passwords p ON p.account_id = a.id WHERE a.id::text = $1`, id))
+	return a, err
+}
+
+// List returns every account, oldest first.
+func (s *Accounts) List(ctx context.Context) ([]Account, error) {
+	rows, err := s.DB.Query(ctx, `SELECT `+accountColumns+`
+		FROM accounts a LEFT JOIN passwords p ON p.account_id = a.id ORDER BY a.created_at, a.email_key`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Account, error) {
+		a, err := scanAccount(r)
+		if err != nil {
+			return Account{}, err
+		}
+		return *a, nil
+	})
+}
+
+// PasswordHash returns the account's password hash, or "" without one.
+func (s *Accounts) PasswordHash(ctx context.Context, accountID string) (string, error) {
+	var h string
+	err := s.DB.QueryRow(ctx, `SELECT hash FROM passwords WHERE account_id = $1`, accountID).Scan(&h)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	return h, err
+}

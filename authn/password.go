@@ -1,0 +1,70 @@
+package authn
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// Argon2Params are the argon2id cost parameters. DESIGN.md fixes the
+// defaults at OWASP's minimum (m=19 MiB, t=2, p=1); hashes carry their
+// parameters in the PHC string, so they can rise later without breaking old
+// hashes.
+type Argon2Params struct {
+	MemoryKiB uint32
+	Time      uint32
+	Threads   uint8
+}
+
+// DefaultArgon2 is DESIGN.md's choice.
+var DefaultArgon2 = Argon2Params{MemoryKiB: 19 * 1024, Time: 2, Threads: 1}
+
+// MinPasswordLength follows NIST SP 800-63B: at least 8 characters, no
+// composition rules.
+const MinPasswordLength = 8
+
+// ErrWeakPassword is returned for a password that is too short or too long.
+var ErrWeakPassword = errors.New("password must be at least 8 and at most 1024 characters")
+
+// HashPassword returns the PHC string of an argon2id hash of password.
+func HashPassword(password string, p Argon2Params) (string, error) {
+	if n := len([]rune(password)); n < MinPasswordLength || len(password) > 1024 {
+		return "", ErrWeakPassword
+	}
+	salt := make([]byte, 16)
+	rand.Read(salt)
+	key := argon2.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, 32)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, p.MemoryKiB, p.Time, p.Threads,
+		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
+}
+
+// VerifyPassword compares password with a PHC string in constant time.
+func VerifyPassword(phc, password string) (bool, error) {
+	parts := strings.Split(phc, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false, errors.New("authn: unsupported password hash")
+	}
+	var version int
+	var p Argon2Params
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return false, errors.New("authn: unsupported argon2 version")
+	}
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &p.MemoryKiB, &p.Time, &p.Threads); err != nil {
+		return false, fmt.Errorf("authn: bad argon2 parameters: %w", err)
+	}
+	salt, err := base64.RawStdEncoding.DecodeString(parts[4])
+	if err != nil {
+		return false, err
+	}
+	want, err := base64.RawStdEncoding.DecodeString(parts[5])
+	if err != nil {
+		return false, err
+	}
+	got := argon2.IDKey([]byte(password), salt, p.Time, p.MemoryKiB, p.Threads, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1, nil
+}

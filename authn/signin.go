@@ -1,0 +1,431 @@
+package authn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"time"
+
+	"latch/internal/web"
+	"latch/sessions"
+	"latch/templates"
+)
+
+// AuthRequest is what the sign-in page needs to know of a pending OIDC
+// authorization request.
+type AuthRequest struct {
+	ID        string
+	AppName   string
+	CreatedAt time.Time
+	Prompt    []string       // "none", "login", ...
+	MaxAge    *time.Duration // nil when the app set none
+	LoginHint string
+}
+
+// ErrUnknownRequest means the authorization request does not exist, has
+// expired or was already answered.
+var ErrUnknownRequest = errors.New("authn: unknown or expired authorization request")
+
+// AuthRequests is the identity provider as the sign-in flow sees it.
+type AuthRequests interface {
+	// LoginRequest returns the pending request with this id.
+	LoginRequest(ctx context.Context, id string) (*AuthRequest, error)
+	// Complete binds a signed-in device session to the request and returns
+	// where to send the browser to finish it.
+	Complete(ctx context.Context, id string, d *sessions.Device) (string, error)
+	// Refuse answers the request with an OAuth error (login_required for
+	// prompt=none) and returns the redirect to the app.
+	Refuse(ctx context.Context, id, code, description string) (string, error)
+}
+
+// LogoutRequests decodes the opaque value an end_session confirmation page
+// posts back, giving the address to continue to after signing out.
+type LogoutRequests interface {
+	LogoutRedirect(value string) (string, error)
+}
+
+// Handler serves /login, /logout and /account.
+type Handler struct {
+	Accounts  *Accounts
+	Sessions  *sessions.Store
+	Throttle  *Throttle
+	Requests  AuthRequests
+	Logouts   LogoutRequests
+	Pages     *templates.Set
+	Cookies   *web.Cookies
+	CSRF      *web.CSRF
+	ClientIP  *web.ClientIP
+	Limiter   *web.RateLimiter
+	Metrics   *web.Metrics
+	Logger    *slog.Logger
+	Now       func() time.Time
+	dummyHash string
+}
+
+// Routes registers the handler's routes on mux.
+func (h *Handler) Routes(mux *http.ServeMux) {
+	if h.dummyHash == "" {
+		// Unknown emails are checked against this hash so a wrong email costs
+		// as much time as a wrong password and timing reveals nothing.
+		h.dummyHash, _ = HashPassword("latch-dummy-password", h.Accounts.Argon2)
+	}
+	mux.HandleFunc("GET /login", h.loginPage)
+	mux.HandleFunc("POST /login", h.login)
+	mux.HandleFunc("GET /account", h.account)
+	mux.HandleFunc("GET /logout", h.logoutPage)
+	mux.HandleFunc("POST /logout", h.logout)
+	mux.HandleFunc("GET /logged-out", h.loggedOut)
+}
+
+// Device returns the live device session of the request's cookie, or nil.
+func (h *Handler) Device(r *http.Request) *sessions.Device {
+	secret, ok := h.Cookies.Read(r, "latch")
+	if !ok {
+		return nil
+	}
+	d, err := h.Sessions.BySecret(r.Context(), secret)
+	if err != nil {
+		if !errors.Is(err, sessions.ErrNotFound) {
+			h.Logger.ErrorContext(r.Context(), "session lookup", "err", err)
+		}
+		return nil
+	}
+	return d
+}
+
+func (h *Handler) base(w http.ResponseWriter, r *http.Request, title string, d *sessions.Device) templates.Base {
+	b := templates.Base{Title: title, CSRFToken: h.CSRF.Token(w, r)}
+	if d != nil {
+		if a, err := h.Accounts.ByID(r.Context(), d.AccountID); err == nil {
+			b.SignedIn, b.Email = true, a.Email
+		}
+	}
+	return b
+}
+
+func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, status int, heading, message string) {
+	web.NoStore(w)
+	h.Pages.Render(w, status, "error", templates.ErrorPage{
+		Base: h.base(w, r, heading, nil), Status: status, Heading: heading, Message: message})
+}
+
+// satisfies reports whether an existing sign-in is fresh enough for req.
+func (h *Handler) satisfies(req *AuthRequest, d *sessions.Device) bool {
+	if d == nil {
+		return false
+	}
+	if slices.Contains(req.Prompt, "login") && d.AuthTime.Before(req.CreatedAt) {
+		return false
+	}
+	if req.MaxAge != nil && h.Now().Sub(d.AuthTime) > *req.MaxAge {
+		return false
+	}
+	return true
+}
+
+func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
+	web.NoStore(w)
+	d := h.Device(r)
+	id := r.URL.Query().Get("authRequestID")
+	if id == "" {
+		if d != nil {
+			http.Redirect(w, r, "/account", http.StatusSeeOther)
+			return
+		}
+		h.renderLogin(w, r, http.StatusOK, nil, "", "")
+		return
+	}
+	req, err := h.Requests.LoginRequest(r.Context(), id)
+	if err != nil {
+		h.requestError(w, r, err)
+		return
+	}
+	if h.satisfies(req, d) {
+		h.complete(w, r, req.ID, d)
+		return
+	}
+	if slices.Contains(req.Prompt, "none") {
+		to, err := h.Requests.Refuse(r.Context(), req.ID, "login_required", "The person is not signed in.")
+		if err != nil {
+			h.requestError(w, r, err)
+			return
+		}
+		http.Redirect(w, r, to, http.StatusFound)
+		return
+	}
+	h.renderLogin(w, r, http.StatusOK, req, req.LoginHint, "")
+}
+
+func (h *Handler) requestError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, ErrUnknownRequest) {
+		h.errorPage(w, r, http.StatusBadRequest, "This sign-in link has expired",
+			"Go back to the app and start signing in again.")
+		return
+	}
+	h.Logger.ErrorContext(r.Context(), "authorization request", "err", err)
+	h.errorPage(w, r, http.StatusInternalServerError, "Something went wrong",
+		"latch could not continue signing you in. Please try again in a moment.")
+}
+
+func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int, req *AuthRequest, email, msg string) {
+	d := h.Device(r)
+	p := templates.LoginPage{Base: h.base(w, r, "Sign in", d), Email: email, Error: msg}
+	if req != nil {
+		p.AppName, p.AuthRequestID = req.AppName, req.ID
+		p.Reauth = d != nil
+	}
+	h.Pages.Render(w, status, "login", p)
+}
+
+func (h *Handler) complete(w http.ResponseWriter, r *http.Request, id string, d *sessions.Device) {
+	to, err := h.Requests.Complete(r.Context(), id, d)
+	if err != nil {
+		h.requestError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// login checks a password sign-in. Every failure says the same sentence,
+// whether the email has no account, no password or another password.
+func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
+	web.NoStore(w)
+	if err := h.CSRF.Check(r); err != nil {
+		h.errorPage(w, r, http.StatusForbidden, "This form has expired",
+			"Reload the page and try again.")
+		return
+	}
+	var req *AuthRequest
+	if id := r.PostFormValue("auth_request"); id != "" {
+		var err error
+		if req, err = h.Requests.LoginRequest(r.Context(), id); err != nil {
+			h.requestError(w, r, err)
+			return
+		}
+	}
+	email := r.PostFormValue("email")
+	password := r.PostFormValue("password")
+	ip := h.ClientIP.Addr(r)
+	if !h.Limiter.Allow(ip) {
+		h.Metrics.SignIns.WithLabelValues("password", "rate_limited").Inc()
+		w.Header().Set("Retry-After", "60")
+		h.renderLogin(w, r, http.StatusTooManyRequests, req, email,
+			"Too many sign-in attempts from your network. Wait a minute and try again.")
+		return
+	}
+	key := EmailKey(email)
+	wait, err := h.Throttle.Check(r.Context(), key)
+	switch {
+	case errors.Is(err, ErrLocked):
+		h.Metrics.SignIns.WithLabelValues("password", "locked").Inc()
+		h.renderLogin(w, r, http.StatusTooManyRequests, req, email,
+			"This account is locked after too many failed sign-ins. Contact your administrator to unlock it.")
+		return
+	case err != nil:
+		h.fail(w, r, err)
+		return
+	case wait > 0:
+		h.Metrics.SignIns.WithLabelValues("password", "throttled").Inc()
+		w.Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds()+1)))
+		h.renderLogin(w, r, http.StatusTooManyRequests, req, email,
+			fmt.Sprintf("Too many failed attempts. Try again in %s.", roundWait(wait)))
+		return
+	}
+	acct, ok, err := h.checkPassword(r.Context(), email, password)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	ev := sessions.Event{IP: ip, UserAgent: r.UserAgent(), Detail: map[string]any{"method": "password"}}
+	if !ok {
+		h.Metrics.SignIns.WithLabelValues("password", "failure").Inc()
+		accountID := ""
+		if acct != nil {
+			accountID = acct.ID
+		}
+		if err := h.Throttle.Fail(r.Context(), key, accountID, ev); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		h.renderLogin(w, r, http.StatusUnauthorized, req, email, "Wrong email or password.")
+		return
+	}
+	if err := h.Throttle.Succeed(r.Context(), key); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	d, err := h.signIn(w, r, acct, []string{"pwd"}, "", ev)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.Metrics.SignIns.WithLabelValues("password", "success").Inc()
+	if req != nil {
+		h.complete(w, r, req.ID, d)
+		return
+	}
+	http.Redirect(w, r, "/account", http.StatusSeeOther)
+}
+
+func roundWait(d time.Duration) string {
+	if d < time.Minute {
+		return fmt.Sprintf("%d seconds", int(d.Seconds()+0.999))
+	}
+	return fmt.Sprintf("%d minutes", int(d.Minutes()+0.999))
+}
+
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	h.Logger.ErrorContext(r.Context(), "sign-in", "err", err)
+	h.Metrics.Errors.WithLabelValues("signin").Inc()
+	h.errorPage(w, r, http.StatusInternalServerError, "Something went wrong",
+		"latch could not sign you in just now. Please try again in a moment.")
+}
+
+// checkPassword returns the account and whether password is its password. An
+// unknown email still costs one argon2id computation.
+func (h *Handler) checkPassword(ctx context.Context, email, password string) (*Account, bool, error) {
+	acct, err := h.Accounts.ByEmail(ctx, email)
+	if errors.Is(err, ErrNoAccount) {
+		_, _ = VerifyPassword(h.dummyHash, password)
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	hash, err := h.Accounts.PasswordHash(ctx, acct.ID)
+	if err != nil {
+		return nil, false, err
+	}
+	if hash == "" {
+		_, _ = VerifyPassword(h.dummyHash, password)
+		return acct, false, nil
+	}
+	ok, err := VerifyPassword(hash, password)
+	return acct, ok, err
+}
+
+// signIn gives the browser a fresh session secret: a re-authentication of the
+// same account keeps its device session (and sid) with a new secret; a
+// different account replaces the old session. Either way a cookie from before
+// the sign-in is worthless after it (no session fixation).
+func (h *Handler) signIn(w http.ResponseWriter, r *http.Request, acct *Account, amr []string, acr string, ev sessions.Event) (*sessions.Device, error) {
+	ctx := r.Context()
+	old := h.Device(r)
+	var d *sessions.Device
+	var secret string
+	if old != nil && old.AccountID == acct.ID {
+		s, err := h.Sessions.Reauthenticate(ctx, old.ID, amr, acr)
+		if err == nil {
+			secret = s
+			d, err = h.Sessions.Get(ctx, old.ID)
+			if err != nil {
+				return nil, err
+			}
+		} else if !errors.Is(err, sessions.ErrNotFound) {
+			return nil, err
+		}
+	} else if old != nil {
+		if err := h.Sessions.End(ctx, old.ID, sessions.ReasonReplaced); err != nil && !errors.Is(err, sessions.ErrNotFound) {
+			return nil, err
+		}
+	}
+	if d == nil {
+		var err error
+		d, secret, err = h.Sessions.Create(ctx, sessions.NewDevice{
+			AccountID: acct.ID, Mode: acct.SecurityMode, AMR: amr, ACR: acr, IP: ev.IP, UserAgent: ev.UserAgent})
+		if err != nil {
+			return nil, err
+		}
+	}
+	ev.AccountID, ev.At, ev.Kind, ev.DeviceSessionID = acct.ID, h.Now(), "signin", d.ID
+	if err := sessions.Record(ctx, h.Sessions.DB, ev); err != nil {
+		return nil, err
+	}
+	h.Cookies.Set(w, "latch", secret, 0)
+	return d, nil
+}
+
+func (h *Handler) account(w http.ResponseWriter, r *http.Request) {
+	web.NoStore(w)
+	d := h.Device(r)
+	if d == nil {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	acct, err := h.Accounts.ByID(r.Context(), d.AccountID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.Pages.Render(w, http.StatusOK, "account", templates.AccountPage{
+		Base: h.base(w, r, "Your account", d), Name: acct.Name, SignedInAt: d.CreatedAt,
+		Methods: MethodNames(d.AMR), Device: "",
+	})
+}
+
+// MethodNames turns amr values into words for people.
+func MethodNames(amr []string) []string {
+	var out []string
+	for _, m := range amr {
+		switch m {
+		case "pwd":
+			out = append(out, "Password")
+		case "otp":
+			out = append(out, "Authenticator app")
+		case "hwk", "swk":
+			out = append(out, "Passkey")
+		}
+	}
+	return out
+}
+
+// logoutPage shows the end_session confirmation, or a sign-out button.
+func (h *Handler) logoutPage(w http.ResponseWriter, r *http.Request) {
+	web.NoStore(w)
+	d := h.Device(r)
+	p := templates.LogoutConfirmPage{Base: h.base(w, r, "Sign out", d), Request: r.URL.Query().Get("request")}
+	h.Pages.Render(w, http.StatusOK, "logout_confirm", p)
+}
+
+// logout ends this browser's device session. With a request value from the
+// end_session confirmation page it then continues to the app's registered
+// post-logout address.
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
+	web.NoStore(w)
+	if err := h.CSRF.Check(r); err != nil {
+		h.errorPage(w, r, http.StatusForbidden, "This form has expired", "Reload the page and try again.")
+		return
+	}
+	to := "/logged-out"
+	if v := r.PostFormValue("request"); v != "" {
+		u, err := h.Logouts.LogoutRedirect(v)
+		if err != nil {
+			h.errorPage(w, r, http.StatusBadRequest, "This sign-out link is not valid",
+				"Go back to the app and sign out again.")
+			return
+		}
+		to = u
+	}
+	if d := h.Device(r); d != nil {
+		if err := h.Sessions.End(r.Context(), d.ID, sessions.ReasonSignedOut); err != nil && !errors.Is(err, sessions.ErrNotFound) {
+			h.fail(w, r, err)
+			return
+		}
+	}
+	h.Cookies.Clear(w, "latch")
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+func (h *Handler) loggedOut(w http.ResponseWriter, r *http.Request) {
+	web.NoStore(w)
+	h.Pages.Render(w, http.StatusOK, "logged_out", templates.LoggedOutPage{Base: h.base(w, r, "Signed out", nil)})
+}
+
+// LoginURL is the sign-in page for an authorization request.
+func LoginURL(authRequestID string) string {
+	return "/login?authRequestID=" + url.QueryEscape(authRequestID)
+}

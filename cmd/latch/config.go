@@ -1,0 +1,165 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// Config is everything `latch serve` and `latch dev` are started with. Flags
+// and environment are read here and nowhere else.
+type Config struct {
+	Addr           string
+	Issuer         string
+	DatabaseURL    string
+	DataDir        string
+	ClientsFile    string
+	MasterKeyFile  string
+	GeoIPDB        string
+	TrustedProxies []string
+	LogFormat      string
+	LogLevel       string
+	RateLimit      float64 // sign-in attempts per minute per client address
+
+	SessionAbsolute         time.Duration
+	SessionIdle             time.Duration
+	AdvancedSessionAbsolute time.Duration
+	AdvancedSessionIdle     time.Duration
+}
+
+// commonFlags declares the flags every database-using command shares.
+func commonFlags(fs *flag.FlagSet, c *Config) {
+	fs.StringVar(&c.DatabaseURL, "database-url", "", "PostgreSQL URL; without it latch runs its own PostgreSQL under --data-dir")
+	fs.StringVar(&c.DataDir, "data-dir", "./latch-data", "directory for latch's own PostgreSQL and generated master key")
+	fs.StringVar(&c.MasterKeyFile, "master-key-file", "", "file holding 32 random bytes in base64 (openssl rand -base64 32); required with --database-url")
+	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+}
+
+// serveFlags declares the flags of serve and dev.
+func serveFlags(fs *flag.FlagSet, c *Config) {
+	commonFlags(fs, c)
+	fs.StringVar(&c.Addr, "addr", ":8080", "listen address")
+	fs.StringVar(&c.Issuer, "issuer", "http://localhost:8080", "public URL of latch, the OIDC issuer")
+	fs.StringVar(&c.ClientsFile, "clients", "", "clients file (YAML); default: the built-in demo apps")
+	fs.StringVar(&c.GeoIPDB, "geoip-db", "", "MaxMind-format .mmdb for approximate locations")
+	fs.Func("trusted-proxies", "comma-separated CIDRs whose X-Forwarded-For is believed", func(s string) error {
+		c.TrustedProxies = nil
+		for _, p := range strings.Split(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				c.TrustedProxies = append(c.TrustedProxies, p)
+			}
+		}
+		return nil
+	})
+	fs.Float64Var(&c.RateLimit, "rate-limit", 30, "sign-in attempts per minute allowed from one client address")
+	fs.DurationVar(&c.SessionAbsolute, "session-absolute", 30*24*time.Hour, "device session absolute lifetime (standard accounts)")
+	fs.DurationVar(&c.SessionIdle, "session-idle", 14*24*time.Hour, "device session idle lifetime (standard accounts)")
+	fs.DurationVar(&c.AdvancedSessionAbsolute, "advanced-session-absolute", 12*time.Hour, "device session absolute lifetime (advanced security)")
+	fs.DurationVar(&c.AdvancedSessionIdle, "advanced-session-idle", 15*time.Minute, "device session idle lifetime (advanced security)")
+}
+
+// errHelp is returned after -h printed the usage.
+var errHelp = errors.New("help requested")
+
+// parseFlags parses args, then fills every flag not given on the command line
+// from LATCH_<FLAG_IN_UPPER_SNAKE> (and --database-url also from
+// DATABASE_URL). Errors name the flag or variable in one line.
+func parseFlags(fs *flag.FlagSet, args []string, getenv func(string) string, stderr io.Writer) error {
+	fs.SetOutput(io.Discard)
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stderr)
+			fs.PrintDefaults()
+			return errHelp
+		}
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] || err != nil {
+			return
+		}
+		env := "LATCH_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		v := getenv(env)
+		if v == "" && f.Name == "database-url" {
+			env, v = "DATABASE_URL", getenv("DATABASE_URL")
+		}
+		if v == "" {
+			return
+		}
+		if e := fs.Set(f.Name, v); e != nil {
+			err = fmt.Errorf("invalid value %q for %s: %v", v, env, e)
+		}
+	})
+	return err
+}
+
+// validate checks values that parse but make no sense, one line each.
+func (c *Config) validate(serve bool) error {
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		return fmt.Errorf("--log-format: %q is not text or json", c.LogFormat)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("--log-level: %q is not debug, info, warn or error", c.LogLevel)
+	}
+	if c.DatabaseURL != "" {
+		if _, err := url.Parse(c.DatabaseURL); err != nil || !(strings.HasPrefix(c.DatabaseURL, "postgres://") ||
+			strings.HasPrefix(c.DatabaseURL, "postgresql://") || strings.Contains(c.DatabaseURL, "=")) {
+			return errors.New("--database-url: not a PostgreSQL URL (postgres://user:pass@host/db)")
+		}
+		if c.MasterKeyFile == "" {
+			return errors.New("--master-key-file: required with --database-url, so every replica uses the same key")
+		}
+	}
+	if c.DataDir == "" {
+		return errors.New("--data-dir: must not be empty")
+	}
+	if !serve {
+		return nil
+	}
+	u, err := url.Parse(c.Issuer)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("--issuer: %q is not an http(s) URL without query or fragment", c.Issuer)
+	}
+	if u.Scheme == "http" && u.Hostname() != "localhost" && u.Hostname() != "127.0.0.1" {
+		return fmt.Errorf("--issuer: %q uses http on a public host; use https", c.Issuer)
+	}
+	if c.Addr == "" {
+		return errors.New("--addr: must not be empty")
+	}
+	if c.GeoIPDB != "" {
+		f, err := os.Open(c.GeoIPDB)
+		if err != nil {
+			return fmt.Errorf("--geoip-db: cannot read %s", c.GeoIPDB)
+		}
+		f.Close()
+	}
+	if c.RateLimit <= 0 {
+		return errors.New("--rate-limit: must be positive")
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"--session-absolute", c.SessionAbsolute}, {"--session-idle", c.SessionIdle},
+		{"--advanced-session-absolute", c.AdvancedSessionAbsolute}, {"--advanced-session-idle", c.AdvancedSessionIdle}} {
+		if d.v <= 0 {
+			return fmt.Errorf("%s: must be positive", d.name)
+		}
+	}
+	return nil
+}

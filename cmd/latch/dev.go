@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"latch/authn"
+	"latch/cmd/latch/demoapp"
+	"latch/idp"
+)
+
+func newKeys(db *database) *idp.Keys { return idp.NewKeys(db.Pool, db.Master) }
+
+// cmdServe runs `latch serve`, or with dev `latch dev`: the provider plus the
+// three demo apps and a demo account.
+func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, dev bool) error {
+	var cfg Config
+	name := "serve"
+	if dev {
+		name = "dev"
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	serveFlags(fs, &cfg)
+	if err := parseFlags(fs, args, getenv, stderr); err != nil {
+		return err
+	}
+	if err := cfg.validate(true); err != nil {
+		return err
+	}
+	if dev && cfg.ClientsFile != "" {
+		return errors.New("--clients: latch dev always uses the built-in demo apps")
+	}
+	logger := newLogger(&cfg, stderr)
+	db, err := openDatabase(ctx, &cfg, logger, true)
+	if err != nil {
+		return err
+	}
+	defer closeDB(db)
+	ln, err := listen(cfg.Addr)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	srv, err := newServer(ctx, &cfg, db, logger, time.Now)
+	if err != nil {
+		return err
+	}
+	var demos []*http.Server
+	if dev {
+		demos, err = startDemo(ctx, &cfg, srv, stdout)
+		if err != nil {
+			return err
+		}
+	}
+	if err := srv.start(ctx, ln); err != nil {
+		return err
+	}
+	logger.Info("latch is serving", "issuer", cfg.Issuer, "addr", srv.ln.Addr().String(), "version", version)
+	<-ctx.Done()
+	logger.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	for _, d := range demos {
+		d.Shutdown(shutdownCtx)
+	}
+	return srv.shutdown(shutdownCtx)
+}
+
+// demoApps are the three relying parties of `latch dev`, matching the
+// built-in clients file.
+var demoApps = []struct{ name, clientID, secret, port string }{
+	{"ChatGPT", "chatgpt-web", "demo-chatgpt-secret-not-for-production", "9001"},
+	{"Codex", "codex-web", "demo-codex-secret-not-for-production", "9002"},
+	{"Platform", "platform-web", "demo-platform-secret-not-for-production", "9003"},
+}
+
+const demoEmail = "demo@latch.localhost"
+
+// startDemo creates the demo account on first run (its password kept in the
+// data directory so every run can print it) and starts the demo apps.
+func startDemo(ctx context.Context, cfg *Config, srv *server, stdout io.Writer) ([]*http.Server, error) {
+	pwFile := filepath.Join(cfg.DataDir, "demo-password")
+	pw, err := os.ReadFile(pwFile)
+	password := strings.TrimSpace(string(pw))
+	if err != nil || password == "" {
+		password = rand.Text()[:16]
+		if _, err := srv.accounts.ByEmail(ctx, demoEmail); err == nil {
+			return nil, fmt.Errorf("demo account exists but %s is missing; remove %s to start afresh", pwFile, cfg.DataDir)
+		}
+		if _, err := srv.accounts.Create(ctx, demoEmail, "Demo Person", password); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(pwFile, []byte(password+"\n"), 0o600); err != nil {
+			return nil, err
+		}
+	} else if _, err := srv.accounts.ByEmail(ctx, demoEmail); errors.Is(err, authn.ErrNoAccount) {
+		if _, err := srv.accounts.Create(ctx, demoEmail, "Demo Person", password); err != nil {
+			return nil, err
+		}
+	}
+	var servers []*http.Server
+	for _, d := range demoApps {
+		base := "http://localhost:" + d.port
+		app, err := demoapp.New(demoapp.Config{Name: d.name, ClientID: d.clientID, ClientSecret: d.secret,
+			Issuer: cfg.Issuer, BaseURL: base, Logger: srv.logger.With("app", d.name)})
+		if err != nil {
+			return nil, err
+		}
+		ln, err := net.Listen("tcp", "localhost:"+d.port)
+		if err != nil {
+			for _, s := range servers {
+				s.Close()
+			}
+			return nil, fmt.Errorf("demo app %s: cannot listen on port %s: %v", d.name, d.port, err)
+		}
+		hs := &http.Server{Handler: app, ReadHeaderTimeout: 10 * time.Second}
+		go hs.Serve(ln)
+		servers = append(servers, hs)
+	}
+	fmt.Fprintf(stdout, `
+latch dev is running.
+
+  latch:     %s  (your account: %s/account)
+  ChatGPT:   http://localhost:9001
+  Codex:     http://localhost:9002
+  Platform:  http://localhost:9003
+
+  Demo account:  %s
+  Password:      %s
+
+Sign in to ChatGPT, then open Codex: you are signed in without asking again.
+Press Ctrl-C to stop everything.
+
+`, cfg.Issuer, cfg.Issuer, demoEmail, password)
+	return servers, nil
+}

@@ -1,0 +1,283 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"latch/authn"
+	"latch/idp"
+	"latch/internal/pg"
+	"latch/internal/seal"
+	"latch/internal/web"
+	"latch/migrations"
+	"latch/sessions"
+	"latch/templates"
+)
+
+// database is an open pool plus whatever must happen to close it (stopping
+// latch's own PostgreSQL and releasing the data directory).
+type database struct {
+	Pool   *pgxpool.Pool
+	Master *seal.MasterKey
+	stop   func(context.Context) error
+}
+
+func (d *database) Close(ctx context.Context) error {
+	if d.Pool != nil {
+		d.Pool.Close()
+	}
+	if d.stop != nil {
+		return d.stop(ctx)
+	}
+	return nil
+}
+
+// openDatabase connects to --database-url, or runs latch's own PostgreSQL
+// under --data-dir. owner is true for serve and dev, which take the data
+// directory for themselves; other commands attach to a running owner's
+// PostgreSQL or start one briefly. Migrations are applied either way.
+func openDatabase(ctx context.Context, cfg *Config, logger *slog.Logger, owner bool) (*database, error) {
+	db := &database{}
+	dsn := cfg.DatabaseURL
+	if dsn == "" {
+		if _, err := pg.FindBinaries(); err != nil {
+			return nil, err
+		}
+		if owner {
+			lock, err := pg.Lock(cfg.DataDir)
+			if err != nil {
+				return nil, err
+			}
+			c, err := lock.StartCluster(ctx, logger)
+			if err != nil {
+				lock.Release()
+				return nil, err
+			}
+			dsn = c.DSN()
+			db.stop = func(ctx context.Context) error { return errors.Join(c.Stop(ctx), lock.Release()) }
+		} else {
+			var err error
+			dsn, db.stop, err = pg.Attach(ctx, cfg.DataDir, logger)
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	fail := func(err error) (*database, error) {
+		db.Close(context.Background())
+		return nil, err
+	}
+	var err error
+	if db.Master, err = loadMasterKey(cfg); err != nil {
+		return fail(err)
+	}
+	if db.Pool, err = pg.Open(ctx, dsn); err != nil {
+		return fail(err)
+	}
+	if err := migrations.Up(ctx, db.Pool); err != nil {
+		return fail(fmt.Errorf("migrations: %w", err))
+	}
+	return db, nil
+}
+
+// loadMasterKey reads --master-key-file, or on latch's own PostgreSQL the
+// key generated into the data directory on first start.
+func loadMasterKey(cfg *Config) (*seal.MasterKey, error) {
+	path := cfg.MasterKeyFile
+	if path == "" {
+		path = filepath.Join(cfg.DataDir, "master.key")
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			if err := os.WriteFile(path, []byte(seal.NewMasterKeyText()), 0o600); err != nil {
+				return nil, fmt.Errorf("--master-key-file: cannot create %s: %v", path, err)
+			}
+		}
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--master-key-file: cannot read %s", path)
+	}
+	k, err := seal.ParseMasterKey(string(b))
+	if err != nil {
+		return nil, fmt.Errorf("--master-key-file: %s: %v", path, err)
+	}
+	return k, nil
+}
+
+// server is a running latch: its handler and the pieces tests reach into.
+type server struct {
+	cfg      *Config
+	logger   *slog.Logger
+	db       *database
+	provider *idp.Provider
+	sessions *sessions.Store
+	accounts *authn.Accounts
+	throttle *authn.Throttle
+	authn    *authn.Handler
+	metrics  *web.Metrics
+	handler  http.Handler
+	http     *http.Server
+	ln       net.Listener
+	cancel   context.CancelFunc
+	done     chan struct{}
+}
+
+// newServer wires latch on an open database. now is the clock of every
+// component (tests move it instead of sleeping).
+func newServer(ctx context.Context, cfg *Config, db *database, logger *slog.Logger, now func() time.Time) (*server, error) {
+	var clients []*idp.Client
+	var err error
+	if cfg.ClientsFile != "" {
+		clients, err = idp.LoadClients(cfg.ClientsFile)
+	} else {
+		clients, err = idp.DefaultClients()
+	}
+	if err != nil {
+		return nil, err
+	}
+	pages, err := templates.Parse()
+	if err != nil {
+		return nil, err
+	}
+	clientIP, err := web.NewClientIP(cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	policy := sessions.Policy{
+		"standard": {Absolute: cfg.SessionAbsolute, Idle: cfg.SessionIdle},
+		"advanced": {Absolute: cfg.AdvancedSessionAbsolute, Idle: cfg.AdvancedSessionIdle},
+	}
+	s := &server{cfg: cfg, logger: logger, db: db, metrics: web.NewMetrics()}
+	s.sessions = sessions.New(db.Pool, policy)
+	s.sessions.Now = now
+	s.accounts = &authn.Accounts{DB: db.Pool, Argon2: authn.DefaultArgon2}
+	s.throttle = authn.NewThrottle(db.Pool)
+	s.throttle.Now = now
+	cookies := web.NewCookies(cfg.Issuer)
+	s.authn = &authn.Handler{
+		Accounts: s.accounts, Sessions: s.sessions, Throttle: s.throttle, Pages: pages,
+		Cookies: cookies, CSRF: web.NewCSRF(cookies), ClientIP: clientIP,
+		Limiter: web.NewRateLimiter(cfg.RateLimit/60, cfg.RateLimit), Metrics: s.metrics,
+		Logger: logger, Now: now,
+	}
+	s.authn.Limiter.Now = now
+	s.provider, err = idp.New(idp.Config{
+		Issuer: cfg.Issuer, DB: db.Pool, Clients: clients, MasterKey: db.Master, Sessions: s.sessions,
+		Cookies: cookies, Metrics: s.metrics, Logger: logger, CurrentDevice: s.authn.Device, Now: now,
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.authn.Requests, s.authn.Logouts = s.provider, s.provider
+	if err := s.provider.Keys.EnsureKey(ctx); err != nil {
+		return nil, err
+	}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// routes lists every route of latch in one place.
+func (s *server) routes() http.Handler {
+	mux := http.NewServeMux()
+	s.provider.Routes(mux)
+	s.authn.Routes(mux)
+	mux.Handle("GET /static/", templates.Static())
+	mux.Handle("GET /metrics", s.metrics.Handler())
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "ok")
+	})
+	mux.HandleFunc("GET /readyz", s.ready)
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/account", http.StatusSeeOther)
+	})
+	route := func(r *http.Request) string {
+		if r.Pattern == "" {
+			return "unmatched"
+		}
+		return r.Pattern
+	}
+	return web.SecurityHeaders(s.provider.FormTargets(), s.metrics.Instrument(route, mux))
+}
+
+// ready answers 200 when the database answers, every migration is applied
+// and a signing key loads; 503 with the reason otherwise.
+func (s *server) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if err := s.db.Pool.Ping(ctx); err != nil {
+		http.Error(w, "database unreachable", http.StatusServiceUnavailable)
+		return
+	}
+	if pending, err := migrations.Pending(ctx, s.db.Pool); err != nil || pending {
+		http.Error(w, "migrations not applied", http.StatusServiceUnavailable)
+		return
+	}
+	if err := s.provider.Ready(ctx); err != nil {
+		http.Error(w, "no signing key", http.StatusServiceUnavailable)
+		return
+	}
+	fmt.Fprintln(w, "ready")
+}
+
+// listen opens --addr.
+func listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--addr: cannot listen on %s: %v", addr, err)
+	}
+	return ln, nil
+}
+
+// start serves on ln until shutdown.
+func (s *server) start(ctx context.Context, ln net.Listener) error {
+	s.ln = ln
+	s.http = &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+	}
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.cancel = cancel
+	s.done = make(chan struct{})
+	go func() {
+		defer close(s.done)
+		s.provider.Storage.SweepLoop(bg, 10*time.Minute)
+	}()
+	go func() {
+		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.logger.Error("http server", "err", err)
+		}
+	}()
+	return nil
+}
+
+// URL is where the server listens, for tests started on port 0.
+func (s *server) URL() string { return "http://" + s.ln.Addr().String() }
+
+// shutdown stops serving, waiting up to the context for requests in flight.
+func (s *server) shutdown(ctx context.Context) error {
+	var err error
+	if s.http != nil {
+		err = s.http.Shutdown(ctx)
+	}
+	if s.cancel != nil {
+		s.cancel()
+		<-s.done
+	}
+	return err
+}

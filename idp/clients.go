@@ -1,0 +1,257 @@
+package idp
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
+	_ "embed"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+	"gopkg.in/yaml.v3"
+)
+
+// ClientConfig is one entry of the clients file (DESIGN.md, "Clients file").
+type ClientConfig struct {
+	ID                     string   `yaml:"id"`
+	App                    string   `yaml:"app"`
+	Secret                 string   `yaml:"secret"`
+	SecretHash             string   `yaml:"secret_hash"` // "sha256:<hex>", instead of secret
+	RedirectURIs           []string `yaml:"redirect_uris"`
+	PostLogoutRedirectURIs []string `yaml:"post_logout_redirect_uris"`
+	BackchannelLogoutURI   string   `yaml:"backchannel_logout_uri"`
+	FirstParty             bool     `yaml:"first_party"`
+	AccessToken            string   `yaml:"access_token"`
+	DeviceName             string   `yaml:"device_name"`
+}
+
+type clientsFile struct {
+	Clients []ClientConfig `yaml:"clients"`
+}
+
+//go:embed clients.default.yaml
+var defaultClients []byte
+
+// DefaultClients returns the built-in clients: the three demo apps of
+// `latch dev`.
+func DefaultClients() ([]*Client, error) {
+	return ParseClients("built-in clients", defaultClients)
+}
+
+// LoadClients reads and validates a clients file.
+func LoadClients(path string) ([]*Client, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--clients: cannot read %s: %w", path, errors.Unwrap(err))
+	}
+	return ParseClients(path, b)
+}
+
+// ParseClients validates a clients file's content. Each problem is reported
+// as one line naming the file, the client and the field.
+func ParseClients(name string, b []byte) ([]*Client, error) {
+	var f clientsFile
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("clients file %s: %s", name, strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	if len(f.Clients) == 0 {
+		return nil, fmt.Errorf("clients file %s: no clients", name)
+	}
+	seen := map[string]bool{}
+	var out []*Client
+	for i, c := range f.Clients {
+		cl, err := newClient(c)
+		if err != nil {
+			label := c.ID
+			if label == "" {
+				label = fmt.Sprintf("#%d", i+1)
+			}
+			return nil, fmt.Errorf("clients file %s: client %s: %w", name, label, err)
+		}
+		if seen[cl.id] {
+			return nil, fmt.Errorf("clients file %s: client %s: id appears twice", name, cl.id)
+		}
+		seen[cl.id] = true
+		out = append(out, cl)
+	}
+	return out, nil
+}
+
+func checkURL(field, raw string, allowCustomScheme bool) error {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme == "" {
+		return fmt.Errorf("%s: %q is not an absolute URL", field, raw)
+	}
+	if u.Fragment != "" || strings.Contains(raw, "#") {
+		return fmt.Errorf("%s: %q must not have a fragment", field, raw)
+	}
+	switch u.Scheme {
+	case "https":
+		if u.Host == "" {
+			return fmt.Errorf("%s: %q has no host", field, raw)
+		}
+	case "http":
+		// Plain http is allowed only to this machine, where no network sits
+		// between the browser and the app (RFC 8252 §8.3, and development).
+		if h := u.Hostname(); h != "localhost" && h != "127.0.0.1" && h != "::1" {
+			return fmt.Errorf("%s: %q uses http on a host other than localhost; use https", field, raw)
+		}
+	default:
+		if !allowCustomScheme {
+			return fmt.Errorf("%s: %q must be http(s)", field, raw)
+		}
+	}
+	return nil
+}
+
+func newClient(c ClientConfig) (*Client, error) {
+	if c.ID == "" {
+		return nil, errors.New("id is missing")
+	}
+	if c.App == "" {
+		return nil, errors.New("app is missing (the name people see)")
+	}
+	if len(c.RedirectURIs) == 0 {
+		return nil, errors.New("no redirect_uris")
+	}
+	public := c.Secret == "" && c.SecretHash == ""
+	for _, u := range c.RedirectURIs {
+		if err := checkURL("redirect_uris", u, public); err != nil {
+			return nil, err
+		}
+	}
+	for _, u := range c.PostLogoutRedirectURIs {
+		if err := checkURL("post_logout_redirect_uris", u, public); err != nil {
+			return nil, err
+		}
+	}
+	if c.BackchannelLogoutURI != "" {
+		if err := checkURL("backchannel_logout_uri", c.BackchannelLogoutURI, false); err != nil {
+			return nil, err
+		}
+	}
+	cl := &Client{
+		id: c.ID, app: c.App, redirectURIs: c.RedirectURIs, postLogoutURIs: c.PostLogoutRedirectURIs,
+		backchannelURI: c.BackchannelLogoutURI, firstParty: c.FirstParty, deviceName: c.DeviceName,
+	}
+	switch c.AccessToken {
+	case "", "jwt":
+		cl.accessToken = op.AccessTokenTypeJWT
+	case "opaque":
+		cl.accessToken = op.AccessTokenTypeBearer
+	default:
+		return nil, fmt.Errorf("access_token: %q must be jwt or opaque", c.AccessToken)
+	}
+	switch {
+	case c.Secret != "" && c.SecretHash != "":
+		return nil, errors.New("give secret or secret_hash, not both")
+	case c.Secret != "":
+		if len(c.Secret) < 16 {
+			return nil, errors.New("secret: shorter than 16 characters")
+		}
+		h := sha256.Sum256([]byte(c.Secret))
+		cl.secretHash = h[:]
+	case c.SecretHash != "":
+		hexHash, ok := strings.CutPrefix(c.SecretHash, "sha256:")
+		h, err := hex.DecodeString(hexHash)
+		if !ok || err != nil || len(h) != sha256.Size {
+			return nil, errors.New(`secret_hash: must be "sha256:" and 64 hex digits`)
+		}
+		cl.secretHash = h
+	}
+	return cl, nil
+}
+
+// Client is a registered relying party. Only a SHA-256 hash of its secret is
+// kept: client secrets are long random strings, so a fast hash is enough and
+// the plaintext never stays in memory or reaches the database.
+type Client struct {
+	id             string
+	app            string
+	secretHash     []byte
+	redirectURIs   []string
+	postLogoutURIs []string
+	backchannelURI string
+	firstParty     bool
+	accessToken    op.AccessTokenType
+	deviceName     string
+}
+
+var _ op.Client = (*Client)(nil)
+
+// App is the product name people see.
+func (c *Client) App() string { return c.app }
+
+// FirstParty reports whether the client belongs to latch's own family of apps.
+func (c *Client) FirstParty() bool { return c.firstParty }
+
+// BackchannelLogoutURI is where logout tokens go, or "".
+func (c *Client) BackchannelLogoutURI() string { return c.backchannelURI }
+
+// DeviceName is how a native or CLI client's sessions are named, or "".
+func (c *Client) DeviceName() string { return c.deviceName }
+
+// Public reports whether the client has no secret (native and CLI apps).
+func (c *Client) Public() bool { return c.secretHash == nil }
+
+// CheckSecret compares a presented secret with the stored hash in constant time.
+func (c *Client) CheckSecret(secret string) bool {
+	if c.secretHash == nil {
+		return false
+	}
+	h := sha256.Sum256([]byte(secret))
+	return subtle.ConstantTimeCompare(h[:], c.secretHash) == 1
+}
+
+// RedirectRegistered is latch's exact redirect URI match: byte for byte, no
+// port, slash or query leniency, for every kind of client.
+func (c *Client) RedirectRegistered(uri string) bool { return slices.Contains(c.redirectURIs, uri) }
+
+func (c *Client) GetID() string                    { return c.id }
+func (c *Client) RedirectURIs() []string           { return c.redirectURIs }
+func (c *Client) PostLogoutRedirectURIs() []string { return c.postLogoutURIs }
+func (c *Client) ApplicationType() op.ApplicationType {
+	for _, u := range c.redirectURIs {
+		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+			return op.ApplicationTypeNative
+		}
+	}
+	// Web type for everything else keeps the library's redirect check to an
+	// exact match (its native type would ignore loopback ports).
+	return op.ApplicationTypeWeb
+}
+func (c *Client) AuthMethod() oidc.AuthMethod {
+	if c.Public() {
+		return oidc.AuthMethodNone
+	}
+	return oidc.AuthMethodBasic
+}
+func (c *Client) ResponseTypes() []oidc.ResponseType {
+	return []oidc.ResponseType{oidc.ResponseTypeCode}
+}
+func (c *Client) GrantTypes() []oidc.GrantType {
+	return []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken}
+}
+func (c *Client) LoginURL(id string) string            { return "/login?authRequestID=" + url.QueryEscape(id) }
+func (c *Client) AccessTokenType() op.AccessTokenType  { return c.accessToken }
+func (c *Client) IDTokenLifetime() time.Duration       { return time.Hour }
+func (c *Client) DevMode() bool                        { return false }
+func (c *Client) IsScopeAllowed(scope string) bool     { return false }
+func (c *Client) IDTokenUserinfoClaimsAssertion() bool { return false }
+func (c *Client) ClockSkew() time.Duration             { return 0 }
+func (c *Client) RestrictAdditionalIdTokenScopes() func([]string) []string {
+	return func(s []string) []string { return s }
+}
+func (c *Client) RestrictAdditionalAccessTokenScopes() func([]string) []string {
+	return func(s []string) []string { return s }
+}

@@ -1,0 +1,434 @@
+package idp
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gorilla/securecookie"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/rs/cors"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"latch/authn"
+	"latch/internal/seal"
+	"latch/internal/web"
+	"latch/sessions"
+)
+
+// Config is what the provider is built from.
+type Config struct {
+	Issuer    string
+	DB        *pgxpool.Pool
+	Clients   []*Client
+	MasterKey *seal.MasterKey
+	Sessions  *sessions.Store
+	Cookies   *web.Cookies
+	Metrics   *web.Metrics
+	Logger    *slog.Logger
+	Now       func() time.Time
+	// CurrentDevice returns the browser's live device session, or nil
+	// (authn.Handler.Device).
+	CurrentDevice func(*http.Request) *sessions.Device
+}
+
+// Provider is latch's OpenID Provider.
+type Provider struct {
+	cfg      Config
+	op       *op.Provider
+	Storage  *Storage
+	Keys     *Keys
+	callback func(context.Context, string) string
+	logout   *securecookie.SecureCookie
+}
+
+var (
+	_ authn.AuthRequests   = (*Provider)(nil)
+	_ authn.LogoutRequests = (*Provider)(nil)
+)
+
+// New builds the provider. Signing keys must exist (EnsureKey) before it
+// serves tokens.
+func New(cfg Config) (*Provider, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	clients := map[string]*Client{}
+	var origins []string
+	for _, c := range cfg.Clients {
+		clients[c.GetID()] = c
+		for _, u := range c.RedirectURIs() {
+			if o := origin(u); o != "" && !slices.Contains(origins, o) {
+				origins = append(origins, o)
+			}
+		}
+	}
+	keys := NewKeys(cfg.DB, cfg.MasterKey)
+	keys.Now = cfg.Now
+	p := &Provider{cfg: cfg, Keys: keys}
+	p.Storage = &Storage{DB: cfg.DB, Clients: clients, Keys: keys, Sessions: cfg.Sessions, Logger: cfg.Logger, Now: cfg.Now}
+	var cryptoKey [32]byte
+	copy(cryptoKey[:], cfg.MasterKey.Derive("opaque-tokens"))
+	opts := []op.Option{op.WithCORSOptions(&cors.Options{
+		// Browser apps may call the token, userinfo and revocation endpoints
+		// only from a registered client's origin, and never with cookies.
+		AllowedOrigins:   origins,
+		AllowedMethods:   []string{http.MethodGet, http.MethodPost},
+		AllowedHeaders:   []string{"Authorization", "Content-Type"},
+		AllowCredentials: false,
+	})}
+	if strings.HasPrefix(cfg.Issuer, "http://") {
+		opts = append(opts, op.WithAllowInsecure())
+	}
+	prov, err := op.NewProvider(&op.Config{
+		CryptoKey:                cryptoKey,
+		DefaultLogoutRedirectURI: "/logged-out",
+		CodeMethodS256:           true,
+		AuthMethodPost:           true,
+		GrantTypeRefreshToken:    true,
+	}, p.Storage, op.StaticIssuer(cfg.Issuer), opts...)
+	if err != nil {
+		return nil, fmt.Errorf("oidc provider: %w", err)
+	}
+	p.op = prov
+	p.Storage.terminate = p.terminateSession
+	p.callback = op.AuthCallbackURL(prov)
+	p.logout = securecookie.New(cfg.MasterKey.Derive("logout-hash"), cfg.MasterKey.Derive("logout-block"))
+	p.logout.MaxAge(int((10 * time.Minute).Seconds()))
+	return p, nil
+}
+
+func origin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+// FormTargets lists the origins a sign-in may redirect to, for the CSP's
+// form-action.
+func (p *Provider) FormTargets() []string {
+	var out []string
+	for _, c := range p.Storage.Clients {
+		for _, u := range append(slices.Clone(c.RedirectURIs()), c.PostLogoutRedirectURIs()...) {
+			if o := origin(u); o != "" && !slices.Contains(out, o) {
+				out = append(out, o)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Client returns a registered client by id.
+func (p *Provider) Client(id string) (*Client, bool) {
+	c, ok := p.Storage.Clients[id]
+	return c, ok
+}
+
+// Routes registers the OIDC endpoints on mux, each wrapped where latch
+// closes a gap of the library.
+func (p *Provider) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /.well-known/openid-configuration", p.discovery)
+	mux.Handle("/authorize", p.withIssParam(p.op))
+	mux.Handle("/authorize/callback", p.withIssParam(p.bindCallback(p.op)))
+	mux.Handle("/oauth/token", p.tokenGate(p.op))
+	mux.Handle("/userinfo", userinfo401(p.op))
+	mux.Handle("/oauth/introspect", p.op)
+	mux.Handle("/revoke", p.op)
+	mux.Handle("/end_session", p.endSession(p.op))
+	mux.Handle("/keys", p.op)
+}
+
+// discovery serves the discovery document with only what latch supports: the
+// library's default lists implicit and hybrid flows and grants latch refuses.
+func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
+	ctx := op.ContextWithIssuer(r.Context(), p.cfg.Issuer)
+	cfg := op.CreateDiscoveryConfig(ctx, p.op, p.Storage)
+	cfg.ResponseTypesSupported = []string{string(oidc.ResponseTypeCode)}
+	cfg.ResponseModesSupported = []string{string(oidc.ResponseModeQuery)}
+	cfg.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken}
+	cfg.CodeChallengeMethodsSupported = []oidc.CodeChallengeMethod{oidc.CodeChallengeMethodS256}
+	cfg.TokenEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodNone}
+	cfg.ScopesSupported = []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopeOfflineAccess}
+	cfg.ClaimsSupported = []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "acr", "amr", "azp", "sid", "email", "email_verified", "name"}
+	cfg.DeviceAuthorizationEndpoint = ""
+	cfg.CheckSessionIframe = ""
+	cfg.RequestObjectSigningAlgValuesSupported = nil
+	cfg.TokenEndpointAuthSigningAlgValuesSupported = nil
+	cfg.IntrospectionEndpointAuthSigningAlgValuesSupported = nil
+	cfg.RevocationEndpointAuthSigningAlgValuesSupported = nil
+	cfg.IntrospectionEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost}
+	cfg.RevocationEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodNone}
+	cfg.UILocalesSupported = nil
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		http.Error(w, "discovery unavailable", http.StatusInternalServerError)
+		return
+	}
+	var doc map[string]any
+	_ = json.Unmarshal(b, &doc)
+	doc["authorization_response_iss_parameter_supported"] = true // RFC 9207
+	delete(doc, "request_uri_parameter_supported")
+	doc["request_parameter_supported"] = false
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	_ = json.NewEncoder(w).Encode(doc)
+}
+
+// issWriter adds iss to redirects that answer an authorization request (RFC
+// 9207), so an app can tell which provider answered (mix-up attacks). The
+// library redirects either to latch's own sign-in page, a relative URL, or
+// to the client's absolute redirect URI; only the latter gets iss.
+type issWriter struct {
+	http.ResponseWriter
+	issuer string
+}
+
+func (w *issWriter) WriteHeader(code int) {
+	if code == http.StatusFound || code == http.StatusSeeOther {
+		if loc := w.Header().Get("Location"); loc != "" && !strings.HasPrefix(loc, "/") {
+			w.Header().Set("Location", withIss(loc, w.issuer))
+		}
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func withIss(loc, issuer string) string {
+	u, err := url.Parse(loc)
+	if err != nil {
+		return loc
+	}
+	q := u.Query()
+	q.Set("iss", issuer)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func (p *Provider) withIssParam(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(&issWriter{ResponseWriter: w, issuer: p.cfg.Issuer}, r)
+	})
+}
+
+// bindCallback lets only the browser that signed in collect the code: the
+// callback URL carries the request id, and without this check anyone who
+// learned that id could have the code issued in their own browser.
+func (p *Provider) bindCallback(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a, err := p.Storage.pendingRequest(r.Context(), r.URL.Query().Get("id"))
+		d := p.cfg.CurrentDevice(r)
+		if err != nil || !a.Done() || d == nil || d.ID != a.deviceSessionID {
+			web.NoStore(w)
+			http.Error(w, "This sign-in link is not valid for this browser. Go back to the app and sign in again.", http.StatusBadRequest)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// tokenGate refuses every grant but authorization_code and refresh_token
+// before the library sees it, and counts grants for /metrics.
+func (p *Provider) tokenGate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil {
+			op.RequestError(w, r, oidc.ErrInvalidRequest().WithDescription("cannot parse form"), nil)
+			return
+		}
+		grant := r.PostForm.Get("grant_type")
+		if grant != string(oidc.GrantTypeCode) && grant != string(oidc.GrantTypeRefreshToken) {
+			p.cfg.Metrics.Grants.WithLabelValues("other", "unsupported").Inc()
+			op.RequestError(w, r, oidc.ErrUnsupportedGrantType().WithDescription("only authorization_code and refresh_token are supported"), nil)
+			return
+		}
+		sw := &web.StatusWriter{ResponseWriter: w, Status: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		result := "success"
+		if sw.Status >= 400 {
+			result = "error"
+		}
+		p.cfg.Metrics.Grants.WithLabelValues(grant, result).Inc()
+	})
+}
+
+// userinfo401 answers 401 with a Bearer challenge where the library answers
+// 403 for a token it parsed but storage refused (RFC 6750 §3.1: an invalid,
+// revoked or expired token is invalid_token, 401).
+func userinfo401(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(&unauthorizedWriter{ResponseWriter: w}, r)
+	})
+}
+
+type unauthorizedWriter struct{ http.ResponseWriter }
+
+func (w *unauthorizedWriter) WriteHeader(code int) {
+	if code == http.StatusForbidden || code == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		code = http.StatusUnauthorized
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+// LoginRequest implements authn.AuthRequests.
+func (p *Provider) LoginRequest(ctx context.Context, id string) (*authn.AuthRequest, error) {
+	a, err := p.Storage.pendingRequest(ctx, id)
+	if err != nil {
+		var nf errNotFound
+		if errors.As(err, &nf) {
+			return nil, authn.ErrUnknownRequest
+		}
+		return nil, err
+	}
+	out := &authn.AuthRequest{ID: a.id, CreatedAt: a.createdAt, Prompt: a.params.Prompt, LoginHint: a.params.LoginHint}
+	if c, ok := p.Storage.Clients[a.clientID]; ok {
+		out.AppName = c.App()
+	}
+	if a.params.MaxAge != nil {
+		d := time.Duration(*a.params.MaxAge) * time.Second
+		out.MaxAge = &d
+	}
+	return out, nil
+}
+
+// Complete implements authn.AuthRequests: it binds the device session to the
+// request and returns the library's callback, which issues the code.
+func (p *Provider) Complete(ctx context.Context, id string, d *sessions.Device) (string, error) {
+	tag, err := p.cfg.DB.Exec(ctx, `UPDATE auth_requests
+		SET account_id = $2, device_session_id = $3, auth_time = $4, amr = $5, acr = $6
+		WHERE id::text = $1 AND code_hash IS NULL AND expires_at > $7`,
+		id, d.AccountID, d.ID, d.AuthTime, d.AMR, d.ACR, p.cfg.Now().UTC())
+	if err != nil && !isInvalidText(err) {
+		return "", err
+	}
+	if err != nil || tag.RowsAffected() == 0 {
+		return "", authn.ErrUnknownRequest
+	}
+	ctx = op.ContextWithIssuer(ctx, p.cfg.Issuer)
+	return p.callback(ctx, id), nil
+}
+
+// Refuse implements authn.AuthRequests: an OAuth error back to the app, with
+// state and iss, and the request is spent.
+func (p *Provider) Refuse(ctx context.Context, id, code, description string) (string, error) {
+	a, err := p.Storage.pendingRequest(ctx, id)
+	if err != nil {
+		return "", authn.ErrUnknownRequest
+	}
+	if _, err := p.cfg.DB.Exec(ctx, `DELETE FROM auth_requests WHERE id = $1`, a.id); err != nil {
+		return "", err
+	}
+	u, err := url.Parse(a.params.RedirectURI)
+	if err != nil {
+		return "", err
+	}
+	q := u.Query()
+	q.Set("error", code)
+	q.Set("error_description", description)
+	if a.params.State != "" {
+		q.Set("state", a.params.State)
+	}
+	q.Set("iss", p.cfg.Issuer)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+type logoutRequest struct {
+	RedirectURI string
+}
+
+// LogoutRedirect implements authn.LogoutRequests: the confirmation page
+// posts back the value end_session sealed, which holds the already
+// validated post-logout address.
+func (p *Provider) LogoutRedirect(value string) (string, error) {
+	var lr logoutRequest
+	if err := p.logout.Decode("logout", value, &lr); err != nil {
+		return "", err
+	}
+	return lr.RedirectURI, nil
+}
+
+// endSessionState lets TerminateSessionFromRequest, which only returns a URL,
+// ask the handler to clear the session cookie.
+type endSessionState struct {
+	device      *sessions.Device
+	clearCookie bool
+}
+
+type endSessionKey struct{}
+
+type cookieClearingWriter struct {
+	http.ResponseWriter
+	state   *endSessionState
+	cookies *web.Cookies
+}
+
+func (w *cookieClearingWriter) WriteHeader(code int) {
+	if w.state.clearCookie {
+		w.cookies.Clear(w.ResponseWriter, "latch")
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (p *Provider) endSession(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		web.NoStore(w)
+		st := &endSessionState{device: p.cfg.CurrentDevice(r)}
+		r = r.WithContext(context.WithValue(r.Context(), endSessionKey{}, st))
+		next.ServeHTTP(&cookieClearingWriter{ResponseWriter: w, state: st, cookies: p.cfg.Cookies}, r)
+	})
+}
+
+// terminateSession implements RP-initiated logout. With a valid
+// id_token_hint the app has proven which session it means: that device
+// session ends (and this browser's, when it belongs to the same account),
+// and the browser goes to the registered post-logout address the library
+// validated. Without one, anyone could link a person to sign-out, so latch
+// asks first on its confirmation page.
+func (p *Provider) terminateSession(ctx context.Context, req *op.EndSessionRequest) (string, error) {
+	st, _ := ctx.Value(endSessionKey{}).(*endSessionState)
+	if st == nil {
+		st = &endSessionState{}
+	}
+	redirect := req.RedirectURI
+	if strings.HasPrefix(redirect, "/") {
+		redirect = strings.TrimSuffix(p.cfg.Issuer, "/") + redirect
+	}
+	if req.IDTokenHintClaims == nil {
+		v, err := p.logout.Encode("logout", logoutRequest{RedirectURI: redirect})
+		if err != nil {
+			return "", err
+		}
+		return "/logout?request=" + url.QueryEscape(v), nil
+	}
+	claims := req.IDTokenHintClaims
+	if sid := claims.SessionID; sid != "" {
+		if d, err := p.cfg.Sessions.Get(ctx, sid); err == nil && d.AccountID == claims.Subject {
+			if err := p.cfg.Sessions.End(ctx, sid, sessions.ReasonSignedOut); err != nil && !errors.Is(err, sessions.ErrNotFound) {
+				return "", err
+			}
+		}
+	}
+	if d := st.device; d != nil && d.AccountID == claims.Subject {
+		if err := p.cfg.Sessions.End(ctx, d.ID, sessions.ReasonSignedOut); err != nil && !errors.Is(err, sessions.ErrNotFound) {
+			return "", err
+		}
+		st.clearCookie = true
+	}
+	return redirect, nil
+}
+
+// Ready reports whether the provider can issue tokens: a signing key loads.
+func (p *Provider) Ready(ctx context.Context) error {
+	_, err := p.Keys.SigningKey(ctx)
+	return err
+}

@@ -1,0 +1,633 @@
+package idp
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"latch/sessions"
+)
+
+// Lifetimes of what the provider issues (DESIGN.md, "Tokens").
+const (
+	AuthRequestLifetime = 30 * time.Minute // time to sign in
+	CodeLifetime        = 60 * time.Second
+	AccessTokenLifetime = 5 * time.Minute
+)
+
+// Storage implements op.Storage on PostgreSQL.
+type Storage struct {
+	DB       *pgxpool.Pool
+	Clients  map[string]*Client
+	Keys     *Keys
+	Sessions *sessions.Store
+	Logger   *slog.Logger
+	Now      func() time.Time
+
+	terminate func(context.Context, *op.EndSessionRequest) (string, error)
+}
+
+var (
+	_ op.Storage                        = (*Storage)(nil)
+	_ op.CanSetUserinfoFromRequest      = (*Storage)(nil)
+	_ op.CanGetPrivateClaimsFromRequest = (*Storage)(nil)
+	_ op.CanTerminateSessionFromRequest = (*Storage)(nil)
+)
+
+// errNotFound satisfies the library's StorageNotFoundError.
+type errNotFound struct{ what string }
+
+func (e errNotFound) Error() string { return e.what + " not found" }
+func (e errNotFound) IsNotFound()   {}
+
+func hashToken(t string) []byte {
+	h := sha256.Sum256([]byte(t))
+	return h[:]
+}
+
+func randomToken() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func isInvalidText(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "22P02"
+}
+
+// GetClientByClientID returns a registered client.
+func (s *Storage) GetClientByClientID(_ context.Context, id string) (op.Client, error) {
+	c, ok := s.Clients[id]
+	if !ok {
+		return nil, errNotFound{"client"}
+	}
+	return c, nil
+}
+
+// AuthorizeClientIDSecret checks a confidential client's secret.
+func (s *Storage) AuthorizeClientIDSecret(_ context.Context, id, secret string) error {
+	c, ok := s.Clients[id]
+	if !ok || !c.CheckSecret(secret) {
+		return oidc.ErrInvalidClient().WithDescription("client authentication failed")
+	}
+	return nil
+}
+
+// CreateAuthRequest stores an authorization request after the checks the
+// library leaves open: PKCE with S256 for every client (a missing challenge,
+// "plain" or no method is refused: RFC 9700 §2.1.1), a redirect URI equal to
+// a registered one byte for byte, and query response mode only, so that every
+// response carries iss (RFC 9207) in the one place latch adds it.
+func (s *Storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, hintSubject string) (op.AuthRequest, error) {
+	c, ok := s.Clients[req.ClientID]
+	if !ok {
+		return nil, oidc.ErrInvalidRequestRedirectURI().WithDescription("unknown client")
+	}
+	if !c.RedirectRegistered(req.RedirectURI) {
+		return nil, oidc.ErrInvalidRequestRedirectURI().WithDescription("redirect_uri is not registered for this client")
+	}
+	if req.CodeChallenge == "" {
+		return nil, oidc.ErrInvalidRequest().WithDescription("code_challenge is required (PKCE with S256)")
+	}
+	if req.CodeChallengeMethod != oidc.CodeChallengeMethodS256 {
+		return nil, oidc.ErrInvalidRequest().WithDescription("code_challenge_method must be S256")
+	}
+	if req.ResponseMode != "" && req.ResponseMode != oidc.ResponseModeQuery {
+		return nil, oidc.ErrInvalidRequest().WithDescription("response_mode must be query")
+	}
+	if !slices.Contains(req.Scopes, oidc.ScopeOpenID) {
+		return nil, oidc.ErrInvalidScope().WithDescription("scope must include openid")
+	}
+	a := &AuthRequest{clientID: req.ClientID, createdAt: s.Now().UTC(), params: authParams{
+		Scopes: req.Scopes, RedirectURI: req.RedirectURI, State: req.State, Nonce: req.Nonce,
+		ResponseType: string(req.ResponseType), ResponseMode: string(req.ResponseMode),
+		CodeChallenge: req.CodeChallenge, Prompt: req.Prompt, MaxAge: req.MaxAge,
+		LoginHint: req.LoginHint, HintSubject: hintSubject,
+	}}
+	if req.ACRValues != nil {
+		a.params.ACRValues = req.ACRValues
+	}
+	err := s.DB.QueryRow(ctx, `INSERT INTO auth_requests (client_id, params, created_at, expires_at)
+		VALUES ($1, $2, $3, $4) RETURNING id`,
+		a.clientID, a.marshalParams(), a.createdAt, a.createdAt.Add(AuthRequestLifetime)).Scan(&a.id)
+	if err != nil {
+		return nil, fmt.Errorf("store auth request: %w", err)
+	}
+	return a, nil
+}
+
+const authRequestColumns = `id, client_id, params, created_at, coalesce(account_id::text, ''),
+	coalesce(device_session_id::text, ''), coalesce(auth_time, created_at), coalesce(amr, '{}'), coalesce(acr, '')`
+
+func scanAuthRequest(row pgx.Row) (*AuthRequest, error) {
+	var a AuthRequest
+	var params []byte
+	err := row.Scan(&a.id, &a.clientID, &params, &a.createdAt, &a.accountID, &a.deviceSessionID, &a.authTime, &a.amr, &a.acr)
+	if errors.Is(err, pgx.ErrNoRows) || isInvalidText(err) {
+		return nil, errNotFound{"auth request"}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(params, &a.params); err != nil {
+		return nil, fmt.Errorf("auth request %s: %w", a.id, err)
+	}
+	return &a, nil
+}
+
+// AuthRequestByID returns a pending request (not expired, no code issued yet).
+func (s *Storage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequest, error) {
+	return s.pendingRequest(ctx, id)
+}
+
+func (s *Storage) pendingRequest(ctx context.Context, id string) (*AuthRequest, error) {
+	return scanAuthRequest(s.DB.QueryRow(ctx, `SELECT `+authRequestColumns+` FROM auth_requests
+		WHERE id::text = $1 AND expires_at > $2 AND code_hash IS NULL`, id, s.Now().UTC()))
+}
+
+// SaveAuthCode binds the one code of a completed request. A second callback
+// for the same request gets no second code.
+func (s *Storage) SaveAuthCode(ctx context.Context, id, code string) error {
+	now := s.Now().UTC()
+	tag, err := s.DB.Exec(ctx, `UPDATE auth_requests SET code_hash = $2, code_expires_at = $3
+		WHERE id::text = $1 AND code_hash IS NULL AND account_id IS NOT NULL AND expires_at > $4`,
+		id, hashToken(code), now.Add(CodeLifetime), now)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return oidc.ErrInvalidRequest().WithDescription("this authorization request was already answered")
+	}
+	return nil
+}
+
+// AuthRequestByCode finds the request behind a code. A code presented after
+// it was used is a replay: whoever holds it is not who redeemed it first, so
+// every token minted from the first use is revoked (RFC 6749 §4.1.2).
+func (s *Storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
+	a, err := scanAuthRequest(s.DB.QueryRow(ctx, `SELECT `+authRequestColumns+`
+		FROM auth_requests WHERE code_hash = $1`, hashToken(code)))
+	if err != nil {
+		return nil, err
+	}
+	var usedAt, expiresAt *time.Time
+	if err := s.DB.QueryRow(ctx, `SELECT code_used_at, code_expires_at FROM auth_requests WHERE id = $1`,
+		a.id).Scan(&usedAt, &expiresAt); err != nil {
+		return nil, err
+	}
+	if usedAt != nil {
+		if err := s.revokeFamily(ctx, a.id); err != nil {
+			return nil, err
+		}
+		s.Logger.WarnContext(ctx, "authorization code replayed; tokens from its first use revoked", "client_id", a.clientID)
+		return nil, oidc.ErrInvalidGrant().WithDescription("code already used")
+	}
+	if expiresAt == nil || !s.Now().Before(*expiresAt) {
+		return nil, oidc.ErrInvalidGrant().WithDescription("code expired")
+	}
+	return a, nil
+}
+
+// revokeFamily revokes every token minted from one code exchange, including
+// the refresh tokens rotated from it.
+func (s *Storage) revokeFamily(ctx context.Context, familyID string) error {
+	now := s.Now().UTC()
+	return pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL`, familyID, now); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE access_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL`, familyID, now)
+		return err
+	})
+}
+
+// DeleteAuthRequest is called after tokens are issued. The row stays until
+// it expires so a replayed code is still recognised; the janitor removes it.
+func (s *Storage) DeleteAuthRequest(context.Context, string) error { return nil }
+
+// redeemCode marks the code used inside the token transaction. Of two
+// concurrent exchanges exactly one sees the update succeed; the other is a
+// replay.
+func (s *Storage) redeemCode(ctx context.Context, tx pgx.Tx, a *AuthRequest) error {
+	tag, err := tx.Exec(ctx, `UPDATE auth_requests SET code_used_at = $2 WHERE id = $1 AND code_used_at IS NULL`,
+		a.id, s.Now().UTC())
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return errCodeReplay
+	}
+	return nil
+}
+
+var errCodeReplay = errors.New("code replay")
+
+// CreateAccessToken issues an access token for a code exchange without
+// offline_access.
+func (s *Storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (string, time.Time, error) {
+	id, _, exp, err := s.issue(ctx, req, "")
+	return id, exp, err
+}
+
+// CreateAccessAndRefreshTokens issues an access token and a refresh token,
+// rotating currentRefreshToken when the request is a refresh.
+func (s *Storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenRequest, current string) (string, string, time.Time, error) {
+	return s.issue(ctx, req, current)
+}
+
+// issue mints tokens in one transaction with the checks that make them safe:
+// the code is redeemed once, the refresh token is rotated once, and the
+// sessions they belong to are alive.
+func (s *Storage) issue(ctx context.Context, req op.TokenRequest, currentRefresh string) (accessID, refresh string, exp time.Time, err error) {
+	now := s.Now().UTC()
+	exp = now.Add(AccessTokenLifetime)
+	var appSessionID, familyID, accountID, clientID string
+	var scopes, audience, amr []string
+	var acr string
+	var authTime, refreshExpires time.Time
+	wantRefresh := false
+	replay := false
+	err = pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
+		switch r := req.(type) {
+		case *AuthRequest:
+			if err := s.redeemCode(ctx, tx, r); err != nil {
+				if errors.Is(err, errCodeReplay) {
+					replay = true
+				}
+				return err
+			}
+			d, err := s.Sessions.Get(ctx, r.deviceSessionID)
+			if err != nil {
+				return err
+			}
+			appSessionID, err = s.Sessions.AppSession(ctx, tx, d.ID, d.AccountID, r.clientID)
+			if err != nil {
+				return err
+			}
+			familyID, accountID, clientID = r.id, r.accountID, r.clientID
+			scopes, audience, amr, acr, authTime = r.params.Scopes, r.GetAudience(), r.amr, r.acr, r.authTime
+			refreshExpires = d.AbsoluteExpiresAt
+			wantRefresh = currentRefresh == "" && slices.Contains(scopes, oidc.ScopeOfflineAccess)
+		case *RefreshRequest:
+			tag, err := tx.Exec(ctx, `UPDATE refresh_tokens SET rotated_at = $2
+				WHERE id = $1 AND rotated_at IS NULL AND revoked_at IS NULL`, r.tokenID, now)
+			if err != nil {
+				return err
+			}
+			if tag.RowsAffected() == 0 {
+				replay = true
+				return errRefreshReuse
+			}
+			alive, err := s.Sessions.AppAlive(ctx, tx, r.appSessionID)
+			if err != nil {
+				return err
+			}
+			if !alive {
+				return sessions.ErrNotFound
+			}
+			if _, err := tx.Exec(ctx, `UPDATE app_sessions SET last_active_at = $2 WHERE id = $1`, r.appSessionID, now); err != nil {
+				return err
+			}
+			appSessionID, familyID, accountID, clientID = r.appSessionID, r.familyID, r.accountID, r.clientID
+			scopes, audience, amr, acr, authTime, refreshExpires = r.scopes, r.audience, r.amr, r.acr, r.authTime, r.expiresAt
+			wantRefresh = true
+		default:
+			return fmt.Errorf("unsupported token request %T", req)
+		}
+		if err := tx.QueryRow(ctx, `INSERT INTO access_tokens (app_session_id, family_id, account_id, client_id, scopes, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+			appSessionID, familyID, accountID, clientID, scopes, now, exp).Scan(&accessID); err != nil {
+			return err
+		}
+		if !wantRefresh {
+			return nil
+		}
+		refresh = randomToken()
+		_, err := tx.Exec(ctx, `INSERT INTO refresh_tokens (token_hash, app_session_id, family_id, account_id, client_id,
+				scopes, audience, amr, acr, auth_time, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+			hashToken(refresh), appSessionID, familyID, accountID, clientID, scopes, audience, amr, acr, authTime, now, refreshExpires)
+		return err
+	})
+	switch {
+	case err == nil:
+		return accessID, refresh, exp, nil
+	case errors.Is(err, errCodeReplay):
+		if a, ok := req.(*AuthRequest); ok {
+			if rerr := s.revokeFamily(ctx, a.id); rerr != nil {
+				return "", "", time.Time{}, rerr
+			}
+		}
+		return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("code already used")
+	case errors.Is(err, errRefreshReuse) && replay:
+		if r, ok := req.(*RefreshRequest); ok {
+			s.endForReuse(ctx, r.appSessionID)
+		}
+		return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("refresh token already used")
+	case errors.Is(err, sessions.ErrNotFound):
+		return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("the session has ended")
+	}
+	return "", "", time.Time{}, fmt.Errorf("issue tokens: %w", err)
+}
+
+var errRefreshReuse = errors.New("refresh token reuse")
+
+// endForReuse ends an app session whose rotated-out refresh token came back:
+// either the legitimate app or a thief holds a copy, and latch cannot tell
+// which, so the whole app session and its newest token stop working.
+func (s *Storage) endForReuse(ctx context.Context, appSessionID string) {
+	err := s.Sessions.EndApp(ctx, s.DB, appSessionID, sessions.ReasonTokenReuse)
+	if err != nil && !errors.Is(err, sessions.ErrNotFound) {
+		s.Logger.ErrorContext(ctx, "end app session after refresh token reuse", "err", err)
+		return
+	}
+	s.Logger.WarnContext(ctx, "refresh token reused; app session ended", "app_session", appSessionID)
+}
+
+// TokenRequestByRefreshToken returns the grant behind a live refresh token.
+// A rotated-out token ends its app session here already.
+func (s *Storage) TokenRequestByRefreshToken(ctx context.Context, token string) (op.RefreshTokenRequest, error) {
+	var r RefreshRequest
+	var rotated, revoked *time.Time
+	err := s.DB.QueryRow(ctx, `SELECT t.id, t.app_session_id, t.family_id, a.device_session_id, t.account_id, t.client_id,
+			t.scopes, t.audience, t.amr, t.acr, t.auth_time, t.expires_at, t.rotated_at, t.revoked_at
+		FROM refresh_tokens t JOIN app_sessions a ON a.id = t.app_session_id WHERE t.token_hash = $1`, hashToken(token)).Scan(
+		&r.tokenID, &r.appSessionID, &r.familyID, &r.sid, &r.accountID, &r.clientID,
+		&r.scopes, &r.audience, &r.amr, &r.acr, &r.authTime, &r.expiresAt, &rotated, &revoked)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, op.ErrInvalidRefreshToken
+	}
+	if err != nil {
+		return nil, err
+	}
+	if revoked != nil {
+		return nil, errors.New("refresh token revoked")
+	}
+	if rotated != nil {
+		s.endForReuse(ctx, r.appSessionID)
+		return nil, errors.New("refresh token already used")
+	}
+	if !s.Now().Before(r.expiresAt) {
+		return nil, errors.New("refresh token expired")
+	}
+	alive, err := s.Sessions.AppAlive(ctx, s.DB, r.appSessionID)
+	if err != nil {
+		return nil, err
+	}
+	if !alive {
+		return nil, errors.New("the session has ended")
+	}
+	return &r, nil
+}
+
+// TerminateSession is not used: end_session goes through
+// TerminateSessionFromRequest (endsession.go).
+func (s *Storage) TerminateSession(context.Context, string, string) error {
+	return errors.New("not supported")
+}
+
+// TerminateSessionFromRequest handles end_session (Provider.terminateSession).
+func (s *Storage) TerminateSessionFromRequest(ctx context.Context, req *op.EndSessionRequest) (string, error) {
+	return s.terminate(ctx, req)
+}
+
+// GetRefreshTokenInfo identifies a refresh token for revocation.
+func (s *Storage) GetRefreshTokenInfo(ctx context.Context, clientID, token string) (string, string, error) {
+	var accountID, id string
+	err := s.DB.QueryRow(ctx, `SELECT account_id, id FROM refresh_tokens WHERE token_hash = $1 AND client_id = $2`,
+		hashToken(token), clientID).Scan(&accountID, &id)
+	if err != nil {
+		return "", "", op.ErrInvalidRefreshToken
+	}
+	return accountID, id, nil
+}
+
+// RevokeToken revokes an access token by id, or a refresh token by id (as
+// found by GetRefreshTokenInfo) together with the access tokens of its
+// family. Only the client the token was issued to may revoke it; anything
+// else is answered as success without effect (RFC 7009 §2.2).
+func (s *Storage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID string) *oidc.Error {
+	now := s.Now().UTC()
+	tag, err := s.DB.Exec(ctx, `UPDATE access_tokens SET revoked_at = $3 WHERE id::text = $1 AND client_id = $2 AND revoked_at IS NULL`,
+		tokenOrID, clientID, now)
+	if err != nil && !isInvalidText(err) {
+		return oidc.ErrServerError()
+	}
+	if err == nil && tag.RowsAffected() > 0 {
+		return nil
+	}
+	var family string
+	err = s.DB.QueryRow(ctx, `UPDATE refresh_tokens SET revoked_at = $3
+		WHERE (id::text = $1 OR token_hash = $4) AND client_id = $2 AND revoked_at IS NULL RETURNING family_id`,
+		tokenOrID, clientID, now, hashToken(tokenOrID)).Scan(&family)
+	if err == nil {
+		if err := s.revokeFamily(ctx, family); err != nil {
+			return oidc.ErrServerError()
+		}
+	}
+	return nil
+}
+
+// accessToken is a stored access token that is still good.
+type accessToken struct {
+	id, appSessionID, sid, accountID, clientID string
+	scopes                                     []string
+	createdAt, expiresAt                       time.Time
+}
+
+// liveAccessToken returns the token if it is unexpired, unrevoked, and its
+// app and device sessions are alive: the check that makes an ended session
+// stop working at userinfo and introspection at once.
+func (s *Storage) liveAccessToken(ctx context.Context, id string) (*accessToken, error) {
+	var t accessToken
+	var revoked *time.Time
+	err := s.DB.QueryRow(ctx, `SELECT t.id, t.app_session_id, a.device_session_id, t.account_id, t.client_id, t.scopes,
+			t.created_at, t.expires_at, t.revoked_at
+		FROM access_tokens t JOIN app_sessions a ON a.id = t.app_session_id WHERE t.id::text = $1`, id).Scan(
+		&t.id, &t.appSessionID, &t.sid, &t.accountID, &t.clientID, &t.scopes, &t.createdAt, &t.expiresAt, &revoked)
+	if errors.Is(err, pgx.ErrNoRows) || isInvalidText(err) {
+		return nil, errNotFound{"access token"}
+	}
+	if err != nil {
+		return nil, err
+	}
+	if revoked != nil || !s.Now().Before(t.expiresAt) {
+		return nil, errors.New("access token revoked or expired")
+	}
+	alive, err := s.Sessions.AppAlive(ctx, s.DB, t.appSessionID)
+	if err != nil {
+		return nil, err
+	}
+	if !alive {
+		return nil, errors.New("the session has ended")
+	}
+	return &t, nil
+}
+
+// SetUserinfoFromScopes is deprecated in the library; SetUserinfoFromRequest
+// does the work.
+func (s *Storage) SetUserinfoFromScopes(context.Context, *oidc.UserInfo, string, string, []string) error {
+	return nil
+}
+
+type sessionIDer interface{ SessionID() string }
+
+// SetUserinfoFromRequest fills the ID token's claims, adding sid (the device
+// session) so apps can take back-channel logout by session.
+func (s *Storage) SetUserinfoFromRequest(ctx context.Context, info *oidc.UserInfo, req op.IDTokenRequest, scopes []string) error {
+	if err := s.setUserinfo(ctx, info, req.GetSubject(), scopes); err != nil {
+		return err
+	}
+	if r, ok := req.(sessionIDer); ok && r.SessionID() != "" {
+		info.AppendClaims("sid", r.SessionID())
+	}
+	return nil
+}
+
+func (s *Storage) setUserinfo(ctx context.Context, info *oidc.UserInfo, accountID string, scopes []string) error {
+	var email, name string
+	err := s.DB.QueryRow(ctx, `SELECT email, name FROM accounts WHERE id::text = $1`, accountID).Scan(&email, &name)
+	if err != nil {
+		return errNotFound{"account"}
+	}
+	info.Subject = accountID
+	for _, sc := range scopes {
+		switch sc {
+		case oidc.ScopeEmail:
+			info.Email, info.EmailVerified = email, oidc.Bool(false)
+		case oidc.ScopeProfile:
+			info.Name = name
+		}
+	}
+	return nil
+}
+
+// SetUserinfoFromToken answers userinfo for a live access token.
+func (s *Storage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo, tokenID, subject, _ string) error {
+	t, err := s.liveAccessToken(ctx, tokenID)
+	if err != nil {
+		return err
+	}
+	if t.accountID != subject {
+		return errors.New("token subject mismatch")
+	}
+	return s.setUserinfo(ctx, info, t.accountID, t.scopes)
+}
+
+// SetIntrospectionFromToken answers introspection. A client may introspect
+// only tokens issued to itself; anything else is reported inactive.
+func (s *Storage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.IntrospectionResponse, tokenID, subject, clientID string) error {
+	t, err := s.liveAccessToken(ctx, tokenID)
+	if err != nil {
+		return err
+	}
+	if t.accountID != subject || t.clientID != clientID {
+		return errors.New("token not issued to this client")
+	}
+	info := new(oidc.UserInfo)
+	if err := s.setUserinfo(ctx, info, t.accountID, t.scopes); err != nil {
+		return err
+	}
+	resp.SetUserInfo(info)
+	resp.Scope = t.scopes
+	resp.ClientID = t.clientID
+	resp.Audience = []string{t.clientID}
+	resp.Expiration = oidc.FromTime(t.expiresAt)
+	resp.IssuedAt = oidc.FromTime(t.createdAt)
+	resp.TokenType = oidc.BearerToken
+	resp.JWTID = t.id
+	if resp.Claims == nil {
+		resp.Claims = map[string]any{}
+	}
+	resp.Claims["sid"] = t.sid
+	return nil
+}
+
+// GetPrivateClaimsFromScopes is superseded by GetPrivateClaimsFromRequest.
+func (s *Storage) GetPrivateClaimsFromScopes(context.Context, string, string, []string) (map[string]any, error) {
+	return nil, nil
+}
+
+// GetPrivateClaimsFromRequest adds sid to JWT access tokens.
+func (s *Storage) GetPrivateClaimsFromRequest(_ context.Context, req op.TokenRequest, _ []string) (map[string]any, error) {
+	if r, ok := req.(sessionIDer); ok && r.SessionID() != "" {
+		return map[string]any{"sid": r.SessionID()}, nil
+	}
+	return nil, nil
+}
+
+// GetKeyByIDAndClientID is for the JWT profile grant, which latch refuses.
+func (s *Storage) GetKeyByIDAndClientID(context.Context, string, string) (*jose.JSONWebKey, error) {
+	return nil, errors.New("jwt profile not supported")
+}
+
+// ValidateJWTProfileScopes is for the JWT profile grant, which latch refuses.
+func (s *Storage) ValidateJWTProfileScopes(context.Context, string, []string) ([]string, error) {
+	return nil, errors.New("jwt profile not supported")
+}
+
+// SigningKey is the current ES256 key.
+func (s *Storage) SigningKey(ctx context.Context) (op.SigningKey, error) {
+	return s.Keys.SigningKey(ctx)
+}
+
+// SignatureAlgorithms lists ES256 only.
+func (s *Storage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
+	return []jose.SignatureAlgorithm{jose.ES256}, nil
+}
+
+// KeySet is the published public keys.
+func (s *Storage) KeySet(ctx context.Context) ([]op.Key, error) { return s.Keys.KeySet(ctx) }
+
+// Health reports whether the database answers.
+func (s *Storage) Health(ctx context.Context) error { return s.DB.Ping(ctx) }
+
+// Sweep deletes what no longer matters: answered or abandoned authorization
+// requests, tokens past their expiry, and ended sessions older than the 30
+// days of history the sessions page shows.
+func (s *Storage) Sweep(ctx context.Context) error {
+	now := s.Now().UTC()
+	for _, q := range []string{
+		`DELETE FROM auth_requests WHERE expires_at < $1::timestamptz - interval '1 hour'`,
+		`DELETE FROM access_tokens WHERE expires_at < $1::timestamptz - interval '1 hour'`,
+		`DELETE FROM refresh_tokens WHERE expires_at < $1::timestamptz OR revoked_at < $1::timestamptz - interval '1 day' OR rotated_at < $1::timestamptz - interval '30 days'`,
+		`DELETE FROM device_sessions WHERE ended_at < $1::timestamptz - interval '30 days'`,
+		`DELETE FROM signin_failures WHERE locked_at IS NULL AND last_failed_at < $1::timestamptz - interval '1 day'`,
+	} {
+		if _, err := s.DB.Exec(ctx, q, now); err != nil {
+			return fmt.Errorf("sweep: %w", err)
+		}
+	}
+	return nil
+}
+
+// SweepLoop runs Sweep every interval until ctx ends.
+func (s *Storage) SweepLoop(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
+			s.Logger.Error("sweep", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

@@ -1,0 +1,65 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Cookies names and sets latch's cookies consistently. Over https every
+// cookie is Secure and carries the __Host- prefix, which pins it to the exact
+// host and path "/"; over plain http (development) the bare name is used.
+type Cookies struct {
+	Secure bool
+}
+
+// NewCookies returns cookie settings for the issuer URL: https means Secure.
+func NewCookies(issuer string) *Cookies {
+	return &Cookies{Secure: strings.HasPrefix(issuer, "https://")}
+}
+
+// Name returns the full cookie name for a short one: "latch" becomes
+// "__Host-latch" on https.
+func (c *Cookies) Name(short string) string {
+	if short != "latch" {
+		short = "latch_" + short
+	}
+	if c.Secure {
+		return "__Host-" + short
+	}
+	return short
+}
+
+// Set writes an HttpOnly, SameSite=Lax cookie. A zero maxAge makes a browser
+// session cookie; the server enforces every expiry itself regardless.
+func (c *Cookies) Set(w http.ResponseWriter, short, value string, maxAge time.Duration) {
+	ck := &http.Cookie{
+		Name:     c.Name(short),
+		Value:    value,
+		Path:     "/",
+		HttpOnly: true,
+		Secure:   c.Secure,
+		SameSite: http.SameSiteLaxMode,
+	}
+	if maxAge > 0 {
+		ck.MaxAge = int(maxAge / time.Second)
+	}
+	http.SetCookie(w, ck)
+}
+
+// Clear deletes a cookie.
+func (c *Cookies) Clear(w http.ResponseWriter, short string) {
+	http.SetCookie(w, &http.Cookie{
+		Name: c.Name(short), Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, Secure: c.Secure, SameSite: http.SameSiteLaxMode,
+	})
+}
+
+// Read returns a cookie's value.
+func (c *Cookies) Read(r *http.Request, short string) (string, bool) {
+	ck, err := r.Cookie(c.Name(short))
+	if err != nil {
+		return "", false
+	}
+	return ck.Value, true
+}

@@ -1,0 +1,5 @@
+// Package web holds the HTTP plumbing that latch's people-facing handlers
+// share: CSRF protection, security headers, the client's address behind
+// trusted proxies, a per-address rate limiter, cookies and request metrics.
+// It knows nothing of accounts, sessions or OIDC; the domain packages call it.
+package web

@@ -1,0 +1,395 @@
+package sessions
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// ErrNotFound means no live session matches: it never existed, has ended or
+// has expired. Callers treat all three alike.
+var ErrNotFound = errors.New("sessions: no live session")
+
+// Reasons a session ends, shown on the sessions page and in the history.
+const (
+	ReasonSignedOut     = "signed_out"
+	ReasonExpired       = "expired"
+	ReasonReplaced      = "replaced"      // another account signed in on the same browser
+	ReasonTokenReuse    = "token_reuse"   // a rotated-out refresh token was presented again
+	ReasonAdministrator = "administrator" // ended from the command line
+)
+
+// Lifetime is the pair of limits a device session lives under.
+type Lifetime struct {
+	Absolute time.Duration // from sign-in, whatever the activity
+	Idle     time.Duration // since the last activity
+}
+
+// Policy maps security modes ("standard", "advanced") to lifetimes.
+type Policy map[string]Lifetime
+
+// DefaultPolicy is DESIGN.md's table.
+func DefaultPolicy() Policy {
+	return Policy{
+		"standard": {Absolute: 30 * 24 * time.Hour, Idle: 14 * 24 * time.Hour},
+		"advanced": {Absolute: 12 * time.Hour, Idle: 15 * time.Minute},
+	}
+}
+
+// touchEvery is how stale last_active_at may get before a request writes it
+// again (DESIGN.md: at most once a minute per session).
+const touchEvery = time.Minute
+
+// Store reads and writes sessions in PostgreSQL.
+type Store struct {
+	DB     *pgxpool.Pool
+	Policy Policy
+	Now    func() time.Time
+}
+
+// New returns a Store with the default clock.
+func New(db *pgxpool.Pool, policy Policy) *Store {
+	return &Store{DB: db, Policy: policy, Now: time.Now}
+}
+
+// Device is a device session as the rest of latch sees it.
+type Device struct {
+	ID                string
+	AccountID         string
+	Kind              string
+	CreatedAt         time.Time
+	AuthTime          time.Time
+	AMR               []string
+	ACR               string
+	LastActiveAt      time.Time
+	IdleTimeout       time.Duration
+	AbsoluteExpiresAt time.Time
+	IP                netip.Addr
+	UserAgent         string
+}
+
+// ExpiresAt is when the session dies if nothing happens before then.
+func (d *Device) ExpiresAt() time.Time {
+	idle := d.LastActiveAt.Add(d.IdleTimeout)
+	if idle.Before(d.AbsoluteExpiresAt) {
+		return idle
+	}
+	return d.AbsoluteExpiresAt
+}
+
+// NewDevice describes a fresh sign-in.
+type NewDevice struct {
+	AccountID string
+	Mode      string // security mode of the account
+	AMR       []string
+	ACR       string
+	IP        netip.Addr
+	UserAgent string
+}
+
+// NewSecret returns a fresh 256-bit session secret and the SHA-256 hash that
+// is stored in its place. The database never holds a usable cookie.
+func NewSecret() (secret string, hash []byte) {
+	b := make([]byte, 32)
+	rand.Read(b)
+	secret = base64.RawURLEncoding.EncodeToString(b)
+	return secret, HashSecret(secret)
+}
+
+// HashSecret is the stored form of a session secret.
+func HashSecret(secret string) []byte {
+	h := sha256.Sum256([]byte(secret))
+	return h[:]
+}
+
+// Querier is what both a pool and a transaction offer.
+type Querier interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func ipArg(a netip.Addr) any {
+	if !a.IsValid() {
+		return nil
+	}
+	return a
+}
+
+// Create starts a device session and returns its cookie secret.
+func (s *Store) Create(ctx context.Context, nd NewDevice) (*Device, string, error) {
+	life, ok := s.Policy[nd.Mode]
+	if !ok {
+		return nil, "", fmt.Errorf("sessions: unknown security mode %q", nd.Mode)
+	}
+	now := s.Now().UTC()
+	secret, hash := NewSecret()
+	d := &Device{
+		AccountID: nd.AccountID, Kind: "browser", CreatedAt: now, AuthTime: now,
+		AMR: nd.AMR, ACR: nd.ACR, LastActiveAt: now, IdleTimeout: life.Idle,
+		AbsoluteExpiresAt: now.Add(life.Absolute), IP: nd.IP, UserAgent: nd.UserAgent,
+	}
+	err := s.DB.QueryRow(ctx, `
+		INSERT INTO device_sessions (account_id, kind, secret_hash, created_at, auth_time, amr, acr,
+			last_active_at, idle_timeout, absolute_expires_at, ip, user_agent)
+		VALUES ($1, $2, $3, $4, $4, $5, $6, $4, $7, $8, $9, $10)
+		RETURNING id`,
+		d.AccountID, d.Kind, hash, now, d.AMR, d.ACR, life.Idle, d.AbsoluteExpiresAt, ipArg(nd.IP), nd.UserAgent,
+	).Scan(&d.ID)
+	if err != nil {
+		return nil, "", fmt.Errorf("sessions: create: %w", err)
+	}
+	return d, secret, nil
+}
+
+// Reauthenticate records a fresh authentication in a live device session
+// (prompt=login, max_age, step-up). The cookie secret is replaced, so a
+// secret captured before this sign-in is worthless after it, while the
+// session id (the sid apps hold) stays.
+func (s *Store) Reauthenticate(ctx context.Context, id string, amr []string, acr string) (string, error) {
+	now := s.Now().UTC()
+	secret, hash := NewSecret()
+	tag, err := s.DB.Exec(ctx, `
+		UPDATE device_sessions SET secret_hash = $2, auth_time = $3, amr = $4, acr = $5, last_active_at = $3
+		WHERE id = $1 AND ended_at IS NULL`, id, hash, now, amr, acr)
+	if err != nil {
+		return "", fmt.Errorf("sessions: reauthenticate: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return "", ErrNotFound
+	}
+	return secret, nil
+}
+
+const deviceColumns = `id, account_id, kind, created_at, auth_time, amr, acr, last_active_at,
+	idle_timeout, absolute_expires_at, ip, user_agent`
+
+func scanDevice(row pgx.Row) (*Device, error) {
+	var d Device
+	var ip *netip.Addr
+	err := row.Scan(&d.ID, &d.AccountID, &d.Kind, &d.CreatedAt, &d.AuthTime, &d.AMR, &d.ACR,
+		&d.LastActiveAt, &d.IdleTimeout, &d.AbsoluteExpiresAt, &ip, &d.UserAgent)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, err
+	}
+	if ip != nil {
+		d.IP = *ip
+	}
+	return &d, nil
+}
+
+// BySecret finds the live device session whose cookie carries secret. An
+// expired session is ended with reason "expired" on the way, so it moves to
+// the history the moment anyone tries to use it.
+func (s *Store) BySecret(ctx context.Context, secret string) (*Device, error) {
+	if secret == "" {
+		return nil, ErrNotFound
+	}
+	d, err := scanDevice(s.DB.QueryRow(ctx,
+		`SELECT `+deviceColumns+` FROM device_sessions WHERE secret_hash = $1 AND ended_at IS NULL`,
+		HashSecret(secret)))
+	if err != nil {
+		return nil, err
+	}
+	return s.checkLive(ctx, d)
+}
+
+// Get returns the live device session with this id.
+func (s *Store) Get(ctx context.Context, id string) (*Device, error) {
+	d, err := scanDevice(s.DB.QueryRow(ctx,
+		`SELECT `+deviceColumns+` FROM device_sessions WHERE id = $1 AND ended_at IS NULL`, id))
+	if err != nil {
+		if isInvalidUUID(err) {
+			return nil, ErrNotFound
+		}
+		return nil, err
+	}
+	return s.checkLive(ctx, d)
+}
+
+// checkLive ends an expired session and touches a live one.
+func (s *Store) checkLive(ctx context.Context, d *Device) (*Device, error) {
+	now := s.Now()
+	if !now.Before(d.ExpiresAt()) {
+		if err := s.End(ctx, d.ID, ReasonExpired); err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, err
+		}
+		return nil, ErrNotFound
+	}
+	if now.Sub(d.LastActiveAt) >= touchEvery {
+		if err := s.Touch(ctx, d.ID); err != nil {
+			return nil, err
+		}
+		d.LastActiveAt = now
+	}
+	return d, nil
+}
+
+// Touch records activity on a device session.
+func (s *Store) Touch(ctx context.Context, id string) error {
+	_, err := s.DB.Exec(ctx, `UPDATE device_sessions SET last_active_at = $2 WHERE id = $1 AND ended_at IS NULL`,
+		id, s.Now().UTC())
+	return err
+}
+
+// End ends a device session and all its app sessions in one transaction.
+// Tokens need no separate revocation: every token check joins to its app
+// and device session, so the moment this commits they stop working.
+func (s *Store) End(ctx context.Context, id, reason string) error {
+	return pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
+		return s.EndTx(ctx, tx, id, reason)
+	})
+}
+
+// EndTx is End inside a caller's transaction.
+func (s *Store) EndTx(ctx context.Context, q Querier, id, reason string) error {
+	now := s.Now().UTC()
+	var accountID string
+	err := q.QueryRow(ctx, `
+		UPDATE device_sessions SET ended_at = $2, end_reason = $3
+		WHERE id = $1 AND ended_at IS NULL RETURNING account_id`, id, now, reason).Scan(&accountID)
+	if errors.Is(err, pgx.ErrNoRows) || isInvalidUUID(err) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("sessions: end: %w", err)
+	}
+	if _, err := q.Exec(ctx, `
+		UPDATE app_sessions SET ended_at = $2, end_reason = $3
+		WHERE device_session_id = $1 AND ended_at IS NULL`, id, now, reason); err != nil {
+		return fmt.Errorf("sessions: end apps: %w", err)
+	}
+	if err := Record(ctx, q, Event{AccountID: accountID, At: now, Kind: "session_ended", DeviceSessionID: id,
+		Detail: map[string]any{"reason": reason}}); err != nil {
+		return err
+	}
+	if _, err := q.Exec(ctx, `SELECT pg_notify('latch_session_ended', $1)`, id); err != nil {
+		return fmt.Errorf("sessions: notify: %w", err)
+	}
+	return nil
+}
+
+// EndApp ends one app session and only it.
+func (s *Store) EndApp(ctx context.Context, q Querier, appSessionID, reason string) error {
+	tag, err := q.Exec(ctx, `UPDATE app_sessions SET ended_at = $2, end_reason = $3
+		WHERE id = $1 AND ended_at IS NULL`, appSessionID, s.Now().UTC(), reason)
+	if err != nil && !isInvalidUUID(err) {
+		return fmt.Errorf("sessions: end app: %w", err)
+	}
+	if err != nil || tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// AppSession returns the live app session of clientID inside device session
+// deviceID, creating it on the client's first code exchange there.
+func (s *Store) AppSession(ctx context.Context, q Querier, deviceID, accountID, clientID string) (string, error) {
+	now := s.Now().UTC()
+	var id string
+	// The partial unique index on live (device, client) pairs makes two
+	// concurrent first exchanges agree on one app session.
+	err := q.QueryRow(ctx, `
+		INSERT INTO app_sessions (device_session_id, account_id, client_id, created_at, last_active_at)
+		VALUES ($1, $2, $3, $4, $4)
+		ON CONFLICT (device_session_id, client_id) WHERE ended_at IS NULL
+		DO UPDATE SET last_active_at = EXCLUDED.last_active_at
+		RETURNING id`, deviceID, accountID, clientID, now).Scan(&id)
+	if err != nil {
+		return "", fmt.Errorf("sessions: app session: %w", err)
+	}
+	return id, nil
+}
+
+// AppAlive reports whether an app session and its device session are both
+// live at the store's clock. Token checks call it.
+func (s *Store) AppAlive(ctx context.Context, q Querier, appSessionID string) (bool, error) {
+	var alive bool
+	err := q.QueryRow(ctx, `
+		SELECT a.ended_at IS NULL AND d.ended_at IS NULL
+			AND $2 < d.absolute_expires_at AND $2 < d.last_active_at + d.idle_timeout
+		FROM app_sessions a JOIN device_sessions d ON d.id = a.device_session_id
+		WHERE a.id = $1`, appSessionID, s.Now().UTC()).Scan(&alive)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil
+	}
+	return alive, err
+}
+
+// Summary is a live device session for listings (the CLI; later the page).
+type Summary struct {
+	Device
+	Apps []string // client ids with a live app session
+}
+
+// List returns an account's live device sessions, most recently active first.
+func (s *Store) List(ctx context.Context, accountID string) ([]Summary, error) {
+	rows, err := s.DB.Query(ctx, `
+		SELECT `+deviceColumns+`,
+			coalesce((SELECT array_agg(client_id ORDER BY created_at) FROM app_sessions a
+				WHERE a.device_session_id = d.id AND a.ended_at IS NULL), '{}')
+		FROM device_sessions d
+		WHERE account_id = $1 AND ended_at IS NULL
+			AND $2 < absolute_expires_at AND $2 < last_active_at + idle_timeout
+		ORDER BY last_active_at DESC`, accountID, s.Now().UTC())
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Summary
+	for rows.Next() {
+		var sm Summary
+		var ip *netip.Addr
+		if err := rows.Scan(&sm.ID, &sm.AccountID, &sm.Kind, &sm.CreatedAt, &sm.AuthTime, &sm.AMR, &sm.ACR,
+			&sm.LastActiveAt, &sm.IdleTimeout, &sm.AbsoluteExpiresAt, &ip, &sm.UserAgent, &sm.Apps); err != nil {
+			return nil, err
+		}
+		if ip != nil {
+			sm.IP = *ip
+		}
+		out = append(out, sm)
+	}
+	return out, rows.Err()
+}
+
+// EndAll ends every live device session of an account except keep (which
+// may be empty) and returns how many ended.
+func (s *Store) EndAll(ctx context.Context, accountID, keep, reason string) (int, error) {
+	n := 0
+	err := pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT id FROM device_sessions
+			WHERE account_id = $1 AND ended_at IS NULL AND id::text <> $2 FOR UPDATE`, accountID, keep)
+		if err != nil {
+			return err
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := s.EndTx(ctx, tx, id, reason); err != nil {
+				return err
+			}
+		}
+		n = len(ids)
+		return nil
+	})
+	return n, err
+}
+
+func isInvalidUUID(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "22P02"
+}
