@@ -247,7 +247,7 @@ func (c *Client) AccessTokenType() op.AccessTokenType  { return c.accessToken }
 func (c *Client) IDTokenLifetime() time.Duration       { return time.Hour }
 func (c *Client) DevMode() bool                        { return false }
 func (c *Client) IsScopeAllowed(scope string) bool     { return false }
-func (c *Client) IDTokenUserinfoClaimsAssertion() bool { return false }
+func (c *Client) IDTokenUserinfoClaimsAssertion() bool { return true }
 func (c *Client) ClockSkew() time.Duration             { return 0 }
 func (c *Client) RestrictAdditionalIdTokenScopes() func([]string) []string {
 	return func(s []string) []string { return s }

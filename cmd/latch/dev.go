@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -41,6 +42,8 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return errors.New("--clients: latch dev always uses the built-in demo apps")
 	}
 	logger := newLogger(&cfg, stderr)
+	// The OIDC library logs through the default logger.
+	slog.SetDefault(logger)
 	db, err := openDatabase(ctx, &cfg, logger, true)
 	if err != nil {
 		return err
