@@ -9,6 +9,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"latch/internal/web"
 )
 
 // Config is everything `latch serve` and `latch dev` are started with. Flags
@@ -148,6 +150,9 @@ func (c *Config) validate(serve bool) error {
 			return fmt.Errorf("--geoip-db: cannot read %s", c.GeoIPDB)
 		}
 		f.Close()
+	}
+	if _, err := web.NewClientIP(c.TrustedProxies); err != nil {
+		return err
 	}
 	if c.RateLimit <= 0 {
 		return errors.New("--rate-limit: must be positive")

@@ -41,6 +41,10 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	if dev && cfg.ClientsFile != "" {
 		return errors.New("--clients: latch dev always uses the built-in demo apps")
 	}
+	// Check the clients file before starting anything.
+	if _, err := loadClients(&cfg); err != nil {
+		return err
+	}
 	logger := newLogger(&cfg, stderr)
 	// The OIDC library logs through the default logger.
 	slog.SetDefault(logger)

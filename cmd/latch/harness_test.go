@@ -419,3 +419,5 @@ func sha256Hex(s string) string {
 	h := sha256.Sum256([]byte(s))
 	return fmt.Sprintf("%x", h)
 }
+
+func sprint(v any) string { return fmt.Sprintf("%#v", v) }

@@ -112,6 +112,14 @@ func loadMasterKey(cfg *Config) (*seal.MasterKey, error) {
 	return k, nil
 }
 
+// loadClients reads --clients, or the built-in demo apps without it.
+func loadClients(cfg *Config) ([]*idp.Client, error) {
+	if cfg.ClientsFile != "" {
+		return idp.LoadClients(cfg.ClientsFile)
+	}
+	return idp.DefaultClients()
+}
+
 // server is a running latch: its handler and the pieces tests reach into.
 type server struct {
 	cfg      *Config
@@ -133,13 +141,7 @@ type server struct {
 // newServer wires latch on an open database. now is the clock of every
 // component (tests move it instead of sleeping).
 func newServer(ctx context.Context, cfg *Config, db *database, logger *slog.Logger, now func() time.Time) (*server, error) {
-	var clients []*idp.Client
-	var err error
-	if cfg.ClientsFile != "" {
-		clients, err = idp.LoadClients(cfg.ClientsFile)
-	} else {
-		clients, err = idp.DefaultClients()
-	}
+	clients, err := loadClients(cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,328 @@
+package templates
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"path"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+//go:embed html/*.html
+var pageFiles embed.FS
+
+//go:embed static
+var staticFiles embed.FS
+
+// Base is embedded in every page's data. The layout reads it as .Base, never
+// through promoted fields, so a page's own field of the same name (the email
+// typed into the sign-in form, say) can never stand in for the signed-in
+// account in the header.
+type Base struct {
+	Title     string // <title> and heading context
+	CSRFToken string // value for hidden input name="csrf_token" in every POST form
+	SignedIn  bool   // shows "Account" and "Sign out" in the header when true
+	Email     string // the signed-in account's email, shown in the header when SignedIn
+}
+
+// LoginPage is the sign-in form at POST /login.
+type LoginPage struct {
+	Base
+	AppName       string // the app the person is signing in to ("ChatGPT"); empty when signing in to latch itself
+	AuthRequestID string // hidden input name="auth_request"; may be empty
+	Email         string // refilled after an error
+	Error         string // a plain sentence, e.g. "Wrong email or password."
+	Reauth        bool   // true when the app asked for a fresh sign-in (prompt=login/max_age): say "Confirm it's you"
+}
+
+// LogoutConfirmPage asks before ending the device session when a logout
+// request cannot prove it came from the person (RP-Initiated Logout 1.0 §2
+// leaves confirmation to the OP when id_token_hint is missing or stale).
+type LogoutConfirmPage struct {
+	Base
+	AppName string // may be empty
+	Request string // hidden input name="request": opaque value to post back
+}
+
+// LoggedOutPage is shown after a sign-out that has nowhere else to go.
+type LoggedOutPage struct{ Base }
+
+// ErrorPage tells a person what went wrong in words meant for them; the
+// detail belongs in the log.
+type ErrorPage struct {
+	Base
+	Status  int
+	Heading string // "This sign-in link is not valid"
+	Message string // plain sentence for people, never internals
+}
+
+// AccountPage is the overview at /account.
+type AccountPage struct {
+	Base
+	Name       string
+	SignedInAt time.Time
+	Methods    []string // e.g. ["Password"]
+	Device     string   // e.g. "Chrome on Linux" (may be empty)
+}
+
+// pages names every page and pairs it with sample data. Parse executes each
+// page once with its sample so that a misspelt field, which html/template only
+// notices at execution, fails start-up instead of a person's request.
+func pages() map[string]any {
+	return map[string]any{
+		"login":          LoginPage{Error: "x", Reauth: true},
+		"logout_confirm": LogoutConfirmPage{AppName: "x"},
+		"logged_out":     LoggedOutPage{},
+		"error":          ErrorPage{Status: http.StatusBadRequest},
+		"account": AccountPage{
+			Base:       Base{SignedIn: true, Email: "a@example.com"},
+			Name:       "A",
+			SignedInAt: time.Unix(0, 0),
+			Methods:    []string{"Password"},
+			Device:     "x",
+		},
+	}
+}
+
+// Set holds every parsed page. It is safe for concurrent use.
+type Set struct {
+	// Logger receives render failures. Nil means slog.Default().
+	Logger *slog.Logger
+
+	pages map[string]page
+}
+
+// page is one parsed page and the data type it is written for.
+type page struct {
+	tmpl *template.Template
+	data reflect.Type
+}
+
+// Parse parses every page with the shared layout and test-renders each one,
+// returning an error that names a broken page, so that latch
+// refuses to start rather than failing on a person's request.
+func Parse() (*Set, error) {
+	assets, err := assetVersions()
+	if err != nil {
+		return nil, err
+	}
+	funcs := template.FuncMap{
+		// asset returns the URL of a static file with a content hash in the
+		// query, so Static can let browsers cache for a year and a new
+		// release is still fetched at once.
+		"asset": func(name string) (string, error) {
+			v, ok := assets[name]
+			if !ok {
+				return "", fmt.Errorf("templates: no static asset %q", name)
+			}
+			return "/static/" + name + "?v=" + v, nil
+		},
+		"initials": initials,
+		"longDate": func(t time.Time) string { return t.UTC().Format("2 January 2006, 15:04 MST") },
+		"isoTime":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	}
+	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(pageFiles, "html/layout.html")
+	if err != nil {
+		return nil, fmt.Errorf("templates: layout: %w", err)
+	}
+	s := &Set{pages: make(map[string]page)}
+	for name, sample := range pages() {
+		t, err := layout.Clone()
+		if err != nil {
+			return nil, fmt.Errorf("templates: %s: %w", name, err)
+		}
+		if _, err := t.ParseFS(pageFiles, "html/"+name+".html"); err != nil {
+			return nil, fmt.Errorf("templates: %s: %w", name, err)
+		}
+		if err := t.ExecuteTemplate(io.Discard, "layout", sample); err != nil {
+			return nil, fmt.Errorf("templates: %s: %w", name, err)
+		}
+		s.pages[name] = page{tmpl: t, data: reflect.TypeOf(sample)}
+	}
+	return s, nil
+}
+
+// Render writes the named page with the given status. It executes into a
+// buffer first so that a template error answers with a clean 500 instead of
+// half a page under a 200 status.
+//
+// Pages carry CSRF tokens and personal data, so Render marks them no-store
+// unless the handler has already chosen a Cache-Control.
+func (s *Set) Render(w http.ResponseWriter, status int, name string, data any) {
+	if status == 0 {
+		status = http.StatusOK
+	}
+	var buf bytes.Buffer
+	err := s.execute(&buf, name, data)
+	if err != nil {
+		s.logger().Error("render page", "page", name, "err", err)
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		w.WriteHeader(http.StatusInternalServerError)
+		io.WriteString(w, "Something went wrong on our side. Please try again.\n")
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(buf.Len()))
+	h.Set("X-Content-Type-Options", "nosniff")
+	if h.Get("Cache-Control") == "" {
+		h.Set("Cache-Control", "no-store")
+	}
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// execute renders the page after checking that data is the page's own type
+// (or a pointer to it). html/template would happily render a sign-in form
+// from nil data, with an empty CSRF token; a wrong type is a wiring mistake
+// and should fail loudly in the first test that meets it.
+func (s *Set) execute(w io.Writer, name string, data any) error {
+	p, ok := s.pages[name]
+	if !ok {
+		return fmt.Errorf("templates: no page named %q", name)
+	}
+	v := reflect.ValueOf(data)
+	if v.Kind() == reflect.Pointer && !v.IsNil() {
+		v = v.Elem()
+	}
+	if !v.IsValid() || v.Type() != p.data {
+		return fmt.Errorf("templates: page %q needs %v, got %T", name, p.data, data)
+	}
+	return p.tmpl.ExecuteTemplate(w, "layout", v.Interface())
+}
+
+func (s *Set) logger() *slog.Logger {
+	if s.Logger != nil {
+		return s.Logger
+	}
+	return slog.Default()
+}
+
+// initials returns up to two letters for the avatar on the account page: the
+// first letters of the first and last words of the name, or the first letter
+// of the email when there is no name.
+func initials(name, email string) string {
+	words := strings.FieldsFunc(name, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+	first := func(s string) string {
+		r, _ := utf8.DecodeRuneInString(s)
+		if r == utf8.RuneError {
+			return ""
+		}
+		return string(unicode.ToUpper(r))
+	}
+	switch len(words) {
+	case 0:
+		return first(email)
+	case 1:
+		return first(words[0])
+	default:
+		return first(words[0]) + first(words[len(words)-1])
+	}
+}
+
+// contentType pins the content type of every kind of file we embed, so the
+// answer does not depend on the host's mime.types.
+func contentType(ext string) (string, bool) {
+	switch ext {
+	case ".css":
+		return "text/css; charset=utf-8", true
+	case ".js":
+		return "text/javascript; charset=utf-8", true
+	case ".svg":
+		return "image/svg+xml", true
+	case ".png":
+		return "image/png", true
+	case ".woff2":
+		return "font/woff2", true
+	}
+	return "", false
+}
+
+type asset struct {
+	body        []byte
+	contentType string
+	etag        string
+}
+
+// assetVersions returns a short content hash for every embedded static file.
+func assetVersions() (map[string]string, error) {
+	all, err := loadAssets()
+	if err != nil {
+		return nil, err
+	}
+	v := make(map[string]string, len(all))
+	for name, a := range all {
+		v[name] = strings.Trim(a.etag, `"`)
+	}
+	return v, nil
+}
+
+func loadAssets() (map[string]asset, error) {
+	all := make(map[string]asset)
+	err := fs.WalkDir(staticFiles, "static", func(file string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		name := strings.TrimPrefix(file, "static/")
+		ext := path.Ext(name)
+		ct, ok := contentType(ext)
+		if !ok {
+			return fmt.Errorf("templates: static/%s: no content type for %q", name, ext)
+		}
+		body, err := staticFiles.ReadFile(file)
+		if err != nil {
+			return err
+		}
+		sum := sha256.Sum256(body)
+		all[name] = asset{body: body, contentType: ct, etag: `"` + hex.EncodeToString(sum[:6]) + `"`}
+		return nil
+	})
+	return all, err
+}
+
+// Static serves the embedded assets. Mount it at "/static/" without
+// http.StripPrefix. Pages link assets with a content hash in the query, so a
+// year of caching is safe: a changed file gets a new URL.
+func Static() http.Handler {
+	all, err := loadAssets()
+	if err != nil {
+		// The embedded files are fixed at build time and the tests load
+		// them, so this is a build defect rather than a runtime condition.
+		panic(err)
+	}
+	return staticHandler{assets: all}
+}
+
+type staticHandler struct{ assets map[string]asset }
+
+func (h staticHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		http.Error(w, "Method not allowed.", http.StatusMethodNotAllowed)
+		return
+	}
+	a, ok := h.assets[strings.TrimPrefix(r.URL.Path, "/static/")]
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	hdr := w.Header()
+	hdr.Set("Content-Type", a.contentType)
+	hdr.Set("Cache-Control", "public, max-age=31536000, immutable")
+	hdr.Set("ETag", a.etag)
+	hdr.Set("X-Content-Type-Options", "nosniff")
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.body))
+}
