@@ -256,6 +256,9 @@ func (p *Provider) tokenGate(next http.Handler) http.Handler {
 		if sw.Status >= 400 {
 			result = "error"
 		}
+		if sw.Status >= 500 {
+			p.cfg.Metrics.Errors.WithLabelValues("oidc").Inc()
+		}
 		p.cfg.Metrics.Grants.WithLabelValues(grant, result).Inc()
 	})
 }

@@ -421,3 +421,5 @@ func sha256Hex(s string) string {
 }
 
 func sprint(v any) string { return fmt.Sprintf("%#v", v) }
+
+var csrfValue = regexp.MustCompile(`value="[A-Za-z0-9_-]{40,}"`)

@@ -44,6 +44,11 @@ func NewMetrics() *Metrics {
 	}
 	m.Registry.MustRegister(m.Requests, m.Latency, m.Grants, m.SignIns, m.Errors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	// Series with no observations are not exported; start the error series
+	// at zero so a dashboard's rate() has something to read from the start.
+	for _, c := range []string{"http", "signin", "oidc"} {
+		m.Errors.WithLabelValues(c)
+	}
 	return m
 }
 
