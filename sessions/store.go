@@ -131,6 +131,9 @@ func (s *Store) Create(ctx context.Context, nd NewDevice) (*Device, string, erro
 	if !ok {
 		return nil, "", fmt.Errorf("sessions: unknown security mode %q", nd.Mode)
 	}
+	if nd.AMR == nil {
+		nd.AMR = []string{}
+	}
 	now := s.Now().UTC()
 	secret, hash := NewSecret()
 	d := &Device{
@@ -156,6 +159,9 @@ func (s *Store) Create(ctx context.Context, nd NewDevice) (*Device, string, erro
 // secret captured before this sign-in is worthless after it, while the
 // session id (the sid apps hold) stays.
 func (s *Store) Reauthenticate(ctx context.Context, id string, amr []string, acr string) (string, error) {
+	if amr == nil {
+		amr = []string{}
+	}
 	now := s.Now().UTC()
 	secret, hash := NewSecret()
 	tag, err := s.DB.Exec(ctx, `

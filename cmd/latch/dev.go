@@ -119,7 +119,7 @@ func startDemo(ctx context.Context, cfg *Config, srv *server, stdout io.Writer) 
 	for _, d := range demoApps {
 		base := "http://localhost:" + d.port
 		app, err := demoapp.New(demoapp.Config{Name: d.name, ClientID: d.clientID, ClientSecret: d.secret,
-			Issuer: cfg.Issuer, BaseURL: base, Logger: srv.logger.With("app", d.name)})
+			Issuer: cfg.Issuer, BaseURL: base, Logger: srv.logger})
 		if err != nil {
 			return nil, err
 		}

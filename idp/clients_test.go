@@ -1,0 +1,77 @@
+package idp
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+)
+
+func TestDefaultClients(t *testing.T) {
+	cs, err := DefaultClients()
+	if err != nil || len(cs) != 3 {
+		t.Fatalf("%d clients, %v", len(cs), err)
+	}
+	for _, c := range cs {
+		if !c.FirstParty() || c.BackchannelLogoutURI() == "" || c.Public() {
+			t.Errorf("%s: %+v", c.GetID(), c)
+		}
+	}
+}
+
+func TestClientKinds(t *testing.T) {
+	cs, err := ParseClients("t", []byte(`clients:
+  - id: web
+    app: Web
+    secret_hash: "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+    redirect_uris: [https://web.example.com/cb]
+  - id: cli
+    app: CLI
+    redirect_uris: [http://127.0.0.1:8400/cb, com.example.app:/cb]
+    access_token: opaque
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	web, cli := cs[0], cs[1]
+	if !web.CheckSecret("test") || web.CheckSecret("Test") || web.AuthMethod() != oidc.AuthMethodBasic {
+		t.Fatal("secret_hash client")
+	}
+	if !cli.Public() || cli.CheckSecret("") || cli.AuthMethod() != oidc.AuthMethodNone || cli.ApplicationType() != op.ApplicationTypeNative {
+		t.Fatal("public client")
+	}
+	if cli.AccessTokenType() != op.AccessTokenTypeBearer || web.AccessTokenType() != op.AccessTokenTypeJWT {
+		t.Fatal("access token types")
+	}
+	if cli.RedirectRegistered("http://127.0.0.1:8401/cb") || !cli.RedirectRegistered("http://127.0.0.1:8400/cb") {
+		t.Fatal("loopback redirect not matched exactly")
+	}
+	if got := web.ResponseTypes(); len(got) != 1 || got[0] != oidc.ResponseTypeCode {
+		t.Fatalf("response types %v", got)
+	}
+}
+
+func TestClientErrors(t *testing.T) {
+	for name, tc := range map[string]struct{ yaml, want string }{
+		"empty":                       {"clients: []\n", "no clients"},
+		"not yaml":                    {"clients: [\n", "clients file t:"},
+		"no id":                       {"clients:\n  - app: X\n    redirect_uris: [https://x/cb]\n", "client #1: id is missing"},
+		"no app":                      {"clients:\n  - id: x\n    redirect_uris: [https://x/cb]\n", "app is missing"},
+		"relative uri":                {"clients:\n  - id: x\n    app: X\n    redirect_uris: [/cb]\n", "not an absolute URL"},
+		"fragment":                    {"clients:\n  - id: x\n    app: X\n    redirect_uris: [https://x/cb#f]\n", "fragment"},
+		"custom scheme, confidential": {"clients:\n  - id: x\n    app: X\n    secret: 0123456789abcdefg\n    redirect_uris: [app:/cb]\n", "must be http(s)"},
+		"short secret":                {"clients:\n  - id: x\n    app: X\n    secret: short\n    redirect_uris: [https://x/cb]\n", "shorter than 16"},
+		"both secrets":                {"clients:\n  - id: x\n    app: X\n    secret: 0123456789abcdefg\n    secret_hash: sha256:00\n    redirect_uris: [https://x/cb]\n", "not both"},
+		"bad hash":                    {"clients:\n  - id: x\n    app: X\n    secret_hash: md5:00\n    redirect_uris: [https://x/cb]\n", "secret_hash"},
+		"token type":                  {"clients:\n  - id: x\n    app: X\n    access_token: paseto\n    redirect_uris: [https://x/cb]\n", "access_token"},
+		"bad logout uri":              {"clients:\n  - id: x\n    app: X\n    backchannel_logout_uri: http://x.example/bc\n    redirect_uris: [https://x/cb]\n", "backchannel_logout_uri"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := ParseClients("t", []byte(tc.yaml))
+			if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("err = %v, want one line containing %q", err, tc.want)
+			}
+		})
+	}
+}
