@@ -483,3 +483,58 @@ func TestEndSessionConfirm(t *testing.T) {
 		t.Fatalf("tampered request: %d %q", resp.StatusCode, resp.Header.Get("Location"))
 	}
 }
+
+// TestRevocationAndExpiry: RFC 7009 revocation of access and refresh
+// tokens, and access tokens that die after their 5 minutes.
+func TestRevocationAndExpiry(t *testing.T) {
+	l := startLatch(t)
+	a := l.appA()
+	b := l.browser()
+	revoke := func(token, hint string) int {
+		req, _ := http.NewRequest("POST", l.url+"/revoke", strings.NewReader(url.Values{"token": {token}, "token_type_hint": {hint}}.Encode()))
+		req.SetBasicAuth("app-a", "alpha-secret-0123456789")
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	tok := b.signInFlow(a)
+	if code := revoke(tok.AccessToken, "access_token"); code != http.StatusOK {
+		t.Fatalf("revoke access token: %d", code)
+	}
+	if code := a.userinfo(tok.AccessToken); code != http.StatusUnauthorized {
+		t.Fatalf("revoked access token: userinfo %d", code)
+	}
+	if code := revoke(tok.RefreshToken, "refresh_token"); code != http.StatusOK {
+		t.Fatalf("revoke refresh token: %d", code)
+	}
+	if _, err := a.refresh(tok.RefreshToken); oauthErrorCode(err) != "invalid_grant" {
+		t.Fatalf("revoked refresh token: %v", err)
+	}
+	// Another client cannot revoke app-a's tokens.
+	tok = b.signInFlow(a)
+	req, _ := http.NewRequest("POST", l.url+"/revoke", strings.NewReader(url.Values{"token": {tok.RefreshToken}}.Encode()))
+	req.SetBasicAuth("app-b", "beta-secret-0123456789")
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if _, err := a.refresh(tok.RefreshToken); err != nil {
+		t.Fatalf("another client revoked app-a's token: %v", err)
+	}
+	// Access tokens live 5 minutes.
+	tok = b.signInFlow(a)
+	l.clock.Advance(4 * time.Minute)
+	if code := a.userinfo(tok.AccessToken); code != http.StatusOK {
+		t.Fatalf("4-minute-old access token: %d", code)
+	}
+	l.clock.Advance(61 * time.Second)
+	if code := a.userinfo(tok.AccessToken); code != http.StatusUnauthorized {
+		t.Fatalf("5-minute-old access token: %d", code)
+	}
+}
