@@ -87,5 +87,9 @@ func writePID(f *os.File) error {
 // can see anymore, and two latches would then own the directory.
 func (l *DirLock) Release() error {
 	// Emptying the file first means nobody reads our pid after we are gone.
-	return errors.Join(l.file.Truncate(0), l.file.Close())
+	// The explicit unlock matters: a child forked meanwhile (starting
+	// postgres, say) briefly shares the open file description until its
+	// exec closes it, and closing our descriptor alone would leave the
+	// lock held through that copy.
+	return errors.Join(l.file.Truncate(0), syscall.Flock(int(l.file.Fd()), syscall.LOCK_UN), l.file.Close())
 }
