@@ -135,3 +135,30 @@ func (s *Accounts) PasswordHash(ctx context.Context, accountID string) (string, 
 	}
 	return h, err
 }
+
+// SetPasswordHash sets or replaces the account's password with a hash made
+// by HashPassword.
+func (s *Accounts) SetPasswordHash(ctx context.Context, accountID, hash string) error {
+	_, err := s.DB.Exec(ctx, `INSERT INTO passwords (account_id, hash, updated_at) VALUES ($1, $2, now())
+		ON CONFLICT (account_id) DO UPDATE SET hash = EXCLUDED.hash, updated_at = now()`, accountID, hash)
+	return err
+}
+
+// RemovePassword deletes the password when the account has a passkey to
+// sign in with; otherwise it refuses with ErrLastCredential.
+func (s *Accounts) RemovePassword(ctx context.Context, accountID string) error {
+	return pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE`, accountID); err != nil {
+			return err
+		}
+		var passkeys int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM passkeys WHERE account_id = $1`, accountID).Scan(&passkeys); err != nil {
+			return err
+		}
+		if passkeys == 0 {
+			return ErrLastCredential
+		}
+		_, err := tx.Exec(ctx, `DELETE FROM passwords WHERE account_id = $1`, accountID)
+		return err
+	})
+}

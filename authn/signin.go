@@ -10,7 +10,10 @@ import (
 	"slices"
 	"time"
 
+	"github.com/gorilla/securecookie"
+
 	"latch/internal/web"
+	"latch/recovery"
 	"latch/sessions"
 	"latch/templates"
 )
@@ -24,6 +27,16 @@ type AuthRequest struct {
 	Prompt    []string       // "none", "login", ...
 	MaxAge    *time.Duration // nil when the app set none
 	LoginHint string
+	ACRValues []string // "phr": the app wants a phishing-resistant (passkey) sign-in
+}
+
+// ACRPhishingResistant is OpenID EAP's acr for a phishing-resistant
+// authentication: latch's passkey sign-in.
+const ACRPhishingResistant = "phr"
+
+// WantsPasskey reports whether the app asked for a phishing-resistant sign-in.
+func (r *AuthRequest) WantsPasskey() bool {
+	return r != nil && slices.Contains(r.ACRValues, ACRPhishingResistant)
 }
 
 // ErrUnknownRequest means the authorization request does not exist, has
@@ -48,21 +61,32 @@ type LogoutRequests interface {
 	LogoutRedirect(value string) (string, error)
 }
 
-// Handler serves /login, /logout and /account.
+// Handler serves the sign-in pages (/login and its second factor, passkey
+// and recovery steps), sign-out, /account and the security settings.
 type Handler struct {
-	Accounts  *Accounts
-	Sessions  *sessions.Store
-	Throttle  *Throttle
-	Requests  AuthRequests
-	Logouts   LogoutRequests
-	Pages     *templates.Set
-	Cookies   *web.Cookies
-	CSRF      *web.CSRF
-	ClientIP  *web.ClientIP
-	Limiter   *web.RateLimiter
-	Metrics   *web.Metrics
-	Logger    *slog.Logger
-	Now       func() time.Time
+	Accounts *Accounts
+	Sessions *sessions.Store
+	Throttle *Throttle
+	Passkeys *Passkeys
+	TOTP     *TOTP
+	Recovery *recovery.Keys
+	Requests AuthRequests
+	Logouts  LogoutRequests
+	Pages    *templates.Set
+	Cookies  *web.Cookies
+	CSRF     *web.CSRF
+	ClientIP *web.ClientIP
+	Limiter  *web.RateLimiter
+	Metrics  *web.Metrics
+	Logger   *slog.Logger
+	Now      func() time.Time
+	// Flow seals the short-lived state between a correct password and the
+	// second factor into a cookie.
+	Flow *securecookie.SecureCookie
+	// StepUp is the window within which an authentication counts for a
+	// sensitive change, by security mode (DESIGN.md: 10 and 5 minutes).
+	StepUp map[string]time.Duration
+
 	dummyHash string
 }
 
@@ -79,6 +103,14 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /logout", h.logoutPage)
 	mux.HandleFunc("POST /logout", h.logout)
 	mux.HandleFunc("GET /logged-out", h.loggedOut)
+	mux.HandleFunc("POST /login/passkey/begin", h.passkeyLoginBegin)
+	mux.HandleFunc("POST /login/passkey/finish", h.passkeyLoginFinish)
+	mux.HandleFunc("GET /login/verify", h.secondFactorPage)
+	mux.HandleFunc("POST /login/verify", h.secondFactor)
+	mux.HandleFunc("GET /login/recover", h.recoverPage)
+	mux.HandleFunc("POST /login/recover", h.recover)
+	h.stepUpRoutes(mux)
+	h.securityRoutes(mux)
 }
 
 // Device returns the live device session of the request's cookie, or nil.
@@ -115,7 +147,10 @@ func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, status int, 
 
 // satisfies reports whether an existing sign-in is fresh enough for req.
 func (h *Handler) satisfies(req *AuthRequest, d *sessions.Device) bool {
-	if d == nil {
+	if d == nil || d.Restricted() {
+		return false
+	}
+	if req.WantsPasskey() && d.ACR != ACRPhishingResistant {
 		return false
 	}
 	if slices.Contains(req.Prompt, "login") && d.AuthTime.Before(req.CreatedAt) {
@@ -142,6 +177,11 @@ func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
 	req, err := h.Requests.LoginRequest(r.Context(), id)
 	if err != nil {
 		h.requestError(w, r, err)
+		return
+	}
+	if d != nil && d.Restricted() {
+		// A recovery session signs in to no app until it has a credential.
+		http.Redirect(w, r, "/account/security", http.StatusSeeOther)
 		return
 	}
 	if h.satisfies(req, d) {
@@ -177,6 +217,7 @@ func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int
 	if req != nil {
 		p.AppName, p.AuthRequestID = req.AppName, req.ID
 		p.Reauth = d != nil
+		p.PasskeyOnly = req.WantsPasskey()
 	}
 	h.Pages.Render(w, status, "login", p)
 }
@@ -258,17 +299,49 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	d, err := h.signIn(w, r, acct, []string{"pwd"}, "", ev)
+	if req.WantsPasskey() {
+		// The app asked for a phishing-resistant sign-in; a password is not one.
+		h.renderLogin(w, r, http.StatusForbidden, req, email, "This app asks you to sign in with a passkey.")
+		return
+	}
+	has2FA, err := h.TOTP.Enabled(r.Context(), acct.ID)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	h.Metrics.SignIns.WithLabelValues("password", "success").Inc()
-	if req != nil {
-		h.complete(w, r, req.ID, d)
+	if has2FA {
+		h.startSecondFactor(w, r, acct, req)
 		return
 	}
-	http.Redirect(w, r, "/account", http.StatusSeeOther)
+	h.Metrics.SignIns.WithLabelValues("password", "success").Inc()
+	h.finishSignIn(w, r, acct, []string{"pwd"}, "", ev, req, false)
+}
+
+// finishSignIn gives the browser its session and continues to the app (or
+// to /account), as a redirect or, for the passkey script, as JSON.
+func (h *Handler) finishSignIn(w http.ResponseWriter, r *http.Request, acct *Account, amr []string, acr string,
+	ev sessions.Event, req *AuthRequest, asJSON bool) {
+	d, err := h.signIn(w, r, acct, amr, acr, ev)
+	if err != nil {
+		h.failMaybeJSON(w, r, err, asJSON)
+		return
+	}
+	to := "/account"
+	if req != nil {
+		if to, err = h.Requests.Complete(r.Context(), req.ID, d); err != nil {
+			if asJSON {
+				writeJSON(w, http.StatusBadRequest, map[string]string{"error": "This sign-in link has expired. Go back to the app and start again."})
+				return
+			}
+			h.requestError(w, r, err)
+			return
+		}
+	}
+	if asJSON {
+		writeJSON(w, http.StatusOK, map[string]string{"redirect": to})
+		return
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
 func roundWait(d time.Duration) string {
@@ -317,7 +390,7 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request, acct *Account, 
 	old := h.Device(r)
 	var d *sessions.Device
 	var secret string
-	if old != nil && old.AccountID == acct.ID {
+	if old != nil && old.AccountID == acct.ID && !old.Restricted() {
 		s, err := h.Sessions.Reauthenticate(ctx, old.ID, amr, acr)
 		if err == nil {
 			secret = s
@@ -354,6 +427,10 @@ func (h *Handler) account(w http.ResponseWriter, r *http.Request) {
 	d := h.Device(r)
 	if d == nil {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	if d.Restricted() {
+		http.Redirect(w, r, "/account/security", http.StatusSeeOther)
 		return
 	}
 	acct, err := h.Accounts.ByID(r.Context(), d.AccountID)

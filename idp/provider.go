@@ -292,7 +292,8 @@ func (p *Provider) LoginRequest(ctx context.Context, id string) (*authn.AuthRequ
 		}
 		return nil, err
 	}
-	out := &authn.AuthRequest{ID: a.id, CreatedAt: a.createdAt, Prompt: a.params.Prompt, LoginHint: a.params.LoginHint}
+	out := &authn.AuthRequest{ID: a.id, CreatedAt: a.createdAt, Prompt: a.params.Prompt, LoginHint: a.params.LoginHint,
+		ACRValues: a.params.ACRValues}
 	if c, ok := p.Storage.Clients[a.clientID]; ok {
 		out.AppName = c.App()
 	}

@@ -496,6 +496,11 @@ func (s *Storage) SetUserinfoFromRequest(ctx context.Context, info *oidc.UserInf
 	if r, ok := req.(sessionIDer); ok && r.SessionID() != "" {
 		info.AppendClaims("sid", r.SessionID())
 	}
+	// The library takes acr only from an authorization request; a
+	// refreshed ID token must still say how the person signed in.
+	if r, ok := req.(*RefreshRequest); ok && r.acr != "" {
+		info.AppendClaims("acr", r.acr)
+	}
 	return nil
 }
 

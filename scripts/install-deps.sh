@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what latch's tests and `latch dev` need and the machine lacks:
-# PostgreSQL's server programs (initdb, postgres). Safe to run repeatedly.
+# PostgreSQL's server programs (initdb, postgres) and Debian's Chromium, which
+# the browser tests drive (internal/browsertest). Safe to run repeatedly; says
+# nothing when nothing is missing.
 set -euo pipefail
 
 have_postgres() {
@@ -8,8 +10,16 @@ have_postgres() {
 	compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null && compgen -G '/usr/lib/postgresql/*/bin/postgres' >/dev/null
 }
 
+# internal/browsertest looks in the same two places.
+have_chromium() {
+	[ -x /usr/bin/chromium ] || command -v chromium >/dev/null 2>&1
+}
+
 missing=()
 have_postgres || missing+=(postgresql)
+# fonts-liberation is only recommended by chromium; without it pages render
+# in whatever font is left and screenshots differ from machine to machine.
+have_chromium || missing+=(chromium fonts-liberation)
 
 [ ${#missing[@]} -eq 0 ] && exit 0
 

@@ -75,15 +75,25 @@ type Device struct {
 	AbsoluteExpiresAt time.Time
 	IP                netip.Addr
 	UserAgent         string
+	// RestrictedUntil is set on a recovery session: until the person adds
+	// a passkey or sets a password it may only reach the security page, and
+	// it dies at this time.
+	RestrictedUntil *time.Time
 }
+
+// Restricted reports whether this is a recovery session.
+func (d *Device) Restricted() bool { return d.RestrictedUntil != nil }
 
 // ExpiresAt is when the session dies if nothing happens before then.
 func (d *Device) ExpiresAt() time.Time {
-	idle := d.LastActiveAt.Add(d.IdleTimeout)
-	if idle.Before(d.AbsoluteExpiresAt) {
-		return idle
+	end := d.AbsoluteExpiresAt
+	if idle := d.LastActiveAt.Add(d.IdleTimeout); idle.Before(end) {
+		end = idle
 	}
-	return d.AbsoluteExpiresAt
+	if d.RestrictedUntil != nil && d.RestrictedUntil.Before(end) {
+		end = *d.RestrictedUntil
+	}
+	return end
 }
 
 // NewDevice describes a fresh sign-in.
@@ -94,6 +104,9 @@ type NewDevice struct {
 	ACR       string
 	IP        netip.Addr
 	UserAgent string
+	// Restricted makes a recovery session that lives this long at most and
+	// reaches only the security page.
+	Restricted time.Duration
 }
 
 // NewSecret returns a fresh 256-bit session secret and the SHA-256 hash that
@@ -141,12 +154,16 @@ func (s *Store) Create(ctx context.Context, nd NewDevice) (*Device, string, erro
 		AMR: nd.AMR, ACR: nd.ACR, LastActiveAt: now, IdleTimeout: life.Idle,
 		AbsoluteExpiresAt: now.Add(life.Absolute), IP: nd.IP, UserAgent: nd.UserAgent,
 	}
+	if nd.Restricted > 0 {
+		until := now.Add(nd.Restricted)
+		d.RestrictedUntil = &until
+	}
 	err := s.DB.QueryRow(ctx, `
 		INSERT INTO device_sessions (account_id, kind, secret_hash, created_at, auth_time, amr, acr,
-			last_active_at, idle_timeout, absolute_expires_at, ip, user_agent)
-		VALUES ($1, $2, $3, $4, $4, $5, $6, $4, $7, $8, $9, $10)
+			last_active_at, idle_timeout, absolute_expires_at, ip, user_agent, restricted_until)
+		VALUES ($1, $2, $3, $4, $4, $5, $6, $4, $7, $8, $9, $10, $11)
 		RETURNING id`,
-		d.AccountID, d.Kind, hash, now, d.AMR, d.ACR, life.Idle, d.AbsoluteExpiresAt, ipArg(nd.IP), nd.UserAgent,
+		d.AccountID, d.Kind, hash, now, d.AMR, d.ACR, life.Idle, d.AbsoluteExpiresAt, ipArg(nd.IP), nd.UserAgent, d.RestrictedUntil,
 	).Scan(&d.ID)
 	if err != nil {
 		return nil, "", fmt.Errorf("sessions: create: %w", err)
@@ -177,13 +194,13 @@ func (s *Store) Reauthenticate(ctx context.Context, id string, amr []string, acr
 }
 
 const deviceColumns = `id, account_id, kind, created_at, auth_time, amr, acr, last_active_at,
-	idle_timeout, absolute_expires_at, ip, user_agent`
+	idle_timeout, absolute_expires_at, ip, user_agent, restricted_until`
 
 func scanDevice(row pgx.Row) (*Device, error) {
 	var d Device
 	var ip *netip.Addr
 	err := row.Scan(&d.ID, &d.AccountID, &d.Kind, &d.CreatedAt, &d.AuthTime, &d.AMR, &d.ACR,
-		&d.LastActiveAt, &d.IdleTimeout, &d.AbsoluteExpiresAt, &ip, &d.UserAgent)
+		&d.LastActiveAt, &d.IdleTimeout, &d.AbsoluteExpiresAt, &ip, &d.UserAgent, &d.RestrictedUntil)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -241,6 +258,13 @@ func (s *Store) checkLive(ctx context.Context, d *Device) (*Device, error) {
 		d.LastActiveAt = now
 	}
 	return d, nil
+}
+
+// Unrestrict turns a recovery session into a normal one, once the person has
+// added a passkey or set a password.
+func (s *Store) Unrestrict(ctx context.Context, id string) error {
+	_, err := s.DB.Exec(ctx, `UPDATE device_sessions SET restricted_until = NULL WHERE id = $1 AND ended_at IS NULL`, id)
+	return err
 }
 
 // Touch records activity on a device session.
@@ -324,7 +348,7 @@ func (s *Store) AppSession(ctx context.Context, q Querier, deviceID, accountID, 
 func (s *Store) AppAlive(ctx context.Context, q Querier, appSessionID string) (bool, error) {
 	var alive bool
 	err := q.QueryRow(ctx, `
-		SELECT a.ended_at IS NULL AND d.ended_at IS NULL
+		SELECT a.ended_at IS NULL AND d.ended_at IS NULL AND d.restricted_until IS NULL
 			AND $2 < d.absolute_expires_at AND $2 < d.last_active_at + d.idle_timeout
 		FROM app_sessions a JOIN device_sessions d ON d.id = a.device_session_id
 		WHERE a.id = $1`, appSessionID, s.Now().UTC()).Scan(&alive)
@@ -359,7 +383,7 @@ func (s *Store) List(ctx context.Context, accountID string) ([]Summary, error) {
 		var sm Summary
 		var ip *netip.Addr
 		if err := rows.Scan(&sm.ID, &sm.AccountID, &sm.Kind, &sm.CreatedAt, &sm.AuthTime, &sm.AMR, &sm.ACR,
-			&sm.LastActiveAt, &sm.IdleTimeout, &sm.AbsoluteExpiresAt, &ip, &sm.UserAgent, &sm.Apps); err != nil {
+			&sm.LastActiveAt, &sm.IdleTimeout, &sm.AbsoluteExpiresAt, &ip, &sm.UserAgent, &sm.RestrictedUntil, &sm.Apps); err != nil {
 			return nil, err
 		}
 		if ip != nil {

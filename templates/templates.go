@@ -37,14 +37,107 @@ type Base struct {
 	Email     string // the signed-in account's email, shown in the header when SignedIn
 }
 
-// LoginPage is the sign-in form at POST /login.
+// LoginPage is the sign-in page at /login: a password form, a "Sign in with
+// a passkey" button, passkey autofill on the email field, and a link to the
+// recovery-key sign-in. passkeys.js drives the passkey parts and reads the
+// auth request id from the hidden input name="auth_request".
 type LoginPage struct {
 	Base
 	AppName       string // the app the person is signing in to ("ChatGPT"); empty when signing in to latch itself
 	AuthRequestID string // hidden input name="auth_request"; may be empty
 	Email         string // refilled after an error
-	Error         string // a plain sentence, e.g. "Wrong email or password."
+	Error         string // a plain sentence, e.g. "Wrong email or password." (role="alert")
+	Notice        string // neutral information (role="status"), never an error
 	Reauth        bool   // true when the app asked for a fresh sign-in (prompt=login/max_age): say "Confirm it's you"
+
+	// PasskeyOnly shows the passkey button alone, with a sentence saying
+	// why, and no password form: the app asked for phishing-resistant
+	// sign-in (acr_values=phr) or the account signs in with passkeys only.
+	PasskeyOnly bool
+}
+
+// SecondFactorPage asks for the second step of a password sign-in at
+// /login/verify: a code from the authenticator app, or a recovery key.
+type SecondFactorPage struct {
+	Base
+	AppName     string // may be empty
+	Email       string // who is signing in, shown
+	UseRecovery bool   // ask for a recovery key instead of a code
+	Error       string
+}
+
+// RecoverPage is the recovery-key sign-in at /login/recover, for accounts
+// that sign in with passkeys only and have lost them. It leads to a short
+// restricted session in which the person adds a passkey or sets a password.
+type RecoverPage struct {
+	Base
+	AuthRequestID string // hidden input name="auth_request"; may be empty
+	Email         string // refilled after an error
+	Error         string
+}
+
+// ReauthPage is the step-up at /account/reauth that stands before a
+// sensitive change. Change and Next travel in hidden inputs, for the form
+// and for passkeys.js alike.
+type ReauthPage struct {
+	Base
+	Description string // what is waiting, e.g. "Confirm it's you to remove the passkey “MacBook”."
+	Change      string // hidden input name="change"
+	Next        string // hidden input name="next"; also where Cancel leads (a same-site path)
+	HasPassword bool   // show the password form
+	HasTOTP     bool   // the password form also asks for a 6-digit code (field "code")
+	HasPasskey  bool   // show "Use your passkey"
+	PasskeyOnly bool   // accept only a passkey: no password form even when HasPassword
+	Error       string
+}
+
+// SecurityPage is /account/security: passkeys, authenticator app, recovery
+// keys and password.
+type SecurityPage struct {
+	Base
+	Name       string // the account's display name, for the page head
+	Flash      string // a success sentence (role="status"), e.g. "Passkey added."
+	Error      string // role="alert"
+	Restricted bool   // a recovery session: say that this is the only page until a passkey or password is added
+
+	Passkeys    []PasskeyView
+	TOTPEnabled bool
+	TOTPSetup   *TOTPSetupView // non-nil while setting up the authenticator app
+	Recovery    RecoveryView
+
+	// NewRecoveryKeys is non-empty only in the answer that generated them:
+	// they are shown this once, with RecoveryDownload, a
+	// data:text/plain;base64,... URL of the same keys for a download link.
+	NewRecoveryKeys  []string
+	RecoveryDownload template.URL
+
+	HasPassword       bool
+	CanRemovePassword bool // a passkey exists, so the password may go
+}
+
+// PasskeyView is one passkey on the security page.
+type PasskeyView struct {
+	ID            string // base64url credential id, used in the rename and remove URLs
+	Name          string
+	CreatedAt     time.Time
+	LastUsedAt    *time.Time // nil when never used
+	Synced        bool       // backup eligible: "Synced" rather than "This device only"
+	Authenticator string     // e.g. "iCloud Keychain"; empty when unknown
+}
+
+// RecoveryView summarises the account's recovery keys.
+type RecoveryView struct {
+	HasSet    bool
+	Total     int
+	Remaining int
+	CreatedAt time.Time
+}
+
+// TOTPSetupView is the authenticator app enrolment in progress.
+type TOTPSetupView struct {
+	QRDataURL template.URL // data:image/png;base64,... of the otpauth:// URI
+	Secret    string       // base32, shown in groups of four for typing
+	Error     string       // the confirmation code was wrong
 }
 
 // LogoutConfirmPage asks before ending the device session when a logout
@@ -77,22 +170,58 @@ type AccountPage struct {
 	Device     string   // e.g. "Chrome on Linux" (may be empty)
 }
 
-// pages names every page and pairs it with sample data. Parse executes each
-// page once with its sample so that a misspelt field, which html/template only
-// notices at execution, fails start-up instead of a person's request.
-func pages() map[string]any {
-	return map[string]any{
-		"login":          LoginPage{Error: "x", Reauth: true},
-		"logout_confirm": LogoutConfirmPage{AppName: "x"},
-		"logged_out":     LoggedOutPage{},
-		"error":          ErrorPage{Status: http.StatusBadRequest},
-		"account": AccountPage{
+// pages names every page and pairs it with sample data, one sample for each
+// branch worth reaching. Parse executes each page with every sample so that a
+// misspelt field, which html/template only notices when it executes the
+// branch that holds it, fails start-up instead of a person's request. All
+// samples of a page share its data type; the first one names it.
+func pages() map[string][]any {
+	t := time.Unix(0, 0)
+	return map[string][]any{
+		"login": {
+			LoginPage{Error: "x", Notice: "x", Reauth: true, Email: "x", AuthRequestID: "x"},
+			LoginPage{AppName: "x", PasskeyOnly: true},
+		},
+		"second_factor": {
+			SecondFactorPage{AppName: "x", Email: "x", Error: "x"},
+			SecondFactorPage{UseRecovery: true, AppName: "x", Error: "x"},
+		},
+		"recover": {RecoverPage{AuthRequestID: "x", Email: "x", Error: "x"}},
+		"reauth": {
+			ReauthPage{Base: Base{Email: "x"}, Description: "x", HasPassword: true, HasTOTP: true, HasPasskey: true, Error: "x"},
+			ReauthPage{HasPasskey: true, PasskeyOnly: true},
+		},
+		"security": {
+			SecurityPage{
+				Base:       Base{SignedIn: true, Email: "a@example.com"},
+				Name:       "A",
+				Flash:      "x",
+				Error:      "x",
+				Restricted: true,
+				Passkeys: []PasskeyView{
+					{ID: "x", Name: "x", CreatedAt: t, LastUsedAt: &t, Synced: true, Authenticator: "x"},
+					{ID: "y", CreatedAt: t},
+				},
+				TOTPSetup:        &TOTPSetupView{QRDataURL: "data:image/png;base64,", Secret: "x", Error: "x"},
+				Recovery:         RecoveryView{HasSet: true, Total: 10, Remaining: 2, CreatedAt: t},
+				NewRecoveryKeys:  []string{"x"},
+				RecoveryDownload: "data:text/plain;base64,",
+				HasPassword:      true,
+			},
+			SecurityPage{TOTPEnabled: true, HasPassword: true, CanRemovePassword: true,
+				Recovery: RecoveryView{HasSet: true, Total: 10, Remaining: 0}},
+			SecurityPage{},
+		},
+		"logout_confirm": {LogoutConfirmPage{AppName: "x"}},
+		"logged_out":     {LoggedOutPage{}},
+		"error":          {ErrorPage{Status: http.StatusBadRequest}},
+		"account": {AccountPage{
 			Base:       Base{SignedIn: true, Email: "a@example.com"},
 			Name:       "A",
-			SignedInAt: time.Unix(0, 0),
+			SignedInAt: t,
 			Methods:    []string{"Password"},
 			Device:     "x",
-		},
+		}},
 	}
 }
 
@@ -129,16 +258,18 @@ func Parse() (*Set, error) {
 			}
 			return "/static/" + name + "?v=" + v, nil
 		},
-		"initials": initials,
-		"longDate": func(t time.Time) string { return t.UTC().Format("2 January 2006, 15:04 MST") },
-		"isoTime":  func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"initials":  initials,
+		"longDate":  func(t time.Time) string { return t.UTC().Format("2 January 2006, 15:04 MST") },
+		"shortDate": func(t time.Time) string { return t.UTC().Format("2 Jan 2006") },
+		"group4":    group4,
+		"isoTime":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	}
 	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(pageFiles, "html/layout.html")
 	if err != nil {
 		return nil, fmt.Errorf("templates: layout: %w", err)
 	}
 	s := &Set{pages: make(map[string]page)}
-	for name, sample := range pages() {
+	for name, samples := range pages() {
 		t, err := layout.Clone()
 		if err != nil {
 			return nil, fmt.Errorf("templates: %s: %w", name, err)
@@ -146,10 +277,16 @@ func Parse() (*Set, error) {
 		if _, err := t.ParseFS(pageFiles, "html/"+name+".html"); err != nil {
 			return nil, fmt.Errorf("templates: %s: %w", name, err)
 		}
-		if err := t.ExecuteTemplate(io.Discard, "layout", sample); err != nil {
-			return nil, fmt.Errorf("templates: %s: %w", name, err)
+		data := reflect.TypeOf(samples[0])
+		for i, sample := range samples {
+			if reflect.TypeOf(sample) != data {
+				return nil, fmt.Errorf("templates: %s: sample %d is a %T, want %v", name, i, sample, data)
+			}
+			if err := t.ExecuteTemplate(io.Discard, "layout", sample); err != nil {
+				return nil, fmt.Errorf("templates: %s: sample %d: %w", name, i, err)
+			}
 		}
-		s.pages[name] = page{tmpl: t, data: reflect.TypeOf(sample)}
+		s.pages[name] = page{tmpl: t, data: data}
 	}
 	return s, nil
 }
@@ -231,6 +368,22 @@ func initials(name, email string) string {
 	default:
 		return first(words[0]) + first(words[len(words)-1])
 	}
+}
+
+// group4 splits a TOTP secret into groups of four characters, the way
+// authenticator apps ask for it to be typed. Spaces and padding in the input
+// are dropped first.
+func group4(secret string) []string {
+	secret = strings.TrimRight(strings.ReplaceAll(secret, " ", ""), "=")
+	var out []string
+	for len(secret) > 4 {
+		out = append(out, secret[:4])
+		secret = secret[4:]
+	}
+	if secret != "" {
+		out = append(out, secret)
+	}
+	return out
 }
 
 // contentType pins the content type of every kind of file we embed, so the

@@ -35,7 +35,7 @@ func TestCLIWithOwnPostgres(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	clients := writeFile(t, "clients.yaml", testClients)
-	serveArgs := []string{"serve", "--data-dir", dataDir, "--addr", addr, "--issuer", "http://" + addr, "--clients", clients}
+	serveArgs := []string{"serve", "--data-dir", dataDir, "--addr", addr, "--issuer", "http://localhost:" + port(ln), "--clients", clients}
 
 	ctx, stop := context.WithCancel(context.Background())
 	served := make(chan int, 1)
@@ -94,7 +94,7 @@ func TestCLIWithOwnPostgres(t *testing.T) {
 	}
 
 	// The served latch sees the account the CLI created: sign in.
-	l := &testLatch{t: t, url: "http://" + addr, email: "grace@example.com"}
+	l := &testLatch{t: t, url: "http://localhost:" + port(ln), email: "grace@example.com"}
 	b := l.browser()
 	form := hiddenFields(page(t, b.do("GET", "/login", nil)))
 	form.Set("email", "grace@example.com")

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -138,7 +139,11 @@ func (c *Config) validate(serve bool) error {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
 		return fmt.Errorf("--issuer: %q is not an http(s) URL without query or fragment", c.Issuer)
 	}
-	if u.Scheme == "http" && u.Hostname() != "localhost" && u.Hostname() != "127.0.0.1" {
+	if net.ParseIP(u.Hostname()) != nil {
+		// WebAuthn's RP ID is the issuer's host, and it must be a domain.
+		return fmt.Errorf("--issuer: %q names an IP address; passkeys need a domain name (use localhost on this machine)", c.Issuer)
+	}
+	if u.Scheme == "http" && u.Hostname() != "localhost" {
 		return fmt.Errorf("--issuer: %q uses http on a public host; use https", c.Issuer)
 	}
 	if c.Addr == "" {

@@ -39,6 +39,7 @@ func TestConfigErrors(t *testing.T) {
 		{"bad duration in env", []string{"serve"}, map[string]string{"LATCH_SESSION_IDLE": "soon"}, "LATCH_SESSION_IDLE"},
 		{"issuer", []string{"serve", "--issuer", "ftp://id.example.com"}, nil, "--issuer"},
 		{"http issuer on public host", []string{"serve", "--issuer", "http://id.example.com"}, nil, "--issuer"},
+		{"IP issuer", []string{"serve", "--issuer", "http://127.0.0.1:8080"}, nil, "passkeys need a domain name"},
 		{"database url without master key", []string{"serve", "--database-url", dsn}, nil, "--master-key-file: required"},
 		{"DATABASE_URL without master key", []string{"serve"}, map[string]string{"DATABASE_URL": dsn}, "--master-key-file: required"},
 		{"unreadable master key", append([]string{"serve", "--database-url", dsn, "--master-key-file", "/nonexistent/key"}, "--addr", "127.0.0.1:0"), nil, "--master-key-file: cannot read"},

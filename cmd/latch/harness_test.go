@@ -120,7 +120,7 @@ func startLatch(t *testing.T, opts ...func(*Config)) *testLatch {
 		t.Fatal(err)
 	}
 	cfg := &Config{
-		Addr: ln.Addr().String(), Issuer: "http://" + ln.Addr().String(), DatabaseURL: pgtest.NewDSN(t), DataDir: t.TempDir(),
+		Addr: ln.Addr().String(), Issuer: "http://localhost:" + port(ln), DatabaseURL: pgtest.NewDSN(t), DataDir: t.TempDir(),
 		MasterKeyFile: writeFile(t, "master.key", seal.NewMasterKeyText()),
 		ClientsFile:   writeFile(t, "clients.yaml", testClients),
 		LogFormat:     "text", LogLevel: "debug", RateLimit: 6000,
@@ -423,3 +423,5 @@ func sha256Hex(s string) string {
 func sprint(v any) string { return fmt.Sprintf("%#v", v) }
 
 var csrfValue = regexp.MustCompile(`value="[A-Za-z0-9_-]{40,}"`)
+
+func port(ln net.Listener) string { return fmt.Sprint(ln.Addr().(*net.TCPAddr).Port) }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/gorilla/securecookie"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"latch/authn"
@@ -19,6 +20,7 @@ import (
 	"latch/internal/seal"
 	"latch/internal/web"
 	"latch/migrations"
+	"latch/recovery"
 	"latch/sessions"
 	"latch/templates"
 )
@@ -164,8 +166,19 @@ func newServer(ctx context.Context, cfg *Config, db *database, logger *slog.Logg
 	s.throttle = authn.NewThrottle(db.Pool)
 	s.throttle.Now = now
 	cookies := web.NewCookies(cfg.Issuer)
+	wa, err := authn.NewWebAuthn(cfg.Issuer)
+	if err != nil {
+		return nil, fmt.Errorf("--issuer: %v", err)
+	}
+	totp := authn.NewTOTP(db.Pool, db.Master)
+	totp.Now = now
+	flow := securecookie.New(db.Master.Derive("flow-hash"), db.Master.Derive("flow-block"))
+	flow.MaxAge(int((15 * time.Minute).Seconds()))
 	s.authn = &authn.Handler{
 		Accounts: s.accounts, Sessions: s.sessions, Throttle: s.throttle, Pages: pages,
+		Passkeys: &authn.Passkeys{DB: db.Pool, WebAuthn: wa, Now: now},
+		TOTP:     totp, Recovery: &recovery.Keys{DB: db.Pool, Now: now},
+		Flow: flow, StepUp: authn.DefaultStepUp(),
 		Cookies: cookies, CSRF: web.NewCSRF(cookies), ClientIP: clientIP,
 		Limiter: web.NewRateLimiter(cfg.RateLimit/60, cfg.RateLimit), Metrics: s.metrics,
 		Logger: logger, Now: now,

@@ -1,0 +1,383 @@
+package authn
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"latch/internal/web"
+	"latch/recovery"
+	"latch/sessions"
+	"latch/templates"
+)
+
+// RecoverySessionLifetime bounds a recovery session: 15 minutes to add a
+// passkey or set a password.
+const RecoverySessionLifetime = 15 * time.Minute
+
+// secondFactorLifetime is how long a correct password waits for its second
+// factor.
+const secondFactorLifetime = 5 * time.Minute
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	web.NoStore(w)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func jsonError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, map[string]string{"error": msg})
+}
+
+func (h *Handler) failMaybeJSON(w http.ResponseWriter, r *http.Request, err error, asJSON bool) {
+	if !asJSON {
+		h.fail(w, r, err)
+		return
+	}
+	h.Logger.ErrorContext(r.Context(), "sign-in", "err", err)
+	h.Metrics.Errors.WithLabelValues("signin").Inc()
+	jsonError(w, http.StatusInternalServerError, "latch could not sign you in just now. Please try again in a moment.")
+}
+
+// readJSON decodes a small JSON body after the CSRF check every script call
+// passes (the token travels in the X-CSRF-Token header).
+func (h *Handler) readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	if err := h.CSRF.Check(r); err != nil {
+		jsonError(w, http.StatusForbidden, "This page has expired. Reload it and try again.")
+		return false
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+	if err != nil || json.Unmarshal(body, v) != nil {
+		jsonError(w, http.StatusBadRequest, "latch could not read that request.")
+		return false
+	}
+	return true
+}
+
+// binding returns the random value that ties WebAuthn challenges to this
+// browser, setting its cookie on first use. A challenge begun in one browser
+// cannot be finished in another.
+func (h *Handler) binding(w http.ResponseWriter, r *http.Request) string {
+	if v, ok := h.Cookies.Read(r, "wa"); ok && len(v) >= 32 {
+		return v
+	}
+	b := make([]byte, 32)
+	rand.Read(b)
+	v := base64.RawURLEncoding.EncodeToString(b)
+	h.Cookies.Set(w, "wa", v, 0)
+	return v
+}
+
+func (h *Handler) event(r *http.Request, method string) sessions.Event {
+	return sessions.Event{IP: h.ClientIP.Addr(r), UserAgent: r.UserAgent(), Detail: map[string]any{"method": method}}
+}
+
+// record writes an activity event and logs a failure to do so; the history
+// matters, but not more than answering the person.
+func (h *Handler) record(r *http.Request, accountID, kind, deviceSessionID string, detail map[string]any) {
+	ev := sessions.Event{AccountID: accountID, At: h.Now(), Kind: kind, DeviceSessionID: deviceSessionID,
+		IP: h.ClientIP.Addr(r), UserAgent: r.UserAgent(), Detail: detail}
+	if err := sessions.Record(r.Context(), h.Sessions.DB, ev); err != nil {
+		h.Logger.ErrorContext(r.Context(), "record activity", "kind", kind, "err", err)
+	}
+}
+
+type passkeyLoginRequest struct {
+	AuthRequest string          `json:"auth_request"`
+	Conditional bool            `json:"conditional"`
+	Credential  json.RawMessage `json:"credential"`
+}
+
+// passkeyLoginBegin starts "Sign in with a passkey" or passkey autofill.
+func (h *Handler) passkeyLoginBegin(w http.ResponseWriter, r *http.Request) {
+	var in passkeyLoginRequest
+	if !h.readJSON(w, r, &in) {
+		return
+	}
+	if !h.Limiter.Allow(h.ClientIP.Addr(r)) {
+		jsonError(w, http.StatusTooManyRequests, "Too many sign-in attempts from your network. Wait a minute and try again.")
+		return
+	}
+	a, err := h.Passkeys.BeginLogin(r.Context(), h.binding(w, r), in.Conditional)
+	if err != nil {
+		h.failMaybeJSON(w, r, err, true)
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
+}
+
+// passkeyLoginFinish verifies the assertion and signs the person in. A
+// passkey sign-in is complete by itself: possession plus user verification.
+func (h *Handler) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
+	var in passkeyLoginRequest
+	if !h.readJSON(w, r, &in) {
+		return
+	}
+	var req *AuthRequest
+	if in.AuthRequest != "" {
+		var err error
+		if req, err = h.Requests.LoginRequest(r.Context(), in.AuthRequest); err != nil {
+			jsonError(w, http.StatusBadRequest, "This sign-in link has expired. Go back to the app and start again.")
+			return
+		}
+	}
+	as, err := h.Passkeys.FinishLogin(r.Context(), h.binding(w, r), in.Credential, func(accountID string, cred []byte) {
+		h.record(r, accountID, "passkey_clone_refused", "", map[string]any{"credential": base64.RawURLEncoding.EncodeToString(cred)})
+	})
+	if err != nil {
+		h.Metrics.SignIns.WithLabelValues("passkey", "failure").Inc()
+		h.Logger.InfoContext(r.Context(), "passkey sign-in refused", "err", err)
+		msg := "latch could not verify that passkey. Try again, or use another way to sign in."
+		switch {
+		case errors.Is(err, ErrNoChallenge), errors.Is(err, ErrPasskeyClone), errors.Is(err, ErrUnknownPasskey):
+			msg = capitalize(err.Error()) + "."
+		}
+		jsonError(w, http.StatusUnauthorized, msg)
+		return
+	}
+	acct, err := h.Accounts.ByID(r.Context(), as.AccountID)
+	if err != nil {
+		h.failMaybeJSON(w, r, err, true)
+		return
+	}
+	h.Metrics.SignIns.WithLabelValues("passkey", "success").Inc()
+	h.finishSignIn(w, r, acct, as.AMR(), ACRPhishingResistant, h.event(r, "passkey"), req, true)
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// flowState is what a correct password leaves for the second factor.
+type flowState struct {
+	AccountID   string
+	AuthRequest string
+	At          time.Time
+}
+
+func (h *Handler) startSecondFactor(w http.ResponseWriter, r *http.Request, acct *Account, req *AuthRequest) {
+	st := flowState{AccountID: acct.ID, At: h.Now()}
+	if req != nil {
+		st.AuthRequest = req.ID
+	}
+	v, err := h.Flow.Encode(h.Cookies.Name("flow"), st)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.Cookies.Set(w, "flow", v, secondFactorLifetime)
+	http.Redirect(w, r, "/login/verify", http.StatusSeeOther)
+}
+
+// flow returns the pending second-factor state, if fresh.
+func (h *Handler) flow(r *http.Request) (*flowState, bool) {
+	v, ok := h.Cookies.Read(r, "flow")
+	if !ok {
+		return nil, false
+	}
+	var st flowState
+	if err := h.Flow.Decode(h.Cookies.Name("flow"), v, &st); err != nil {
+		return nil, false
+	}
+	if h.Now().Sub(st.At) > secondFactorLifetime {
+		return nil, false
+	}
+	return &st, true
+}
+
+func (h *Handler) renderSecondFactor(w http.ResponseWriter, r *http.Request, status int, st *flowState, useRecovery bool, msg string) {
+	web.NoStore(w)
+	p := templates.SecondFactorPage{Base: h.base(w, r, "Two-step verification", nil), UseRecovery: useRecovery, Error: msg}
+	if acct, err := h.Accounts.ByID(r.Context(), st.AccountID); err == nil {
+		p.Email = acct.Email
+	}
+	if st.AuthRequest != "" {
+		if req, err := h.Requests.LoginRequest(r.Context(), st.AuthRequest); err == nil {
+			p.AppName = req.AppName
+		}
+	}
+	h.Pages.Render(w, status, "second_factor", p)
+}
+
+func (h *Handler) secondFactorPage(w http.ResponseWriter, r *http.Request) {
+	st, ok := h.flow(r)
+	if !ok {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	h.renderSecondFactor(w, r, http.StatusOK, st, r.URL.Query().Get("recovery") != "", "")
+}
+
+// secondFactor checks the authenticator app code or a recovery key after a
+// correct password. Guessing is throttled per account like passwords.
+func (h *Handler) secondFactor(w http.ResponseWriter, r *http.Request) {
+	web.NoStore(w)
+	if err := h.CSRF.Check(r); err != nil {
+		h.errorPage(w, r, http.StatusForbidden, "This form has expired", "Reload the page and try again.")
+		return
+	}
+	st, ok := h.flow(r)
+	if !ok {
+		h.errorPage(w, r, http.StatusBadRequest, "Your sign-in timed out", "Start again: sign in with your email and password.")
+		return
+	}
+	key := r.PostFormValue("recovery_key")
+	useRecovery := key != "" || r.PostForm.Has("recovery_key")
+	ctx := r.Context()
+	acct, err := h.Accounts.ByID(ctx, st.AccountID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	throttleKey := "2fa:" + acct.ID
+	wait, err := h.Throttle.Check(ctx, throttleKey)
+	switch {
+	case errors.Is(err, ErrLocked):
+		h.renderSecondFactor(w, r, http.StatusTooManyRequests, st, useRecovery,
+			"This account is locked after too many wrong codes. Contact your administrator to unlock it.")
+		return
+	case err != nil:
+		h.fail(w, r, err)
+		return
+	case wait > 0:
+		h.renderSecondFactor(w, r, http.StatusTooManyRequests, st, useRecovery, "Too many wrong codes. Try again in "+roundWait(wait)+".")
+		return
+	}
+	method := "totp"
+	if useRecovery {
+		method = "recovery_key"
+		err = h.Recovery.Use(ctx, h.Sessions.DB, acct.ID, key)
+	} else {
+		err = h.TOTP.Verify(ctx, acct.ID, r.PostFormValue("code"))
+	}
+	ev := h.event(r, "password+"+method)
+	if err != nil {
+		if !errors.Is(err, ErrBadCode) && !errors.Is(err, recovery.ErrInvalidKey) && !errors.Is(err, ErrNoTOTP) {
+			h.fail(w, r, err)
+			return
+		}
+		h.Metrics.SignIns.WithLabelValues(method, "failure").Inc()
+		if err := h.Throttle.Fail(ctx, throttleKey, acct.ID, ev); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		msg := "That code is not right. Check your authenticator app and try again."
+		if useRecovery {
+			msg = "That recovery key is not valid. Each key works once."
+		}
+		h.renderSecondFactor(w, r, http.StatusUnauthorized, st, useRecovery, msg)
+		return
+	}
+	if err := h.Throttle.Succeed(ctx, throttleKey); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if useRecovery {
+		h.record(r, acct.ID, "recovery_key_used", "", map[string]any{"during": "second factor"})
+	}
+	var req *AuthRequest
+	if st.AuthRequest != "" {
+		if req, err = h.Requests.LoginRequest(ctx, st.AuthRequest); err != nil {
+			h.requestError(w, r, err)
+			return
+		}
+	}
+	h.Cookies.Clear(w, "flow")
+	h.Metrics.SignIns.WithLabelValues(method, "success").Inc()
+	// A recovery key is a one-time password too (RFC 8176 "otp").
+	h.finishSignIn(w, r, acct, []string{"pwd", "otp", "mfa"}, "", ev, req, false)
+}
+
+func (h *Handler) recoverPage(w http.ResponseWriter, r *http.Request) {
+	web.NoStore(w)
+	h.Pages.Render(w, http.StatusOK, "recover", templates.RecoverPage{Base: h.base(w, r, "Use a recovery key", nil),
+		AuthRequestID: r.URL.Query().Get("auth_request")})
+}
+
+// recover signs a passkey-only account that lost its passkeys in with its
+// email and a recovery key, into a recovery session: 15 minutes, limited to
+// the security page until a passkey or password is added. Accounts with a
+// password use their recovery keys as the second factor instead, so a key
+// alone never replaces a password. Every failure reads the same.
+func (h *Handler) recover(w http.ResponseWriter, r *http.Request) {
+	web.NoStore(w)
+	if err := h.CSRF.Check(r); err != nil {
+		h.errorPage(w, r, http.StatusForbidden, "This form has expired", "Reload the page and try again.")
+		return
+	}
+	ctx := r.Context()
+	email := r.PostFormValue("email")
+	page := func(status int, msg string) {
+		h.Pages.Render(w, status, "recover", templates.RecoverPage{Base: h.base(w, r, "Use a recovery key", nil),
+			AuthRequestID: r.PostFormValue("auth_request"), Email: email, Error: msg})
+	}
+	if !h.Limiter.Allow(h.ClientIP.Addr(r)) {
+		page(http.StatusTooManyRequests, "Too many attempts from your network. Wait a minute and try again.")
+		return
+	}
+	key := "recover:" + EmailKey(email)
+	wait, err := h.Throttle.Check(ctx, key)
+	switch {
+	case errors.Is(err, ErrLocked):
+		page(http.StatusTooManyRequests, "This account is locked after too many failed attempts. Contact your administrator.")
+		return
+	case err != nil:
+		h.fail(w, r, err)
+		return
+	case wait > 0:
+		page(http.StatusTooManyRequests, "Too many failed attempts. Try again in "+roundWait(wait)+".")
+		return
+	}
+	acct, err := h.Accounts.ByEmail(ctx, email)
+	ev := h.event(r, "recovery_key")
+	ok := false
+	if err == nil && !acct.HasPassword {
+		err = h.Recovery.Use(ctx, h.Sessions.DB, acct.ID, r.PostFormValue("recovery_key"))
+		ok = err == nil
+		if err != nil && !errors.Is(err, recovery.ErrInvalidKey) {
+			h.fail(w, r, err)
+			return
+		}
+	} else if err != nil && !errors.Is(err, ErrNoAccount) {
+		h.fail(w, r, err)
+		return
+	}
+	if !ok {
+		accountID := ""
+		if acct != nil {
+			accountID = acct.ID
+		}
+		if err := h.Throttle.Fail(ctx, key, accountID, ev); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		h.Metrics.SignIns.WithLabelValues("recovery_key", "failure").Inc()
+		page(http.StatusUnauthorized, "That email and recovery key don't match an account that signs in with passkeys only.")
+		return
+	}
+	_ = h.Throttle.Succeed(ctx, key)
+	if old := h.Device(r); old != nil {
+		_ = h.Sessions.End(ctx, old.ID, sessions.ReasonReplaced)
+	}
+	d, secret, err := h.Sessions.Create(ctx, sessions.NewDevice{AccountID: acct.ID, Mode: acct.SecurityMode,
+		AMR: []string{"otp"}, IP: ev.IP, UserAgent: ev.UserAgent, Restricted: RecoverySessionLifetime})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.Cookies.Set(w, "latch", secret, 0)
+	h.record(r, acct.ID, "recovery_key_used", d.ID, map[string]any{"during": "recovery sign-in"})
+	ev.AccountID, ev.At, ev.Kind, ev.DeviceSessionID = acct.ID, h.Now(), "signin", d.ID
+	_ = sessions.Record(ctx, h.Sessions.DB, ev)
+	h.Metrics.SignIns.WithLabelValues("recovery_key", "success").Inc()
+	http.Redirect(w, r, "/account/security", http.StatusSeeOther)
+}

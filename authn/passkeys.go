@@ -1,0 +1,476 @@
+package authn
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/go-webauthn/webauthn/protocol"
+	"github.com/go-webauthn/webauthn/webauthn"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// ChallengeLifetime is how long a WebAuthn ceremony may take (DESIGN.md:
+// server-side single-use challenges that expire in 5 minutes).
+const ChallengeLifetime = 5 * time.Minute
+
+// Errors of passkey ceremonies, worded for people.
+var (
+	ErrNoChallenge     = errors.New("this passkey request has expired or was already used: try again")
+	ErrPasskeyRefused  = errors.New("latch could not verify that passkey")
+	ErrPasskeyClone    = errors.New("this passkey looks like a copy of another one, so latch refused it: use another passkey or a recovery key")
+	ErrUnknownPasskey  = errors.New("latch does not know this passkey: it may have been removed")
+	ErrLastCredential  = errors.New("this is your only way to sign in: add a passkey or set a password before removing it")
+	ErrPasskeyNotFound = errors.New("no such passkey")
+)
+
+// Passkeys stores WebAuthn credentials and runs the ceremonies.
+// go-webauthn verifies signatures, origin, RP ID and flags; latch keeps the
+// challenges server side and single use (the library does neither), refuses
+// a signature counter that goes backwards (the library only flags it), and
+// persists the credential's new counter atomically.
+type Passkeys struct {
+	DB       *pgxpool.Pool
+	WebAuthn *webauthn.WebAuthn
+	Now      func() time.Time
+}
+
+// NewWebAuthn configures the relying party from the issuer URL: the RP ID is
+// the issuer's host, the only origin the issuer's origin.
+func NewWebAuthn(issuer string) (*webauthn.WebAuthn, error) {
+	u, err := url.Parse(issuer)
+	if err != nil {
+		return nil, err
+	}
+	return webauthn.New(&webauthn.Config{
+		RPID:          u.Hostname(),
+		RPDisplayName: "latch",
+		RPOrigins:     []string{u.Scheme + "://" + u.Host},
+	})
+}
+
+// Passkey is a stored credential as the security page shows it.
+type Passkey struct {
+	ID             []byte
+	AccountID      string
+	Name           string
+	AAGUID         string // the authenticator model, "" when the authenticator did not say
+	BackupEligible bool
+	CreatedAt      time.Time
+	LastUsedAt     *time.Time
+	Credential     webauthn.Credential
+}
+
+// waUser adapts an account to webauthn.User.
+type waUser struct {
+	id          []byte
+	accountID   string
+	email, name string
+	creds       []webauthn.Credential
+}
+
+func (u *waUser) WebAuthnID() []byte                         { return u.id }
+func (u *waUser) WebAuthnName() string                       { return u.email }
+func (u *waUser) WebAuthnDisplayName() string                { return u.name }
+func (u *waUser) WebAuthnCredentials() []webauthn.Credential { return u.creds }
+
+var _ webauthn.User = (*waUser)(nil)
+
+// user loads an account as a WebAuthn user, giving it a random user handle on
+// first use. The handle is what an authenticator stores and returns; it is
+// never the email, so a passkey reveals nothing about whose it is.
+func (p *Passkeys) user(ctx context.Context, accountID string) (*waUser, error) {
+	handle := make([]byte, 32)
+	rand.Read(handle)
+	u := &waUser{accountID: accountID}
+	err := p.DB.QueryRow(ctx, `UPDATE accounts SET webauthn_id = coalesce(webauthn_id, $2)
+		WHERE id::text = $1 RETURNING webauthn_id, email, name`, accountID, handle).Scan(&u.id, &u.email, &u.name)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrNoAccount
+	}
+	if err != nil {
+		return nil, err
+	}
+	if u.name == "" {
+		u.name = u.email
+	}
+	list, err := p.List(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	for _, pk := range list {
+		u.creds = append(u.creds, pk.Credential)
+	}
+	return u, nil
+}
+
+// userByHandle finds the account of a discoverable credential's user handle.
+func (p *Passkeys) userByHandle(ctx context.Context, handle []byte) (*waUser, error) {
+	var id string
+	if err := p.DB.QueryRow(ctx, `SELECT id FROM accounts WHERE webauthn_id = $1`, handle).Scan(&id); err != nil {
+		return nil, ErrUnknownPasskey
+	}
+	return p.user(ctx, id)
+}
+
+// List returns an account's passkeys, oldest first.
+func (p *Passkeys) List(ctx context.Context, accountID string) ([]Passkey, error) {
+	rows, err := p.DB.Query(ctx, `SELECT id, account_id, name, credential, coalesce(aaguid::text, ''),
+		backup_eligible, created_at, last_used_at FROM passkeys WHERE account_id::text = $1 ORDER BY created_at, id`, accountID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Passkey, error) {
+		var pk Passkey
+		var cred []byte
+		err := r.Scan(&pk.ID, &pk.AccountID, &pk.Name, &cred, &pk.AAGUID, &pk.BackupEligible, &pk.CreatedAt, &pk.LastUsedAt)
+		if err == nil {
+			err = json.Unmarshal(cred, &pk.Credential)
+		}
+		return pk, err
+	})
+}
+
+// Count returns how many passkeys an account has.
+func (p *Passkeys) Count(ctx context.Context, accountID string) (int, error) {
+	var n int
+	err := p.DB.QueryRow(ctx, `SELECT count(*) FROM passkeys WHERE account_id::text = $1`, accountID).Scan(&n)
+	return n, err
+}
+
+// Ceremony purposes, each with its own challenges.
+const (
+	purposeRegister = "register"
+	purposeLogin    = "login"
+	purposeStepUp   = "stepup"
+)
+
+func browserHash(binding string) []byte {
+	h := sha256.Sum256([]byte(binding))
+	return h[:]
+}
+
+// saveChallenge keeps a ceremony's session data server side, bound to the
+// browser that began it.
+func (p *Passkeys) saveChallenge(ctx context.Context, binding, purpose, accountID string, s *webauthn.SessionData) error {
+	now := p.Now().UTC()
+	s.Expires = now.Add(ChallengeLifetime)
+	b, err := json.Marshal(s)
+	if err != nil {
+		return err
+	}
+	var acct any
+	if accountID != "" {
+		acct = accountID
+	}
+	_, err = p.DB.Exec(ctx, `INSERT INTO webauthn_challenges (browser_hash, purpose, account_id, session, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6)`, browserHash(binding), purpose, acct, b, now, s.Expires)
+	if err != nil {
+		return fmt.Errorf("save challenge: %w", err)
+	}
+	_, err = p.DB.Exec(ctx, `DELETE FROM webauthn_challenges WHERE expires_at < $1`, now)
+	return err
+}
+
+// takeChallenge removes and returns the ceremony whose challenge the
+// browser signed: single use even under concurrent replays (DELETE ...
+// RETURNING), only for the browser that began it, only within 5 minutes.
+func (p *Passkeys) takeChallenge(ctx context.Context, binding, purpose, challenge string) (*webauthn.SessionData, string, error) {
+	var b []byte
+	var acct *string
+	err := p.DB.QueryRow(ctx, `DELETE FROM webauthn_challenges
+		WHERE browser_hash = $1 AND purpose = $2 AND session->>'challenge' = $3 AND expires_at > $4
+		RETURNING session, account_id::text`, browserHash(binding), purpose, challenge, p.Now().UTC()).Scan(&b, &acct)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, "", ErrNoChallenge
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	var s webauthn.SessionData
+	if err := json.Unmarshal(b, &s); err != nil {
+		return nil, "", err
+	}
+	// The library compares Expires with the wall clock; the database check
+	// above already enforced it with latch's clock.
+	s.Expires = time.Time{}
+	a := ""
+	if acct != nil {
+		a = *acct
+	}
+	return &s, a, nil
+}
+
+// BeginRegistration starts adding a passkey: a discoverable credential with
+// user verification, excluding the account's existing credentials.
+func (p *Passkeys) BeginRegistration(ctx context.Context, binding, accountID string) (*protocol.CredentialCreation, error) {
+	u, err := p.user(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	var exclude []protocol.CredentialDescriptor
+	for _, c := range u.creds {
+		exclude = append(exclude, c.Descriptor())
+	}
+	creation, s, err := p.WebAuthn.BeginRegistration(u,
+		webauthn.WithResidentKeyRequirement(protocol.ResidentKeyRequirementRequired),
+		webauthn.WithAuthenticatorSelection(protocol.AuthenticatorSelection{
+			ResidentKey:      protocol.ResidentKeyRequirementRequired,
+			UserVerification: protocol.VerificationRequired,
+		}),
+		webauthn.WithExclusions(exclude))
+	if err != nil {
+		return nil, err
+	}
+	return creation, p.saveChallenge(ctx, binding, purposeRegister, accountID, s)
+}
+
+// FinishRegistration verifies the authenticator's answer and stores the
+// passkey under name.
+func (p *Passkeys) FinishRegistration(ctx context.Context, binding, accountID, name string, body []byte) (*Passkey, error) {
+	parsed, err := protocol.ParseCredentialCreationResponseBytes(body)
+	if err != nil {
+		return nil, ErrPasskeyRefused
+	}
+	s, owner, err := p.takeChallenge(ctx, binding, purposeRegister, parsed.Response.CollectedClientData.Challenge)
+	if err != nil {
+		return nil, err
+	}
+	if owner != accountID {
+		return nil, ErrNoChallenge
+	}
+	u, err := p.user(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	cred, err := p.WebAuthn.CreateCredential(u, *s, parsed)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrPasskeyRefused, err)
+	}
+	if !cred.Flags.UserVerified {
+		return nil, fmt.Errorf("%w: user verification is required", ErrPasskeyRefused)
+	}
+	name = strings.TrimSpace(name)
+	if name == "" {
+		name = "Passkey"
+	}
+	pk := &Passkey{ID: cred.ID, AccountID: accountID, Name: truncate(name, 64), BackupEligible: cred.Flags.BackupEligible,
+		CreatedAt: p.Now().UTC(), Credential: *cred}
+	var aaguid any
+	if a := cred.Authenticator.AAGUID; len(a) == 16 && !allZero(a) {
+		pk.AAGUID = fmt.Sprintf("%x-%x-%x-%x-%x", a[0:4], a[4:6], a[6:8], a[8:10], a[10:16])
+		aaguid = pk.AAGUID
+	}
+	credJSON, err := json.Marshal(cred)
+	if err != nil {
+		return nil, err
+	}
+	_, err = p.DB.Exec(ctx, `INSERT INTO passkeys (id, account_id, name, credential, aaguid, backup_eligible, backup_state, sign_count, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, pk.ID, accountID, pk.Name, credJSON, aaguid,
+		cred.Flags.BackupEligible, cred.Flags.BackupState, int64(cred.Authenticator.SignCount), pk.CreatedAt)
+	if err != nil {
+		return nil, fmt.Errorf("store passkey: %w", err)
+	}
+	return pk, nil
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) > n {
+		return string(r[:n])
+	}
+	return s
+}
+
+// BeginLogin starts a discoverable sign-in (no email typed), or with
+// conditional set the autofill variant.
+func (p *Passkeys) BeginLogin(ctx context.Context, binding string, conditional bool) (*protocol.CredentialAssertion, error) {
+	var a *protocol.CredentialAssertion
+	var s *webauthn.SessionData
+	var err error
+	if conditional {
+		a, s, err = p.WebAuthn.BeginDiscoverableMediatedLogin(protocol.MediationConditional,
+			webauthn.WithUserVerification(protocol.VerificationRequired))
+	} else {
+		a, s, err = p.WebAuthn.BeginDiscoverableLogin(webauthn.WithUserVerification(protocol.VerificationRequired))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return a, p.saveChallenge(ctx, binding, purposeLogin, "", s)
+}
+
+// BeginStepUp starts a passkey check of a known account.
+func (p *Passkeys) BeginStepUp(ctx context.Context, binding, accountID string) (*protocol.CredentialAssertion, error) {
+	u, err := p.user(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	if len(u.creds) == 0 {
+		return nil, ErrPasskeyNotFound
+	}
+	a, s, err := p.WebAuthn.BeginLogin(u, webauthn.WithUserVerification(protocol.VerificationRequired))
+	if err != nil {
+		return nil, err
+	}
+	return a, p.saveChallenge(ctx, binding, purposeStepUp, accountID, s)
+}
+
+// Assertion is a verified passkey sign-in.
+type Assertion struct {
+	AccountID string
+	Passkey   []byte
+	Synced    bool // backup eligible: a software-held, synced key
+}
+
+// AMR is the RFC 8176 methods of a passkey sign-in: a synced passkey is a
+// software key (swk), a device-bound one a hardware key (hwk); user
+// verification adds the user and makes it multi-factor.
+func (a *Assertion) AMR() []string {
+	key := "hwk"
+	if a.Synced {
+		key = "swk"
+	}
+	return []string{key, "user", "mfa"}
+}
+
+// CloneEvent lets the caller record a refused cloned authenticator.
+type CloneEvent func(accountID string, credentialID []byte)
+
+// FinishLogin verifies a discoverable sign-in.
+func (p *Passkeys) FinishLogin(ctx context.Context, binding string, body []byte, onClone CloneEvent) (*Assertion, error) {
+	return p.finish(ctx, binding, purposeLogin, "", body, onClone)
+}
+
+// FinishStepUp verifies a passkey check of a known account.
+func (p *Passkeys) FinishStepUp(ctx context.Context, binding, accountID string, body []byte, onClone CloneEvent) (*Assertion, error) {
+	return p.finish(ctx, binding, purposeStepUp, accountID, body, onClone)
+}
+
+func (p *Passkeys) finish(ctx context.Context, binding, purpose, accountID string, body []byte, onClone CloneEvent) (*Assertion, error) {
+	parsed, err := protocol.ParseCredentialRequestResponseBytes(body)
+	if err != nil {
+		return nil, ErrPasskeyRefused
+	}
+	s, owner, err := p.takeChallenge(ctx, binding, purpose, parsed.Response.CollectedClientData.Challenge)
+	if err != nil {
+		return nil, err
+	}
+	var user *waUser
+	var cred *webauthn.Credential
+	if purpose == purposeLogin {
+		var u webauthn.User
+		u, cred, err = p.WebAuthn.ValidatePasskeyLogin(func(rawID, handle []byte) (webauthn.User, error) {
+			return p.userByHandle(ctx, handle)
+		}, *s, parsed)
+		if err == nil {
+			user = u.(*waUser)
+		}
+	} else {
+		if owner != accountID {
+			return nil, ErrNoChallenge
+		}
+		if user, err = p.user(ctx, accountID); err == nil {
+			cred, err = p.WebAuthn.ValidateLogin(user, *s, parsed)
+		}
+	}
+	if err != nil {
+		if errors.Is(err, ErrUnknownPasskey) {
+			return nil, ErrUnknownPasskey
+		}
+		return nil, fmt.Errorf("%w: %v", ErrPasskeyRefused, err)
+	}
+	if !parsed.Response.AuthenticatorData.Flags.HasUserVerified() {
+		return nil, fmt.Errorf("%w: user verification is required", ErrPasskeyRefused)
+	}
+	// A counter at or below the stored one means two copies of the private
+	// key may exist (WebAuthn §6.1.1). The library only flags it; latch
+	// refuses the sign-in and records it.
+	if cred.Authenticator.CloneWarning {
+		if _, err := p.DB.Exec(ctx, `UPDATE passkeys SET clone_warning_at = $2 WHERE id = $1`, cred.ID, p.Now().UTC()); err != nil {
+			return nil, err
+		}
+		if onClone != nil {
+			onClone(user.accountID, cred.ID)
+		}
+		return nil, ErrPasskeyClone
+	}
+	credJSON, err := json.Marshal(cred)
+	if err != nil {
+		return nil, err
+	}
+	n := int64(cred.Authenticator.SignCount)
+	// The counter only moves forward, also against a concurrent sign-in
+	// with the same counter value.
+	tag, err := p.DB.Exec(ctx, `UPDATE passkeys SET sign_count = $2, credential = $3, last_used_at = $4, backup_state = $5
+		WHERE id = $1 AND (sign_count < $2 OR ($2 = 0 AND sign_count = 0))`, cred.ID, n, credJSON, p.Now().UTC(), cred.Flags.BackupState)
+	if err != nil {
+		return nil, err
+	}
+	if tag.RowsAffected() == 0 {
+		return nil, ErrPasskeyClone
+	}
+	return &Assertion{AccountID: user.accountID, Passkey: cred.ID, Synced: cred.Flags.BackupEligible}, nil
+}
+
+// Rename changes a passkey's name.
+func (p *Passkeys) Rename(ctx context.Context, accountID string, id []byte, name string) error {
+	name = strings.TrimSpace(name)
+	if name == "" {
+		return errors.New("give the passkey a name")
+	}
+	tag, err := p.DB.Exec(ctx, `UPDATE passkeys SET name = $3 WHERE id = $1 AND account_id::text = $2`, id, accountID, truncate(name, 64))
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrPasskeyNotFound
+	}
+	return nil
+}
+
+// Remove deletes a passkey unless it is the account's last way to sign in.
+// The check and the delete share a transaction that locks the account row,
+// so two concurrent removals cannot both pass the check.
+func (p *Passkeys) Remove(ctx context.Context, accountID string, id []byte) (string, error) {
+	var name string
+	err := pgx.BeginFunc(ctx, p.DB, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM accounts WHERE id::text = $1 FOR UPDATE`, accountID); err != nil {
+			return err
+		}
+		var passkeys int
+		var hasPassword bool
+		if err := tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM passkeys WHERE account_id::text = $1),
+			EXISTS (SELECT 1 FROM passwords WHERE account_id::text = $1)`, accountID).Scan(&passkeys, &hasPassword); err != nil {
+			return err
+		}
+		err := tx.QueryRow(ctx, `DELETE FROM passkeys WHERE id = $1 AND account_id::text = $2 RETURNING name`, id, accountID).Scan(&name)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrPasskeyNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if passkeys <= 1 && !hasPassword {
+			return ErrLastCredential
+		}
+		return nil
+	})
+	return name, err
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}

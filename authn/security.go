@@ -1,0 +1,445 @@
+package authn
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"html/template"
+	"image/png"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/pquerna/otp"
+
+	"latch/internal/web"
+	"latch/sessions"
+	"latch/templates"
+)
+
+func (h *Handler) securityRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /account/security", h.securityPage)
+	mux.HandleFunc("POST /account/security/passkeys/begin", h.passkeyAddBegin)
+	mux.HandleFunc("POST /account/security/passkeys/finish", h.passkeyAddFinish)
+	mux.HandleFunc("POST /account/security/passkeys/{id}/rename", h.securityForm("passkey_rename", "id", "name"))
+	mux.HandleFunc("POST /account/security/passkeys/{id}/remove", h.securityForm("passkey_remove", "id"))
+	mux.HandleFunc("POST /account/security/totp/begin", h.securityForm("totp_begin"))
+	mux.HandleFunc("POST /account/security/totp/confirm", h.totpConfirm)
+	mux.HandleFunc("POST /account/security/totp/remove", h.securityForm("totp_remove"))
+	mux.HandleFunc("POST /account/security/recovery/generate", h.securityForm("recovery_generate"))
+	mux.HandleFunc("POST /account/security/password", h.passwordSet)
+	mux.HandleFunc("POST /account/security/password/remove", h.securityForm("password_remove"))
+}
+
+// reveal is what the security page shows once after a change: new recovery
+// keys, or the secret of an authenticator app being set up. It travels in a
+// sealed, HttpOnly cookie read (and cleared) by the next page view, so the
+// change can answer with a redirect and a reload never shows it again.
+type reveal struct {
+	RecoveryKeys []string
+	TOTPSecret   string
+	TOTPURL      string
+	TOTPError    string
+}
+
+func (h *Handler) setReveal(w http.ResponseWriter, v reveal) error {
+	s, err := h.Flow.Encode(h.Cookies.Name("reveal"), v)
+	if err != nil {
+		return err
+	}
+	h.Cookies.Set(w, "reveal", s, 10*time.Minute)
+	return nil
+}
+
+// takeReveal reads what to show once. Recovery keys are gone after this
+// view; an authenticator app setup stays until it is confirmed or expires,
+// so a reload or a wrong code shows the same secret again.
+func (h *Handler) takeReveal(w http.ResponseWriter, r *http.Request) *reveal {
+	s, ok := h.Cookies.Read(r, "reveal")
+	if !ok {
+		return nil
+	}
+	var v reveal
+	if err := h.Flow.Decode(h.Cookies.Name("reveal"), s, &v); err != nil {
+		h.Cookies.Clear(w, "reveal")
+		return nil
+	}
+	if v.TOTPURL != "" {
+		keep := reveal{TOTPSecret: v.TOTPSecret, TOTPURL: v.TOTPURL}
+		if err := h.setReveal(w, keep); err != nil {
+			h.Cookies.Clear(w, "reveal")
+		}
+	} else {
+		h.Cookies.Clear(w, "reveal")
+	}
+	return &v
+}
+
+// qrDataURL renders an otpauth URL as a QR code image in a data URL (the
+// Content-Security-Policy allows data: images and nothing external).
+func qrDataURL(otpauth string) template.URL {
+	key, err := otp.NewKeyFromURL(otpauth)
+	if err != nil {
+		return ""
+	}
+	img, err := key.Image(220, 220)
+	if err != nil {
+		return ""
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return ""
+	}
+	return template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes()))
+}
+
+// flashes are the sentences a change reports, by the code in ?done=.
+var flashes = map[string]string{
+	"passkey_added":   "Passkey added.",
+	"passkey_renamed": "Passkey renamed.",
+	"passkey_removed": "Passkey removed.",
+	"totp_on":         "Authenticator app turned on. You'll be asked for a code after your password.",
+	"totp_removed":    "Authenticator app removed.",
+	"recovery_new":    "New recovery keys generated. Your old keys no longer work.",
+	"password_set":    "Password saved.",
+	"password_gone":   "Password removed. You sign in with passkeys now.",
+	"confirmed":       "Thanks, that was you.",
+}
+
+// errorsByCode are the refusals a change reports, by the code in ?error=.
+var errorsByCode = map[string]string{
+	"last_credential": "That is your only way to sign in. Add a passkey or set a password first.",
+	"no_passkey":      "That passkey is gone already.",
+	"restricted":      "You signed in with a recovery key: add a passkey or set a password first.",
+	"name":            "Give the passkey a name.",
+	"password_short":  "Your password needs at least 8 characters.",
+	"password_match":  "The two passwords don't match.",
+	"totp_exists":     "An authenticator app is already set up. Remove it first to set up another.",
+}
+
+func (h *Handler) securityPage(w http.ResponseWriter, r *http.Request) {
+	web.NoStore(w)
+	d, acct, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	p := templates.SecurityPage{Base: h.base(w, r, "Security", d), Name: acct.Name, Restricted: d.Restricted(),
+		HasPassword: acct.HasPassword, Flash: flashes[r.URL.Query().Get("done")], Error: errorsByCode[r.URL.Query().Get("error")]}
+	list, err := h.Passkeys.List(ctx, acct.ID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	for _, pk := range list {
+		p.Passkeys = append(p.Passkeys, templates.PasskeyView{ID: base64.RawURLEncoding.EncodeToString(pk.ID), Name: pk.Name,
+			CreatedAt: pk.CreatedAt, LastUsedAt: pk.LastUsedAt, Synced: pk.BackupEligible, Authenticator: AuthenticatorName(pk.AAGUID)})
+	}
+	p.CanRemovePassword = acct.HasPassword && len(list) > 0
+	if p.TOTPEnabled, err = h.TOTP.Enabled(ctx, acct.ID); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	st, err := h.Recovery.Status(ctx, acct.ID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	p.Recovery = templates.RecoveryView{HasSet: st.HasSet, Total: st.Total, Remaining: st.Remaining, CreatedAt: st.CreatedAt}
+	if rv := h.takeReveal(w, r); rv != nil {
+		if len(rv.RecoveryKeys) > 0 {
+			p.NewRecoveryKeys = rv.RecoveryKeys
+			text := "latch recovery keys for " + acct.Email + "\nEach key works once. Keep them somewhere safe.\n\n" +
+				strings.Join(rv.RecoveryKeys, "\n") + "\n"
+			p.RecoveryDownload = template.URL("data:text/plain;base64," + base64.StdEncoding.EncodeToString([]byte(text)))
+		}
+		if rv.TOTPURL != "" && !p.TOTPEnabled {
+			p.TOTPSetup = &templates.TOTPSetupView{QRDataURL: qrDataURL(rv.TOTPURL), Secret: rv.TOTPSecret, Error: rv.TOTPError}
+		}
+	}
+	h.Pages.Render(w, http.StatusOK, "security", p)
+}
+
+// securityForm handles a form POST that makes a sensitive change: CSRF, a
+// signed-in session, the recovery-session limits, then the change itself,
+// after a step-up when the last authentication is too old.
+func (h *Handler) securityForm(action string, fields ...string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		web.NoStore(w)
+		if err := h.CSRF.Check(r); err != nil {
+			h.errorPage(w, r, http.StatusForbidden, "This form has expired", "Reload the page and try again.")
+			return
+		}
+		d, acct, ok := h.signedIn(w, r)
+		if !ok {
+			return
+		}
+		params := map[string]string{}
+		for _, f := range fields {
+			if v := r.PathValue(f); v != "" {
+				params[f] = v
+			} else {
+				params[f] = r.PostFormValue(f)
+			}
+		}
+		h.sensitive(w, r, d, acct, change{Action: action, Params: params})
+	}
+}
+
+func backTo(w http.ResponseWriter, r *http.Request, key, code string) {
+	http.Redirect(w, r, "/account/security?"+key+"="+url.QueryEscape(code), http.StatusSeeOther)
+}
+
+// apply makes a sensitive change whose step-up is satisfied, records it and
+// answers with a redirect to the security page.
+func (h *Handler) apply(w http.ResponseWriter, r *http.Request, d *sessions.Device, acct *Account, c change) {
+	ctx := r.Context()
+	if d.Restricted() && c.Action != "password_set" {
+		backTo(w, r, "error", "restricted")
+		return
+	}
+	detail := map[string]any{}
+	var done string
+	switch c.Action {
+	case "passkey_rename":
+		id, err := base64.RawURLEncoding.DecodeString(c.Params["id"])
+		if err == nil {
+			err = h.Passkeys.Rename(ctx, acct.ID, id, c.Params["name"])
+		}
+		if err != nil {
+			code := "no_passkey"
+			if !errors.Is(err, ErrPasskeyNotFound) && err.Error() == "give the passkey a name" {
+				code = "name"
+			}
+			backTo(w, r, "error", code)
+			return
+		}
+		detail["name"], done = strings.TrimSpace(c.Params["name"]), "passkey_renamed"
+	case "passkey_remove":
+		id, err := base64.RawURLEncoding.DecodeString(c.Params["id"])
+		var name string
+		if err == nil {
+			name, err = h.Passkeys.Remove(ctx, acct.ID, id)
+		}
+		switch {
+		case errors.Is(err, ErrLastCredential):
+			backTo(w, r, "error", "last_credential")
+			return
+		case err != nil && (errors.Is(err, ErrPasskeyNotFound) || id == nil):
+			backTo(w, r, "error", "no_passkey")
+			return
+		case err != nil:
+			h.fail(w, r, err)
+			return
+		}
+		detail["name"], done = name, "passkey_removed"
+	case "totp_begin":
+		en, err := h.TOTP.Begin(ctx, acct.ID, acct.Email)
+		if errors.Is(err, ErrTOTPExists) {
+			backTo(w, r, "error", "totp_exists")
+			return
+		}
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if err := h.setReveal(w, reveal{TOTPSecret: en.Secret, TOTPURL: en.URL}); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		http.Redirect(w, r, "/account/security#totp", http.StatusSeeOther)
+		return
+	case "totp_remove":
+		if err := h.TOTP.Remove(ctx, acct.ID); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		done = "totp_removed"
+	case "recovery_generate":
+		keys, err := h.Recovery.Generate(ctx, acct.ID)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if err := h.setReveal(w, reveal{RecoveryKeys: keys}); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		done = "recovery_new"
+	case "password_set":
+		if err := h.Accounts.SetPasswordHash(ctx, acct.ID, c.Params["hash"]); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		done = "password_set"
+	case "password_remove":
+		if err := h.Accounts.RemovePassword(ctx, acct.ID); errors.Is(err, ErrLastCredential) {
+			backTo(w, r, "error", "last_credential")
+			return
+		} else if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		done = "password_gone"
+	default:
+		h.errorPage(w, r, http.StatusBadRequest, "Unknown change", "Go back to the security page and try again.")
+		return
+	}
+	h.record(r, acct.ID, c.Action, d.ID, detail)
+	if c.Action == "password_set" && d.Restricted() {
+		if err := h.Sessions.Unrestrict(ctx, d.ID); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	}
+	backTo(w, r, "done", done)
+}
+
+// passwordSet hashes the new password before anything else, so a change
+// waiting for its step-up never stores a password in clear.
+func (h *Handler) passwordSet(w http.ResponseWriter, r *http.Request) {
+	web.NoStore(w)
+	if err := h.CSRF.Check(r); err != nil {
+		h.errorPage(w, r, http.StatusForbidden, "This form has expired", "Reload the page and try again.")
+		return
+	}
+	d, acct, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	pw := r.PostFormValue("new_password")
+	if pw != r.PostFormValue("confirm_password") {
+		backTo(w, r, "error", "password_match")
+		return
+	}
+	hash, err := HashPassword(pw, h.Accounts.Argon2)
+	if errors.Is(err, ErrWeakPassword) {
+		backTo(w, r, "error", "password_short")
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.sensitive(w, r, d, acct, change{Action: "password_set", Params: map[string]string{"hash": hash}})
+}
+
+// totpConfirm turns the authenticator app on once a code from it matches.
+// Setting up needed a step-up (totp_begin); confirming proves the app works.
+func (h *Handler) totpConfirm(w http.ResponseWriter, r *http.Request) {
+	web.NoStore(w)
+	if err := h.CSRF.Check(r); err != nil {
+		h.errorPage(w, r, http.StatusForbidden, "This form has expired", "Reload the page and try again.")
+		return
+	}
+	d, acct, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	if d.Restricted() {
+		backTo(w, r, "error", "restricted")
+		return
+	}
+	err := h.TOTP.Confirm(r.Context(), acct.ID, r.PostFormValue("code"))
+	if errors.Is(err, ErrBadCode) || errors.Is(err, ErrNoTOTP) {
+		// Show the same setup again, with the error.
+		if s, ok := h.Cookies.Read(r, "reveal"); ok {
+			var v reveal
+			if h.Flow.Decode(h.Cookies.Name("reveal"), s, &v) == nil && v.TOTPURL != "" {
+				v.TOTPError = "That code is not right. Enter the current code from your app."
+				_ = h.setReveal(w, v)
+			}
+		}
+		http.Redirect(w, r, "/account/security#totp", http.StatusSeeOther)
+		return
+	}
+	h.Cookies.Clear(w, "reveal")
+	if errors.Is(err, ErrTOTPExists) {
+		backTo(w, r, "done", "totp_on") // a second submit of a confirmation that worked
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.record(r, acct.ID, "totp_added", d.ID, nil)
+	backTo(w, r, "done", "totp_on")
+}
+
+type passkeyAddRequest struct {
+	Name       string          `json:"name"`
+	Credential json.RawMessage `json:"credential"`
+}
+
+// passkeyAddBegin starts adding a passkey; a stale session is sent to
+// re-authenticate first.
+func (h *Handler) passkeyAddBegin(w http.ResponseWriter, r *http.Request) {
+	var in passkeyAddRequest
+	if !h.readJSON(w, r, &in) {
+		return
+	}
+	d := h.Device(r)
+	if d == nil {
+		jsonError(w, http.StatusUnauthorized, "You are signed out. Sign in again.")
+		return
+	}
+	acct, err := h.Accounts.ByID(r.Context(), d.AccountID)
+	if err != nil {
+		h.failMaybeJSON(w, r, err, true)
+		return
+	}
+	if !h.fresh(d, acct) {
+		writeJSON(w, http.StatusForbidden, map[string]string{"reauth": "/account/reauth?next=/account/security"})
+		return
+	}
+	c, err := h.Passkeys.BeginRegistration(r.Context(), h.binding(w, r), acct.ID)
+	if err != nil {
+		h.failMaybeJSON(w, r, err, true)
+		return
+	}
+	writeJSON(w, http.StatusOK, c)
+}
+
+func (h *Handler) passkeyAddFinish(w http.ResponseWriter, r *http.Request) {
+	var in passkeyAddRequest
+	if !h.readJSON(w, r, &in) {
+		return
+	}
+	d := h.Device(r)
+	if d == nil {
+		jsonError(w, http.StatusUnauthorized, "You are signed out. Sign in again.")
+		return
+	}
+	acct, err := h.Accounts.ByID(r.Context(), d.AccountID)
+	if err != nil {
+		h.failMaybeJSON(w, r, err, true)
+		return
+	}
+	if !h.fresh(d, acct) {
+		writeJSON(w, http.StatusForbidden, map[string]string{"reauth": "/account/reauth?next=/account/security"})
+		return
+	}
+	pk, err := h.Passkeys.FinishRegistration(r.Context(), h.binding(w, r), acct.ID, in.Name, in.Credential)
+	if err != nil {
+		h.Logger.InfoContext(r.Context(), "passkey registration refused", "err", err)
+		msg := "latch could not add that passkey. Try again."
+		if errors.Is(err, ErrNoChallenge) {
+			msg = capitalize(err.Error()) + "."
+		}
+		if strings.Contains(err.Error(), "user verification") {
+			msg = "That authenticator can't verify it's you (no PIN or biometrics), so latch can't use it as a passkey."
+		}
+		jsonError(w, http.StatusBadRequest, msg)
+		return
+	}
+	h.record(r, acct.ID, "passkey_added", d.ID, map[string]any{"name": pk.Name, "synced": pk.BackupEligible})
+	if d.Restricted() {
+		if err := h.Sessions.Unrestrict(r.Context(), d.ID); err != nil {
+			h.failMaybeJSON(w, r, err, true)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"redirect": "/account/security?done=passkey_added"})
+}

@@ -1,0 +1,348 @@
+package authn
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"latch/internal/web"
+	"latch/sessions"
+	"latch/templates"
+)
+
+// pendingChangeLifetime is how long a sensitive change waits for its step-up.
+const pendingChangeLifetime = 10 * time.Minute
+
+// DefaultStepUp is DESIGN.md's step-up window by security mode.
+func DefaultStepUp() map[string]time.Duration {
+	return map[string]time.Duration{"standard": 10 * time.Minute, "advanced": 5 * time.Minute}
+}
+
+// fresh reports whether the session's last authentication is recent enough
+// for a sensitive change. A recovery session is: it was just authenticated
+// with a recovery key, and it dies within 15 minutes anyway.
+func (h *Handler) fresh(d *sessions.Device, acct *Account) bool {
+	if d.Restricted() {
+		return true
+	}
+	window, ok := h.StepUp[acct.SecurityMode]
+	if !ok {
+		window = 5 * time.Minute
+	}
+	return h.Now().Sub(d.AuthTime) <= window
+}
+
+// change is a sensitive change, applied at once when the session is fresh,
+// or kept until the person has signed in again.
+type change struct {
+	Action string            `json:"action"`
+	Params map[string]string `json:"params"`
+}
+
+// sensitive applies c if the session is fresh; otherwise it stores c and
+// sends the person to re-authenticate, after which c is applied.
+func (h *Handler) sensitive(w http.ResponseWriter, r *http.Request, d *sessions.Device, acct *Account, c change) {
+	if h.fresh(d, acct) {
+		h.apply(w, r, d, acct, c)
+		return
+	}
+	params, _ := json.Marshal(c.Params)
+	now := h.Now().UTC()
+	var id string
+	err := h.Sessions.DB.QueryRow(r.Context(), `INSERT INTO pending_changes (device_session_id, action, params, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5) RETURNING id`, d.ID, c.Action, params, now, now.Add(pendingChangeLifetime)).Scan(&id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/account/reauth?change="+url.QueryEscape(id), http.StatusSeeOther)
+}
+
+// takeChange removes and returns a stored change of this device session.
+func (h *Handler) takeChange(ctx context.Context, d *sessions.Device, id string) (*change, error) {
+	if id == "" {
+		return nil, nil
+	}
+	var c change
+	var params []byte
+	err := h.Sessions.DB.QueryRow(ctx, `DELETE FROM pending_changes
+		WHERE id::text = $1 AND device_session_id = $2 AND expires_at > $3 RETURNING action, params`,
+		id, d.ID, h.Now().UTC()).Scan(&c.Action, &params)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal(params, &c.Params); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func (h *Handler) describeChange(ctx context.Context, d *sessions.Device, id string) string {
+	var action string
+	var params []byte
+	if err := h.Sessions.DB.QueryRow(ctx, `SELECT action, params FROM pending_changes WHERE id::text = $1 AND device_session_id = $2`,
+		id, d.ID).Scan(&action, &params); err != nil {
+		return "Confirm it's you to continue."
+	}
+	var p map[string]string
+	_ = json.Unmarshal(params, &p)
+	switch action {
+	case "passkey_rename":
+		return "Confirm it's you to rename a passkey."
+	case "passkey_remove":
+		return "Confirm it's you to remove a passkey."
+	case "totp_begin":
+		return "Confirm it's you to set up an authenticator app."
+	case "totp_remove":
+		return "Confirm it's you to remove your authenticator app."
+	case "recovery_generate":
+		return "Confirm it's you to generate new recovery keys."
+	case "password_set":
+		return "Confirm it's you to change your password."
+	case "password_remove":
+		return "Confirm it's you to remove your password."
+	}
+	return "Confirm it's you to continue."
+}
+
+func (h *Handler) stepUpRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /account/reauth", h.reauthPage)
+	mux.HandleFunc("POST /account/reauth", h.reauth)
+	mux.HandleFunc("POST /account/reauth/passkey/begin", h.reauthPasskeyBegin)
+	mux.HandleFunc("POST /account/reauth/passkey/finish", h.reauthPasskeyFinish)
+}
+
+// safeNext keeps a post-step-up redirect on latch's own account pages.
+func safeNext(next string) string {
+	if strings.HasPrefix(next, "/account") && !strings.HasPrefix(next, "//") && !strings.Contains(next, "\\") {
+		return next
+	}
+	return "/account/security"
+}
+
+func (h *Handler) renderReauth(w http.ResponseWriter, r *http.Request, status int, d *sessions.Device, acct *Account, changeID, next, msg string) {
+	web.NoStore(w)
+	ctx := r.Context()
+	hasTOTP, _ := h.TOTP.Enabled(ctx, acct.ID)
+	n, _ := h.Passkeys.Count(ctx, acct.ID)
+	p := templates.ReauthPage{Base: h.base(w, r, "Confirm it's you", d), Change: changeID, Next: safeNext(next),
+		HasPassword: acct.HasPassword, HasTOTP: hasTOTP, HasPasskey: n > 0, PasskeyOnly: acct.SecurityMode == "advanced",
+		Error: msg, Description: h.describeChange(ctx, d, changeID)}
+	h.Pages.Render(w, status, "reauth", p)
+}
+
+// signedIn returns the browser's session and account, or sends it to sign in.
+func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request) (*sessions.Device, *Account, bool) {
+	d := h.Device(r)
+	if d == nil {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return nil, nil, false
+	}
+	acct, err := h.Accounts.ByID(r.Context(), d.AccountID)
+	if err != nil {
+		h.fail(w, r, err)
+		return nil, nil, false
+	}
+	return d, acct, true
+}
+
+func (h *Handler) reauthPage(w http.ResponseWriter, r *http.Request) {
+	d, acct, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	h.renderReauth(w, r, http.StatusOK, d, acct, r.URL.Query().Get("change"), r.URL.Query().Get("next"), "")
+}
+
+// reauth is the step-up with a password, plus the authenticator app code
+// when the account has one. Failures count against the same throttles as
+// sign-in.
+func (h *Handler) reauth(w http.ResponseWriter, r *http.Request) {
+	web.NoStore(w)
+	if err := h.CSRF.Check(r); err != nil {
+		h.errorPage(w, r, http.StatusForbidden, "This form has expired", "Reload the page and try again.")
+		return
+	}
+	d, acct, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	changeID, next := r.PostFormValue("change"), r.PostFormValue("next")
+	if acct.SecurityMode == "advanced" {
+		h.renderReauth(w, r, http.StatusForbidden, d, acct, changeID, next, "This account confirms changes with a passkey only.")
+		return
+	}
+	key := EmailKey(acct.Email)
+	if wait, err := h.Throttle.Check(ctx, key); err != nil || wait > 0 {
+		msg := "Too many failed attempts. Try again in " + roundWait(wait) + "."
+		if errors.Is(err, ErrLocked) {
+			msg = "This account is locked after too many failed sign-ins."
+		} else if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		h.renderReauth(w, r, http.StatusTooManyRequests, d, acct, changeID, next, msg)
+		return
+	}
+	_, good, err := h.checkPassword(ctx, acct.Email, r.PostFormValue("password"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	ev := h.event(r, "password")
+	amr := []string{"pwd"}
+	hasTOTP, err := h.TOTP.Enabled(ctx, acct.ID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if good && hasTOTP {
+		if err := h.TOTP.Verify(ctx, acct.ID, r.PostFormValue("code")); err != nil {
+			if !errors.Is(err, ErrBadCode) {
+				h.fail(w, r, err)
+				return
+			}
+			good = false
+		}
+		amr = []string{"pwd", "otp", "mfa"}
+	}
+	if !good {
+		if err := h.Throttle.Fail(ctx, key, acct.ID, ev); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		msg := "That password is not right."
+		if hasTOTP {
+			msg = "That password or code is not right."
+		}
+		h.renderReauth(w, r, http.StatusUnauthorized, d, acct, changeID, next, msg)
+		return
+	}
+	_ = h.Throttle.Succeed(ctx, key)
+	if err := h.steppedUp(w, r, d, amr, ""); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.afterStepUp(w, r, d, acct, changeID, next, false)
+}
+
+// steppedUp records the fresh authentication: a new auth time and a new
+// cookie secret.
+func (h *Handler) steppedUp(w http.ResponseWriter, r *http.Request, d *sessions.Device, amr []string, acr string) error {
+	secret, err := h.Sessions.Reauthenticate(r.Context(), d.ID, amr, acr)
+	if err != nil {
+		return err
+	}
+	h.Cookies.Set(w, "latch", secret, 0)
+	d.AuthTime, d.AMR, d.ACR = h.Now(), amr, acr
+	h.record(r, d.AccountID, "step_up", d.ID, map[string]any{"amr": amr})
+	return nil
+}
+
+// afterStepUp applies the change that waited, or goes back where the person
+// came from.
+func (h *Handler) afterStepUp(w http.ResponseWriter, r *http.Request, d *sessions.Device, acct *Account, changeID, next string, asJSON bool) {
+	c, err := h.takeChange(r.Context(), d, changeID)
+	if err != nil {
+		h.failMaybeJSON(w, r, err, asJSON)
+		return
+	}
+	if c == nil {
+		to := safeNext(next)
+		if asJSON {
+			writeJSON(w, http.StatusOK, map[string]string{"redirect": to})
+			return
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
+		return
+	}
+	if asJSON {
+		rec := &redirectRecorder{header: http.Header{}}
+		h.apply(rec, r, d, acct, *c)
+		for _, ck := range rec.header.Values("Set-Cookie") {
+			w.Header().Add("Set-Cookie", ck)
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"redirect": rec.header.Get("Location")})
+		return
+	}
+	h.apply(w, r, d, acct, *c)
+}
+
+// redirectRecorder captures the redirect an applied change answers with, so
+// the passkey script can follow it.
+type redirectRecorder struct {
+	header http.Header
+	code   int
+}
+
+func (rr *redirectRecorder) Header() http.Header         { return rr.header }
+func (rr *redirectRecorder) Write(b []byte) (int, error) { return len(b), nil }
+func (rr *redirectRecorder) WriteHeader(code int)        { rr.code = code }
+
+type reauthPasskeyRequest struct {
+	Change     string          `json:"change"`
+	Next       string          `json:"next"`
+	Credential json.RawMessage `json:"credential"`
+}
+
+func (h *Handler) reauthPasskeyBegin(w http.ResponseWriter, r *http.Request) {
+	var in reauthPasskeyRequest
+	if !h.readJSON(w, r, &in) {
+		return
+	}
+	d := h.Device(r)
+	if d == nil {
+		jsonError(w, http.StatusUnauthorized, "You are signed out. Sign in again.")
+		return
+	}
+	a, err := h.Passkeys.BeginStepUp(r.Context(), h.binding(w, r), d.AccountID)
+	if errors.Is(err, ErrPasskeyNotFound) {
+		jsonError(w, http.StatusBadRequest, "Your account has no passkey yet.")
+		return
+	}
+	if err != nil {
+		h.failMaybeJSON(w, r, err, true)
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
+}
+
+func (h *Handler) reauthPasskeyFinish(w http.ResponseWriter, r *http.Request) {
+	var in reauthPasskeyRequest
+	if !h.readJSON(w, r, &in) {
+		return
+	}
+	d := h.Device(r)
+	if d == nil {
+		jsonError(w, http.StatusUnauthorized, "You are signed out. Sign in again.")
+		return
+	}
+	acct, err := h.Accounts.ByID(r.Context(), d.AccountID)
+	if err != nil {
+		h.failMaybeJSON(w, r, err, true)
+		return
+	}
+	as, err := h.Passkeys.FinishStepUp(r.Context(), h.binding(w, r), d.AccountID, in.Credential, func(accountID string, cred []byte) {
+		h.record(r, accountID, "passkey_clone_refused", d.ID, nil)
+	})
+	if err != nil {
+		h.Logger.InfoContext(r.Context(), "passkey step-up refused", "err", err)
+		jsonError(w, http.StatusUnauthorized, "latch could not verify that passkey. Try again.")
+		return
+	}
+	if err := h.steppedUp(w, r, d, as.AMR(), ACRPhishingResistant); err != nil {
+		h.failMaybeJSON(w, r, err, true)
+		return
+	}
+	h.afterStepUp(w, r, d, acct, in.Change, in.Next, true)
+}
