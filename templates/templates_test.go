@@ -2,10 +2,12 @@ package templates
 
 import (
 	"bytes"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -39,6 +41,9 @@ func render(t *testing.T, s *Set, status int, name string, data any) *httptest.R
 func TestPages(t *testing.T) {
 	s := parse(t)
 	signedIn := Base{Title: "Account", CSRFToken: csrf, SignedIn: true, Email: "ada@example.com"}
+	securityBase := Base{Title: "Security", CSRFToken: csrf, SignedIn: true, Email: "ada@example.com"}
+	day := func(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 10, 0, 0, 0, time.UTC) }
+	ptr := func(t time.Time) *time.Time { return &t }
 	tests := []struct {
 		name    string
 		page    string
@@ -61,15 +66,40 @@ func TestPages(t *testing.T) {
 				`<input type="hidden" name="auth_request" value="req-1">`,
 				`<button type="submit" class="button button-primary button-block">Sign in</button>`,
 				`to continue to <strong>ChatGPT</strong>`,
+				`<meta name="csrf-token" content="` + csrf + `">`,
+				`<script src="/static/passkeys.js?v=`,
+				`data-passkey-login hidden>`,
+				`Sign in with a passkey</button>`,
+				`<div class="alert" role="alert" data-passkey-error hidden>`,
+				`<a href="/login/recover?auth_request=req-1">Lost your passkey? Use a recovery key</a>`,
 			},
-			notWant: []string{`role="alert"`, `Confirm it's you`, `Sign out`},
+			notWant: []string{`role="alert" id="form-error"`, `role="status"`, `Confirm it's you`, `Sign out`, `data-passkey-unsupported`},
+		},
+		{
+			name: "login with a notice",
+			page: "login",
+			data: LoginPage{Base: Base{CSRFToken: csrf}, Notice: "Your passkey was removed on another device."},
+			want: []string{`<div class="notice" role="status">`, `<p>Your passkey was removed on another device.</p>`},
+		},
+		{
+			name: "login with passkeys only",
+			page: "login",
+			data: LoginPage{Base: Base{CSRFToken: csrf}, AppName: "Platform", AuthRequestID: "req-2", PasskeyOnly: true},
+			want: []string{
+				`phishing-resistant`,
+				`<input type="hidden" name="auth_request" value="req-2">`,
+				`<button type="button" class="button button-primary button-block" data-passkey-login hidden>`,
+				`data-passkey-unsupported`,
+				`href="/login/recover?auth_request=req-2"`,
+			},
+			notWant: []string{`type="password"`, `name="password"`, `action="/login"`, `current-password`},
 		},
 		{
 			name:    "login to latch itself",
 			page:    "login",
 			data:    LoginPage{Base: Base{CSRFToken: csrf}},
-			want:    []string{`<title>latch</title>`, `to your latch account`, `name="auth_request" value=""`},
-			notWant: []string{`to continue to`},
+			want:    []string{`<title>latch</title>`, `to your latch account`, `name="auth_request" value=""`, `<a href="/login/recover">`},
+			notWant: []string{`to continue to`, `?auth_request=`},
 		},
 		{
 			name: "login after a wrong password",
@@ -103,6 +133,240 @@ func TestPages(t *testing.T) {
 			data:    LoginPage{Base: Base{CSRFToken: csrf, SignedIn: true, Email: "me@example.com"}, Email: "typed@example.com", Reauth: true},
 			want:    []string{`<span class="topbar-email" title="Signed in as me@example.com">me@example.com</span>`, `value="typed@example.com"`},
 			notWant: []string{`Signed in as typed@example.com`},
+		},
+		{
+			name: "second factor: code",
+			page: "second_factor",
+			data: SecondFactorPage{Base: Base{Title: "Two-step verification", CSRFToken: csrf}, AppName: "Codex", Email: "ada@example.com"},
+			want: []string{
+				`<form class="form" method="post" action="/login/verify">`,
+				`<label for="code">6-digit code</label>`,
+				`name="code" type="text"`,
+				`inputmode="numeric" autocomplete="one-time-code" pattern="[0-9 ]*" maxlength="7" required`,
+				`<span>ada@example.com</span>`,
+				`<strong>Codex</strong>`,
+				`<a href="/login/verify?recovery=1">Use a recovery key instead</a>`,
+			},
+			notWant: []string{`name="recovery_key"`, `role="alert"`, `passkeys.js`},
+		},
+		{
+			name: "second factor: recovery key after an error",
+			page: "second_factor",
+			data: SecondFactorPage{Base: Base{CSRFToken: csrf}, Email: "ada@example.com", UseRecovery: true, Error: "That recovery key doesn't work."},
+			want: []string{
+				`<label for="recovery_key">Recovery key</label>`,
+				`name="recovery_key" type="text" class="input-code" autocomplete="off" spellcheck="false"`,
+				`<div class="alert" role="alert" id="form-error">`,
+				`aria-describedby="form-error"`,
+				`<a href="/login/verify">Use your authenticator app</a>`,
+			},
+			notWant: []string{`name="code"`, `one-time-code`},
+		},
+		{
+			name: "recover",
+			page: "recover",
+			data: RecoverPage{Base: Base{Title: "Use a recovery key", CSRFToken: csrf}, AuthRequestID: "req-3", Email: "ada@example.com", Error: "That email and recovery key don't match."},
+			want: []string{
+				`<form class="form" method="post" action="/login/recover">`,
+				`<input type="hidden" name="auth_request" value="req-3">`,
+				`<label for="email">Email</label>`,
+				`value="ada@example.com" autocomplete="username" required`,
+				`<label for="recovery_key">Recovery key</label>`,
+				`autocomplete="off" spellcheck="false"`,
+				`passkeys only`,
+				`15 minutes`,
+				`works once`,
+				`role="alert"`,
+				`<a href="/login?authRequestID=req-3">Back to sign in</a>`,
+			},
+			notWant: []string{`webauthn`, `type="password"`},
+		},
+		{
+			name: "reauth with every method",
+			page: "reauth",
+			data: ReauthPage{
+				Base:        signedIn,
+				Description: "Confirm it's you to remove the passkey “MacBook”.",
+				Change:      "passkey-remove:abc",
+				Next:        "/account/security",
+				HasPassword: true, HasTOTP: true, HasPasskey: true,
+			},
+			want: []string{
+				`<script src="/static/passkeys.js?v=`,
+				`remove the passkey “MacBook”.`,
+				`<button type="button" class="button button-primary button-block" data-passkey-reauth hidden>`,
+				`Use your passkey</button>`,
+				`<div class="alert" role="alert" data-passkey-error hidden>`,
+				`<form class="form" method="post" action="/account/reauth">`,
+				`<input type="hidden" name="change" value="passkey-remove:abc">`,
+				`<input type="hidden" name="next" value="/account/security">`,
+				`<label for="password">Password</label>`,
+				`name="password" type="password" autocomplete="current-password" required`,
+				`<label for="code">6-digit code</label>`,
+				`autocomplete="one-time-code"`,
+				`autocomplete="username"`,
+				`<a href="/account/security">Cancel</a>`,
+			},
+			notWant: []string{`data-passkey-unsupported`},
+		},
+		{
+			name:    "reauth with a password alone",
+			page:    "reauth",
+			data:    ReauthPage{Base: signedIn, HasPassword: true, Error: "Wrong password."},
+			want:    []string{`autocomplete="current-password"`, `role="alert" id="form-error"`, `button-primary button-block">Confirm</button>`},
+			notWant: []string{`data-passkey-reauth`, `name="code"`, `data-passkey-reveal`},
+		},
+		{
+			name:    "reauth with passkeys only",
+			page:    "reauth",
+			data:    ReauthPage{Base: signedIn, HasPassword: true, HasTOTP: true, HasPasskey: true, PasskeyOnly: true, Change: "c", Next: "/account/security"},
+			want:    []string{`data-passkey-reauth hidden`, `data-passkey-unsupported`, `<input type="hidden" name="change" value="c">`},
+			notWant: []string{`type="password"`, `action="/account/reauth"`, `one-time-code`},
+		},
+		{
+			name: "security with everything on",
+			page: "security",
+			data: SecurityPage{
+				Base:  securityBase,
+				Name:  "Ada Lovelace",
+				Flash: "Passkey added.",
+				Passkeys: []PasskeyView{
+					{ID: "cred-1", Name: "MacBook", CreatedAt: day(2026, 3, 14), LastUsedAt: ptr(day(2026, 11, 26)), Synced: true, Authenticator: "iCloud Keychain"},
+					{ID: "cred-2", Name: "YubiKey", CreatedAt: day(2025, 9, 2)},
+				},
+				TOTPEnabled:       true,
+				Recovery:          RecoveryView{HasSet: true, Total: 10, Remaining: 8, CreatedAt: day(2026, 6, 3)},
+				HasPassword:       true,
+				CanRemovePassword: true,
+			},
+			want: []string{
+				`<title>Security · latch</title>`,
+				`<script src="/static/passkeys.js?v=`,
+				`<a href="/account/security" aria-current="page">Security</a>`,
+				`<div class="notice notice-ok" role="status">`,
+				`<p>Passkey added.</p>`,
+				// Passkeys, with their facts and forms.
+				`<span>MacBook</span><span class="tag tag-synced">Synced</span>`,
+				`<span>YubiKey</span><span class="tag">This device only</span>`,
+				`<p class="item-meta">iCloud Keychain</p>`,
+				`Added <time datetime="2026-03-14T10:00:00Z">14 Mar 2026</time>`,
+				`Last used <time datetime="2026-11-26T10:00:00Z">26 Nov 2026</time>`,
+				`<span>Never used</span>`,
+				`method="post" action="/account/security/passkeys/cred-1/rename"`,
+				`<label for="rename-cred-1">New name</label>`,
+				`<input id="rename-cred-1" name="name" type="text" value="MacBook"`,
+				`method="post" action="/account/security/passkeys/cred-2/remove"`,
+				`<label for="passkey-name">Name</label>`,
+				`<input id="passkey-name" name="passkey-name" type="text" placeholder="MacBook, iPhone…"`,
+				`<button type="button" class="button button-primary" data-passkey-add hidden>`,
+				`<div class="alert" role="alert" data-passkey-error hidden>`,
+				`data-passkey-unsupported`,
+				// Authenticator app on.
+				`<span class="state state-on">On</span>`,
+				`action="/account/security/totp/remove"`,
+				// Recovery keys.
+				`<strong>8 of 10 unused</strong>, created <time datetime="2026-06-03T10:00:00Z">3 Jun 2026</time>`,
+				`Generate new keys</button>`,
+				`stop working`,
+				// Password: change and remove.
+				`action="/account/security/password"`,
+				`<label for="new_password">New password</label>`,
+				`name="new_password" type="password" autocomplete="new-password" minlength="8" required`,
+				`<label for="confirm_password">Confirm new password</label>`,
+				`name="confirm_password" type="password" autocomplete="new-password" minlength="8" required`,
+				`Change password</button>`,
+				`Sign in with passkeys only`,
+				`action="/account/security/password/remove"`,
+			},
+			notWant: []string{
+				`role="alert" id`, `recovery key</h2>`, `action="/account/security/totp/begin"`,
+				`Save your recovery keys`, `<img`, `Running low`, `Set password</button>`,
+			},
+		},
+		{
+			name: "security for a new account",
+			page: "security",
+			data: SecurityPage{Base: securityBase, HasPassword: true, Error: "That passkey could not be removed."},
+			want: []string{
+				`<h1>Your account</h1>`,
+				`<div class="alert" role="alert">`,
+				`No passkeys yet.`,
+				`<span class="state">None yet</span>`,
+				`action="/account/security/totp/begin"`,
+				`Set up</button>`,
+				`<span class="state">Not set up</span>`,
+				`Generate recovery keys</button>`,
+				`Add a passkey to be able to remove your password`,
+			},
+			notWant: []string{`class="items"`, `/password/remove`, `/totp/remove`, `role="status"`},
+		},
+		{
+			name: "security without a password",
+			page: "security",
+			data: SecurityPage{Base: securityBase, Passkeys: []PasskeyView{{ID: "c", CreatedAt: day(2026, 1, 1)}}},
+			want: []string{
+				`<span>Unnamed passkey</span>`,
+				`You sign in with passkeys only.`,
+				`<span class="state">Not set</span>`,
+				`Set password</button>`,
+				`autocomplete="new-password"`,
+			},
+			notWant: []string{`Change password`, `/password/remove`},
+		},
+		{
+			name: "security setting up the authenticator app",
+			page: "security",
+			data: SecurityPage{
+				Base:        securityBase,
+				HasPassword: true,
+				TOTPSetup: &TOTPSetupView{
+					QRDataURL: "data:image/png;base64,iVBORw0KGgo=",
+					Secret:    "JBSWY3DPEHPK3PXP",
+					Error:     "That code didn't match.",
+				},
+			},
+			want: []string{
+				`<img src="data:image/png;base64,iVBORw0KGgo=" alt="QR code for your authenticator app"`,
+				`<p class="secret" id="totp-secret"><span>JBSW</span><span>Y3DP</span><span>EHPK</span><span>3PXP</span></p>`,
+				`data-copy="totp-secret" hidden`,
+				`method="post" action="/account/security/totp/confirm"`,
+				`<label for="totp-code">6-digit code</label>`,
+				`name="code" type="text" class="input-code" inputmode="numeric" autocomplete="one-time-code"`,
+				`<div class="alert" role="alert" id="totp-error">`,
+				`<p>That code didn&#39;t match.</p>`,
+				`<a class="button button-secondary" href="/account/security">Cancel</a>`,
+			},
+			notWant: []string{`/totp/begin`, `/totp/remove`},
+		},
+		{
+			name: "security right after generating recovery keys",
+			page: "security",
+			data: SecurityPage{
+				Base:             securityBase,
+				NewRecoveryKeys:  []string{"AAAA-BBBB-CCCC", "DDDD-EEEE-FFFF"},
+				RecoveryDownload: "data:text/plain;base64,QUFBQS1CQkJCLUNDQ0MKREREREQtRUVFRS1GRkZGCg==",
+				Recovery:         RecoveryView{HasSet: true, Total: 10, Remaining: 2, CreatedAt: day(2026, 11, 27)},
+			},
+			want: []string{
+				`Save your recovery keys — shown once`,
+				`<ol class="keys" id="recovery-keys">`,
+				`<li><code>AAAA-BBBB-CCCC</code></li>`,
+				`<li><code>DDDD-EEEE-FFFF</code></li>`,
+				`<button type="button" class="button button-secondary" data-copy="recovery-keys" hidden>Copy</button>`,
+				`<a class="button button-secondary" href="data:text/plain;base64,QUFBQS1CQkJCLUNDQ0MKREREREQtRUVFRS1GRkZGCg==" download="latch-recovery-keys.txt">Download as text</a>`,
+				`Running low`,
+			},
+		},
+		{
+			name: "security in a recovery session",
+			page: "security",
+			data: SecurityPage{Base: securityBase, Restricted: true, Recovery: RecoveryView{HasSet: true, Total: 10, Remaining: 0}},
+			want: []string{
+				`You signed in with a recovery key`,
+				`Add a passkey or set a password now; until then this is the only page you can use, for up to 15 minutes.`,
+				`All used.`,
+			},
+			notWant: []string{`aria-label="Account sections"`},
 		},
 		{
 			name: "logout confirmation",
@@ -163,6 +427,16 @@ func TestPages(t *testing.T) {
 			want:    []string{`<h1>Your account</h1>`, `Not set`, `<span class="avatar" aria-hidden="true">A</span>`},
 			notWant: []string{`Signed in with`, `<dt>Device</dt>`},
 		},
+		{
+			name: "account nav leads to security",
+			page: "account",
+			data: AccountPage{Base: signedIn},
+			want: []string{
+				`<a href="/account" aria-current="page">Account</a>`,
+				`<a href="/account/security">Security</a>`,
+			},
+			notWant: []string{`passkeys.js`, `/account/sessions`},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -190,6 +464,11 @@ var (
 	postForm    = regexp.MustCompile(`(?s)<form[^>]*method="post".*?</form>`)
 	externalRef = regexp.MustCompile(`(?i)(src|href|action)="(https?:)?//`)
 	inlineEvent = regexp.MustCompile(`(?i)<[^>]+\son[a-z]+="`)
+	scriptTag   = regexp.MustCompile(`(?is)<script\b.*?</script>`)
+	allowedJS   = regexp.MustCompile(`^<script src="/static/passkeys\.js\?v=[0-9a-f]+" defer></script>$`)
+	scriptOnly  = regexp.MustCompile(`<[a-z]+\b[^>]*\sdata-(?:passkey-(?:login|add|reauth|reveal|error)|copy)\b[^>]*>`)
+	inputTag    = regexp.MustCompile(`<input\b[^>]*>`)
+	idAttr      = regexp.MustCompile(`\sid="([^"]+)"`)
 )
 
 // checkCommon asserts what every page owes the Content-Security-Policy,
@@ -206,9 +485,43 @@ func checkCommon(t *testing.T, body string) {
 			t.Errorf("missing %q", w)
 		}
 	}
-	for _, bad := range []string{`style=`, `<style`, `<script`, `javascript:`} {
+	for _, bad := range []string{`style=`, `<style`, `javascript:`} {
 		if strings.Contains(strings.ToLower(body), bad) {
 			t.Errorf("page contains %q, which the CSP forbids", bad)
+		}
+	}
+	// Script comes only from our own static files, never inline.
+	scripts := scriptTag.FindAllString(body, -1)
+	for _, tag := range scripts {
+		if !allowedJS.MatchString(tag) {
+			t.Errorf("script other than an external passkeys.js: %s", tag)
+		}
+	}
+	if n := strings.Count(strings.ToLower(body), "<script"); n != len(scripts) {
+		t.Errorf("found %d <script tags, %d of them well formed", n, len(scripts))
+	}
+	// What only the script can drive stays hidden until it reveals it, so
+	// a page without JavaScript or passkeys shows no dead buttons.
+	for _, tag := range scriptOnly.FindAllString(body, -1) {
+		if !regexp.MustCompile(`\shidden[\s>]`).MatchString(tag) {
+			t.Errorf("script-driven element is not hidden by default: %s", tag)
+		}
+	}
+	if len(scripts) > 0 && !strings.Contains(body, `<meta name="csrf-token" content="`) {
+		t.Errorf("page loads a script but carries no csrf-token meta")
+	}
+	// Every control a person types into has a visible label.
+	for _, in := range inputTag.FindAllString(body, -1) {
+		if strings.Contains(in, `type="hidden"`) || strings.Contains(in, ` hidden`) {
+			continue
+		}
+		m := idAttr.FindStringSubmatch(in)
+		if m == nil {
+			t.Errorf("input without an id for its label: %s", in)
+			continue
+		}
+		if !strings.Contains(body, `<label for="`+m[1]+`">`) {
+			t.Errorf("input %q has no <label for>", m[1])
 		}
 	}
 	if m := inlineEvent.FindString(body); m != "" {
@@ -315,7 +628,48 @@ func TestStatic(t *testing.T) {
 		}
 	}
 
+	rec = get("GET", "/static/passkeys.js", nil)
+	if rec.Code != http.StatusOK {
+		t.Fatalf("GET passkeys.js: status %d", rec.Code)
+	}
+	if ct := rec.Header().Get("Content-Type"); ct != "text/javascript; charset=utf-8" {
+		t.Errorf("passkeys.js Content-Type = %q, want text/javascript", ct)
+	}
+	js := rec.Body.String()
+	for _, w := range []string{
+		"'use strict'",
+		`meta[name="csrf-token"]`,
+		`'X-CSRF-Token': csrfToken`,
+		`credentials: 'same-origin'`,
+		`method: 'POST'`,
+		`PublicKeyCredential.parseRequestOptionsFromJSON`,
+		`PublicKeyCredential.parseCreationOptionsFromJSON`,
+		`isConditionalMediationAvailable`,
+		`mediation: 'conditional'`,
+		`'/login/passkey/begin'`, `'/login/passkey/finish'`,
+		`'/account/security/passkeys/begin'`, `'/account/security/passkeys/finish'`,
+		`'/account/reauth/passkey/begin'`, `'/account/reauth/passkey/finish'`,
+		`[data-passkey-login]`, `[data-passkey-add]`, `[data-passkey-reauth]`, `[data-copy]`, `[data-passkey-error]`,
+		`navigator.clipboard`, `aria-busy`,
+		`Passkey sign-in was cancelled.`,
+		`This device already has a passkey for your account.`,
+	} {
+		if !strings.Contains(js, w) {
+			t.Errorf("passkeys.js lacks %q", w)
+		}
+	}
+	for _, bad := range []string{"eval(", "new Function", "innerHTML", "document.write", "http://", "https://"} {
+		if strings.Contains(js, bad) {
+			t.Errorf("passkeys.js contains %q", bad)
+		}
+	}
+
 	etag := rec.Header().Get("ETag")
+	if rec := get("GET", "/static/passkeys.js", http.Header{"If-None-Match": {etag}}); rec.Code != http.StatusNotModified {
+		t.Errorf("conditional GET passkeys.js: status %d, want 304", rec.Code)
+	}
+	rec = get("GET", "/static/latch.css", nil)
+	etag = rec.Header().Get("ETag")
 	if rec := get("GET", "/static/latch.css", http.Header{"If-None-Match": {etag}}); rec.Code != http.StatusNotModified {
 		t.Errorf("conditional GET: status %d, want 304", rec.Code)
 	}
@@ -333,13 +687,14 @@ func TestStatic(t *testing.T) {
 }
 
 // TestPageAssetsResolve follows every /static/ link a page makes through
-// Static, so a renamed asset cannot leave a page unstyled.
+// Static, so a renamed asset cannot leave a page unstyled or without its
+// script.
 func TestPageAssetsResolve(t *testing.T) {
 	s := parse(t)
-	body := render(t, s, http.StatusOK, "logged_out", LoggedOutPage{}).Body.String()
-	links := regexp.MustCompile(`href="(/static/[^"]+)"`).FindAllStringSubmatch(body, -1)
-	if len(links) < 2 {
-		t.Fatalf("found %d asset links, want the stylesheet and the icon", len(links))
+	body := render(t, s, http.StatusOK, "login", LoginPage{Base: Base{CSRFToken: csrf}}).Body.String()
+	links := regexp.MustCompile(`(?:href|src)="(/static/[^"]+)"`).FindAllStringSubmatch(body, -1)
+	if len(links) < 3 {
+		t.Fatalf("found %d asset links, want the stylesheet, the icon and the script", len(links))
 	}
 	h := Static()
 	for _, l := range links {
@@ -363,6 +718,45 @@ func TestInitials(t *testing.T) {
 	for _, tt := range tests {
 		if got := initials(tt.name, tt.email); got != tt.want {
 			t.Errorf("initials(%q, %q) = %q, want %q", tt.name, tt.email, got, tt.want)
+		}
+	}
+}
+
+// TestEveryPageHasSamples keeps pages() complete: a page file without samples
+// would skip Parse's dry run and could not be rendered at all.
+func TestEveryPageHasSamples(t *testing.T) {
+	files, err := fs.Glob(pageFiles, "html/*.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	samples := pages()
+	for _, f := range files {
+		name := strings.TrimSuffix(strings.TrimPrefix(f, "html/"), ".html")
+		if name == "layout" {
+			continue
+		}
+		if len(samples[name]) == 0 {
+			t.Errorf("page %q has no sample in pages()", name)
+		}
+	}
+	if len(samples) != len(files)-1 {
+		t.Errorf("pages() names %d pages, html/ holds %d", len(samples), len(files)-1)
+	}
+}
+
+func TestGroup4(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"JBSWY3DPEHPK3PXP", []string{"JBSW", "Y3DP", "EHPK", "3PXP"}},
+		{"JBSWY3DPEH", []string{"JBSW", "Y3DP", "EH"}},
+		{"JBSW Y3DP====", []string{"JBSW", "Y3DP"}},
+		{"", nil},
+	}
+	for _, tt := range tests {
+		if got := group4(tt.in); !slices.Equal(got, tt.want) {
+			t.Errorf("group4(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
 }

@@ -16,7 +16,7 @@
 //		t.Cleanup(srv.Close)
 //		base := browsertest.Localhost(srv.URL)
 //		ctx := browsertest.Chrome(t)
-//		auth := browsertest.AddAuthenticator(t, ctx, browsertest.AuthenticatorOptions{})
+//		browsertest.AddAuthenticator(t, ctx, browsertest.AuthenticatorOptions{})
 //		browsertest.Navigate(t, ctx, base+"/login")
 //		browsertest.Click(t, ctx, "#passkey")
 //		browsertest.WaitVisible(t, ctx, "#signed-in")
