@@ -1,6 +1,7 @@
 // Package templates owns latch's HTML pages and the static assets they link
-// to: the sign-in, sign-out and account pages, their shared layout, and the
-// stylesheet.
+// to: the sign-in pages (password, passkey, second factor, recovery key), the
+// step-up, the account and security pages, sign-out, their shared layout, the
+// stylesheet and the passkey script.
 //
 // Everything is embedded in the binary and parsed once by [Parse] at start, so
 // a broken template stops latch before it serves a request rather than when a
@@ -8,7 +9,11 @@
 // the page structs defined here and call [Set.Render]; cmd/latch mounts
 // [Static] at "/static/".
 //
-// The pages work without JavaScript and carry no inline script or style: the
-// Content-Security-Policy that latch sends forbids both, and every rule lives
-// in static/latch.css.
+// The pages carry no inline script or style: the Content-Security-Policy
+// that latch sends forbids both, every rule lives in static/latch.css, and
+// the one script, static/passkeys.js, is an external file. Everything that can
+// work without JavaScript does (password, code and recovery-key forms); what
+// cannot, the passkey ceremonies and the Copy buttons, is marked with data
+// attributes and stays hidden until passkeys.js finds the browser able and
+// reveals it.
 package templates

@@ -203,3 +203,22 @@ func call[P, R any](t testing.TB, ctx context.Context, what string, cmd cdp.Comm
 		return cdp.Call(ctx, tgt, cmd, params)
 	})
 }
+
+// FromCDP turns a credential read back with Credentials into one that
+// AddCredential accepts: the same id, key, user and flags, so a test can
+// take a passkey away from an authenticator and give it back (or to
+// another) later, with a counter of its choosing.
+func FromCDP(t testing.TB, c *webauthn.Credential) Credential {
+	t.Helper()
+	k, err := x509.ParsePKCS8PrivateKey(c.PrivateKey)
+	if err != nil {
+		t.Fatalf("browsertest: credential key: %v", err)
+	}
+	priv, ok := k.(*ecdsa.PrivateKey)
+	if !ok {
+		t.Fatalf("browsertest: credential key is %T, not ECDSA", k)
+	}
+	return Credential{CredentialID: c.CredentialID, RPID: c.RpID, PrivateKey: priv, UserHandle: c.UserHandle,
+		SignCount: int64(c.SignCount), IsResident: c.IsResidentCredential,
+		BackupEligibility: c.BackupEligibility, BackupState: c.BackupState}
+}

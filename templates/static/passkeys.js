@@ -97,6 +97,30 @@
     throw new Problem(GENERIC);
   }
 
+  // withoutNulls copies WebAuthn JSON options, leaving out members that are
+  // null: a server that writes an empty list as null (Go's nil slice) would
+  // otherwise make parse*OptionsFromJSON throw a TypeError, since WebAuthn
+  // dictionaries take a missing member but not a null one.
+  function withoutNulls(value) {
+    if (Array.isArray(value)) return value.map(withoutNulls);
+    if (!value || typeof value !== 'object') return value;
+    const out = {};
+    for (const [key, member] of Object.entries(value)) {
+      if (member !== null) out[key] = withoutNulls(member);
+    }
+    return out;
+  }
+
+  function requestOptions(data) {
+    if (!data.publicKey) throw new Problem(GENERIC);
+    return PublicKeyCredential.parseRequestOptionsFromJSON(withoutNulls(data.publicKey));
+  }
+
+  function creationOptions(data) {
+    if (!data.publicKey) throw new Problem(GENERIC);
+    return PublicKeyCredential.parseCreationOptionsFromJSON(withoutNulls(data.publicKey));
+  }
+
   // finish sends the credential and follows the server to wherever it leads.
   async function finish(path, body, credential) {
     const data = await request(path, { ...body, credential: credential.toJSON() });
@@ -224,7 +248,7 @@
         }, RENEW_CONDITIONAL_MS);
         const credential = await navigator.credentials.get({
           mediation: 'conditional',
-          publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options.publicKey),
+          publicKey: requestOptions(options),
           signal: controller.signal,
         });
         clearTimeout(renewTimer);
@@ -258,7 +282,7 @@
         const stayed = await run(button, 'login', async () => {
           const options = await request('/login/passkey/begin', body());
           const credential = await navigator.credentials.get({
-            publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options.publicKey),
+            publicKey: requestOptions(options),
           });
           await finish('/login/passkey/finish', body(), credential);
         });
@@ -278,7 +302,7 @@
           const body = { change: value('change'), next: value('next') };
           const options = await request('/account/reauth/passkey/begin', body);
           const credential = await navigator.credentials.get({
-            publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options.publicKey),
+            publicKey: requestOptions(options),
           });
           await finish('/account/reauth/passkey/finish', body, credential);
         }),
@@ -296,7 +320,7 @@
           const body = { name: nameField ? nameField.value.trim() : '' };
           const options = await request('/account/security/passkeys/begin', body);
           const credential = await navigator.credentials.create({
-            publicKey: PublicKeyCredential.parseCreationOptionsFromJSON(options.publicKey),
+            publicKey: creationOptions(options),
           });
           await finish('/account/security/passkeys/finish', body, credential);
         }),
