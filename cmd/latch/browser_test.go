@@ -126,7 +126,23 @@ func TestPasskeysInBrowser(t *testing.T) {
 	if !strings.Contains(body, "Work laptop") || !strings.Contains(body, "This device only") {
 		t.Fatalf("security page lacks the new passkey:\n%s", body)
 	}
-	browsertest.Screenshot(t, ctx, "security-page")
+	browsertest.Screenshot(t, ctx, "security-page.png")
+
+	// Rename it, go passwordless, and find the last passkey protected.
+	browsertest.Click(t, ctx, ".item-rename summary")
+	browsertest.SetValue(t, ctx, ".item-rename-form input[name=name]", "Laptop")
+	browsertest.Click(t, ctx, ".item-rename-form button[type=submit]")
+	waitText(t, ctx, "main", "Passkey renamed.")
+	browsertest.Click(t, ctx, "form[action='/account/security/password/remove'] button")
+	waitText(t, ctx, "main", "Password removed.")
+	if r := l.browser().signInPassword(l.email, testPassword); r.StatusCode != http.StatusUnauthorized {
+		t.Fatal("the removed password still signs in")
+	}
+	browsertest.Click(t, ctx, "form[action$='/remove'] button")
+	waitText(t, ctx, "main", "only way to sign in")
+	if n := browsertest.Eval[int](t, ctx, `document.querySelectorAll('form[action$="/rename"]').length`); n != 1 {
+		t.Fatal("the last passkey was removed")
+	}
 	var activity int
 	l.srv.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM activity WHERE kind = 'passkey_added' AND ip IS NOT NULL`).Scan(&activity)
 	if activity != 1 {
@@ -150,7 +166,7 @@ func TestPasskeysInBrowser(t *testing.T) {
 	browsertest.RemoveCredentials(t, ctx, auth)
 	browsertest.Navigate(t, ctx, l.url+"/login")
 	browsertest.WaitVisible(t, ctx, "[data-passkey-login]")
-	browsertest.Screenshot(t, ctx, "login-page")
+	browsertest.Screenshot(t, ctx, "login-page.png")
 	browsertest.AddCredential(t, ctx, auth, credentialFrom(t, creds[0]))
 	browsertest.Click(t, ctx, "[data-passkey-login]")
 	waitPath(t, ctx, "/account")
