@@ -199,6 +199,7 @@ func (h *Handler) renderSecondFactor(w http.ResponseWriter, r *http.Request, sta
 	p := templates.SecondFactorPage{Base: h.base(w, r, "Two-step verification", nil), UseRecovery: useRecovery, Error: msg}
 	if acct, err := h.Accounts.ByID(r.Context(), st.AccountID); err == nil {
 		p.Email = acct.Email
+		p.CanTrust = acct.SecurityMode == "standard"
 	}
 	if st.AuthRequest != "" {
 		if req, err := h.Requests.LoginRequest(r.Context(), st.AuthRequest); err == nil {
@@ -292,6 +293,15 @@ func (h *Handler) secondFactor(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h.Cookies.Clear(w, "flow")
+	if r.PostFormValue("trust_device") == "1" && acct.SecurityMode == "standard" {
+		secret, id, err := h.Sessions.Trust(ctx, acct.ID)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		h.Cookies.Set(w, "td", secret, sessions.TrustLifetime)
+		ev.Detail["trusted_device"] = id
+	}
 	h.Metrics.SignIns.WithLabelValues(method, "success").Inc()
 	// A recovery key is a one-time password too (RFC 8176 "otp").
 	h.finishSignIn(w, r, acct, []string{"pwd", "otp", "mfa"}, "", ev, req, false)

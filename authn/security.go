@@ -106,6 +106,7 @@ var flashes = map[string]string{
 	"password_set":    "Password saved.",
 	"password_gone":   "Password removed. You sign in with passkeys now.",
 	"confirmed":       "Thanks, that was you.",
+	"not_me":          "We ended that session everywhere. If you didn't sign in there, change your password and review your passkeys and recovery keys below.",
 }
 
 // errorsByCode are the refusals a change reports, by the code in ?error=.

@@ -310,8 +310,15 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if has2FA {
-		h.startSecondFactor(w, r, acct, req)
-		return
+		// A trusted device (a multi-factor sign-in here chose "trust this
+		// device") skips the second factor for 30 days; never in advanced mode.
+		td, _ := h.Cookies.Read(r, "td")
+		if id, ok := h.Sessions.Trusted(r.Context(), acct.ID, td); ok && acct.SecurityMode == "standard" {
+			ev.Detail["trusted_device"] = id
+		} else {
+			h.startSecondFactor(w, r, acct, req)
+			return
+		}
 	}
 	h.Metrics.SignIns.WithLabelValues("password", "success").Inc()
 	h.finishSignIn(w, r, acct, []string{"pwd"}, "", ev, req, false)
@@ -407,19 +414,48 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request, acct *Account, 
 		}
 	}
 	if d == nil {
+		trusted, _ := ev.Detail["trusted_device"].(string)
 		var err error
 		d, secret, err = h.Sessions.Create(ctx, sessions.NewDevice{
-			AccountID: acct.ID, Mode: acct.SecurityMode, AMR: amr, ACR: acr, IP: ev.IP, UserAgent: ev.UserAgent})
+			AccountID: acct.ID, Mode: acct.SecurityMode, AMR: amr, ACR: acr, IP: ev.IP, UserAgent: ev.UserAgent,
+			TrustedDeviceID: trusted})
 		if err != nil {
 			return nil, err
 		}
 	}
-	ev.AccountID, ev.At, ev.Kind, ev.DeviceSessionID = acct.ID, h.Now(), "signin", d.ID
+	kind, err := h.deviceKind(w, r, acct.ID)
+	if err != nil {
+		return nil, err
+	}
+	ev.AccountID, ev.At, ev.Kind, ev.DeviceSessionID = acct.ID, h.Now(), kind, d.ID
 	if err := sessions.Record(ctx, h.Sessions.DB, ev); err != nil {
 		return nil, err
 	}
 	h.Cookies.Set(w, "latch", secret, 0)
 	return d, nil
+}
+
+// deviceCookieLifetime keeps the device cookie that tells a known browser
+// from a new one.
+const deviceCookieLifetime = 400 * 24 * time.Hour
+
+// deviceKind says whether this sign-in comes from a browser the account has
+// used before ("signin") or a new one ("new_device"), by a long-lived
+// random device cookie whose hash the account remembers.
+func (h *Handler) deviceKind(w http.ResponseWriter, r *http.Request, accountID string) (string, error) {
+	id, ok := h.Cookies.Read(r, "did")
+	if !ok || len(id) < 32 {
+		id, _ = sessions.NewSecret()
+		h.Cookies.Set(w, "did", id, deviceCookieLifetime)
+	}
+	isNew, err := h.Sessions.SeenDevice(r.Context(), accountID, id)
+	if err != nil {
+		return "", err
+	}
+	if isNew {
+		return "new_device", nil
+	}
+	return "signin", nil
 }
 
 func (h *Handler) account(w http.ResponseWriter, r *http.Request) {

@@ -172,6 +172,13 @@ func newClient(c ClientConfig) (*Client, error) {
 	return cl, nil
 }
 
+// ScopeSessions grants an access token the active sessions JSON API.
+const ScopeSessions = "sessions"
+
+// IsScopeAllowed lets first-party clients ask for scope "sessions", which
+// opens the active sessions JSON API to their access tokens.
+func (c *Client) IsScopeAllowed(scope string) bool { return scope == ScopeSessions && c.firstParty }
+
 // Client is a registered relying party. Only a SHA-256 hash of its secret is
 // kept: client secrets are long random strings, so a fast hash is enough and
 // the plaintext never stays in memory or reaches the database.
@@ -246,7 +253,6 @@ func (c *Client) LoginURL(id string) string            { return "/login?authRequ
 func (c *Client) AccessTokenType() op.AccessTokenType  { return c.accessToken }
 func (c *Client) IDTokenLifetime() time.Duration       { return time.Hour }
 func (c *Client) DevMode() bool                        { return false }
-func (c *Client) IsScopeAllowed(scope string) bool     { return false }
 func (c *Client) IDTokenUserinfoClaimsAssertion() bool { return true }
 func (c *Client) ClockSkew() time.Duration             { return 0 }
 func (c *Client) RestrictAdditionalIdTokenScopes() func([]string) []string {

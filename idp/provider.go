@@ -159,7 +159,9 @@ func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
 	cfg.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken}
 	cfg.CodeChallengeMethodsSupported = []oidc.CodeChallengeMethod{oidc.CodeChallengeMethodS256}
 	cfg.TokenEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodNone}
-	cfg.ScopesSupported = []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopeOfflineAccess}
+	cfg.ScopesSupported = []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopeOfflineAccess, ScopeSessions}
+	cfg.BackChannelLogoutSupported = true
+	cfg.BackChannelLogoutSessionSupported = true
 	cfg.ClaimsSupported = []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "acr", "amr", "azp", "sid", "email", "email_verified", "name"}
 	cfg.DeviceAuthorizationEndpoint = ""
 	cfg.CheckSessionIframe = ""
@@ -429,6 +431,31 @@ func (p *Provider) terminateSession(ctx context.Context, req *op.EndSessionReque
 		st.clearCookie = true
 	}
 	return redirect, nil
+}
+
+// SessionsToken implements sessions.BearerChecker: a live access token
+// (JWT or opaque) carrying scope "sessions", issued to a first-party client.
+func (p *Provider) SessionsToken(ctx context.Context, token string) (string, string, error) {
+	ctx = op.ContextWithIssuer(ctx, p.cfg.Issuer)
+	var id string
+	if plain, err := p.op.Crypto().Decrypt(token); err == nil {
+		id, _, _ = strings.Cut(plain, ":")
+	} else {
+		claims, err := op.VerifyAccessToken[*oidc.AccessTokenClaims](ctx, token, p.op.AccessTokenVerifier(ctx))
+		if err != nil {
+			return "", "", err
+		}
+		id = claims.JWTID
+	}
+	t, err := p.Storage.liveAccessToken(ctx, id)
+	if err != nil {
+		return "", "", err
+	}
+	c, ok := p.Storage.Clients[t.clientID]
+	if !ok || !c.FirstParty() || !slices.Contains(t.scopes, ScopeSessions) {
+		return "", "", errors.New("token lacks scope sessions or comes from a third-party client")
+	}
+	return t.accountID, t.sid, nil
 }
 
 // Ready reports whether the provider can issue tokens: a signing key loads.

@@ -351,7 +351,7 @@ var errRefreshReuse = errors.New("refresh token reuse")
 // either the legitimate app or a thief holds a copy, and latch cannot tell
 // which, so the whole app session and its newest token stop working.
 func (s *Storage) endForReuse(ctx context.Context, appSessionID string) {
-	err := s.Sessions.EndApp(ctx, s.DB, appSessionID, sessions.ReasonTokenReuse)
+	err := s.Sessions.EndApp(ctx, appSessionID, sessions.ReasonTokenReuse)
 	if err != nil && !errors.Is(err, sessions.ErrNotFound) {
 		s.Logger.ErrorContext(ctx, "end app session after refresh token reuse", "err", err)
 		return
@@ -621,13 +621,19 @@ func (s *Storage) Sweep(ctx context.Context) error {
 	return nil
 }
 
-// SweepLoop runs Sweep every interval until ctx ends.
-func (s *Storage) SweepLoop(ctx context.Context, every time.Duration) {
+// SweepLoop runs Sweep, and the extra sweeps given (ending expired
+// sessions), every interval until ctx ends.
+func (s *Storage) SweepLoop(ctx context.Context, every time.Duration, more ...func(context.Context) (int, error)) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		if err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
 			s.Logger.Error("sweep", "err", err)
+		}
+		for _, f := range more {
+			if _, err := f(ctx); err != nil && ctx.Err() == nil {
+				s.Logger.Error("sweep", "err", err)
+			}
 		}
 		select {
 		case <-ctx.Done():

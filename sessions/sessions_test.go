@@ -137,7 +137,7 @@ func TestEndAndAppSessions(t *testing.T) {
 		t.Fatal("a second exchange made a second app session")
 	}
 	a2, _ := s.AppSession(t.Context(), s.DB, d.ID, account, "app-b")
-	if err := s.EndApp(t.Context(), s.DB, a2, ReasonSignedOut); err != nil {
+	if err := s.EndApp(t.Context(), a2, ReasonSignedOut); err != nil {
 		t.Fatal(err)
 	}
 	if alive, _ := s.AppAlive(t.Context(), s.DB, a2); alive {

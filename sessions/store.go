@@ -21,11 +21,14 @@ var ErrNotFound = errors.New("sessions: no live session")
 
 // Reasons a session ends, shown on the sessions page and in the history.
 const (
-	ReasonSignedOut     = "signed_out"
-	ReasonExpired       = "expired"
-	ReasonReplaced      = "replaced"      // another account signed in on the same browser
-	ReasonTokenReuse    = "token_reuse"   // a rotated-out refresh token was presented again
-	ReasonAdministrator = "administrator" // ended from the command line
+	ReasonSignedOut      = "signed_out"        // signed out on the device itself
+	ReasonEndedElsewhere = "ended_elsewhere"   // ended from another device's sessions page
+	ReasonNotMe          = "not_me"            // reported as not the person's own
+	ReasonExpired        = "expired"           // past its idle or absolute lifetime
+	ReasonAdvanced       = "advanced_security" // ended when advanced security was turned on
+	ReasonReplaced       = "replaced"          // another account signed in on the same browser
+	ReasonTokenReuse     = "token_reuse"       // a rotated-out refresh token was presented again
+	ReasonAdministrator  = "administrator"     // ended from the command line
 )
 
 // Lifetime is the pair of limits a device session lives under.
@@ -54,6 +57,13 @@ type Store struct {
 	DB     *pgxpool.Pool
 	Policy Policy
 	Now    func() time.Time
+	// LogoutURI gives a client's back-channel logout URI, or "" when it
+	// takes none; ending an app session of such a client writes a job.
+	LogoutURI func(clientID string) string
+	// Locator turns addresses into places; nil knows no place.
+	Locator *Locator
+	// cache, when set, keeps live sessions found by cookie; see Cache.
+	cache *Cache
 }
 
 // New returns a Store with the default clock.
@@ -107,6 +117,8 @@ type NewDevice struct {
 	// Restricted makes a recovery session that lives this long at most and
 	// reaches only the security page.
 	Restricted time.Duration
+	// TrustedDeviceID is the trusted device the browser came from, if any.
+	TrustedDeviceID string
 }
 
 // NewSecret returns a fresh 256-bit session secret and the SHA-256 hash that
@@ -158,12 +170,23 @@ func (s *Store) Create(ctx context.Context, nd NewDevice) (*Device, string, erro
 		until := now.Add(nd.Restricted)
 		d.RestrictedUntil = &until
 	}
+	info := DescribeUserAgent(nd.UserAgent)
+	place := ""
+	if p := s.Locator.Locate(nd.IP); p.Known() {
+		place = p.String()
+	}
+	var trusted any
+	if nd.TrustedDeviceID != "" {
+		trusted = nd.TrustedDeviceID
+	}
 	err := s.DB.QueryRow(ctx, `
 		INSERT INTO device_sessions (account_id, kind, secret_hash, created_at, auth_time, amr, acr,
-			last_active_at, idle_timeout, absolute_expires_at, ip, user_agent, restricted_until)
-		VALUES ($1, $2, $3, $4, $4, $5, $6, $4, $7, $8, $9, $10, $11)
+			last_active_at, idle_timeout, absolute_expires_at, ip, user_agent, restricted_until,
+			device_name, device_kind, place, trusted_device_id)
+		VALUES ($1, $2, $3, $4, $4, $5, $6, $4, $7, $8, $9, $10, $11, $12, $13, $14, $15)
 		RETURNING id`,
 		d.AccountID, d.Kind, hash, now, d.AMR, d.ACR, life.Idle, d.AbsoluteExpiresAt, ipArg(nd.IP), nd.UserAgent, d.RestrictedUntil,
+		info.Name, string(info.Kind), place, trusted,
 	).Scan(&d.ID)
 	if err != nil {
 		return nil, "", fmt.Errorf("sessions: create: %w", err)
@@ -189,6 +212,10 @@ func (s *Store) Reauthenticate(ctx context.Context, id string, amr []string, acr
 	}
 	if tag.RowsAffected() == 0 {
 		return "", ErrNotFound
+	}
+	// The old secret is worthless now on every replica too.
+	if _, err := s.DB.Exec(ctx, `SELECT pg_notify($1, $2)`, ChannelEnded, id); err != nil {
+		return "", err
 	}
 	return secret, nil
 }
@@ -220,13 +247,24 @@ func (s *Store) BySecret(ctx context.Context, secret string) (*Device, error) {
 	if secret == "" {
 		return nil, ErrNotFound
 	}
+	hash := HashSecret(secret)
+	key := string(hash)
+	var gen uint64
+	if s.cache != nil {
+		if d, ok := s.cache.get(key); ok {
+			return s.checkLive(ctx, &d, key)
+		}
+		gen = s.cache.gen()
+	}
 	d, err := scanDevice(s.DB.QueryRow(ctx,
-		`SELECT `+deviceColumns+` FROM device_sessions WHERE secret_hash = $1 AND ended_at IS NULL`,
-		HashSecret(secret)))
+		`SELECT `+deviceColumns+` FROM device_sessions WHERE secret_hash = $1 AND ended_at IS NULL`, hash))
 	if err != nil {
 		return nil, err
 	}
-	return s.checkLive(ctx, d)
+	if s.cache != nil {
+		s.cache.put(key, *d, gen)
+	}
+	return s.checkLive(ctx, d, key)
 }
 
 // Get returns the live device session with this id.
@@ -239,11 +277,11 @@ func (s *Store) Get(ctx context.Context, id string) (*Device, error) {
 		}
 		return nil, err
 	}
-	return s.checkLive(ctx, d)
+	return s.checkLive(ctx, d, "")
 }
 
 // checkLive ends an expired session and touches a live one.
-func (s *Store) checkLive(ctx context.Context, d *Device) (*Device, error) {
+func (s *Store) checkLive(ctx context.Context, d *Device, cacheKey string) (*Device, error) {
 	now := s.Now()
 	if !now.Before(d.ExpiresAt()) {
 		if err := s.End(ctx, d.ID, ReasonExpired); err != nil && !errors.Is(err, ErrNotFound) {
@@ -256,6 +294,9 @@ func (s *Store) checkLive(ctx context.Context, d *Device) (*Device, error) {
 			return nil, err
 		}
 		d.LastActiveAt = now
+		if s.cache != nil && cacheKey != "" {
+			s.cache.touched(cacheKey, now)
+		}
 	}
 	return d, nil
 }
@@ -263,7 +304,10 @@ func (s *Store) checkLive(ctx context.Context, d *Device) (*Device, error) {
 // Unrestrict turns a recovery session into a normal one, once the person has
 // added a passkey or set a password.
 func (s *Store) Unrestrict(ctx context.Context, id string) error {
-	_, err := s.DB.Exec(ctx, `UPDATE device_sessions SET restricted_until = NULL WHERE id = $1 AND ended_at IS NULL`, id)
+	if _, err := s.DB.Exec(ctx, `UPDATE device_sessions SET restricted_until = NULL WHERE id = $1 AND ended_at IS NULL`, id); err != nil {
+		return err
+	}
+	_, err := s.DB.Exec(ctx, `SELECT pg_notify($1, $2)`, ChannelEnded, id)
 	return err
 }
 
@@ -272,56 +316,6 @@ func (s *Store) Touch(ctx context.Context, id string) error {
 	_, err := s.DB.Exec(ctx, `UPDATE device_sessions SET last_active_at = $2 WHERE id = $1 AND ended_at IS NULL`,
 		id, s.Now().UTC())
 	return err
-}
-
-// End ends a device session and all its app sessions in one transaction.
-// Tokens need no separate revocation: every token check joins to its app
-// and device session, so the moment this commits they stop working.
-func (s *Store) End(ctx context.Context, id, reason string) error {
-	return pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
-		return s.EndTx(ctx, tx, id, reason)
-	})
-}
-
-// EndTx is End inside a caller's transaction.
-func (s *Store) EndTx(ctx context.Context, q Querier, id, reason string) error {
-	now := s.Now().UTC()
-	var accountID string
-	err := q.QueryRow(ctx, `
-		UPDATE device_sessions SET ended_at = $2, end_reason = $3
-		WHERE id = $1 AND ended_at IS NULL RETURNING account_id`, id, now, reason).Scan(&accountID)
-	if errors.Is(err, pgx.ErrNoRows) || isInvalidUUID(err) {
-		return ErrNotFound
-	}
-	if err != nil {
-		return fmt.Errorf("sessions: end: %w", err)
-	}
-	if _, err := q.Exec(ctx, `
-		UPDATE app_sessions SET ended_at = $2, end_reason = $3
-		WHERE device_session_id = $1 AND ended_at IS NULL`, id, now, reason); err != nil {
-		return fmt.Errorf("sessions: end apps: %w", err)
-	}
-	if err := Record(ctx, q, Event{AccountID: accountID, At: now, Kind: "session_ended", DeviceSessionID: id,
-		Detail: map[string]any{"reason": reason}}); err != nil {
-		return err
-	}
-	if _, err := q.Exec(ctx, `SELECT pg_notify('latch_session_ended', $1)`, id); err != nil {
-		return fmt.Errorf("sessions: notify: %w", err)
-	}
-	return nil
-}
-
-// EndApp ends one app session and only it.
-func (s *Store) EndApp(ctx context.Context, q Querier, appSessionID, reason string) error {
-	tag, err := q.Exec(ctx, `UPDATE app_sessions SET ended_at = $2, end_reason = $3
-		WHERE id = $1 AND ended_at IS NULL`, appSessionID, s.Now().UTC(), reason)
-	if err != nil && !isInvalidUUID(err) {
-		return fmt.Errorf("sessions: end app: %w", err)
-	}
-	if err != nil || tag.RowsAffected() == 0 {
-		return ErrNotFound
-	}
-	return nil
 }
 
 // AppSession returns the live app session of clientID inside device session

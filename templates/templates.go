@@ -64,6 +64,11 @@ type SecondFactorPage struct {
 	Email       string // who is signing in, shown
 	UseRecovery bool   // ask for a recovery key instead of a code
 	Error       string
+
+	// CanTrust offers the checkbox name="trust_device" value="1": a
+	// trusted browser skips the second step here for 30 days. The handler
+	// leaves it false where trust is not allowed (advanced security).
+	CanTrust bool
 }
 
 // RecoverPage is the recovery-key sign-in at /login/recover, for accounts
@@ -170,6 +175,102 @@ type AccountPage struct {
 	Device     string   // e.g. "Chrome on Linux" (may be empty)
 }
 
+// SessionsPage is /account/sessions, "Where you're signed in": every device
+// session with the app sessions under it, each of which the person can end,
+// and the sessions that ended in the last 30 days.
+type SessionsPage struct {
+	Base
+	Name    string       // the account's display name, for the page head
+	Flash   string       // a success sentence (role="status"), e.g. "Signed out of 2 sessions."
+	Error   string       // role="alert"
+	Devices []DeviceView // this device first, then the others by last activity
+	Ended   []EndedView  // recently ended (30 days), newest first
+}
+
+// ThisDevice returns the device session the page is shown on, or nil when
+// none of Devices is marked Current.
+func (p SessionsPage) ThisDevice() *DeviceView {
+	for i := range p.Devices {
+		if p.Devices[i].Current {
+			return &p.Devices[i]
+		}
+	}
+	return nil
+}
+
+// OtherDevices returns every device session but the current one, in the
+// order of Devices. Only these can be selected for "End selected sessions"
+// or reported with "This wasn't me".
+func (p SessionsPage) OtherDevices() []DeviceView {
+	var out []DeviceView
+	for _, d := range p.Devices {
+		if !d.Current {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// DeviceView is one device session on the sessions page. The page never
+// shows an IP address: Location is the approximate place it maps to.
+type DeviceView struct {
+	ID           string // opaque device session id, used in the URLs
+	Name         string // "Chrome on macOS", "Safari on iPhone", "Codex CLI"
+	Kind         string // "desktop", "phone", "tablet", "app" or "unknown": picks the icon
+	Location     string // "London, England, United Kingdom" or "Unknown location"
+	SignedInAt   time.Time
+	LastActiveAt time.Time
+	Method       string    // "Passkey", "Password and authenticator app", "Password", "Recovery key"
+	Trusted      bool      // a trusted device: a "Trusted" chip and a "Stop trusting" form
+	Current      bool      // the device the page is shown on: "This device", no checkbox, "Sign out"
+	Apps         []AppView // the apps signed in on it
+}
+
+// AppView is one app session inside a device session.
+type AppView struct {
+	ID           string // opaque app session id
+	Name         string // "ChatGPT"
+	SignedInAt   time.Time
+	LastActiveAt time.Time // its last token refresh
+}
+
+// EndedView is a device session that ended in the last 30 days.
+type EndedView struct {
+	Name     string // device name
+	Kind     string
+	Location string
+	EndedAt  time.Time
+	Reason   string // a sentence fragment: "Signed out", "Ended from another device", "Expired", ...
+	Apps     []EndedAppView
+}
+
+// EndedAppView is an app that was signed in on an ended session, with the
+// state of the back-channel logout message sent to it.
+type EndedAppView struct {
+	Name     string
+	Delivery string // "delivered", "pending", "failed", or "" when the app takes no back-channel logout
+}
+
+// ActivityPage is /account/activity: the account's history, newest first,
+// grouped by day on the page.
+type ActivityPage struct {
+	Base
+	Name   string
+	Events []EventView // newest first
+}
+
+// EventView is one entry of the activity history. Unlike the sessions page,
+// the history shows the IP address the event came from.
+type EventView struct {
+	At       time.Time
+	Kind     string // "signin", "new_device", "ended", "credential", "recovery", "lock" or "other": picks the icon
+	Title    string // "Signed in", "Passkey added", "Recovery key used", ...
+	Detail   string // "with a passkey", "by you on Chrome on macOS", ... (may be empty)
+	Device   string // "Firefox on Windows" or ""
+	Location string // "Berlin, Germany" or ""
+	IP       string
+}
+
 // pages names every page and pairs it with sample data, one sample for each
 // branch worth reaching. Parse executes each page with every sample so that a
 // misspelt field, which html/template only notices when it executes the
@@ -184,7 +285,8 @@ func pages() map[string][]any {
 		},
 		"second_factor": {
 			SecondFactorPage{AppName: "x", Email: "x", Error: "x"},
-			SecondFactorPage{UseRecovery: true, AppName: "x", Error: "x"},
+			SecondFactorPage{UseRecovery: true, AppName: "x", Error: "x", CanTrust: true},
+			SecondFactorPage{CanTrust: true},
 		},
 		"recover": {RecoverPage{AuthRequestID: "x", Email: "x", Error: "x"}},
 		"reauth": {
@@ -222,6 +324,49 @@ func pages() map[string][]any {
 			Methods:    []string{"Password"},
 			Device:     "x",
 		}},
+		"sessions": {
+			SessionsPage{
+				Base:  Base{SignedIn: true, Email: "a@example.com"},
+				Name:  "A",
+				Flash: "x",
+				Error: "x",
+				Devices: []DeviceView{
+					{ID: "a", Name: "x", Kind: "desktop", Location: "x", SignedInAt: t, LastActiveAt: t, Method: "x", Trusted: true, Current: true,
+						Apps: []AppView{{ID: "a", Name: "x", SignedInAt: t, LastActiveAt: t}}},
+					{ID: "b", Name: "x", Kind: "phone", Location: "x", SignedInAt: t, LastActiveAt: t, Method: "x", Trusted: true,
+						Apps: []AppView{{ID: "b", Name: "x", SignedInAt: t}}},
+					{ID: "c", Kind: "tablet"},
+					{ID: "d", Kind: "app"},
+					{ID: "e", Kind: "unknown"},
+				},
+				Ended: []EndedView{
+					{Name: "x", Kind: "desktop", Location: "x", EndedAt: t, Reason: "x", Apps: []EndedAppView{
+						{Name: "x", Delivery: "delivered"}, {Name: "x", Delivery: "pending"},
+						{Name: "x", Delivery: "failed"}, {Name: "x"},
+					}},
+					{Kind: "phone"}, {Kind: "tablet"}, {Kind: "app"}, {},
+				},
+			},
+			SessionsPage{Devices: []DeviceView{{ID: "a", Current: true}}},
+			SessionsPage{Devices: []DeviceView{{ID: "a"}}},
+			SessionsPage{},
+		},
+		"activity": {
+			ActivityPage{
+				Base: Base{SignedIn: true, Email: "a@example.com"},
+				Name: "A",
+				Events: []EventView{
+					{At: t, Kind: "signin", Title: "x", Detail: "x", Device: "x", Location: "x", IP: "x"},
+					{At: t, Kind: "new_device", Title: "x"},
+					{At: t, Kind: "ended", Title: "x"},
+					{At: t, Kind: "credential", Title: "x"},
+					{At: t, Kind: "recovery", Title: "x"},
+					{At: t, Kind: "lock", Title: "x"},
+					{At: t, Kind: "other", Title: "x"},
+				},
+			},
+			ActivityPage{},
+		},
 	}
 }
 
@@ -229,6 +374,11 @@ func pages() map[string][]any {
 type Set struct {
 	// Logger receives render failures. Nil means slog.Default().
 	Logger *slog.Logger
+
+	// Now is the clock that relative times ("Active 5 minutes ago") and
+	// the activity page's "Today" and "Yesterday" are measured from. Nil
+	// means time.Now.
+	Now func() time.Time
 
 	pages map[string]page
 }
@@ -247,6 +397,9 @@ func Parse() (*Set, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The set exists before its templates so that the clock-reading
+	// functions can close over it and follow a Now set after Parse.
+	s := &Set{pages: make(map[string]page)}
 	funcs := template.FuncMap{
 		// asset returns the URL of a static file with a content hash in the
 		// query, so Static can let browsers cache for a year and a new
@@ -258,17 +411,27 @@ func Parse() (*Set, error) {
 			}
 			return "/static/" + name + "?v=" + v, nil
 		},
-		"initials":  initials,
-		"longDate":  func(t time.Time) string { return t.UTC().Format("2 January 2006, 15:04 MST") },
-		"shortDate": func(t time.Time) string { return t.UTC().Format("2 Jan 2006") },
-		"group4":    group4,
-		"isoTime":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"initials":   initials,
+		"longDate":   func(t time.Time) string { return t.UTC().Format("2 January 2006, 15:04 MST") },
+		"shortDate":  func(t time.Time) string { return t.UTC().Format("2 Jan 2006") },
+		"group4":     group4,
+		"isoTime":    func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"clock":      func(t time.Time) string { return t.UTC().Format("15:04") },
+		"isoDate":    func(t time.Time) string { return t.UTC().Format(time.DateOnly) },
+		"ago":        func(t time.Time) string { return ago(s.now(), t) },
+		"byDay":      func(events []EventView) []eventDay { return byDay(s.now(), events) },
+		"lowerFirst": lowerFirst,
+		"deviceName": func(name string) string {
+			if name == "" {
+				return "Unknown device"
+			}
+			return name
+		},
 	}
 	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(pageFiles, "html/layout.html")
 	if err != nil {
 		return nil, fmt.Errorf("templates: layout: %w", err)
 	}
-	s := &Set{pages: make(map[string]page)}
 	for name, samples := range pages() {
 		t, err := layout.Clone()
 		if err != nil {
@@ -341,6 +504,13 @@ func (s *Set) execute(w io.Writer, name string, data any) error {
 	return p.tmpl.ExecuteTemplate(w, "layout", v.Interface())
 }
 
+func (s *Set) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
 func (s *Set) logger() *slog.Logger {
 	if s.Logger != nil {
 		return s.Logger
@@ -368,6 +538,96 @@ func initials(name, email string) string {
 	default:
 		return first(words[0]) + first(words[len(words)-1])
 	}
+}
+
+// ago says how long before now t was, the way a person would: "just now",
+// "5 minutes ago", "3 hours ago", "yesterday", "4 days ago", then the date.
+// Days are counted in UTC, like every date latch shows. A time in the
+// future, which a skewed clock can produce, reads as "just now".
+func ago(now, t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	d := now.Sub(t)
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return count(int(d/time.Minute), "minute") + " ago"
+	case d < 24*time.Hour:
+		return count(int(d/time.Hour), "hour") + " ago"
+	}
+	switch days := daysBetween(t, now); {
+	case days <= 1:
+		return "yesterday"
+	case days < 7:
+		return count(days, "day") + " ago"
+	}
+	return t.UTC().Format("2 Jan 2006")
+}
+
+func count(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return strconv.Itoa(n) + " " + unit + "s"
+}
+
+// daysBetween counts the UTC midnights between a and b.
+func daysBetween(a, b time.Time) int {
+	day := func(t time.Time) time.Time {
+		y, m, d := t.UTC().Date()
+		return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+	}
+	return int(day(b).Sub(day(a)).Hours() / 24)
+}
+
+// eventDay is one day of the activity page's timeline.
+type eventDay struct {
+	Label  string    // "Today", "Yesterday" or "27 November 2026"
+	Date   time.Time // midnight UTC, for <time datetime>
+	Events []EventView
+}
+
+// byDay groups a history that is newest first into days, keeping its order.
+// Days are UTC days, the zone the page's times are given in.
+func byDay(now time.Time, events []EventView) []eventDay {
+	var out []eventDay
+	for _, e := range events {
+		y, m, d := e.At.UTC().Date()
+		date := time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+		if n := len(out); n > 0 && out[n-1].Date.Equal(date) {
+			out[n-1].Events = append(out[n-1].Events, e)
+			continue
+		}
+		label := date.Format("2 January 2006")
+		switch daysBetween(date, now) {
+		case 0:
+			label = "Today"
+		case 1:
+			label = "Yesterday"
+		}
+		out = append(out, eventDay{Label: label, Date: date, Events: []EventView{e}})
+	}
+	return out
+}
+
+// lowerFirst lowers the first letter of a label so that it can follow
+// other words ("Signed in with " + "passkey"), unless the first word holds
+// another capital and so is an acronym or a name ("TOTP", "YubiKey").
+func lowerFirst(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	if r == utf8.RuneError || !unicode.IsUpper(r) {
+		return s
+	}
+	word := s[n:]
+	if i := strings.IndexFunc(word, unicode.IsSpace); i >= 0 {
+		word = word[:i]
+	}
+	if strings.ContainsFunc(word, unicode.IsUpper) {
+		return s
+	}
+	return string(unicode.ToLower(r)) + s[n:]
 }
 
 // group4 splits a TOTP secret into groups of four characters, the way

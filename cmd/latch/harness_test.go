@@ -52,14 +52,17 @@ const testPassword = "correct horse battery staple"
 
 // testLatch is a whole latch server on a fresh database, on port 0.
 type testLatch struct {
-	t      *testing.T
-	srv    *server
-	url    string
-	clock  *testClock
-	cfg    *Config
-	logs   *syncBuffer
-	email  string
-	rpBase string
+	t     *testing.T
+	srv   *server
+	url   string
+	clock *testClock
+	cfg   *Config
+	logs  *syncBuffer
+	email string
+	// base is where this server listens when it differs from the issuer
+	// (a second replica).
+	base    string
+	stopped bool
 }
 
 type syncBuffer struct {
@@ -101,6 +104,10 @@ const testClients = `clients:
     redirect_uris: [http://127.0.0.1:47003/callback]
     first_party: true
     device_name: Alpha CLI
+  - id: outsider
+    app: Outsider
+    secret: outsider-secret-0123456789
+    redirect_uris: [http://localhost:47004/callback]
 `
 
 func writeFile(t testing.TB, name, content string) string {
@@ -133,6 +140,16 @@ func startLatch(t *testing.T, opts ...func(*Config)) *testLatch {
 	if err := cfg.validate(true); err != nil {
 		t.Fatal(err)
 	}
+	l := runLatch(t, cfg, ln, &testClock{now: time.Now()})
+	if _, err := l.srv.accounts.Create(t.Context(), l.email, "Ada Lovelace", testPassword); err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// runLatch starts a server with cfg on ln.
+func runLatch(t *testing.T, cfg *Config, ln net.Listener, clock *testClock) *testLatch {
+	t.Helper()
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx := t.Context()
@@ -140,7 +157,6 @@ func startLatch(t *testing.T, opts ...func(*Config)) *testLatch {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := &testClock{now: time.Now()}
 	srv, err := newServer(ctx, cfg, db, logger, clock.Now)
 	if err != nil {
 		t.Fatal(err)
@@ -148,20 +164,41 @@ func startLatch(t *testing.T, opts ...func(*Config)) *testLatch {
 	if err := srv.start(ctx, ln); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.shutdown(ctx)
-		db.Close(ctx)
-		if t.Failed() {
-			t.Logf("latch logs:\n%s", logs.String())
-		}
-	})
 	l := &testLatch{t: t, srv: srv, url: cfg.Issuer, clock: clock, cfg: cfg, logs: logs, email: "ada@example.com"}
-	if _, err := srv.accounts.Create(ctx, l.email, "Ada Lovelace", testPassword); err != nil {
-		t.Fatal(err)
-	}
+	t.Cleanup(func() { l.stop() })
 	return l
+}
+
+// stop shuts the server down (again is harmless).
+func (l *testLatch) stop() {
+	if l.stopped {
+		return
+	}
+	l.stopped = true
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	l.srv.shutdown(ctx)
+	l.srv.db.Close(ctx)
+	if l.t.Failed() {
+		l.t.Logf("latch logs (%s):\n%s", l.base, l.logs.String())
+	}
+}
+
+// replica starts another latch on the same database, master key, clients
+// and issuer, listening on its own port: a second replica behind a load
+// balancer. Its base URL is in .base; the shared issuer in .url.
+func (l *testLatch) replica() *testLatch {
+	l.t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		l.t.Fatal(err)
+	}
+	cfg := *l.cfg
+	cfg.Addr = ln.Addr().String()
+	r := runLatch(l.t, &cfg, ln, l.clock)
+	r.base = "http://localhost:" + port(ln)
+	r.email = l.email
+	return r
 }
 
 // browser is a cookie-keeping HTTP client that follows redirects within
@@ -425,3 +462,5 @@ func sprint(v any) string { return fmt.Sprintf("%#v", v) }
 var csrfValue = regexp.MustCompile(`value="[A-Za-z0-9_-]{40,}"`)
 
 func port(ln net.Listener) string { return fmt.Sprint(ln.Addr().(*net.TCPAddr).Port) }
+
+func netListen() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }

@@ -243,6 +243,7 @@ func cmdSessions(ctx context.Context, args []string, getenv func(string) string,
 	var email, id string
 	var all bool
 	fs.StringVar(&email, "email", "", "the account's email")
+	fs.StringVar(&cfg.ClientsFile, "clients", "", "clients file (YAML), to send the ended apps their back-channel logout; default: the built-in demo apps")
 	switch args[0] {
 	case "list":
 	case "end":
@@ -262,12 +263,26 @@ func cmdSessions(ctx context.Context, args []string, getenv func(string) string,
 	case args[0] == "end" && id != "" && email != "":
 		return errors.New("say --id SID or --email E --all, not both")
 	}
+	clients, err := loadClients(&cfg)
+	if err != nil {
+		return err
+	}
 	db, _, err := setup(ctx, flag.NewFlagSet("", flag.ContinueOnError), &cfg, nil, func(string) string { return "" }, stderr)
 	if err != nil {
 		return err
 	}
 	defer closeDB(db)
 	store := sessions.New(db.Pool, sessions.DefaultPolicy())
+	// The ended apps' back-channel logouts are written here and delivered
+	// by a running latch (now, or when it next starts).
+	store.LogoutURI = func(id string) string {
+		for _, c := range clients {
+			if c.GetID() == id {
+				return c.BackchannelLogoutURI()
+			}
+		}
+		return ""
+	}
 	var acct *authn.Account
 	if email != "" {
 		if acct, err = (&authn.Accounts{DB: db.Pool}).ByEmail(ctx, email); err != nil {

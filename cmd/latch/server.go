@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/gorilla/securecookie"
@@ -133,11 +134,17 @@ type server struct {
 	throttle *authn.Throttle
 	authn    *authn.Handler
 	metrics  *web.Metrics
-	handler  http.Handler
-	http     *http.Server
-	ln       net.Listener
-	cancel   context.CancelFunc
-	done     chan struct{}
+	// sessionsPage is the active sessions page, API and activity history.
+	sessionsPage *sessions.Handler
+	// sender delivers back-channel logouts.
+	sender *idp.Sender
+	// cache is this replica's session cache.
+	cache   *sessions.Cache
+	handler http.Handler
+	http    *http.Server
+	ln      net.Listener
+	cancel  context.CancelFunc
+	done    chan struct{}
 }
 
 // newServer wires latch on an open database. now is the clock of every
@@ -162,6 +169,21 @@ func newServer(ctx context.Context, cfg *Config, db *database, logger *slog.Logg
 	s := &server{cfg: cfg, logger: logger, db: db, metrics: web.NewMetrics()}
 	s.sessions = sessions.New(db.Pool, policy)
 	s.sessions.Now = now
+	if cfg.GeoIPDB != "" {
+		if s.sessions.Locator, err = sessions.OpenLocator(cfg.GeoIPDB); err != nil {
+			return nil, err
+		}
+	}
+	byID := map[string]*idp.Client{}
+	for _, c := range clients {
+		byID[c.GetID()] = c
+	}
+	s.sessions.LogoutURI = func(id string) string {
+		if c, ok := byID[id]; ok {
+			return c.BackchannelLogoutURI()
+		}
+		return ""
+	}
 	s.accounts = &authn.Accounts{DB: db.Pool, Argon2: authn.DefaultArgon2}
 	s.throttle = authn.NewThrottle(db.Pool)
 	s.throttle.Now = now
@@ -195,6 +217,22 @@ func newServer(ctx context.Context, cfg *Config, db *database, logger *slog.Logg
 	if err := s.provider.Keys.EnsureKey(ctx); err != nil {
 		return nil, err
 	}
+	s.sessionsPage = &sessions.Handler{Store: s.sessions, Pages: pages, Cookies: cookies, CSRF: s.authn.CSRF,
+		Logger: logger, Bearer: s.provider, Now: now,
+		AppName: func(id string) string {
+			if c, ok := byID[id]; ok {
+				return c.App()
+			}
+			return id
+		},
+		AppAlias: func(id string) string {
+			if c, ok := byID[id]; ok {
+				return c.DeviceName()
+			}
+			return ""
+		}}
+	s.sender = idp.NewSender(db.Pool, s.provider.Keys, cfg.Issuer, logger)
+	s.sender.Now = now
 	s.handler = s.routes()
 	return s, nil
 }
@@ -204,6 +242,7 @@ func (s *server) routes() http.Handler {
 	mux := http.NewServeMux()
 	s.provider.Routes(mux)
 	s.authn.Routes(mux)
+	s.sessionsPage.Routes(mux)
 	mux.Handle("GET /static/", templates.Static())
 	mux.Handle("GET /metrics", s.metrics.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -269,9 +308,20 @@ func (s *server) start(ctx context.Context, ln net.Listener) error {
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.cancel = cancel
 	s.done = make(chan struct{})
+	s.cache = s.sessions.EnableCache(bg, s.logger)
+	var wg sync.WaitGroup
+	wg.Add(2)
 	go func() {
-		defer close(s.done)
-		s.provider.Storage.SweepLoop(bg, 10*time.Minute)
+		defer wg.Done()
+		s.provider.Storage.SweepLoop(bg, time.Minute, s.sessions.EndExpired)
+	}()
+	go func() {
+		defer wg.Done()
+		s.sender.Run(bg)
+	}()
+	go func() {
+		wg.Wait()
+		close(s.done)
 	}()
 	go func() {
 		if err := s.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {

@@ -1,0 +1,198 @@
+package idp
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/zitadel/oidc/v3/pkg/crypto"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+
+	"latch/sessions"
+)
+
+// LogoutTokenLifetime bounds a logout token (OIDC Back-Channel Logout 1.0
+// §2.4 recommends a short one; the issue asks for at most 2 minutes).
+const LogoutTokenLifetime = 2 * time.Minute
+
+// maxAttempts is how often a logout is tried before it counts as failed:
+// with the doubling backoff below, about two hours.
+const maxAttempts = 14
+
+// Sender delivers back-channel logouts from the logout_jobs table. Every
+// replica runs one; FOR UPDATE SKIP LOCKED lets them share the work without
+// sending a logout twice, and a job that fails waits longer each time.
+type Sender struct {
+	DB     *pgxpool.Pool
+	Keys   *Keys
+	Issuer string
+	HTTP   *http.Client
+	Logger *slog.Logger
+	Now    func() time.Time
+	// Poll is how often the sender looks for due jobs when no notification
+	// woke it (retries, and jobs written while it was disconnected).
+	Poll time.Duration
+}
+
+// NewSender returns a sender with a client that does not follow redirects:
+// a logout token goes only to the registered URI.
+func NewSender(db *pgxpool.Pool, keys *Keys, issuer string, logger *slog.Logger) *Sender {
+	return &Sender{DB: db, Keys: keys, Issuer: issuer, Logger: logger, Now: time.Now, Poll: time.Second,
+		HTTP: &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		}}}
+}
+
+// Run delivers jobs until ctx ends: at once when notified, and on every
+// poll tick.
+func (s *Sender) Run(ctx context.Context) {
+	wake := make(chan struct{}, 1)
+	go s.listen(ctx, wake)
+	t := time.NewTicker(s.Poll)
+	defer t.Stop()
+	for {
+		for {
+			n, err := s.DeliverDue(ctx, 32)
+			if err != nil && ctx.Err() == nil {
+				s.Logger.Error("back-channel logout", "err", err)
+			}
+			if n == 0 || err != nil {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-wake:
+		case <-t.C:
+		}
+	}
+}
+
+func (s *Sender) listen(ctx context.Context, wake chan<- struct{}) {
+	for ctx.Err() == nil {
+		cfg := s.DB.Config().ConnConfig.Copy()
+		cfg.RuntimeParams["application_name"] = "latch-logout-sender"
+		conn, err := pgx.ConnectConfig(ctx, cfg)
+		if err == nil {
+			_, err = conn.Exec(ctx, "LISTEN "+sessions.ChannelLogoutJobs)
+			for err == nil {
+				select {
+				case wake <- struct{}{}:
+				default:
+				}
+				_, err = conn.WaitForNotification(ctx)
+			}
+			conn.Close(context.WithoutCancel(ctx))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+}
+
+type logoutJob struct {
+	id               int64
+	sid, sub, client string
+	uri              string
+	attempts         int
+}
+
+// DeliverDue sends up to limit due jobs and returns how many it handled.
+func (s *Sender) DeliverDue(ctx context.Context, limit int) (int, error) {
+	n := 0
+	err := pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT id, device_session_id::text, account_id::text, client_id, uri, attempts
+			FROM logout_jobs WHERE status = 'pending' AND next_attempt_at <= $1
+			ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED`, s.Now().UTC(), limit)
+		if err != nil {
+			return err
+		}
+		jobs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (logoutJob, error) {
+			var j logoutJob
+			return j, r.Scan(&j.id, &j.sid, &j.sub, &j.client, &j.uri, &j.attempts)
+		})
+		if err != nil {
+			return err
+		}
+		for _, j := range jobs {
+			derr := s.deliver(ctx, j)
+			now := s.Now().UTC()
+			switch {
+			case derr == nil:
+				_, err = tx.Exec(ctx, `UPDATE logout_jobs SET status = 'delivered', attempts = attempts + 1, delivered_at = $2, last_error = '' WHERE id = $1`, j.id, now)
+			case j.attempts+1 >= maxAttempts:
+				_, err = tx.Exec(ctx, `UPDATE logout_jobs SET status = 'failed', attempts = attempts + 1, last_error = $2 WHERE id = $1`, j.id, derr.Error())
+			default:
+				backoff := min(time.Second<<j.attempts, time.Hour)
+				_, err = tx.Exec(ctx, `UPDATE logout_jobs SET attempts = attempts + 1, next_attempt_at = $2, last_error = $3 WHERE id = $1`,
+					j.id, now.Add(backoff), derr.Error())
+			}
+			if err != nil {
+				return err
+			}
+			if derr != nil {
+				s.Logger.Warn("back-channel logout not delivered", "client_id", j.client, "attempt", j.attempts+1, "err", derr)
+			}
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// LogoutToken signs a logout token (OIDC Back-Channel Logout 1.0 §2.4): iss,
+// aud, iat, exp, jti, sid, sub and the back-channel event, and no nonce.
+func (s *Sender) LogoutToken(ctx context.Context, clientID, sub, sid string) (string, error) {
+	signer, err := s.Keys.Signer(ctx)
+	if err != nil {
+		return "", err
+	}
+	jti := make([]byte, 16)
+	rand.Read(jti)
+	now := s.Now()
+	claims := oidc.NewLogoutTokenClaims(s.Issuer, sub, oidc.Audience{clientID}, now.Add(LogoutTokenLifetime),
+		base64.RawURLEncoding.EncodeToString(jti), sid, 0)
+	claims.IssuedAt = oidc.FromTime(now)
+	return crypto.Sign(claims, signer)
+}
+
+func (s *Sender) deliver(ctx context.Context, j logoutJob) error {
+	token, err := s.LogoutToken(ctx, j.client, j.sub, j.sid)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, j.uri, strings.NewReader(url.Values{"logout_token": {token}}.Encode()))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := s.HTTP.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			return ue.Err
+		}
+		return err
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
+	if resp.StatusCode/100 != 2 {
+		return fmt.Errorf("answered %s", resp.Status)
+	}
+	return nil
+}

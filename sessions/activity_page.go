@@ -1,0 +1,111 @@
+package sessions
+
+import (
+	"net/http"
+	"net/netip"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"latch/internal/web"
+	"latch/templates"
+)
+
+// eventWords says what each kind of history event was, for people, and
+// which icon family it belongs to.
+var eventWords = map[string]struct{ kind, title string }{
+	"signin":                {"signin", "Signed in"},
+	"new_device":            {"new_device", "Signed in on a new device"},
+	"signin_failed":         {"lock", "Failed sign-in"},
+	"account_locked":        {"lock", "Account locked after too many failed attempts"},
+	"session_ended":         {"ended", "Session ended"},
+	"app_session_ended":     {"ended", "Signed out of an app"},
+	"reported_not_me":       {"ended", "Session reported as not you"},
+	"passkey_added":         {"credential", "Passkey added"},
+	"passkey_rename":        {"credential", "Passkey renamed"},
+	"passkey_remove":        {"credential", "Passkey removed"},
+	"passkey_clone_refused": {"lock", "A copied passkey was refused"},
+	"totp_added":            {"credential", "Authenticator app turned on"},
+	"totp_remove":           {"credential", "Authenticator app removed"},
+	"recovery_generate":     {"credential", "New recovery keys generated"},
+	"recovery_key_used":     {"recovery", "Recovery key used"},
+	"password_set":          {"credential", "Password changed"},
+	"password_remove":       {"credential", "Password removed"},
+	"step_up":               {"other", "Confirmed it was you"},
+	"device_untrusted":      {"credential", "Stopped trusting a device"},
+}
+
+// Event is a history line for the activity page.
+type EventRecord struct {
+	At     time.Time
+	Kind   string
+	Detail map[string]any
+	Device string
+	Place  string
+	IP     *netip.Addr
+}
+
+func (h *Handler) activity(w http.ResponseWriter, r *http.Request) {
+	web.NoStore(w)
+	d, ok := h.current(w, r)
+	if !ok {
+		return
+	}
+	rows, err := h.Store.DB.Query(r.Context(), `SELECT a.at, a.kind, a.detail, coalesce(s.device_name, ''), coalesce(s.place, ''), a.ip
+		FROM activity a LEFT JOIN device_sessions s ON s.id = a.device_session_id
+		WHERE a.account_id = $1 ORDER BY a.at DESC, a.id DESC LIMIT 200`, d.AccountID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	events, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (EventRecord, error) {
+		var e EventRecord
+		return e, r.Scan(&e.At, &e.Kind, &e.Detail, &e.Device, &e.Place, &e.IP)
+	})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	base, name := h.base(w, r, "Activity", d)
+	p := templates.ActivityPage{Base: base, Name: name}
+	for _, e := range events {
+		words, ok := eventWords[e.Kind]
+		if !ok {
+			words = struct{ kind, title string }{"other", e.Kind}
+		}
+		v := templates.EventView{At: e.At, Kind: words.kind, Title: words.title, Device: e.Device, Location: e.Place}
+		if e.IP != nil {
+			v.IP = e.IP.String()
+		}
+		switch e.Kind {
+		case "signin", "new_device", "signin_failed":
+			if m, _ := e.Detail["method"].(string); m != "" {
+				v.Detail = "with " + methodWords(m)
+			}
+		case "session_ended", "app_session_ended":
+			if rs, _ := e.Detail["reason"].(string); reasons[rs] != "" {
+				v.Detail = reasons[rs]
+			}
+		case "passkey_added", "passkey_rename", "passkey_remove":
+			if n, _ := e.Detail["name"].(string); n != "" {
+				v.Detail = "“" + n + "”"
+			}
+		}
+		p.Events = append(p.Events, v)
+	}
+	h.Pages.Render(w, http.StatusOK, "activity", p)
+}
+
+func methodWords(m string) string {
+	switch m {
+	case "passkey":
+		return "a passkey"
+	case "password":
+		return "a password"
+	case "password+totp":
+		return "a password and authenticator app"
+	case "password+recovery_key", "recovery_key":
+		return "a recovery key"
+	}
+	return m
+}

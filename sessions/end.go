@@ -1,0 +1,136 @@
+package sessions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Notification channels. Every replica listens to ChannelEnded to drop an
+// ended session from its cache at once; delivery workers listen to
+// ChannelLogoutJobs to send back-channel logouts without waiting to poll.
+const (
+	ChannelEnded      = "latch_session_ended"
+	ChannelLogoutJobs = "latch_logout_jobs"
+)
+
+// End ends a device session and all its app sessions in one transaction.
+func (s *Store) End(ctx context.Context, id, reason string) error {
+	return pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
+		return s.EndTx(ctx, tx, id, reason)
+	})
+}
+
+// EndTx ends a device session inside a caller's transaction, as DESIGN.md
+// draws it: the device session and its app sessions are marked ended with a
+// reason, one back-channel logout job is written per app session whose
+// client takes them, the end is recorded in the history, and the session id
+// is announced so every replica drops it from its cache. Tokens need no
+// separate revocation: every token check joins to its app and device
+// session, so they stop working the moment this commits.
+func (s *Store) EndTx(ctx context.Context, q Querier, id, reason string) error {
+	now := s.Now().UTC()
+	var accountID string
+	err := q.QueryRow(ctx, `
+		UPDATE device_sessions SET ended_at = $2, end_reason = $3
+		WHERE id::text = $1 AND ended_at IS NULL RETURNING account_id`, id, now, reason).Scan(&accountID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("sessions: end: %w", err)
+	}
+	rows, err := q.Query(ctx, `
+		UPDATE app_sessions SET ended_at = $2, end_reason = $3
+		WHERE device_session_id = $1 AND ended_at IS NULL RETURNING id, client_id`, id, now, reason)
+	if err != nil {
+		return fmt.Errorf("sessions: end apps: %w", err)
+	}
+	type app struct{ id, client string }
+	apps, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (app, error) {
+		var a app
+		return a, r.Scan(&a.id, &a.client)
+	})
+	if err != nil {
+		return fmt.Errorf("sessions: end apps: %w", err)
+	}
+	jobs := false
+	for _, a := range apps {
+		wrote, err := s.logoutJob(ctx, q, a.id, id, accountID, a.client, now)
+		if err != nil {
+			return err
+		}
+		jobs = jobs || wrote
+	}
+	if err := Record(ctx, q, Event{AccountID: accountID, At: now, Kind: "session_ended", DeviceSessionID: id,
+		Detail: map[string]any{"reason": reason}}); err != nil {
+		return err
+	}
+	return s.notify(ctx, q, id, jobs)
+}
+
+func (s *Store) notify(ctx context.Context, q Querier, deviceID string, jobs bool) error {
+	if _, err := q.Exec(ctx, `SELECT pg_notify($1, $2)`, ChannelEnded, deviceID); err != nil {
+		return fmt.Errorf("sessions: notify: %w", err)
+	}
+	if jobs {
+		if _, err := q.Exec(ctx, `SELECT pg_notify($1, '')`, ChannelLogoutJobs); err != nil {
+			return fmt.Errorf("sessions: notify: %w", err)
+		}
+	}
+	return nil
+}
+
+// logoutJob writes the back-channel logout of one ended app session, when
+// its client takes them.
+func (s *Store) logoutJob(ctx context.Context, q Querier, appID, deviceID, accountID, clientID string, now time.Time) (bool, error) {
+	if s.LogoutURI == nil {
+		return false, nil
+	}
+	uri := s.LogoutURI(clientID)
+	if uri == "" {
+		return false, nil
+	}
+	_, err := q.Exec(ctx, `INSERT INTO logout_jobs (app_session_id, device_session_id, account_id, client_id, uri, next_attempt_at, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $6)`, appID, deviceID, accountID, clientID, uri, now)
+	if err != nil {
+		return false, fmt.Errorf("sessions: logout job: %w", err)
+	}
+	return true, nil
+}
+
+// EndApp ends one app session and only it, with its back-channel logout.
+func (s *Store) EndApp(ctx context.Context, appSessionID, reason string) error {
+	return pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error { return s.endApp(ctx, tx, appSessionID, reason) })
+}
+
+func (s *Store) endApp(ctx context.Context, q Querier, appSessionID, reason string) error {
+	now := s.Now().UTC()
+	var deviceID, accountID, clientID string
+	err := q.QueryRow(ctx, `UPDATE app_sessions SET ended_at = $2, end_reason = $3
+		WHERE id::text = $1 AND ended_at IS NULL RETURNING device_session_id, account_id, client_id`,
+		appSessionID, now, reason).Scan(&deviceID, &accountID, &clientID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ErrNotFound
+	}
+	if err != nil {
+		return fmt.Errorf("sessions: end app: %w", err)
+	}
+	wrote, err := s.logoutJob(ctx, q, appSessionID, deviceID, accountID, clientID, now)
+	if err != nil {
+		return err
+	}
+	if err := Record(ctx, q, Event{AccountID: accountID, At: now, Kind: "app_session_ended", DeviceSessionID: deviceID,
+		Detail: map[string]any{"reason": reason, "client_id": clientID}}); err != nil {
+		return err
+	}
+	if wrote {
+		if _, err := q.Exec(ctx, `SELECT pg_notify($1, '')`, ChannelLogoutJobs); err != nil {
+			return err
+		}
+	}
+	return nil
+}

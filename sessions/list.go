@@ -1,0 +1,212 @@
+package sessions
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// AppRecord is a live app session for the sessions page.
+type AppRecord struct {
+	ID           string
+	ClientID     string
+	SignedInAt   time.Time
+	LastActiveAt time.Time
+}
+
+// DeviceRecord is a live device session for the sessions page and API.
+type DeviceRecord struct {
+	ID           string
+	Name         string
+	Kind         string
+	Place        string
+	IP           netip.Addr
+	SignedInAt   time.Time
+	LastActiveAt time.Time
+	AMR          []string
+	Trusted      bool
+	Restricted   bool
+	Apps         []AppRecord
+}
+
+// EndedRecord is a recently ended device session.
+type EndedRecord struct {
+	ID      string
+	Name    string
+	Kind    string
+	Place   string
+	IP      netip.Addr
+	EndedAt time.Time
+	Reason  string
+	Apps    []EndedApp
+}
+
+// EndedApp is an app of an ended session and how its sign-out went:
+// "delivered", "pending", "failed", or "" when the app takes no back-channel
+// logout.
+type EndedApp struct {
+	ClientID string
+	Delivery string
+}
+
+// HistoryDays is how long ended sessions stay on the page.
+const HistoryDays = 30
+
+// Devices returns the account's live device sessions with their apps, most
+// recently active first. Expired ones are left out (the sweep ends them).
+func (s *Store) Devices(ctx context.Context, accountID string) ([]DeviceRecord, error) {
+	now := s.Now().UTC()
+	rows, err := s.DB.Query(ctx, `
+		SELECT d.id, d.device_name, d.device_kind, d.place, d.ip, d.created_at, d.last_active_at, d.amr,
+			coalesce(t.revoked_at IS NULL AND t.expires_at > $2, false), d.restricted_until IS NOT NULL,
+			coalesce((SELECT json_agg(json_build_object('id', a.id, 'client_id', a.client_id,
+				'signed_in_at', a.created_at, 'last_active_at', a.last_active_at) ORDER BY a.created_at)
+				FROM app_sessions a WHERE a.device_session_id = d.id AND a.ended_at IS NULL), '[]')
+		FROM device_sessions d LEFT JOIN trusted_devices t ON t.id = d.trusted_device_id
+		WHERE d.account_id::text = $1 AND d.ended_at IS NULL
+			AND $2 < d.absolute_expires_at AND $2 < d.last_active_at + d.idle_timeout
+			AND (d.restricted_until IS NULL OR $2 < d.restricted_until)
+		ORDER BY d.last_active_at DESC, d.created_at DESC`, accountID, now)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (DeviceRecord, error) {
+		var d DeviceRecord
+		var ip *netip.Addr
+		var apps []struct {
+			ID           string    `json:"id"`
+			ClientID     string    `json:"client_id"`
+			SignedInAt   time.Time `json:"signed_in_at"`
+			LastActiveAt time.Time `json:"last_active_at"`
+		}
+		err := r.Scan(&d.ID, &d.Name, &d.Kind, &d.Place, &ip, &d.SignedInAt, &d.LastActiveAt, &d.AMR, &d.Trusted, &d.Restricted, &apps)
+		if ip != nil {
+			d.IP = *ip
+		}
+		for _, a := range apps {
+			d.Apps = append(d.Apps, AppRecord{ID: a.ID, ClientID: a.ClientID, SignedInAt: a.SignedInAt, LastActiveAt: a.LastActiveAt})
+		}
+		return d, err
+	})
+}
+
+// Ended returns the account's device sessions ended in the last 30 days,
+// newest first, with the delivery state of each app's sign-out.
+func (s *Store) Ended(ctx context.Context, accountID string, limit int) ([]EndedRecord, error) {
+	now := s.Now().UTC()
+	rows, err := s.DB.Query(ctx, `
+		SELECT d.id, d.device_name, d.device_kind, d.place, d.ip, d.ended_at, coalesce(d.end_reason, ''),
+			coalesce((SELECT json_agg(json_build_object('client_id', a.client_id,
+				'delivery', coalesce((SELECT j.status FROM logout_jobs j WHERE j.app_session_id = a.id ORDER BY j.id DESC LIMIT 1), ''))
+				ORDER BY a.created_at)
+				FROM app_sessions a WHERE a.device_session_id = d.id), '[]')
+		FROM device_sessions d
+		WHERE d.account_id::text = $1 AND d.ended_at IS NOT NULL AND d.ended_at > $2
+		ORDER BY d.ended_at DESC LIMIT $3`, accountID, now.Add(-HistoryDays*24*time.Hour), limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (EndedRecord, error) {
+		var e EndedRecord
+		var ip *netip.Addr
+		err := r.Scan(&e.ID, &e.Name, &e.Kind, &e.Place, &ip, &e.EndedAt, &e.Reason, &e.Apps)
+		if ip != nil {
+			e.IP = *ip
+		}
+		return e, err
+	})
+}
+
+// ErrNotYours answers an id that is not a live session of this account:
+// another account's, an ended one, or none at all. Callers answer 404.
+var ErrNotYours = errors.New("sessions: no such session")
+
+// EndOwned ends device sessions of one account in one transaction: all of
+// them or, if any id is not a live session of the account, none.
+func (s *Store) EndOwned(ctx context.Context, accountID string, ids []string, reasonFor func(id string) string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	return pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM (SELECT id FROM device_sessions
+			WHERE id::text = ANY($1) AND account_id::text = $2 AND ended_at IS NULL FOR UPDATE) x`, ids, accountID).Scan(&n); err != nil {
+			return err
+		}
+		if n != len(uniq(ids)) {
+			return ErrNotYours
+		}
+		for _, id := range uniq(ids) {
+			if err := s.EndTx(ctx, tx, id, reasonFor(id)); err != nil {
+				return fmt.Errorf("end %s: %w", id, err)
+			}
+		}
+		return nil
+	})
+}
+
+// EndOwnedApp ends one app session of the account on the given device.
+func (s *Store) EndOwnedApp(ctx context.Context, accountID, deviceID, appID, reason string) error {
+	return pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
+		var ok bool
+		err := tx.QueryRow(ctx, `SELECT true FROM app_sessions WHERE id::text = $1 AND device_session_id::text = $2
+			AND account_id::text = $3 AND ended_at IS NULL FOR UPDATE`, appID, deviceID, accountID).Scan(&ok)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrNotYours
+		}
+		if err != nil {
+			return err
+		}
+		return s.endApp(ctx, tx, appID, reason)
+	})
+}
+
+// LiveIDs returns the ids of the account's live device sessions.
+func (s *Store) LiveIDs(ctx context.Context, accountID string) ([]string, error) {
+	rows, err := s.DB.Query(ctx, `SELECT id::text FROM device_sessions WHERE account_id::text = $1 AND ended_at IS NULL`, accountID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+func uniq(ids []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// EndExpired ends every session past its lifetime with reason "expired", so
+// it moves to recently ended and its apps get their back-channel logout
+// even if nobody uses its cookie again.
+func (s *Store) EndExpired(ctx context.Context) (int, error) {
+	now := s.Now().UTC()
+	rows, err := s.DB.Query(ctx, `SELECT id::text FROM device_sessions WHERE ended_at IS NULL
+		AND ($1 >= absolute_expires_at OR $1 >= last_active_at + idle_timeout OR $1 >= restricted_until) LIMIT 1000`, now)
+	if err != nil {
+		return 0, err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, id := range ids {
+		if err := s.End(ctx, id, ReasonExpired); err == nil {
+			n++
+		} else if !errors.Is(err, ErrNotFound) {
+			return n, err
+		}
+	}
+	return n, nil
+}

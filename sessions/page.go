@@ -1,0 +1,524 @@
+package sessions
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"latch/internal/web"
+	"latch/templates"
+)
+
+// BearerChecker lets first-party apps call the JSON API with an access
+// token. The identity provider implements it; it returns the account and
+// the device session (sid) of a live token that carries scope "sessions"
+// and was issued to a first-party client.
+type BearerChecker interface {
+	SessionsToken(ctx context.Context, token string) (accountID, sid string, err error)
+}
+
+// Handler serves the active sessions page (/account/sessions), its JSON
+// API (/api/account/sessions) and the activity history (/account/activity).
+// Ending sessions never asks for a step-up: ending is protective, and a
+// person who sees a stranger's session must be able to end it at once.
+type Handler struct {
+	Store    *Store
+	Pages    *templates.Set
+	Cookies  *web.Cookies
+	CSRF     *web.CSRF
+	Logger   *slog.Logger
+	Bearer   BearerChecker
+	Now      func() time.Time
+	AppName  func(clientID string) string
+	AppAlias func(clientID string) string // a native or CLI client's device_name, or ""
+}
+
+// Routes registers the handler's routes.
+func (h *Handler) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /account/sessions", h.page)
+	mux.HandleFunc("POST /account/sessions/{id}/end", h.endOne)
+	mux.HandleFunc("POST /account/sessions/{id}/apps/{app}/end", h.endApp)
+	mux.HandleFunc("POST /account/sessions/{id}/not-me", h.notMe)
+	mux.HandleFunc("POST /account/sessions/{id}/untrust", h.untrust)
+	mux.HandleFunc("POST /account/sessions/end", h.endSelected)
+	mux.HandleFunc("POST /account/sessions/end-others", h.endOthers)
+	mux.HandleFunc("GET /account/activity", h.activity)
+	mux.HandleFunc("GET /api/account/sessions", h.apiList)
+	mux.HandleFunc("POST /api/account/sessions/{id}/end", h.apiEnd)
+	mux.HandleFunc("POST /api/account/sessions/{id}/apps/{app}/end", h.apiEndApp)
+	mux.HandleFunc("POST /api/account/sessions/end", h.apiEndMany)
+}
+
+// current returns the browser's live session, or sends it to sign in.
+func (h *Handler) current(w http.ResponseWriter, r *http.Request) (*Device, bool) {
+	secret, _ := h.Cookies.Read(r, "latch")
+	d, err := h.Store.BySecret(r.Context(), secret)
+	if err != nil {
+		if !errors.Is(err, ErrNotFound) {
+			h.Logger.ErrorContext(r.Context(), "session lookup", "err", err)
+		}
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return nil, false
+	}
+	if d.Restricted() {
+		http.Redirect(w, r, "/account/security", http.StatusSeeOther)
+		return nil, false
+	}
+	return d, true
+}
+
+func (h *Handler) account(ctx context.Context, id string) (email, name string) {
+	_ = h.Store.DB.QueryRow(ctx, `SELECT email, name FROM accounts WHERE id = $1`, id).Scan(&email, &name)
+	return email, name
+}
+
+func (h *Handler) base(w http.ResponseWriter, r *http.Request, title string, d *Device) (templates.Base, string) {
+	email, name := h.account(r.Context(), d.AccountID)
+	return templates.Base{Title: title, CSRFToken: h.CSRF.Token(w, r), SignedIn: true, Email: email}, name
+}
+
+// MethodName says how a session signed in, from its amr.
+func MethodName(amr []string) string {
+	has := func(m string) bool { return slices.Contains(amr, m) }
+	switch {
+	case has("hwk") || has("swk"):
+		return "Passkey"
+	case has("pwd") && has("otp"):
+		return "Password and authenticator app"
+	case has("pwd"):
+		return "Password"
+	case has("otp"):
+		return "Recovery key"
+	}
+	return "Unknown"
+}
+
+// reasons are the words for end reasons on the page.
+var reasons = map[string]string{
+	ReasonSignedOut:      "Signed out",
+	ReasonEndedElsewhere: "Ended from another device",
+	ReasonNotMe:          "Reported as not you",
+	ReasonExpired:        "Expired",
+	ReasonAdvanced:       "Ended by advanced security",
+	ReasonReplaced:       "Another account signed in",
+	ReasonTokenReuse:     "Ended after a stolen token was detected",
+	ReasonAdministrator:  "Ended by an administrator",
+}
+
+func (h *Handler) deviceName(d DeviceRecord) (string, string) {
+	// A session whose apps are all native or CLI clients is named after them.
+	if len(d.Apps) > 0 && h.AppAlias != nil {
+		alias := h.AppAlias(d.Apps[0].ClientID)
+		for _, a := range d.Apps {
+			if h.AppAlias(a.ClientID) != alias {
+				alias = ""
+			}
+		}
+		if alias != "" {
+			return alias, "app"
+		}
+	}
+	if d.Name == "" {
+		return "Unknown device", "unknown"
+	}
+	return d.Name, d.Kind
+}
+
+func placeOrUnknown(p string) string {
+	if p == "" {
+		return "Unknown location"
+	}
+	return p
+}
+
+// flashes are the page's answers to its own forms, by the code in ?done=.
+func flash(code string, n string) string {
+	switch code {
+	case "ended":
+		if n == "1" || n == "" {
+			return "Session ended. It is signed out everywhere."
+		}
+		return "Signed out of " + n + " sessions."
+	case "app":
+		return "Signed out of that app on that device."
+	case "others":
+		return "Signed out of all other sessions."
+	case "untrusted":
+		return "That device is no longer trusted. It will ask for your second factor again."
+	}
+	return ""
+}
+
+func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
+	web.NoStore(w)
+	d, ok := h.current(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	devices, err := h.Store.Devices(ctx, d.AccountID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	ended, err := h.Store.Ended(ctx, d.AccountID, 50)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	base, name := h.base(w, r, "Sessions", d)
+	p := templates.SessionsPage{Base: base, Name: name, Flash: flash(r.URL.Query().Get("done"), r.URL.Query().Get("n"))}
+	if r.URL.Query().Get("error") == "gone" {
+		p.Error = "That session had already ended."
+	}
+	for _, rec := range devices {
+		dn, kind := h.deviceName(rec)
+		v := templates.DeviceView{ID: rec.ID, Name: dn, Kind: kind, Location: placeOrUnknown(rec.Place),
+			SignedInAt: rec.SignedInAt, LastActiveAt: rec.LastActiveAt, Method: MethodName(rec.AMR),
+			Trusted: rec.Trusted, Current: rec.ID == d.ID}
+		for _, a := range rec.Apps {
+			v.Apps = append(v.Apps, templates.AppView{ID: a.ID, Name: h.AppName(a.ClientID), SignedInAt: a.SignedInAt, LastActiveAt: a.LastActiveAt})
+		}
+		if v.Current {
+			p.Devices = append([]templates.DeviceView{v}, p.Devices...)
+		} else {
+			p.Devices = append(p.Devices, v)
+		}
+	}
+	for _, e := range ended {
+		v := templates.EndedView{Name: e.Name, Kind: e.Kind, Location: placeOrUnknown(e.Place), EndedAt: e.EndedAt, Reason: reasons[e.Reason]}
+		if v.Name == "" {
+			v.Name, v.Kind = "Unknown device", "unknown"
+		}
+		if v.Reason == "" {
+			v.Reason = "Ended"
+		}
+		for _, a := range e.Apps {
+			v.Apps = append(v.Apps, templates.EndedAppView{Name: h.AppName(a.ClientID), Delivery: a.Delivery})
+		}
+		p.Ended = append(p.Ended, v)
+	}
+	h.Pages.Render(w, http.StatusOK, "sessions", p)
+}
+
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	h.Logger.ErrorContext(r.Context(), "sessions page", "err", err)
+	http.Error(w, "latch could not do that just now. Please try again in a moment.", http.StatusInternalServerError)
+}
+
+// form checks a POST from the page and returns the browser's session.
+func (h *Handler) form(w http.ResponseWriter, r *http.Request) (*Device, bool) {
+	web.NoStore(w)
+	if err := h.CSRF.Check(r); err != nil {
+		http.Error(w, "This form has expired. Reload the page and try again.", http.StatusForbidden)
+		return nil, false
+	}
+	return h.current(w, r)
+}
+
+// reasonFrom is the reason for ending id from session d.
+func reasonFrom(d *Device, why string) func(string) string {
+	return func(id string) string {
+		if why != "" {
+			return why
+		}
+		if id == d.ID {
+			return ReasonSignedOut
+		}
+		return ReasonEndedElsewhere
+	}
+}
+
+// afterEnd answers a page form that ended sessions: back to the page, or to
+// the signed-out page when this browser's own session ended.
+func (h *Handler) afterEnd(w http.ResponseWriter, r *http.Request, d *Device, ids []string, err error, done string) {
+	if errors.Is(err, ErrNotYours) {
+		http.Redirect(w, r, "/account/sessions?error=gone", http.StatusSeeOther)
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if slices.Contains(ids, d.ID) {
+		h.Cookies.Clear(w, "latch")
+		http.Redirect(w, r, "/logged-out", http.StatusSeeOther)
+		return
+	}
+	http.Redirect(w, r, fmt.Sprintf("/account/sessions?done=%s&n=%d", done, len(uniq(ids))), http.StatusSeeOther)
+}
+
+func (h *Handler) endOne(w http.ResponseWriter, r *http.Request) {
+	d, ok := h.form(w, r)
+	if !ok {
+		return
+	}
+	ids := []string{r.PathValue("id")}
+	h.afterEnd(w, r, d, ids, h.Store.EndOwned(r.Context(), d.AccountID, ids, reasonFrom(d, "")), "ended")
+}
+
+func (h *Handler) endSelected(w http.ResponseWriter, r *http.Request) {
+	d, ok := h.form(w, r)
+	if !ok {
+		return
+	}
+	ids := r.PostForm["ids"]
+	if len(ids) == 0 {
+		http.Redirect(w, r, "/account/sessions", http.StatusSeeOther)
+		return
+	}
+	h.afterEnd(w, r, d, ids, h.Store.EndOwned(r.Context(), d.AccountID, ids, reasonFrom(d, "")), "ended")
+}
+
+func (h *Handler) endOthers(w http.ResponseWriter, r *http.Request) {
+	d, ok := h.form(w, r)
+	if !ok {
+		return
+	}
+	ids, err := h.others(r.Context(), d.AccountID, d.ID)
+	if err == nil {
+		err = h.Store.EndOwned(r.Context(), d.AccountID, ids, reasonFrom(d, ""))
+	}
+	h.afterEnd(w, r, d, nil, err, "others")
+}
+
+func (h *Handler) others(ctx context.Context, accountID, keep string) ([]string, error) {
+	ids, err := h.Store.LiveIDs(ctx, accountID)
+	return slices.DeleteFunc(ids, func(id string) bool { return id == keep }), err
+}
+
+func (h *Handler) endApp(w http.ResponseWriter, r *http.Request) {
+	d, ok := h.form(w, r)
+	if !ok {
+		return
+	}
+	reason := ReasonEndedElsewhere
+	if r.PathValue("id") == d.ID {
+		reason = ReasonSignedOut
+	}
+	err := h.Store.EndOwnedApp(r.Context(), d.AccountID, r.PathValue("id"), r.PathValue("app"), reason)
+	if errors.Is(err, ErrNotYours) {
+		http.Redirect(w, r, "/account/sessions?error=gone", http.StatusSeeOther)
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/account/sessions?done=app", http.StatusSeeOther)
+}
+
+// notMe ends a session the person does not recognise, records it, and
+// leads to the security page to change credentials.
+func (h *Handler) notMe(w http.ResponseWriter, r *http.Request) {
+	d, ok := h.form(w, r)
+	if !ok {
+		return
+	}
+	id := r.PathValue("id")
+	if id == d.ID {
+		http.Redirect(w, r, "/account/sessions", http.StatusSeeOther)
+		return
+	}
+	err := h.Store.EndOwned(r.Context(), d.AccountID, []string{id}, reasonFrom(d, ReasonNotMe))
+	if errors.Is(err, ErrNotYours) {
+		http.Redirect(w, r, "/account/sessions?error=gone", http.StatusSeeOther)
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	_ = Record(r.Context(), h.Store.DB, Event{AccountID: d.AccountID, At: h.Now(), Kind: "reported_not_me",
+		DeviceSessionID: d.ID, Detail: map[string]any{"session": id}})
+	http.Redirect(w, r, "/account/security?done=not_me", http.StatusSeeOther)
+}
+
+func (h *Handler) untrust(w http.ResponseWriter, r *http.Request) {
+	d, ok := h.form(w, r)
+	if !ok {
+		return
+	}
+	if err := h.Store.Untrust(r.Context(), d.AccountID, r.PathValue("id")); err != nil && !errors.Is(err, ErrNotFound) {
+		h.fail(w, r, err)
+		return
+	}
+	_ = Record(r.Context(), h.Store.DB, Event{AccountID: d.AccountID, At: h.Now(), Kind: "device_untrusted", DeviceSessionID: d.ID})
+	http.Redirect(w, r, "/account/sessions?done=untrusted", http.StatusSeeOther)
+}
+
+// --- JSON API -------------------------------------------------------------
+
+// apiCaller authenticates an API request: a bearer access token with scope
+// "sessions" from a first-party client, or the session cookie plus the CSRF
+// header. It returns the account and the caller's own session id.
+func (h *Handler) apiCaller(w http.ResponseWriter, r *http.Request, write bool) (accountID, self string, ok bool) {
+	web.NoStore(w)
+	if auth := r.Header.Get("Authorization"); auth != "" {
+		token, found := strings.CutPrefix(auth, "Bearer ")
+		if !found || h.Bearer == nil {
+			apiError(w, http.StatusUnauthorized, "invalid_token", "send a bearer access token")
+			return "", "", false
+		}
+		acct, sid, err := h.Bearer.SessionsToken(r.Context(), token)
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="sessions"`)
+			apiError(w, http.StatusForbidden, "insufficient_scope", "the token needs scope sessions from a first-party app")
+			return "", "", false
+		}
+		return acct, sid, true
+	}
+	if write {
+		// The CSRF token must come in the header: a form cannot set one.
+		if r.Header.Get(web.CSRFHeader) == "" || h.CSRF.Check(r) != nil {
+			apiError(w, http.StatusForbidden, "csrf", "missing or wrong X-CSRF-Token header")
+			return "", "", false
+		}
+	}
+	secret, _ := h.Cookies.Read(r, "latch")
+	d, err := h.Store.BySecret(r.Context(), secret)
+	if err != nil || d.Restricted() {
+		apiError(w, http.StatusUnauthorized, "unauthenticated", "sign in first")
+		return "", "", false
+	}
+	return d.AccountID, d.ID, true
+}
+
+func apiError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": msg})
+}
+
+func apiJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// APISession is one device session in the JSON API.
+type APISession struct {
+	ID           string    `json:"id"`
+	Current      bool      `json:"current"`
+	Device       string    `json:"device"`
+	Kind         string    `json:"kind"`
+	Location     string    `json:"location"`
+	IP           string    `json:"ip,omitempty"`
+	SignedInAt   time.Time `json:"signed_in_at"`
+	LastActiveAt time.Time `json:"last_active_at"`
+	Method       string    `json:"method"`
+	Trusted      bool      `json:"trusted"`
+	Apps         []APIApp  `json:"apps"`
+}
+
+// APIApp is one app session in the JSON API.
+type APIApp struct {
+	ID           string    `json:"id"`
+	ClientID     string    `json:"client_id"`
+	Name         string    `json:"name"`
+	SignedInAt   time.Time `json:"signed_in_at"`
+	LastActiveAt time.Time `json:"last_active_at"`
+}
+
+func (h *Handler) apiList(w http.ResponseWriter, r *http.Request) {
+	acct, self, ok := h.apiCaller(w, r, false)
+	if !ok {
+		return
+	}
+	devices, err := h.Store.Devices(r.Context(), acct)
+	if err != nil {
+		h.Logger.ErrorContext(r.Context(), "sessions api", "err", err)
+		apiError(w, http.StatusInternalServerError, "server_error", "try again")
+		return
+	}
+	out := []APISession{}
+	for _, d := range devices {
+		name, kind := h.deviceName(d)
+		s := APISession{ID: d.ID, Current: d.ID == self, Device: name, Kind: kind, Location: placeOrUnknown(d.Place),
+			SignedInAt: d.SignedInAt, LastActiveAt: d.LastActiveAt, Method: MethodName(d.AMR), Trusted: d.Trusted, Apps: []APIApp{}}
+		if d.IP.IsValid() {
+			s.IP = d.IP.String()
+		}
+		for _, a := range d.Apps {
+			s.Apps = append(s.Apps, APIApp{ID: a.ID, ClientID: a.ClientID, Name: h.AppName(a.ClientID), SignedInAt: a.SignedInAt, LastActiveAt: a.LastActiveAt})
+		}
+		if s.Current {
+			out = append([]APISession{s}, out...)
+		} else {
+			out = append(out, s)
+		}
+	}
+	apiJSON(w, map[string]any{"sessions": out})
+}
+
+func apiReason(self string) func(string) string {
+	return func(id string) string {
+		if id == self {
+			return ReasonSignedOut
+		}
+		return ReasonEndedElsewhere
+	}
+}
+
+func (h *Handler) apiEnded(w http.ResponseWriter, r *http.Request, n int, err error) {
+	switch {
+	case errors.Is(err, ErrNotYours):
+		apiError(w, http.StatusNotFound, "not_found", "no such session")
+	case err != nil:
+		h.Logger.ErrorContext(r.Context(), "sessions api", "err", err)
+		apiError(w, http.StatusInternalServerError, "server_error", "try again")
+	default:
+		apiJSON(w, map[string]int{"ended": n})
+	}
+}
+
+func (h *Handler) apiEnd(w http.ResponseWriter, r *http.Request) {
+	acct, self, ok := h.apiCaller(w, r, true)
+	if !ok {
+		return
+	}
+	ids := []string{r.PathValue("id")}
+	h.apiEnded(w, r, 1, h.Store.EndOwned(r.Context(), acct, ids, apiReason(self)))
+}
+
+func (h *Handler) apiEndApp(w http.ResponseWriter, r *http.Request) {
+	acct, self, ok := h.apiCaller(w, r, true)
+	if !ok {
+		return
+	}
+	reason := ReasonEndedElsewhere
+	if r.PathValue("id") == self {
+		reason = ReasonSignedOut
+	}
+	h.apiEnded(w, r, 1, h.Store.EndOwnedApp(r.Context(), acct, r.PathValue("id"), r.PathValue("app"), reason))
+}
+
+func (h *Handler) apiEndMany(w http.ResponseWriter, r *http.Request) {
+	acct, self, ok := h.apiCaller(w, r, true)
+	if !ok {
+		return
+	}
+	var in struct {
+		IDs       []string `json:"ids"`
+		AllOthers bool     `json:"all_others"`
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+	if err != nil || json.Unmarshal(body, &in) != nil || (len(in.IDs) == 0) == !in.AllOthers {
+		apiError(w, http.StatusBadRequest, "invalid_request", `send {"ids": [...]} or {"all_others": true}`)
+		return
+	}
+	ids := in.IDs
+	if in.AllOthers {
+		if ids, err = h.others(r.Context(), acct, self); err != nil {
+			h.apiEnded(w, r, 0, err)
+			return
+		}
+	}
+	h.apiEnded(w, r, len(uniq(ids)), h.Store.EndOwned(r.Context(), acct, ids, apiReason(self)))
+}

@@ -1,0 +1,66 @@
+package sessions
+
+import (
+	"context"
+	"time"
+)
+
+// TrustLifetime is how long "trust this device" skips the second factor
+// (DESIGN.md: 30 days, standard accounts only).
+const TrustLifetime = 30 * 24 * time.Hour
+
+// Trust remembers this browser for the account after a multi-factor
+// sign-in and returns the secret for its device cookie (only its hash is
+// stored) and the trusted device's id.
+func (s *Store) Trust(ctx context.Context, accountID string) (secret, id string, err error) {
+	secret, hash := NewSecret()
+	now := s.Now().UTC()
+	err = s.DB.QueryRow(ctx, `INSERT INTO trusted_devices (account_id, secret_hash, created_at, expires_at)
+		VALUES ($1, $2, $3, $4) RETURNING id`, accountID, hash, now, now.Add(TrustLifetime)).Scan(&id)
+	return secret, id, err
+}
+
+// Trusted returns the id of the account's trusted device whose cookie
+// carries secret, if it is still trusted.
+func (s *Store) Trusted(ctx context.Context, accountID, secret string) (string, bool) {
+	if secret == "" {
+		return "", false
+	}
+	var id string
+	err := s.DB.QueryRow(ctx, `SELECT id FROM trusted_devices WHERE secret_hash = $1 AND account_id::text = $2
+		AND revoked_at IS NULL AND expires_at > $3`, HashSecret(secret), accountID, s.Now().UTC()).Scan(&id)
+	return id, err == nil
+}
+
+// Untrust stops trusting the device a session signed in from.
+func (s *Store) Untrust(ctx context.Context, accountID, deviceSessionID string) error {
+	tag, err := s.DB.Exec(ctx, `UPDATE trusted_devices t SET revoked_at = $3
+		FROM device_sessions d WHERE d.id::text = $2 AND d.account_id::text = $1 AND t.id = d.trusted_device_id
+		AND t.revoked_at IS NULL`, accountID, deviceSessionID, s.Now().UTC())
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+// ForgetTrustedDevices stops trusting every device of the account.
+func (s *Store) ForgetTrustedDevices(ctx context.Context, q Querier, accountID string) error {
+	_, err := q.Exec(ctx, `UPDATE trusted_devices SET revoked_at = $2 WHERE account_id = $1 AND revoked_at IS NULL`,
+		accountID, s.Now().UTC())
+	return err
+}
+
+// SeenDevice records that the account signed in from the browser whose
+// device cookie carries secret, and reports whether that was the first
+// time.
+func (s *Store) SeenDevice(ctx context.Context, accountID, secret string) (bool, error) {
+	tag, err := s.DB.Exec(ctx, `INSERT INTO known_devices (account_id, device_hash, first_seen) VALUES ($1, $2, $3)
+		ON CONFLICT DO NOTHING`, accountID, HashSecret(secret), s.Now().UTC())
+	if err != nil {
+		return false, err
+	}
+	return tag.RowsAffected() == 1, nil
+}
