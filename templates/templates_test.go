@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -38,8 +39,13 @@ func render(t *testing.T, s *Set, status int, name string, data any) *httptest.R
 	return rec
 }
 
+// now is the clock the tests render with: relative times and the activity
+// page's "Today" are measured from it.
+var now = time.Date(2026, 11, 27, 15, 0, 0, 0, time.UTC)
+
 func TestPages(t *testing.T) {
 	s := parse(t)
+	s.Now = func() time.Time { return now }
 	signedIn := Base{Title: "Account", CSRFToken: csrf, SignedIn: true, Email: "ada@example.com"}
 	securityBase := Base{Title: "Security", CSRFToken: csrf, SignedIn: true, Email: "ada@example.com"}
 	day := func(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 10, 0, 0, 0, time.UTC) }
@@ -428,14 +434,195 @@ func TestPages(t *testing.T) {
 			notWant: []string{`Signed in with`, `<dt>Device</dt>`},
 		},
 		{
-			name: "account nav leads to security",
+			name: "account nav leads to every section",
 			page: "account",
 			data: AccountPage{Base: signedIn},
 			want: []string{
 				`<a href="/account" aria-current="page">Account</a>`,
 				`<a href="/account/security">Security</a>`,
+				`<a href="/account/sessions">Sessions</a>`,
+				`<a href="/account/activity">Activity</a>`,
 			},
-			notWant: []string{`passkeys.js`, `/account/sessions`},
+			notWant: []string{`passkeys.js`, `sessions.js`},
+		},
+		{
+			name: "second factor: code, offering to trust the device",
+			page: "second_factor",
+			data: SecondFactorPage{Base: Base{CSRFToken: csrf}, Email: "ada@example.com", CanTrust: true},
+			want: []string{
+				`name="code" type="text"`,
+				`<input id="trust_device" name="trust_device" type="checkbox" value="1" aria-describedby="trust-device-hint">`,
+				`<label for="trust_device">Trust this device for 30 days</label>`,
+				`<p class="hint" id="trust-device-hint">You won't be asked for a code on this browser. Don't use on shared computers.</p>`,
+			},
+		},
+		{
+			name: "second factor: recovery key, offering to trust the device",
+			page: "second_factor",
+			data: SecondFactorPage{Base: Base{CSRFToken: csrf}, Email: "ada@example.com", UseRecovery: true, CanTrust: true},
+			want: []string{
+				`name="recovery_key"`,
+				`<input id="trust_device" name="trust_device" type="checkbox" value="1"`,
+				`<label for="trust_device">Trust this device for 30 days</label>`,
+				`Don't use on shared computers.`,
+			},
+		},
+		{
+			name:    "second factor where trust is not allowed",
+			page:    "second_factor",
+			data:    SecondFactorPage{Base: Base{CSRFToken: csrf}, Email: "ada@example.com"},
+			notWant: []string{`trust_device`, `Trust this device`},
+		},
+		{
+			name: "sessions with many devices",
+			page: "sessions",
+			data: sampleSessions(),
+			want: []string{
+				`<title>Sessions · latch</title>`,
+				`<h1>Ada Lovelace</h1>`,
+				`<a href="/account/sessions" aria-current="page">Sessions</a>`,
+				`<a href="/account/activity">Activity</a>`,
+				`<h2>Where you're signed in</h2>`,
+				`If you don't recognise one, end it — it's signed out everywhere within a second.`,
+				`<div class="notice notice-ok" role="status">`,
+				`<p>Signed out of 2 sessions.</p>`,
+				`<script src="/static/sessions.js?v=`,
+				`<span class="state state-on">4 active</span>`,
+				`This device and 3 others.`,
+				// Sign out everywhere else.
+				`<form method="post" action="/account/sessions/end-others">`,
+				`Sign out all other sessions</button>`,
+				// This device.
+				`<span>Chrome on macOS</span><span class="tag tag-current">This device</span><span class="tag tag-trusted">Trusted</span>`,
+				`<span class="place">London, England, United Kingdom</span>`,
+				`Signed in <time datetime="2026-11-25T13:00:00Z" title="25 November 2026, 13:00 UTC">25 Nov 2026</time>`,
+				`<span class="active-now">Active now</span>`,
+				`Signed in with passkey`,
+				`Trusted: you won't be asked for a code here.`,
+				`<form method="post" action="/account/sessions/d1/end">`,
+				`Sign out<span class="visually-hidden"> on this device</span></button>`,
+				`<form class="device-untrust" method="post" action="/account/sessions/d1/untrust">`,
+				// Its apps.
+				`<ul class="apps" aria-label="Apps on Chrome on macOS">`,
+				`<p class="app-name">ChatGPT</p>`,
+				`Active <time datetime="2026-11-27T14:56:00Z" title="27 November 2026, 14:56 UTC">4 minutes ago</time>`,
+				`<form method="post" action="/account/sessions/d1/apps/a1/end">`,
+				`<span>Sign out<span class="app-end-of"> of ChatGPT</span><span class="visually-hidden"> on Chrome on macOS</span></span></button>`,
+				`<form method="post" action="/account/sessions/d1/apps/a2/end">`,
+				// Another device, trusted, with an app.
+				`<span>Safari on iPhone</span><span class="tag tag-trusted">Trusted</span></h3>`,
+				`Active <time datetime="2026-11-27T13:00:00Z" title="27 November 2026, 13:00 UTC">2 hours ago</time>`,
+				`Signed in with password and authenticator app`,
+				`<label for="select-d2"><input id="select-d2" type="checkbox" name="ids" value="d2" form="bulk-end">Select<span class="visually-hidden"> Safari on iPhone</span></label>`,
+				`<form method="post" action="/account/sessions/d2/end">`,
+				`End session<span class="visually-hidden"> on Safari on iPhone</span></button>`,
+				`<form method="post" action="/account/sessions/d2/not-me">`,
+				`This wasn't me<span class="visually-hidden">: Safari on iPhone</span></button>`,
+				`<form class="device-untrust" method="post" action="/account/sessions/d2/untrust">`,
+				`<form method="post" action="/account/sessions/d2/apps/a3/end">`,
+				// A command-line app, and a device without a name or apps.
+				`<span>Codex CLI</span></h3>`,
+				`Active <time datetime="2026-11-26T19:00:00Z" title="26 November 2026, 19:00 UTC">20 hours ago</time>`,
+				`<span>Unknown device</span></h3>`,
+				`<span class="place">Unknown location</span>`,
+				`Active <time datetime="2026-11-15T15:00:00Z" title="15 November 2026, 15:00 UTC">15 Nov 2026</time>`,
+				`No apps: signed in to your latch account only.`,
+				`Signed in with recovery key`,
+				// Ending several at once.
+				`<form id="bulk-end" method="post" action="/account/sessions/end">`,
+				`<button type="submit" class="button button-danger" data-bulk-end>End selected sessions</button>`,
+				`<p class="select-all" data-select-all hidden><label for="select-all"><input id="select-all" type="checkbox">Select all</label></p>`,
+				// Recently ended, with every delivery state.
+				`<h2 id="ended-heading">Recently ended</h2>`,
+				`<p class="item-name">Edge on Windows</p>`,
+				`Ended <time datetime="2026-11-27T14:58:00Z" title="27 November 2026, 14:58 UTC">2 minutes ago</time></span><span>Ended from another device</span>`,
+				`<li class="delivery delivery-ok">`,
+				`<span>Signed out of ChatGPT</span>`,
+				`<li class="delivery delivery-pending"><span class="pulse" aria-hidden="true"></span><span>Signing out of Codex…</span></li>`,
+				`<li class="delivery delivery-failed">`,
+				`<span>Couldn't reach Codex</span>`,
+				`<span>Platform: access ended</span>`,
+				`Ended <time datetime="2026-11-26T13:00:00Z" title="26 November 2026, 13:00 UTC">yesterday</time></span><span>Reported as not you</span>`,
+				`<span>Expired</span>`,
+			},
+			notWant: []string{
+				`role="alert"`,
+				`value="d1" form="bulk-end"`,
+				`/account/sessions/d1/not-me`,
+				`/account/sessions/d3/untrust`,
+				`Nothing has ended`,
+				`passkeys.js`,
+			},
+		},
+		{
+			name: "sessions on this device only",
+			page: "sessions",
+			data: SessionsPage{
+				Base: Base{Title: "Sessions", CSRFToken: csrf, SignedIn: true, Email: "ada@example.com"},
+				Name: "Ada Lovelace",
+				Devices: []DeviceView{{
+					ID: "d1", Name: "Firefox on Linux", Kind: "desktop", Location: "Unknown location",
+					SignedInAt: now.Add(-time.Hour), LastActiveAt: now, Method: "Password", Current: true,
+				}},
+				Error: "That session could not be ended.",
+			},
+			want: []string{
+				`<div class="alert" role="alert">`,
+				`<p>That session could not be ended.</p>`,
+				`You're signed in on this device only.`,
+				`<span class="state state-on">1 active</span>`,
+				`<span>Firefox on Linux</span><span class="tag tag-current">This device</span></h3>`,
+				`Signed in with password`,
+				`No apps: signed in to your latch account only.`,
+				`<form method="post" action="/account/sessions/d1/end">`,
+				`Nothing has ended in the last 30 days.`,
+			},
+			notWant: []string{
+				`type="checkbox"`, `bulk-end`, `end-others`, `Sign out all other sessions`, `Select all`,
+				`not-me`, `untrust`, `tag-trusted`, `sessions.js`, `role="status"`,
+			},
+		},
+		{
+			name:    "sessions with none",
+			page:    "sessions",
+			data:    SessionsPage{Base: Base{CSRFToken: csrf, SignedIn: true, Email: "ada@example.com"}},
+			want:    []string{`<h1>Your account</h1>`, `No active sessions.`, `Nothing has ended in the last 30 days.`},
+			notWant: []string{`class="devices"`, `class="state`, `bulk-end`, `end-others`},
+		},
+		{
+			name: "activity across days",
+			page: "activity",
+			data: sampleActivity(),
+			want: []string{
+				`<title>Activity · latch</title>`,
+				`<a href="/account/activity" aria-current="page">Activity</a>`,
+				`<a href="/account/sessions">Sessions</a>`,
+				`Times are in UTC.`,
+				`<h2 class="day-head" id="day-2026-11-27"><time datetime="2026-11-27">Today</time></h2>`,
+				`<h2 class="day-head" id="day-2026-11-26"><time datetime="2026-11-26">Yesterday</time></h2>`,
+				`<h2 class="day-head" id="day-2026-11-24"><time datetime="2026-11-24">24 November 2026</time></h2>`,
+				`<li class="event">`,
+				`<p class="event-title"><strong>Session ended</strong> <span>by you on Chrome on macOS</span></p>`,
+				`<span>Edge on Windows</span><span class="place">Manchester, England, United Kingdom</span><span><span class="visually-hidden">IP address </span><code class="ip">81.2.69.160</code></span>`,
+				`<time class="event-time" datetime="2026-11-27T14:57:00Z" title="27 November 2026, 14:57 UTC">14:57</time>`,
+				`<p class="event-title"><strong>Signed in</strong> <span>with a passkey</span></p>`,
+				`<code class="ip">2a02:c7f:1234:5600::1</code>`,
+				`<li class="event event-info">`,
+				`<p class="event-title"><strong>Signed in on a new device</strong>`,
+				`<li class="event event-warn">`,
+				`<strong>Account locked</strong>`,
+				`<li class="event event-caution">`,
+				`<strong>Recovery key used</strong>`,
+				`<p class="event-title"><strong>Name changed</strong></p>`,
+			},
+			notWant: []string{`No activity yet`, `method="post" action="/account`, `<script`},
+		},
+		{
+			name:    "activity with nothing yet",
+			page:    "activity",
+			data:    ActivityPage{Base: Base{CSRFToken: csrf, SignedIn: true, Email: "ada@example.com"}},
+			want:    []string{`No activity yet`, `<a href="/account/activity" aria-current="page">Activity</a>`},
+			notWant: []string{`class="timeline"`},
 		},
 	}
 	for _, tt := range tests {
@@ -465,8 +652,9 @@ var (
 	externalRef = regexp.MustCompile(`(?i)(src|href|action)="(https?:)?//`)
 	inlineEvent = regexp.MustCompile(`(?i)<[^>]+\son[a-z]+="`)
 	scriptTag   = regexp.MustCompile(`(?is)<script\b.*?</script>`)
-	allowedJS   = regexp.MustCompile(`^<script src="/static/passkeys\.js\?v=[0-9a-f]+" defer></script>$`)
-	scriptOnly  = regexp.MustCompile(`<[a-z]+\b[^>]*\sdata-(?:passkey-(?:login|add|reauth|reveal|error)|copy)\b[^>]*>`)
+	allowedJS   = regexp.MustCompile(`^<script src="/static/(?:passkeys|sessions)\.js\?v=[0-9a-f]+" defer></script>$`)
+	scriptOnly  = regexp.MustCompile(`<[a-z]+\b[^>]*\sdata-(?:passkey-(?:login|add|reauth|reveal|error)|copy|select-all)\b[^>]*>`)
+	formTag     = regexp.MustCompile(`(?i)</?form\b`)
 	inputTag    = regexp.MustCompile(`<input\b[^>]*>`)
 	idAttr      = regexp.MustCompile(`\sid="([^"]+)"`)
 )
@@ -494,7 +682,7 @@ func checkCommon(t *testing.T, body string) {
 	scripts := scriptTag.FindAllString(body, -1)
 	for _, tag := range scripts {
 		if !allowedJS.MatchString(tag) {
-			t.Errorf("script other than an external passkeys.js: %s", tag)
+			t.Errorf("script other than an external passkeys.js or sessions.js: %s", tag)
 		}
 	}
 	if n := strings.Count(strings.ToLower(body), "<script"); n != len(scripts) {
@@ -534,6 +722,20 @@ func checkCommon(t *testing.T, body string) {
 		if !strings.Contains(form, `<input type="hidden" name="csrf_token" value="`+csrf+`">`) {
 			t.Errorf("POST form without csrf_token:\n%s", form)
 		}
+	}
+	// HTML has no nested forms: a parser drops the inner <form> tag, and
+	// its fields would post to the outer form's action. Controls that
+	// belong to a form elsewhere on the page say so with form="id".
+	depth := 0
+	for _, tag := range formTag.FindAllString(body, -1) {
+		if strings.HasPrefix(tag, "</") {
+			depth--
+		} else if depth++; depth > 1 {
+			t.Errorf("nested <form>")
+		}
+	}
+	if depth != 0 {
+		t.Errorf("unbalanced <form> tags")
 	}
 }
 
@@ -664,6 +866,23 @@ func TestStatic(t *testing.T) {
 		}
 	}
 
+	rec = get("GET", "/static/sessions.js", nil)
+	if ct := rec.Header().Get("Content-Type"); rec.Code != http.StatusOK || ct != "text/javascript; charset=utf-8" {
+		t.Fatalf("GET sessions.js: status %d, Content-Type %q", rec.Code, ct)
+	}
+	sjs := rec.Body.String()
+	for _, w := range []string{"'use strict'", `getElementById('bulk-end')`, `[data-select-all]`, `[data-bulk-end]`, `form.elements`, `indeterminate`, `pageshow`} {
+		if !strings.Contains(sjs, w) {
+			t.Errorf("sessions.js lacks %q", w)
+		}
+	}
+	for _, bad := range []string{"eval(", "new Function", "innerHTML", "document.write", "http://", "https://", "fetch("} {
+		if strings.Contains(sjs, bad) {
+			t.Errorf("sessions.js contains %q", bad)
+		}
+	}
+
+	rec = get("GET", "/static/passkeys.js", nil)
 	etag := rec.Header().Get("ETag")
 	if rec := get("GET", "/static/passkeys.js", http.Header{"If-None-Match": {etag}}); rec.Code != http.StatusNotModified {
 		t.Errorf("conditional GET passkeys.js: status %d, want 304", rec.Code)
@@ -692,9 +911,10 @@ func TestStatic(t *testing.T) {
 func TestPageAssetsResolve(t *testing.T) {
 	s := parse(t)
 	body := render(t, s, http.StatusOK, "login", LoginPage{Base: Base{CSRFToken: csrf}}).Body.String()
+	body += render(t, s, http.StatusOK, "sessions", sampleSessions()).Body.String()
 	links := regexp.MustCompile(`(?:href|src)="(/static/[^"]+)"`).FindAllStringSubmatch(body, -1)
-	if len(links) < 3 {
-		t.Fatalf("found %d asset links, want the stylesheet, the icon and the script", len(links))
+	if len(links) < 6 {
+		t.Fatalf("found %d asset links, want the stylesheet, the icon and the script of each page", len(links))
 	}
 	h := Static()
 	for _, l := range links {
@@ -757,6 +977,275 @@ func TestGroup4(t *testing.T) {
 	for _, tt := range tests {
 		if got := group4(tt.in); !slices.Equal(got, tt.want) {
 			t.Errorf("group4(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// sampleSessions is a sessions page with this device, three others and
+// three ended sessions that between them reach every delivery state.
+func sampleSessions() SessionsPage {
+	ago := func(d time.Duration) time.Time { return now.Add(-d) }
+	const day = 24 * time.Hour
+	return SessionsPage{
+		Base:  Base{Title: "Sessions", CSRFToken: csrf, SignedIn: true, Email: "ada@example.com"},
+		Name:  "Ada Lovelace",
+		Flash: "Signed out of 2 sessions.",
+		Devices: []DeviceView{
+			{
+				ID: "d1", Name: "Chrome on macOS", Kind: "desktop", Location: "London, England, United Kingdom",
+				SignedInAt: ago(50 * time.Hour), LastActiveAt: ago(time.Minute), Method: "Passkey", Trusted: true, Current: true,
+				Apps: []AppView{
+					{ID: "a1", Name: "ChatGPT", SignedInAt: ago(50 * time.Hour), LastActiveAt: ago(4 * time.Minute)},
+					{ID: "a2", Name: "Platform", SignedInAt: ago(26 * time.Hour), LastActiveAt: ago(3 * time.Hour)},
+				},
+			},
+			{
+				ID: "d2", Name: "Safari on iPhone", Kind: "phone", Location: "London, England, United Kingdom",
+				SignedInAt: ago(9 * day), LastActiveAt: ago(2 * time.Hour), Method: "Password and authenticator app", Trusted: true,
+				Apps: []AppView{{ID: "a3", Name: "ChatGPT", SignedInAt: ago(9 * day), LastActiveAt: ago(2 * time.Hour)}},
+			},
+			{
+				ID: "d3", Name: "Codex CLI", Kind: "app", Location: "Berlin, Germany",
+				SignedInAt: ago(3 * day), LastActiveAt: ago(20 * time.Hour), Method: "Passkey",
+				Apps: []AppView{{ID: "a4", Name: "Codex", SignedInAt: ago(3 * day), LastActiveAt: ago(20 * time.Hour)}},
+			},
+			{
+				ID: "d4", Kind: "unknown", Location: "Unknown location",
+				SignedInAt: ago(17 * day), LastActiveAt: ago(12 * day), Method: "Recovery key",
+			},
+		},
+		Ended: []EndedView{
+			{
+				Name: "Edge on Windows", Kind: "desktop", Location: "Manchester, England, United Kingdom",
+				EndedAt: ago(2 * time.Minute), Reason: "Ended from another device",
+				Apps: []EndedAppView{{Name: "ChatGPT", Delivery: "delivered"}, {Name: "Codex", Delivery: "pending"}},
+			},
+			{
+				Name: "Chrome on Android", Kind: "phone", Location: "Lagos, Nigeria",
+				EndedAt: ago(26 * time.Hour), Reason: "Reported as not you",
+				Apps: []EndedAppView{{Name: "ChatGPT", Delivery: "delivered"}, {Name: "Codex", Delivery: "failed"}, {Name: "Platform"}},
+			},
+			{Name: "Safari on macOS", Kind: "desktop", Location: "London, England, United Kingdom", EndedAt: ago(11 * day), Reason: "Expired"},
+		},
+	}
+}
+
+// sampleActivity is a history over three days with every kind of event.
+func sampleActivity() ActivityPage {
+	ago := func(d time.Duration) time.Time { return now.Add(-d) }
+	return ActivityPage{
+		Base: Base{Title: "Activity", CSRFToken: csrf, SignedIn: true, Email: "ada@example.com"},
+		Name: "Ada Lovelace",
+		Events: []EventView{
+			{At: ago(3 * time.Minute), Kind: "ended", Title: "Session ended", Detail: "by you on Chrome on macOS",
+				Device: "Edge on Windows", Location: "Manchester, England, United Kingdom", IP: "81.2.69.160"},
+			{At: ago(2 * time.Hour), Kind: "signin", Title: "Signed in", Detail: "with a passkey",
+				Device: "Chrome on macOS", Location: "London, England, United Kingdom", IP: "2a02:c7f:1234:5600::1"},
+			{At: ago(5 * time.Hour), Kind: "credential", Title: "Passkey added", Detail: "“MacBook”", Device: "Chrome on macOS", IP: "81.2.69.142"},
+			{At: ago(26 * time.Hour), Kind: "new_device", Title: "Signed in on a new device", Detail: "with a password and a code",
+				Device: "Chrome on Android", Location: "Lagos, Nigeria", IP: "102.89.34.12"},
+			{At: ago(26*time.Hour + 30*time.Minute), Kind: "lock", Title: "Account locked", Detail: "after too many wrong passwords", IP: "102.89.34.12"},
+			{At: ago(3 * 24 * time.Hour), Kind: "recovery", Title: "Recovery key used", Detail: "7 keys left",
+				Device: "Safari on iPad", Location: "Paris, France", IP: "90.84.12.4"},
+			{At: ago(3*24*time.Hour + time.Hour), Kind: "other", Title: "Name changed", Device: "Safari on iPad"},
+		},
+	}
+}
+
+// TestSessionsDeviceRows checks each device row for the controls it may
+// have: the current device can only be signed out, never selected for the
+// bulk end nor reported, and every other device has both.
+func TestSessionsDeviceRows(t *testing.T) {
+	s := parse(t)
+	s.Now = func() time.Time { return now }
+	data := sampleSessions()
+	body := render(t, s, http.StatusOK, "sessions", data).Body.String()
+
+	list := body[strings.Index(body, `<ul class="devices"`):strings.Index(body, `<div class="panel-foot bulk">`)]
+	rows := strings.Split(list, `<li class="device`)[1:]
+	if len(rows) != len(data.Devices) {
+		t.Fatalf("found %d device rows, want %d", len(rows), len(data.Devices))
+	}
+	for i, row := range rows {
+		d := data.Devices[i]
+		has := func(s string) bool { return strings.Contains(row, s) }
+		if d.Current {
+			if !strings.HasPrefix(row, ` device-current"`) {
+				t.Errorf("%s: current row not marked device-current", d.ID)
+			}
+			for _, bad := range []string{`type="checkbox"`, `form="bulk-end"`, `/not-me"`, `This wasn't me`, `End session`} {
+				if has(bad) {
+					t.Errorf("%s: current device has %q", d.ID, bad)
+				}
+			}
+			if !has(`Sign out<span class="visually-hidden"> on this device</span>`) || !has(`This device`) {
+				t.Errorf("%s: current device lacks its Sign out button or chip", d.ID)
+			}
+			continue
+		}
+		for _, want := range []string{
+			`<input id="select-` + d.ID + `" type="checkbox" name="ids" value="` + d.ID + `" form="bulk-end">`,
+			`<label for="select-` + d.ID + `">`,
+			`action="/account/sessions/` + d.ID + `/end"`,
+			`action="/account/sessions/` + d.ID + `/not-me"`,
+			`End session<span class="visually-hidden">`,
+		} {
+			if !has(want) {
+				t.Errorf("%s: missing %q", d.ID, want)
+			}
+		}
+		if has(`This device`) || has(`Sign out<span class="visually-hidden"> on this device`) {
+			t.Errorf("%s: another device is labelled as this one", d.ID)
+		}
+		if got := has(`/untrust"`); got != d.Trusted {
+			t.Errorf("%s: Stop trusting shown = %v, want %v", d.ID, got, d.Trusted)
+		}
+		for _, a := range d.Apps {
+			if !has(`action="/account/sessions/` + d.ID + `/apps/` + a.ID + `/end"`) {
+				t.Errorf("%s: no sign-out form for app %s", d.ID, a.ID)
+			}
+		}
+	}
+
+	// One bulk form, and every Select box outside any form, joined to it by
+	// the form attribute.
+	if n := strings.Count(body, `id="bulk-end"`); n != 1 {
+		t.Errorf("%d elements with id bulk-end, want 1", n)
+	}
+	if !strings.Contains(body, `<form id="bulk-end" method="post" action="/account/sessions/end">`) {
+		t.Errorf("no bulk form posting to /account/sessions/end")
+	}
+	boxes := regexp.MustCompile(`<input [^>]*name="ids"[^>]*>`).FindAllStringIndex(body, -1)
+	if len(boxes) != len(data.OtherDevices()) {
+		t.Errorf("%d Select boxes, want one per other device (%d)", len(boxes), len(data.OtherDevices()))
+	}
+	forms := regexp.MustCompile(`(?i)</?form\b`).FindAllStringIndex(body, -1)
+	for _, box := range boxes {
+		tag := body[box[0]:box[1]]
+		if !strings.Contains(tag, ` form="bulk-end"`) || !strings.Contains(tag, `type="checkbox"`) {
+			t.Errorf("Select box not a checkbox of the bulk form: %s", tag)
+		}
+		depth := 0
+		for _, f := range forms {
+			if f[0] > box[0] {
+				break
+			}
+			if body[f[0]+1] == '/' {
+				depth--
+			} else {
+				depth++
+			}
+		}
+		if depth != 0 {
+			t.Errorf("Select box inside a form: %s", tag)
+		}
+	}
+}
+
+// TestSessionsPageShowsNoIP keeps addresses off the sessions page: it
+// names places, and the views it renders have nowhere to put an IP. The
+// activity page is where an address may be seen.
+func TestSessionsPageShowsNoIP(t *testing.T) {
+	for _, v := range []any{SessionsPage{}, DeviceView{}, AppView{}, EndedView{}, EndedAppView{}} {
+		typ := reflect.TypeOf(v)
+		for i := range typ.NumField() {
+			if name := typ.Field(i).Name; strings.Contains(strings.ToUpper(name), "IP") && name != "Base" {
+				t.Errorf("%v has a field %s", typ, name)
+			}
+		}
+	}
+	s := parse(t)
+	s.Now = func() time.Time { return now }
+	body := render(t, s, http.StatusOK, "sessions", sampleSessions()).Body.String()
+	ipv4 := regexp.MustCompile(`\b\d{1,3}(?:\.\d{1,3}){3}\b`)
+	if m := ipv4.FindString(body); m != "" {
+		t.Errorf("sessions page shows an address: %s", m)
+	}
+	for _, bad := range []string{`IP address`, `class="ip"`} {
+		if strings.Contains(body, bad) {
+			t.Errorf("sessions page contains %q", bad)
+		}
+	}
+	body = render(t, s, http.StatusOK, "activity", sampleActivity()).Body.String()
+	if !strings.Contains(body, `<span class="visually-hidden">IP address </span><code class="ip">81.2.69.160</code>`) {
+		t.Errorf("activity page does not show the event's IP address")
+	}
+}
+
+func TestSessionsPageDevices(t *testing.T) {
+	p := sampleSessions()
+	if d := p.ThisDevice(); d == nil || d.ID != "d1" {
+		t.Errorf("ThisDevice() = %v, want d1", d)
+	}
+	var ids []string
+	for _, d := range p.OtherDevices() {
+		ids = append(ids, d.ID)
+	}
+	if want := []string{"d2", "d3", "d4"}; !slices.Equal(ids, want) {
+		t.Errorf("OtherDevices() = %v, want %v", ids, want)
+	}
+	if d := (SessionsPage{Devices: []DeviceView{{ID: "x"}}}).ThisDevice(); d != nil {
+		t.Errorf("ThisDevice() with no current device = %v, want nil", d)
+	}
+}
+
+func TestAgo(t *testing.T) {
+	tests := []struct {
+		name string
+		t    time.Time
+		want string
+	}{
+		{"zero", time.Time{}, ""},
+		{"future", now.Add(time.Hour), "just now"},
+		{"seconds", now.Add(-40 * time.Second), "just now"},
+		{"one minute", now.Add(-time.Minute), "1 minute ago"},
+		{"minutes", now.Add(-59 * time.Minute), "59 minutes ago"},
+		{"one hour", now.Add(-time.Hour), "1 hour ago"},
+		{"hours", now.Add(-23 * time.Hour), "23 hours ago"},
+		{"yesterday", now.Add(-30 * time.Hour), "yesterday"},
+		{"days", now.Add(-6 * 24 * time.Hour), "6 days ago"},
+		{"a week", now.Add(-7 * 24 * time.Hour), "20 Nov 2026"},
+		{"another zone", time.Date(2026, 11, 1, 1, 0, 0, 0, time.FixedZone("X", 5*3600)), "31 Oct 2026"},
+	}
+	for _, tt := range tests {
+		if got := ago(now, tt.t); got != tt.want {
+			t.Errorf("%s: ago = %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestByDay(t *testing.T) {
+	at := func(d, h int) EventView { return EventView{At: time.Date(2026, 11, d, h, 0, 0, 0, time.UTC)} }
+	got := byDay(now, []EventView{at(27, 14), at(27, 1), at(26, 23), at(24, 9), at(24, 8), at(24, 7)})
+	var labels []string
+	var sizes []int
+	for _, d := range got {
+		labels = append(labels, d.Label)
+		sizes = append(sizes, len(d.Events))
+	}
+	if want := []string{"Today", "Yesterday", "24 November 2026"}; !slices.Equal(labels, want) {
+		t.Errorf("labels = %q, want %q", labels, want)
+	}
+	if want := []int{2, 1, 3}; !slices.Equal(sizes, want) {
+		t.Errorf("sizes = %v, want %v", sizes, want)
+	}
+	if byDay(now, nil) != nil {
+		t.Errorf("byDay(nil) is not empty")
+	}
+}
+
+func TestLowerFirst(t *testing.T) {
+	for in, want := range map[string]string{
+		"Passkey":                        "passkey",
+		"Password and authenticator app": "password and authenticator app",
+		"Recovery key":                   "recovery key",
+		"TOTP":                           "TOTP",
+		"YubiKey":                        "YubiKey",
+		"iCloud Keychain":                "iCloud Keychain",
+		"":                               "",
+	} {
+		if got := lowerFirst(in); got != want {
+			t.Errorf("lowerFirst(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

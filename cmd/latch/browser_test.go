@@ -89,9 +89,11 @@ func newCallbackApp(t *testing.T) *callbackApp {
 	c := &callbackApp{hits: make(chan *url.URL, 8)}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		u := *r.URL
-		select {
-		case c.hits <- &u:
-		default:
+		if u.Path == "/callback" {
+			select {
+			case c.hits <- &u:
+			default:
+			}
 		}
 		w.Header().Set("Content-Type", "text/plain")
 		w.Write([]byte("app callback"))
