@@ -1,7 +1,8 @@
 // Package templates owns latch's HTML pages and the static assets they link
 // to: the sign-in pages (password, passkey, second factor, recovery key), the
-// step-up, the account and security pages, sign-out, their shared layout, the
-// stylesheet and the passkey script.
+// step-up, the account, security, sessions and activity pages, sign-out,
+// their shared layout, the stylesheet, the passkey script and the sessions
+// page's small selection script.
 //
 // Everything is embedded in the binary and parsed once by [Parse] at start, so
 // a broken template stops latch before it serves a request rather than when a
@@ -11,9 +12,10 @@
 //
 // The pages carry no inline script or style: the Content-Security-Policy
 // that latch sends forbids both, every rule lives in static/latch.css, and
-// the one script, static/passkeys.js, is an external file. Everything that can
-// work without JavaScript does (password, code and recovery-key forms); what
-// cannot, the passkey ceremonies and the Copy buttons, is marked with data
-// attributes and stays hidden until passkeys.js finds the browser able and
-// reveals it.
+// the two scripts, static/passkeys.js and static/sessions.js, are external
+// files. Everything that can work without JavaScript does (password, code
+// and recovery-key forms, ending sessions one by one or ticked together);
+// what cannot, the passkey ceremonies, the Copy buttons and "Select all",
+// is marked with data attributes and stays hidden until a script finds the
+// browser able and reveals it.
 package templates

@@ -52,7 +52,7 @@ const testPassword = "correct horse battery staple"
 
 // testLatch is a whole latch server on a fresh database, on port 0.
 type testLatch struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *server
 	url   string
 	clock *testClock
@@ -120,7 +120,7 @@ func writeFile(t testing.TB, name, content string) string {
 }
 
 // startLatch starts latch with --database-url on a fresh database.
-func startLatch(t *testing.T, opts ...func(*Config)) *testLatch {
+func startLatch(t testing.TB, opts ...func(*Config)) *testLatch {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -148,7 +148,7 @@ func startLatch(t *testing.T, opts ...func(*Config)) *testLatch {
 }
 
 // runLatch starts a server with cfg on ln.
-func runLatch(t *testing.T, cfg *Config, ln net.Listener, clock *testClock) *testLatch {
+func runLatch(t testing.TB, cfg *Config, ln net.Listener, clock *testClock) *testLatch {
 	t.Helper()
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -204,7 +204,7 @@ func (l *testLatch) replica() *testLatch {
 // browser is a cookie-keeping HTTP client that follows redirects within
 // latch and stops at the first redirect elsewhere (an app's redirect URI).
 type browser struct {
-	t      *testing.T
+	t      testing.TB
 	l      *testLatch
 	client *http.Client
 	ua     string
@@ -297,7 +297,7 @@ func (b *browser) signIn(loginPage *http.Response, email, password string) *http
 
 // rp is a relying party driven by go-oidc and x/oauth2, as a real app is.
 type rp struct {
-	t        *testing.T
+	t        testing.TB
 	l        *testLatch
 	oauth    oauth2.Config
 	provider *oidc.Provider

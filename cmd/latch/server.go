@@ -158,6 +158,7 @@ func newServer(ctx context.Context, cfg *Config, db *database, logger *slog.Logg
 	if err != nil {
 		return nil, err
 	}
+	pages.Now = now
 	clientIP, err := web.NewClientIP(cfg.TrustedProxies)
 	if err != nil {
 		return nil, err

@@ -127,7 +127,7 @@ type receiver struct {
 	got    chan string
 }
 
-func newReceiver(t *testing.T) *receiver {
+func newReceiver(t testing.TB) *receiver {
 	r := &receiver{got: make(chan string, 100)}
 	r.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		r.mu.Lock()
@@ -150,7 +150,7 @@ func newReceiver(t *testing.T) *receiver {
 func (r *receiver) setDown(d bool) { r.mu.Lock(); r.down = d; r.mu.Unlock() }
 
 // startLatchWithReceiver registers app-a with a back-channel logout URI.
-func startLatchWithReceiver(t *testing.T) (*testLatch, *receiver) {
+func startLatchWithReceiver(t testing.TB) (*testLatch, *receiver) {
 	rcv := newReceiver(t)
 	clients := strings.Replace(testClients, "    post_logout_redirect_uris: [http://localhost:47001/]\n",
 		"    post_logout_redirect_uris: [http://localhost:47001/]\n    backchannel_logout_uri: "+rcv.srv.URL+"/bc\n", 1)
