@@ -118,4 +118,3 @@ func BenchmarkSessionsPage1000(b *testing.B) {
 		})
 	}
 }
-

@@ -214,3 +214,18 @@ func TestExpiredSessionsEnd(t *testing.T) {
 		t.Fatal("the expired session's app got no logout")
 	}
 }
+
+// TestNativeClientDeviceName: a session used only by a CLI client is named
+// after the clients file's device_name.
+func TestNativeClientDeviceName(t *testing.T) {
+	l := startLatch(t)
+	cli := l.rp("cli", "", "http://127.0.0.1:47003/callback")
+	b := l.browser()
+	b.signInFlow(cli)
+	other := l.browser()
+	other.signInPassword(l.email, testPassword).Body.Close()
+	body := page(t, other.do("GET", "/account/sessions", nil))
+	if !strings.Contains(body, "Alpha CLI") {
+		t.Fatalf("the CLI's session is not named after its device_name:\n%.2000s", body)
+	}
+}
