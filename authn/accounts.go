@@ -29,7 +29,12 @@ type Account struct {
 	SecurityMode string
 	CreatedAt    time.Time
 	HasPassword  bool
+	// AdvancedSince is when advanced security was turned on, or nil.
+	AdvancedSince *time.Time
 }
+
+// Advanced reports whether the account is in advanced security mode.
+func (a *Account) Advanced() bool { return a.SecurityMode == "advanced" }
 
 // Accounts stores accounts and their passwords.
 type Accounts struct {
@@ -86,11 +91,11 @@ func (s *Accounts) Create(ctx context.Context, email, name, password string) (*A
 	return a, nil
 }
 
-const accountColumns = `a.id, a.email, a.name, a.security_mode, a.created_at, p.hash IS NOT NULL`
+const accountColumns = `a.id, a.email, a.name, a.security_mode, a.created_at, p.hash IS NOT NULL, a.advanced_since`
 
 func scanAccount(row pgx.Row) (*Account, error) {
 	var a Account
-	err := row.Scan(&a.ID, &a.Email, &a.Name, &a.SecurityMode, &a.CreatedAt, &a.HasPassword)
+	err := row.Scan(&a.ID, &a.Email, &a.Name, &a.SecurityMode, &a.CreatedAt, &a.HasPassword, &a.AdvancedSince)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNoAccount
 	}
@@ -161,4 +166,28 @@ func (s *Accounts) RemovePassword(ctx context.Context, accountID string) error {
 		_, err := tx.Exec(ctx, `DELETE FROM passwords WHERE account_id = $1`, accountID)
 		return err
 	})
+}
+
+// AdminReset is an operator's reset of a person's credentials: a new
+// password, or the authenticator app removed. The caller then ends every
+// session of the account, since whoever held the old credentials may be
+// signed in. Advanced accounts refuse it: no administrator can talk such an
+// account back open.
+func (s *Accounts) AdminReset(ctx context.Context, email, password string, totpOnly bool) (*Account, error) {
+	acct, err := s.ByEmail(ctx, email)
+	if err != nil {
+		return nil, err
+	}
+	if acct.Advanced() {
+		return nil, ErrAdvancedMode
+	}
+	if totpOnly {
+		_, err = s.DB.Exec(ctx, `DELETE FROM totp_secrets WHERE account_id = $1`, acct.ID)
+		return acct, err
+	}
+	hash, err := HashPassword(password, s.Argon2)
+	if err != nil {
+		return nil, err
+	}
+	return acct, s.SetPasswordHash(ctx, acct.ID, hash)
 }

@@ -284,6 +284,7 @@ func (h *Handler) secondFactor(w http.ResponseWriter, r *http.Request) {
 	}
 	if useRecovery {
 		h.record(r, acct.ID, "recovery_key_used", "", map[string]any{"during": "second factor"})
+		h.alertNow(r, acct, alertRecoveryUsed(h, r, acct))
 	}
 	var req *AuthRequest
 	if st.AuthRequest != "" {
@@ -386,6 +387,15 @@ func (h *Handler) recover(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Cookies.Set(w, "latch", secret, 0)
 	h.record(r, acct.ID, "recovery_key_used", d.ID, map[string]any{"during": "recovery sign-in"})
+	h.alertNow(r, acct, alertRecoveryUsed(h, r, acct))
+	if acct.Advanced() {
+		// Under advanced security a recovery ends every other session: whoever
+		// else is signed in may be why the person lost their passkeys.
+		if _, err := h.Sessions.EndAll(ctx, acct.ID, d.ID, sessions.ReasonAdvanced); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	}
 	ev.AccountID, ev.At, ev.Kind, ev.DeviceSessionID = acct.ID, h.Now(), "signin", d.ID
 	_ = sessions.Record(ctx, h.Sessions.DB, ev)
 	h.Metrics.SignIns.WithLabelValues("recovery_key", "success").Inc()

@@ -106,18 +106,24 @@ var flashes = map[string]string{
 	"password_set":    "Password saved.",
 	"password_gone":   "Password removed. You sign in with passkeys now.",
 	"confirmed":       "Thanks, that was you.",
+	"advanced_on":     "Advanced security is on. Only passkeys sign in to your account now.",
+	"advanced_off":    "Advanced security is off. You may set a password again.",
+	"advanced_key":    "Recovery keys confirmed as saved.",
 	"not_me":          "We ended that session everywhere. If you didn't sign in there, change your password and review your passkeys and recovery keys below.",
 }
 
 // errorsByCode are the refusals a change reports, by the code in ?error=.
 var errorsByCode = map[string]string{
-	"last_credential": "That is your only way to sign in. Add a passkey or set a password first.",
-	"no_passkey":      "That passkey is gone already.",
-	"restricted":      "You signed in with a recovery key: add a passkey or set a password first.",
-	"name":            "Give the passkey a name.",
-	"password_short":  "Your password needs at least 8 characters.",
-	"password_match":  "The two passwords don't match.",
-	"totp_exists":     "An authenticator app is already set up. Remove it first to set up another.",
+	"last_credential":    "That is your only way to sign in. Add a passkey or set a password first.",
+	"no_passkey":         "That passkey is gone already.",
+	"restricted":         "You signed in with a recovery key: add a passkey or set a password first.",
+	"name":               "Give the passkey a name.",
+	"password_short":     "Your password needs at least 8 characters.",
+	"password_match":     "The two passwords don't match.",
+	"advanced":           "Under advanced security, passwords and authenticator apps are off.",
+	"advanced_key":       "That isn't one of your current, unused recovery keys.",
+	"advanced_not_ready": "Complete every step first: a passkey confirmation, two passkeys with one synced, and saved recovery keys.",
+	"totp_exists":        "An authenticator app is already set up. Remove it first to set up another.",
 }
 
 func (h *Handler) securityPage(w http.ResponseWriter, r *http.Request) {
@@ -149,6 +155,14 @@ func (h *Handler) securityPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.Recovery = templates.RecoveryView{HasSet: st.HasSet, Total: st.Total, Remaining: st.Remaining, CreatedAt: st.CreatedAt}
+	if p.Advanced, err = h.advancedConditions(ctx, d, acct); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	// The advanced section shows its own refusals, beside its checklist.
+	if code := r.URL.Query().Get("error"); strings.HasPrefix(code, "advanced") {
+		p.Advanced.Error, p.Error = p.Error, ""
+	}
 	if rv := h.takeReveal(w, r); rv != nil {
 		if len(rv.RecoveryKeys) > 0 {
 			p.NewRecoveryKeys = rv.RecoveryKeys
@@ -201,6 +215,10 @@ func (h *Handler) apply(w http.ResponseWriter, r *http.Request, d *sessions.Devi
 		backTo(w, r, "error", "restricted")
 		return
 	}
+	if acct.Advanced() && (c.Action == "password_set" || c.Action == "totp_begin") {
+		backTo(w, r, "error", "advanced")
+		return
+	}
 	detail := map[string]any{}
 	var done string
 	switch c.Action {
@@ -236,6 +254,7 @@ func (h *Handler) apply(w http.ResponseWriter, r *http.Request, d *sessions.Devi
 			return
 		}
 		detail["name"], done = name, "passkey_removed"
+		h.alertNow(r, acct, alertPasskey(h, r, acct, name, false))
 	case "totp_begin":
 		en, err := h.TOTP.Begin(ctx, acct.ID, acct.Email)
 		if errors.Is(err, ErrTOTPExists) {
@@ -275,6 +294,21 @@ func (h *Handler) apply(w http.ResponseWriter, r *http.Request, d *sessions.Devi
 			return
 		}
 		done = "password_set"
+	case "advanced_leave":
+		if !acct.Advanced() {
+			backTo(w, r, "done", "advanced_off")
+			return
+		}
+		if d.ACR != ACRPhishingResistant {
+			http.Redirect(w, r, "/account/reauth?next=/account/security%23advanced", http.StatusSeeOther)
+			return
+		}
+		if err := h.leaveAdvanced(ctx, r, d, acct); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		backTo(w, r, "done", "advanced_off")
+		return
 	case "password_remove":
 		if err := h.Accounts.RemovePassword(ctx, acct.ID); errors.Is(err, ErrLastCredential) {
 			backTo(w, r, "error", "last_credential")
@@ -436,6 +470,7 @@ func (h *Handler) passkeyAddFinish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.record(r, acct.ID, "passkey_added", d.ID, map[string]any{"name": pk.Name, "synced": pk.BackupEligible})
+	h.alertNow(r, acct, alertPasskey(h, r, acct, pk.Name, true))
 	if d.Restricted() {
 		if err := h.Sessions.Unrestrict(r.Context(), d.ID); err != nil {
 			h.failMaybeJSON(w, r, err, true)

@@ -86,6 +86,11 @@ type Handler struct {
 	// StepUp is the window within which an authentication counts for a
 	// sensitive change, by security mode (DESIGN.md: 10 and 5 minutes).
 	StepUp map[string]time.Duration
+	// Issuer is latch's public URL, for links in alerts.
+	Issuer string
+	// Notify turns account alerts on (the outbox exists and a notifier
+	// delivers it).
+	Notify bool
 
 	dummyHash string
 }
@@ -111,6 +116,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /login/recover", h.recover)
 	h.stepUpRoutes(mux)
 	h.securityRoutes(mux)
+	h.advancedRoutes(mux)
 }
 
 // Device returns the live device session of the request's cookie, or nil.
@@ -281,6 +287,14 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	if acct != nil && acct.Advanced() {
+		// Advanced accounts have no password; say so plainly rather than
+		// "wrong password", which would send the person hunting for one.
+		h.Metrics.SignIns.WithLabelValues("password", "advanced").Inc()
+		h.renderLogin(w, r, http.StatusForbidden, req, email,
+			"This account uses advanced security and signs in with a passkey only.")
+		return
+	}
 	ev := sessions.Event{IP: ip, UserAgent: r.UserAgent(), Detail: map[string]any{"method": "password"}}
 	if !ok {
 		h.Metrics.SignIns.WithLabelValues("password", "failure").Inc()
@@ -431,6 +445,10 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request, acct *Account, 
 	if err := sessions.Record(ctx, h.Sessions.DB, ev); err != nil {
 		return nil, err
 	}
+	if kind == "new_device" || acct.Advanced() {
+		method, _ := ev.Detail["method"].(string)
+		h.alertNow(r, acct, alertSignIn(h, r, acct, kind == "new_device", methodWord(method)))
+	}
 	h.Cookies.Set(w, "latch", secret, 0)
 	return d, nil
 }
@@ -541,4 +559,19 @@ func (h *Handler) loggedOut(w http.ResponseWriter, r *http.Request) {
 // LoginURL is the sign-in page for an authorization request.
 func LoginURL(authRequestID string) string {
 	return "/login?authRequestID=" + url.QueryEscape(authRequestID)
+}
+
+// methodWord names a sign-in method in an alert.
+func methodWord(m string) string {
+	switch m {
+	case "passkey":
+		return "Passkey"
+	case "password":
+		return "Password"
+	case "password+totp":
+		return "Password and authenticator app"
+	case "password+recovery_key", "recovery_key":
+		return "Recovery key"
+	}
+	return m
 }

@@ -35,6 +35,10 @@ func (h *Handler) fresh(d *sessions.Device, acct *Account) bool {
 	if !ok {
 		window = 5 * time.Minute
 	}
+	// Advanced accounts confirm changes with a passkey only.
+	if acct.Advanced() && d.ACR != ACRPhishingResistant {
+		return false
+	}
 	return h.Now().Sub(d.AuthTime) <= window
 }
 
@@ -110,6 +114,8 @@ func (h *Handler) describeChange(ctx context.Context, d *sessions.Device, id str
 		return "Confirm it's you to change your password."
 	case "password_remove":
 		return "Confirm it's you to remove your password."
+	case "advanced_leave":
+		return "Confirm it's you with a passkey to turn off advanced security."
 	}
 	return "Confirm it's you to continue."
 }

@@ -19,9 +19,11 @@ CREATE TABLE outbox (
 );
 CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE status = 'pending';
 
--- advanced_since records when an account turned advanced security on.
-ALTER TABLE accounts ADD COLUMN advanced_since timestamptz;
+-- advanced_since records when an account turned advanced security on;
+-- recovery_confirmed_set is the recovery key set the person proved they
+-- saved (by typing one key back), a condition of turning it on.
+ALTER TABLE accounts ADD COLUMN advanced_since timestamptz, ADD COLUMN recovery_confirmed_set uuid;
 
 -- +goose Down
-ALTER TABLE accounts DROP COLUMN advanced_since;
+ALTER TABLE accounts DROP COLUMN advanced_since, DROP COLUMN recovery_confirmed_set;
 DROP TABLE outbox;

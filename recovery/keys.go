@@ -223,3 +223,30 @@ func hashKey(plain string) []byte {
 	h := sha256.Sum256([]byte(plain))
 	return h[:]
 }
+
+// Check reports which set an unused key of the account belongs to, without
+// burning it: advanced security asks the person to type one key back to
+// prove the set was saved, and that must not use the key up.
+func (k *Keys) Check(ctx context.Context, accountID, key string) (string, error) {
+	plain, ok := normalize(key)
+	if !ok {
+		return "", ErrInvalidKey
+	}
+	var set string
+	err := k.DB.QueryRow(ctx, `SELECT set_id::text FROM recovery_keys
+		WHERE key_hash = $1 AND account_id = $2 AND used_at IS NULL`, hashKey(plain), accountID).Scan(&set)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", ErrInvalidKey
+	}
+	return set, err
+}
+
+// CurrentSet returns the id of the account's current key set, or "".
+func (k *Keys) CurrentSet(ctx context.Context, accountID string) (string, error) {
+	var set string
+	err := k.DB.QueryRow(ctx, `SELECT set_id::text FROM recovery_keys WHERE account_id = $1 LIMIT 1`, accountID).Scan(&set)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	return set, err
+}

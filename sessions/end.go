@@ -19,9 +19,26 @@ const (
 
 // End ends a device session and all its app sessions in one transaction.
 func (s *Store) End(ctx context.Context, id, reason string) error {
-	return pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
 		return s.EndTx(ctx, tx, id, reason)
 	})
+	if err == nil {
+		s.Forget(id)
+	}
+	return err
+}
+
+// Forget drops sessions from this replica's cache at once. The
+// notification every replica hears comes a moment later; the replica that
+// made the change must not serve the old state even for that moment. Call
+// it after the transaction that changed the sessions has committed.
+func (s *Store) Forget(ids ...string) {
+	if s.cache == nil {
+		return
+	}
+	for _, id := range ids {
+		s.cache.drop(id)
+	}
 }
 
 // EndTx ends a device session inside a caller's transaction, as DESIGN.md

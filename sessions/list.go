@@ -131,6 +131,7 @@ func (s *Store) EndOwned(ctx context.Context, accountID string, ids []string, re
 	if len(ids) == 0 {
 		return nil
 	}
+	defer s.Forget(ids...)
 	return pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
 		var n int
 		if err := tx.QueryRow(ctx, `SELECT count(*) FROM (SELECT id FROM device_sessions

@@ -217,6 +217,7 @@ func (s *Store) Reauthenticate(ctx context.Context, id string, amr []string, acr
 	if _, err := s.DB.Exec(ctx, `SELECT pg_notify($1, $2)`, ChannelEnded, id); err != nil {
 		return "", err
 	}
+	s.Forget(id)
 	return secret, nil
 }
 
@@ -308,6 +309,7 @@ func (s *Store) Unrestrict(ctx context.Context, id string) error {
 		return err
 	}
 	_, err := s.DB.Exec(ctx, `SELECT pg_notify($1, $2)`, ChannelEnded, id)
+	s.Forget(id)
 	return err
 }
 
@@ -408,6 +410,7 @@ func (s *Store) EndAll(ctx context.Context, accountID, keep, reason string) (int
 			}
 		}
 		n = len(ids)
+		defer s.Forget(ids...)
 		return nil
 	})
 	return n, err
@@ -416,4 +419,21 @@ func (s *Store) EndAll(ctx context.Context, accountID, keep, reason string) (int
 func isInvalidUUID(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == "22P02"
+}
+
+// SetLifetime puts a live device session under another security mode's
+// lifetimes (advanced security turned on or off). The idle limit changes at
+// once. Tightening, the absolute end becomes at most now plus the new
+// limit, so the session that turned advanced security on lives on rather
+// than dying on the spot; loosening, it is counted from the sign-in again.
+func (s *Store) SetLifetime(ctx context.Context, q Querier, id string, life Lifetime, now time.Time, tighten bool) error {
+	_, err := q.Exec(ctx, `UPDATE device_sessions SET idle_timeout = $2, last_active_at = $4,
+		absolute_expires_at = CASE WHEN $5 THEN least(absolute_expires_at, $4::timestamptz + $3::interval)
+			ELSE created_at + $3::interval END
+		WHERE id = $1 AND ended_at IS NULL`, id, life.Idle, life.Absolute, now, tighten)
+	if err != nil {
+		return err
+	}
+	_, err = q.Exec(ctx, `SELECT pg_notify($1, $2)`, ChannelEnded, id)
+	return err
 }

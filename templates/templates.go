@@ -97,7 +97,7 @@ type ReauthPage struct {
 }
 
 // SecurityPage is /account/security: passkeys, authenticator app, recovery
-// keys and password.
+// keys, password and advanced security.
 type SecurityPage struct {
 	Base
 	Name       string // the account's display name, for the page head
@@ -118,6 +118,37 @@ type SecurityPage struct {
 
 	HasPassword       bool
 	CanRemovePassword bool // a passkey exists, so the password may go
+
+	// Advanced is the advanced security section. While it is on, the
+	// password and authenticator app panels say they are not used and
+	// offer no forms.
+	Advanced AdvancedView
+}
+
+// AdvancedView is the advanced security section of the security page:
+// while it is off, what it costs, the conditions for turning it on and how
+// to meet each; while it is on, what it means and the way to turn it off.
+type AdvancedView struct {
+	On              bool      // the account is in advanced mode
+	Since           time.Time // when it was turned on (zero when off)
+	PasskeyStepUp   bool      // condition: signed in or confirmed with a passkey in the last few minutes
+	TwoPasskeys     bool      // condition: at least two passkeys
+	SyncedPasskey   bool      // condition: at least one of them synced (backup eligible)
+	RecoverySaved   bool      // condition: a recovery key set generated for this and confirmed saved by typing one key back
+	RecoveryPending bool      // keys were generated for this; waiting for the typed-back key
+	Ready           bool      // every condition met
+	Error           string    // refusal sentence for this section (role="alert")
+}
+
+// Met counts the conditions already met, for the "2 of 4 done" line.
+func (a AdvancedView) Met() int {
+	n := 0
+	for _, ok := range []bool{a.PasskeyStepUp, a.TwoPasskeys, a.SyncedPasskey, a.RecoverySaved} {
+		if ok {
+			n++
+		}
+	}
+	return n
 }
 
 // PasskeyView is one passkey on the security page.
@@ -313,6 +344,16 @@ func pages() map[string][]any {
 			SecurityPage{TOTPEnabled: true, HasPassword: true, CanRemovePassword: true,
 				Recovery: RecoveryView{HasSet: true, Total: 10, Remaining: 0}},
 			SecurityPage{},
+			// Advanced security: off with nothing met, off with some met and
+			// keys waiting to be typed back, off and ready, and on (also in a
+			// recovery session, which hides the way out).
+			SecurityPage{Advanced: AdvancedView{Error: "x"}},
+			SecurityPage{Passkeys: []PasskeyView{{ID: "x", CreatedAt: t}}, NewRecoveryKeys: []string{"x"},
+				Advanced: AdvancedView{PasskeyStepUp: true, TwoPasskeys: true, RecoveryPending: true, Error: "x"}},
+			SecurityPage{Advanced: AdvancedView{PasskeyStepUp: true, TwoPasskeys: true, SyncedPasskey: true, RecoverySaved: true, Ready: true}},
+			SecurityPage{TOTPEnabled: true, TOTPSetup: &TOTPSetupView{}, HasPassword: true, CanRemovePassword: true,
+				Advanced: AdvancedView{On: true, Since: t, Error: "x"}},
+			SecurityPage{Restricted: true, Advanced: AdvancedView{On: true}},
 		},
 		"logout_confirm": {LogoutConfirmPage{AppName: "x"}},
 		"logged_out":     {LoggedOutPage{}},

@@ -372,7 +372,135 @@ func TestPages(t *testing.T) {
 				`Add a passkey or set a password now; until then this is the only page you can use, for up to 15 minutes.`,
 				`All used.`,
 			},
-			notWant: []string{`aria-label="Account sections"`},
+			notWant: []string{`aria-label="Account sections"`, `id="advanced"`, `/advanced/`},
+		},
+		{
+			name: "security with advanced security off and nothing met",
+			page: "security",
+			data: SecurityPage{
+				Base:        securityBase,
+				Passkeys:    []PasskeyView{{ID: "c", Name: "YubiKey", CreatedAt: day(2025, 9, 2)}},
+				TOTPEnabled: true, HasPassword: true, CanRemovePassword: true,
+			},
+			want: []string{
+				`<section class="panel" id="passkeys" aria-labelledby="passkeys-heading">`,
+				`<section class="panel" id="advanced" aria-labelledby="advanced-heading">`,
+				`<h2 id="advanced-heading">Advanced security</h2>`,
+				`journalists, security staff, and anyone whose account holds valuable work`,
+				// What it costs, in plain words.
+				`Only passkeys sign you in.`,
+				`phishing-resistant`,
+				`Your password and authenticator app are removed.`,
+				`No one can recover your account for you</strong>, not even support or an administrator. Only your recovery keys get you back in.`,
+				`Sessions last at most 12 hours</strong> and end after 15 minutes without activity.`,
+				`Every sign-in sends you an email`,
+				`All your other sessions are signed out</strong> when you turn it on.`,
+				// The conditions, none met, each with its way forward.
+				`<p class="hint">0 of 4 done</p>`,
+				`<a class="button button-small button-secondary condition-action" href="/account/reauth?next=/account/security%23advanced">Confirm with a passkey</a>`,
+				`<a href="#passkeys">Add another passkey above</a>`,
+				`None of your passkeys is synced yet.`,
+				`<form class="condition-action" method="post" action="/account/security/advanced/recovery">`,
+				`Generate recovery keys for advanced security</button>`,
+				`<form method="post" action="/account/security/advanced/enroll">`,
+				`<p id="advanced-enroll-note">Complete the steps above first.</p>`,
+				// Standard mode keeps its password and authenticator app forms.
+				`action="/account/security/password"`,
+				`action="/account/security/password/remove"`,
+				`action="/account/security/totp/remove"`,
+			},
+			notWant: []string{
+				`tag-done`, `/advanced/confirm-key`, `/advanced/leave`, `name="recovery_key"`,
+				`Passwords are off`, `Not used under advanced security`, `id="advanced-error"`,
+			},
+		},
+		{
+			name: "security with advanced security waiting for a typed-back recovery key",
+			page: "security",
+			data: SecurityPage{
+				Base:            securityBase,
+				NewRecoveryKeys: []string{"AAAA-BBBB-CCCC"},
+				Recovery:        RecoveryView{HasSet: true, Total: 10, Remaining: 10, CreatedAt: day(2026, 11, 27)},
+				HasPassword:     true,
+				Advanced: AdvancedView{PasskeyStepUp: true, TwoPasskeys: true, RecoveryPending: true,
+					Error: "That key isn't one of your new recovery keys."},
+			},
+			want: []string{
+				`<div class="alert" role="alert" id="advanced-error">`,
+				`<p>That key isn&#39;t one of your new recovery keys.</p>`,
+				`<p class="hint">2 of 4 done</p>`,
+				`<span class="tag tag-done">Done</span>`,
+				`<form class="condition-form" method="post" action="/account/security/advanced/confirm-key">`,
+				`<label for="advanced-recovery-key">Type one of your new recovery keys</label>`,
+				`<input id="advanced-recovery-key" name="recovery_key" type="text" class="input-code" autocomplete="off" spellcheck="false" autocapitalize="off" required aria-describedby="advanced-recovery-key-hint advanced-error">`,
+				`<button type="submit" class="button button-primary">Confirm</button>`,
+				`<form class="condition-again" method="post" action="/account/security/advanced/recovery">`,
+				// The new keys lead back to where they are typed in.
+				`<a class="button button-primary" href="/account/security#advanced">I've saved them</a>`,
+				`under <a href="#advanced">Advanced security</a>`,
+				`Complete the steps above first.`,
+			},
+			notWant: []string{`/account/reauth?`, `Add another passkey above`, `Generate recovery keys for advanced security`},
+		},
+		{
+			name: "security with advanced security ready",
+			page: "security",
+			data: SecurityPage{
+				Base:     securityBase,
+				Passkeys: []PasskeyView{{ID: "a", CreatedAt: day(2026, 1, 1), Synced: true}, {ID: "b", CreatedAt: day(2026, 1, 2)}},
+				Advanced: AdvancedView{PasskeyStepUp: true, TwoPasskeys: true, SyncedPasskey: true, RecoverySaved: true, Ready: true},
+			},
+			want: []string{
+				`<p class="hint">4 of 4 done</p>`,
+				`You typed one back, so you have them.`,
+				`<button type="submit" class="button button-primary" aria-describedby="advanced-enroll-note"><svg`,
+				`Turn on advanced security</button>`,
+				`you'll be signed out everywhere else.`,
+			},
+			notWant: []string{`disabled`, `Complete the steps above first`, `name="recovery_key"`, `/account/reauth?`, `/advanced/recovery"`},
+		},
+		{
+			name: "security with advanced security on",
+			page: "security",
+			data: SecurityPage{
+				Base:        securityBase,
+				Passkeys:    []PasskeyView{{ID: "a", CreatedAt: day(2026, 1, 1), Synced: true}, {ID: "b", CreatedAt: day(2026, 1, 2)}},
+				Recovery:    RecoveryView{HasSet: true, Total: 10, Remaining: 10, CreatedAt: day(2026, 11, 20)},
+				HasPassword: true, CanRemovePassword: true, TOTPEnabled: true,
+				TOTPSetup: &TOTPSetupView{Secret: "JBSWY3DPEHPK3PXP"},
+				Advanced:  AdvancedView{On: true, Since: day(2026, 11, 20), Ready: true, Error: "That change needs a passkey."},
+			},
+			want: []string{
+				`<span class="state state-on">On</span>`,
+				`Advanced security has been on since <time datetime="2026-11-20T10:00:00Z">20 Nov 2026</time>.`,
+				`<div class="alert" role="alert" id="advanced-error">`,
+				`What this means now`,
+				`<form method="post" action="/account/security/advanced/leave">`,
+				`<button type="submit" class="button button-secondary">Turn off advanced security</button>`,
+				`Turning it off asks you to confirm with a passkey. Afterwards you may set a password again.`,
+				// Password and authenticator app say why they are not offered.
+				`Passwords are off under advanced security`,
+				`<a href="#advanced">turn off advanced security</a>`,
+				`Not used under advanced security`,
+				`<span class="state">Not used</span>`,
+				`they are the only way back`,
+			},
+			notWant: []string{
+				`action="/account/security/password"`, `/password/remove`, `new-password`, `Change password`,
+				`/totp/begin`, `/totp/remove`, `/totp/confirm`, `one-time-code`, `totp-secret`,
+				`/advanced/enroll`, `class="conditions"`, `What it costs`,
+			},
+		},
+		{
+			name: "security with advanced security on, in a recovery session",
+			page: "security",
+			data: SecurityPage{Base: securityBase, Restricted: true, Advanced: AdvancedView{On: true}},
+			want: []string{
+				`id="advanced"`,
+				`<span>Advanced security is on.</span>`,
+				`Add a passkey now; until then this is the only page you can use`,
+			},
+			notWant: []string{`/advanced/leave`, `set a password now`, `action="/account/security/password"`},
 		},
 		{
 			name: "logout confirmation",
@@ -1246,6 +1374,116 @@ func TestLowerFirst(t *testing.T) {
 	} {
 		if got := lowerFirst(in); got != want {
 			t.Errorf("lowerFirst(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// TestSecurityAdvanced checks the advanced security section in each of its
+// states: every form carries the CSRF token, the button that turns it on
+// works only once every condition is met, and each missing condition
+// offers its own way forward.
+func TestSecurityAdvanced(t *testing.T) {
+	s := parse(t)
+	base := Base{Title: "Security", CSRFToken: csrf, SignedIn: true, Email: "ada@example.com"}
+	tests := []struct {
+		name string
+		adv  AdvancedView
+	}{
+		{"nothing met", AdvancedView{}},
+		{"nothing met, refused", AdvancedView{Error: "Confirm it's you with a passkey first."}},
+		{"some met, key pending", AdvancedView{PasskeyStepUp: true, TwoPasskeys: true, RecoveryPending: true}},
+		{"all met but not ready", AdvancedView{PasskeyStepUp: true, TwoPasskeys: true, SyncedPasskey: true, RecoverySaved: true}},
+		{"ready", AdvancedView{PasskeyStepUp: true, TwoPasskeys: true, SyncedPasskey: true, RecoverySaved: true, Ready: true}},
+		{"on", AdvancedView{On: true, Since: now}},
+	}
+	enrollButton := regexp.MustCompile(`(?s)<form method="post" action="/account/security/advanced/enroll">.*?(<button[^>]*>)`)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data := SecurityPage{Base: base, HasPassword: true, CanRemovePassword: true, TOTPEnabled: true, Advanced: tt.adv}
+			body := render(t, s, http.StatusOK, "security", data).Body.String()
+			checkCommon(t, body)
+			start := strings.Index(body, `<section class="panel" id="advanced"`)
+			if start < 0 {
+				t.Fatalf("no advanced security section")
+			}
+			section := body[start : start+strings.Index(body[start:], `</section>`)]
+			has := func(s string) bool { return strings.Contains(section, s) }
+
+			forms := postForm.FindAllString(section, -1)
+			if len(forms) == 0 {
+				t.Fatalf("no forms in the section")
+			}
+			for _, f := range forms {
+				if !strings.Contains(f, `<input type="hidden" name="csrf_token" value="`+csrf+`">`) {
+					t.Errorf("form without csrf_token:\n%s", f)
+				}
+			}
+			if got, want := has(`role="alert"`), tt.adv.Error != ""; got != want {
+				t.Errorf("alert shown = %v, want %v", got, want)
+			}
+
+			if tt.adv.On {
+				for _, bad := range []string{`/advanced/enroll`, `/advanced/recovery`, `/advanced/confirm-key`, `/account/reauth`} {
+					if has(bad) {
+						t.Errorf("section on contains %q", bad)
+					}
+				}
+				if !has(`action="/account/security/advanced/leave"`) {
+					t.Errorf("no way to turn it off")
+				}
+				for _, bad := range []string{`action="/account/security/password"`, `/password/remove`, `/totp/begin`, `/totp/remove`} {
+					if strings.Contains(body, bad) {
+						t.Errorf("page offers %q under advanced security", bad)
+					}
+				}
+				return
+			}
+
+			m := enrollButton.FindStringSubmatch(section)
+			if m == nil {
+				t.Fatalf("no enroll form with a button")
+			}
+			if got := strings.Contains(m[1], " disabled"); got == tt.adv.Ready {
+				t.Errorf("enroll button %s with Ready = %v", m[1], tt.adv.Ready)
+			}
+			if got := has(`Complete the steps above first.`); got == tt.adv.Ready {
+				t.Errorf("\"Complete the steps above first\" shown = %v with Ready = %v", got, tt.adv.Ready)
+			}
+			if got := has(`href="/account/reauth?next=/account/security%23advanced"`); got == tt.adv.PasskeyStepUp {
+				t.Errorf("reauth link shown = %v with PasskeyStepUp = %v", got, tt.adv.PasskeyStepUp)
+			}
+			if got := has(`href="#passkeys"`); got == tt.adv.TwoPasskeys {
+				t.Errorf("link to the passkeys shown = %v with TwoPasskeys = %v", got, tt.adv.TwoPasskeys)
+			}
+			pending := tt.adv.RecoveryPending && !tt.adv.RecoverySaved
+			if got := has(`action="/account/security/advanced/confirm-key"`) && has(`name="recovery_key"`); got != pending {
+				t.Errorf("confirm-key form shown = %v, want %v", got, pending)
+			}
+			if got, want := has(`Generate recovery keys for advanced security`), !tt.adv.RecoveryPending && !tt.adv.RecoverySaved; got != want {
+				t.Errorf("generate button shown = %v, want %v", got, want)
+			}
+			if got, want := strings.Count(section, `tag-done`), tt.adv.Met(); got != want {
+				t.Errorf("%d conditions marked done, want %d", got, want)
+			}
+			if !strings.Contains(body, `action="/account/security/password"`) || !strings.Contains(body, `/totp/remove`) {
+				t.Errorf("standard mode lost its password or authenticator app forms")
+			}
+		})
+	}
+}
+
+func TestAdvancedViewMet(t *testing.T) {
+	for _, tt := range []struct {
+		v    AdvancedView
+		want int
+	}{
+		{AdvancedView{}, 0},
+		{AdvancedView{RecoveryPending: true, Ready: true, On: true}, 0},
+		{AdvancedView{PasskeyStepUp: true, SyncedPasskey: true}, 2},
+		{AdvancedView{PasskeyStepUp: true, TwoPasskeys: true, SyncedPasskey: true, RecoverySaved: true}, 4},
+	} {
+		if got := tt.v.Met(); got != tt.want {
+			t.Errorf("%+v.Met() = %d, want %d", tt.v, got, tt.want)
 		}
 	}
 }

@@ -333,22 +333,19 @@ func TestReplayedAssertionInBrowser(t *testing.T) {
 	browsertest.RemoveCredentials(t, ctx, auth)
 	browsertest.Navigate(t, ctx, l.url+"/login")
 	browsertest.WaitVisible(t, ctx, "[data-passkey-login]")
-	// Keep a copy of what the page posts to finish the sign-in.
+	// Keep a copy of what the page posts to finish the sign-in, in
+	// sessionStorage, which outlives the navigation that follows.
 	browsertest.Eval[bool](t, ctx, `(() => { const f = window.fetch; window.fetch = (u, o) => {
-		if (String(u).includes('/login/passkey/finish')) { window.__finish = o.body; window.__csrf = o.headers['X-CSRF-Token']; }
+		if (String(u).includes('/login/passkey/finish')) { sessionStorage.setItem('finish', o.body); sessionStorage.setItem('csrf', o.headers['X-CSRF-Token']); }
 		return f(u, o); }; return true; })()`)
 	browsertest.AddCredential(t, ctx, auth, credentialFrom(t, creds[0]))
 	browsertest.Click(t, ctx, "[data-passkey-login]")
-	deadline := time.Now().Add(15 * time.Second)
-	for browsertest.Eval[bool](t, ctx, `typeof window.__finish === 'string'`) == false {
-		if time.Now().After(deadline) {
-			t.Fatal("never saw the finish request")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	body := browsertest.Eval[string](t, ctx, `window.__finish`)
-	csrf := browsertest.Eval[string](t, ctx, `window.__csrf`)
 	waitPath(t, ctx, "/account")
+	body := browsertest.Eval[string](t, ctx, `sessionStorage.getItem('finish') || ''`)
+	csrf := browsertest.Eval[string](t, ctx, `sessionStorage.getItem('csrf') || ''`)
+	if body == "" || csrf == "" {
+		t.Fatal("never saw the finish request")
+	}
 	status := browsertest.Eval[int](t, ctx, `fetch('/login/passkey/finish', {method: 'POST', credentials: 'same-origin',
 		headers: {'Content-Type': 'application/json', 'X-CSRF-Token': `+jsString(csrf)+`}, body: `+jsString(body)+`}).then(r => r.status)`)
 	if status != 401 {

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/mail"
 	"net/url"
 	"os"
 	"strings"
 	"time"
 
+	"latch/internal/notify"
 	"latch/internal/web"
 )
 
@@ -28,6 +30,8 @@ type Config struct {
 	LogFormat      string
 	LogLevel       string
 	RateLimit      float64 // sign-in attempts per minute per client address
+	SMTPURL        string  // alerts over SMTP; without it they are written as files
+	MailFrom       string
 
 	SessionAbsolute         time.Duration
 	SessionIdle             time.Duration
@@ -61,6 +65,8 @@ func serveFlags(fs *flag.FlagSet, c *Config) {
 		return nil
 	})
 	fs.Float64Var(&c.RateLimit, "rate-limit", 30, "sign-in attempts per minute allowed from one client address")
+	fs.StringVar(&c.SMTPURL, "smtp-url", "", "send account alerts over SMTP: smtp://user:pass@host:port (STARTTLS when offered); without it alerts are written as .eml files under --data-dir/mail")
+	fs.StringVar(&c.MailFrom, "mail-from", "latch <no-reply@localhost>", "the From of account alerts")
 	fs.DurationVar(&c.SessionAbsolute, "session-absolute", 30*24*time.Hour, "device session absolute lifetime (standard accounts)")
 	fs.DurationVar(&c.SessionIdle, "session-idle", 14*24*time.Hour, "device session idle lifetime (standard accounts)")
 	fs.DurationVar(&c.AdvancedSessionAbsolute, "advanced-session-absolute", 12*time.Hour, "device session absolute lifetime (advanced security)")
@@ -158,6 +164,14 @@ func (c *Config) validate(serve bool) error {
 	}
 	if _, err := web.NewClientIP(c.TrustedProxies); err != nil {
 		return err
+	}
+	if c.SMTPURL != "" {
+		if _, err := notify.NewSMTP(c.SMTPURL); err != nil {
+			return err
+		}
+	}
+	if _, err := mail.ParseAddress(c.MailFrom); err != nil {
+		return fmt.Errorf("--mail-from: %q is not an email address", c.MailFrom)
 	}
 	if c.RateLimit <= 0 {
 		return errors.New("--rate-limit: must be positive")

@@ -26,6 +26,7 @@ import (
 
 	"latch/internal/pgtest"
 	"latch/internal/seal"
+	"latch/sessions"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -130,7 +131,7 @@ func startLatch(t testing.TB, opts ...func(*Config)) *testLatch {
 		Addr: ln.Addr().String(), Issuer: "http://localhost:" + port(ln), DatabaseURL: pgtest.NewDSN(t), DataDir: t.TempDir(),
 		MasterKeyFile: writeFile(t, "master.key", seal.NewMasterKeyText()),
 		ClientsFile:   writeFile(t, "clients.yaml", testClients),
-		LogFormat:     "text", LogLevel: "debug", RateLimit: 6000,
+		LogFormat:     "text", LogLevel: "debug", RateLimit: 6000, MailFrom: "latch <no-reply@localhost>",
 		SessionAbsolute: 30 * 24 * time.Hour, SessionIdle: 14 * 24 * time.Hour,
 		AdvancedSessionAbsolute: 12 * time.Hour, AdvancedSessionIdle: 15 * time.Minute,
 	}
@@ -464,3 +465,10 @@ var csrfValue = regexp.MustCompile(`value="[A-Za-z0-9_-]{40,}"`)
 func port(ln net.Listener) string { return fmt.Sprint(ln.Addr().(*net.TCPAddr).Port) }
 
 func netListen() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
+
+// sessionForTest describes a passkey sign-in for a device session made
+// directly in the store.
+func sessionForTest(accountID string) sessions.NewDevice {
+	return sessions.NewDevice{AccountID: accountID, Mode: "advanced", AMR: []string{"hwk", "user", "mfa"}, ACR: "phr",
+		UserAgent: "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"}
+}

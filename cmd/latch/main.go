@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"latch/authn"
+	"latch/idp"
 	"latch/sessions"
 )
 
@@ -34,6 +35,8 @@ Usage:
   latch accounts create --email E [--name N] [--password-stdin]
   latch accounts list
   latch accounts unlock --email E      lift a lock after too many failed sign-ins
+  latch accounts reset-password --email E --password-stdin
+  latch accounts reset-2fa --email E   remove the authenticator app (a person who lost it)
   latch sessions list --email E
   latch sessions end (--id SID | --email E --all)
   latch keys rotate
@@ -163,12 +166,21 @@ func cmdAccounts(ctx context.Context, args []string, getenv func(string) string,
 		fs.BoolVar(&passwordStdin, "password-stdin", false, "read the password from the first line of standard input")
 	case "unlock":
 		fs.StringVar(&email, "email", "", "email address (required)")
+	case "reset-password", "reset-2fa":
+		fs.StringVar(&email, "email", "", "email address (required)")
+		fs.StringVar(&cfg.ClientsFile, "clients", "", "clients file (YAML), to send the ended apps their back-channel logout")
+		if args[0] == "reset-password" {
+			fs.BoolVar(&passwordStdin, "password-stdin", false, "read the new password from the first line of standard input (required)")
+		}
 	case "list":
 	default:
-		return fmt.Errorf("unknown subcommand %q: say create, list or unlock", args[0])
+		return fmt.Errorf("unknown subcommand %q: say create, list, unlock, reset-password or reset-2fa", args[0])
 	}
 	if err := parseFlags(fs, args[1:], getenv, stderr); err != nil {
 		return err
+	}
+	if args[0] == "reset-password" && !passwordStdin {
+		return errors.New("--password-stdin: required (the new password comes on standard input)")
 	}
 	if args[0] != "list" {
 		if email == "" {
@@ -210,6 +222,22 @@ func cmdAccounts(ctx context.Context, args []string, getenv func(string) string,
 			return err
 		}
 		fmt.Fprintf(stdout, "sign-in unlocked for %s\n", email)
+	case "reset-password", "reset-2fa":
+		// Resetting credentials is the support desk's shortcut into an
+		// account; advanced security exists to close it.
+		acct, err := accounts.AdminReset(ctx, email, password, args[0] == "reset-2fa")
+		if err != nil {
+			return err
+		}
+		clients, err := loadClients(&cfg)
+		if err != nil {
+			return err
+		}
+		n, err := sessionStore(db, clients).EndAll(ctx, acct.ID, "", sessions.ReasonAdministrator)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "credentials reset for %s; %d sessions ended\n", acct.Email, n)
 	case "list":
 		list, err := accounts.List(ctx)
 		if err != nil {
@@ -272,17 +300,7 @@ func cmdSessions(ctx context.Context, args []string, getenv func(string) string,
 		return err
 	}
 	defer closeDB(db)
-	store := sessions.New(db.Pool, sessions.DefaultPolicy())
-	// The ended apps' back-channel logouts are written here and delivered
-	// by a running latch (now, or when it next starts).
-	store.LogoutURI = func(id string) string {
-		for _, c := range clients {
-			if c.GetID() == id {
-				return c.BackchannelLogoutURI()
-			}
-		}
-		return ""
-	}
+	store := sessionStore(db, clients)
 	var acct *authn.Account
 	if email != "" {
 		if acct, err = (&authn.Accounts{DB: db.Pool}).ByEmail(ctx, email); err != nil {
@@ -342,4 +360,20 @@ func cmdKeys(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	fmt.Fprintf(stdout, "new signing key %s; the previous key stays published for 24 hours\n", kid)
 	return nil
+}
+
+// sessionStore is the session store of a command-line action. The ended
+// apps' back-channel logouts are written here and delivered by a running
+// latch (now, or when it next starts).
+func sessionStore(db *database, clients []*idp.Client) *sessions.Store {
+	store := sessions.New(db.Pool, sessions.DefaultPolicy())
+	store.LogoutURI = func(id string) string {
+		for _, c := range clients {
+			if c.GetID() == id {
+				return c.BackchannelLogoutURI()
+			}
+		}
+		return ""
+	}
+	return store
 }

@@ -17,6 +17,7 @@ import (
 
 	"latch/authn"
 	"latch/idp"
+	"latch/internal/notify"
 	"latch/internal/pg"
 	"latch/internal/seal"
 	"latch/internal/web"
@@ -138,6 +139,8 @@ type server struct {
 	sessionsPage *sessions.Handler
 	// sender delivers back-channel logouts.
 	sender *idp.Sender
+	// notifier delivers account alerts.
+	notifier *notify.Notifier
 	// cache is this replica's session cache.
 	cache   *sessions.Cache
 	handler http.Handler
@@ -201,7 +204,7 @@ func newServer(ctx context.Context, cfg *Config, db *database, logger *slog.Logg
 		Accounts: s.accounts, Sessions: s.sessions, Throttle: s.throttle, Pages: pages,
 		Passkeys: &authn.Passkeys{DB: db.Pool, WebAuthn: wa, Now: now},
 		TOTP:     totp, Recovery: &recovery.Keys{DB: db.Pool, Now: now},
-		Flow: flow, StepUp: authn.DefaultStepUp(),
+		Flow: flow, StepUp: authn.DefaultStepUp(), Issuer: cfg.Issuer, Notify: true,
 		Cookies: cookies, CSRF: web.NewCSRF(cookies), ClientIP: clientIP,
 		Limiter: web.NewRateLimiter(cfg.RateLimit/60, cfg.RateLimit), Metrics: s.metrics,
 		Logger: logger, Now: now,
@@ -234,6 +237,19 @@ func newServer(ctx context.Context, cfg *Config, db *database, logger *slog.Logg
 		}}
 	s.sender = idp.NewSender(db.Pool, s.provider.Keys, cfg.Issuer, logger)
 	s.sender.Now = now
+	var transport notify.Transport
+	if cfg.SMTPURL != "" {
+		if transport, err = notify.NewSMTP(cfg.SMTPURL); err != nil {
+			return nil, err
+		}
+	} else {
+		dir := filepath.Join(cfg.DataDir, "mail")
+		if transport, err = notify.NewDir(dir, logger); err != nil {
+			return nil, err
+		}
+		logger.Info("account alerts are written as files; set --smtp-url to send them", "dir", dir)
+	}
+	s.notifier = &notify.Notifier{DB: db.Pool, Transport: transport, From: cfg.MailFrom, Logger: logger, Now: now}
 	s.handler = s.routes()
 	return s, nil
 }
@@ -311,7 +327,11 @@ func (s *server) start(ctx context.Context, ln net.Listener) error {
 	s.done = make(chan struct{})
 	s.cache = s.sessions.EnableCache(bg, s.logger)
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		s.notifier.Run(bg)
+	}()
 	go func() {
 		defer wg.Done()
 		s.provider.Storage.SweepLoop(bg, time.Minute, s.sessions.EndExpired)

@@ -1,0 +1,195 @@
+package authn
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/jackc/pgx/v5"
+
+	"latch/internal/web"
+	"latch/sessions"
+	"latch/templates"
+)
+
+// Advanced account security: passkey-only sign-in, short sessions, recovery
+// keys as the only way back, and an alert for every sign-in. A person turns
+// it on from the security page once every condition below holds.
+
+// ErrNotReady refuses turning advanced security on before every condition
+// holds.
+var ErrNotReady = errors.New("complete every step first")
+
+// advancedConditions works out the enrolment checklist.
+func (h *Handler) advancedConditions(ctx context.Context, d *sessions.Device, acct *Account) (templates.AdvancedView, error) {
+	v := templates.AdvancedView{On: acct.Advanced()}
+	if acct.AdvancedSince != nil {
+		v.Since = *acct.AdvancedSince
+	}
+	if v.On {
+		return v, nil
+	}
+	v.PasskeyStepUp = d.ACR == ACRPhishingResistant && h.Now().Sub(d.AuthTime) <= h.StepUp["standard"]
+	list, err := h.Passkeys.List(ctx, acct.ID)
+	if err != nil {
+		return v, err
+	}
+	v.TwoPasskeys = len(list) >= 2
+	for _, pk := range list {
+		v.SyncedPasskey = v.SyncedPasskey || pk.BackupEligible
+	}
+	current, err := h.Recovery.CurrentSet(ctx, acct.ID)
+	if err != nil {
+		return v, err
+	}
+	var confirmed *string
+	if err := h.Sessions.DB.QueryRow(ctx, `SELECT recovery_confirmed_set::text FROM accounts WHERE id = $1`, acct.ID).Scan(&confirmed); err != nil {
+		return v, err
+	}
+	v.RecoverySaved = current != "" && confirmed != nil && *confirmed == current
+	v.RecoveryPending = current != "" && !v.RecoverySaved
+	v.Ready = v.PasskeyStepUp && v.TwoPasskeys && v.SyncedPasskey && v.RecoverySaved
+	return v, nil
+}
+
+func (h *Handler) advancedRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("POST /account/security/advanced/recovery", h.securityForm("recovery_generate"))
+	mux.HandleFunc("POST /account/security/advanced/confirm-key", h.advancedConfirmKey)
+	mux.HandleFunc("POST /account/security/advanced/enroll", h.advancedEnroll)
+	mux.HandleFunc("POST /account/security/advanced/leave", h.securityForm("advanced_leave"))
+}
+
+// advancedConfirmKey checks a typed-back recovery key without burning it,
+// proving the new set was saved.
+func (h *Handler) advancedConfirmKey(w http.ResponseWriter, r *http.Request) {
+	web.NoStore(w)
+	if err := h.CSRF.Check(r); err != nil {
+		h.errorPage(w, r, http.StatusForbidden, "This form has expired", "Reload the page and try again.")
+		return
+	}
+	d, acct, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	if d.Restricted() {
+		backTo(w, r, "error", "restricted")
+		return
+	}
+	ctx := r.Context()
+	key := "confirm:" + acct.ID
+	if wait, err := h.Throttle.Check(ctx, key); err != nil || wait > 0 {
+		backTo(w, r, "error", "advanced_key")
+		return
+	}
+	set, err := h.Recovery.Check(ctx, acct.ID, r.PostFormValue("recovery_key"))
+	if err != nil {
+		_ = h.Throttle.Fail(ctx, key, "", h.event(r, "recovery_key"))
+		backTo(w, r, "error", "advanced_key")
+		return
+	}
+	_ = h.Throttle.Succeed(ctx, key)
+	if _, err := h.Sessions.DB.Exec(ctx, `UPDATE accounts SET recovery_confirmed_set = $2 WHERE id = $1`, acct.ID, set); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/account/security?done=advanced_key#advanced", http.StatusSeeOther)
+}
+
+// advancedEnroll turns advanced security on, in one transaction: the
+// password and the authenticator app are deleted, trusted devices are
+// forgotten, every other device session ends (its apps get their
+// back-channel logout), this session continues under advanced lifetimes,
+// and the change is recorded and announced.
+func (h *Handler) advancedEnroll(w http.ResponseWriter, r *http.Request) {
+	web.NoStore(w)
+	if err := h.CSRF.Check(r); err != nil {
+		h.errorPage(w, r, http.StatusForbidden, "This form has expired", "Reload the page and try again.")
+		return
+	}
+	d, acct, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	if acct.Advanced() {
+		backTo(w, r, "done", "advanced_on")
+		return
+	}
+	v, err := h.advancedConditions(ctx, d, acct)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if d.Restricted() || !v.Ready {
+		backTo(w, r, "error", "advanced_not_ready")
+		return
+	}
+	now := h.Now().UTC()
+	life := h.Sessions.Policy["advanced"]
+	ended := 0
+	var others []string
+	defer func() { h.Sessions.Forget(append(others, d.ID)...) }()
+	err = pgx.BeginFunc(ctx, h.Sessions.DB, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE`, acct.ID); err != nil {
+			return err
+		}
+		for _, q := range []string{`DELETE FROM passwords WHERE account_id = $1`, `DELETE FROM totp_secrets WHERE account_id = $1`} {
+			if _, err := tx.Exec(ctx, q, acct.ID); err != nil {
+				return err
+			}
+		}
+		if err := h.Sessions.ForgetTrustedDevices(ctx, tx, acct.ID); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT id::text FROM device_sessions WHERE account_id = $1 AND ended_at IS NULL AND id <> $2`, acct.ID, d.ID)
+		if err != nil {
+			return err
+		}
+		others, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			return err
+		}
+		for _, id := range others {
+			if err := h.Sessions.EndTx(ctx, tx, id, sessions.ReasonAdvanced); err != nil {
+				return err
+			}
+		}
+		ended = len(others)
+		if _, err := tx.Exec(ctx, `UPDATE accounts SET security_mode = 'advanced', advanced_since = $2 WHERE id = $1`, acct.ID, now); err != nil {
+			return err
+		}
+		if err := h.Sessions.SetLifetime(ctx, tx, d.ID, life, now, true); err != nil {
+			return err
+		}
+		if err := sessions.Record(ctx, tx, sessions.Event{AccountID: acct.ID, At: now, Kind: "advanced_on", DeviceSessionID: d.ID,
+			IP: h.ClientIP.Addr(r), UserAgent: r.UserAgent(), Detail: map[string]any{"sessions_ended": ended}}); err != nil {
+			return err
+		}
+		return h.alert(ctx, tx, acct, alertAdvancedOn(h, acct, ended))
+	})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	backTo(w, r, "done", "advanced_on")
+}
+
+// leaveAdvanced returns the account to standard security: standard
+// lifetimes for this session, a password may be set again.
+func (h *Handler) leaveAdvanced(ctx context.Context, r *http.Request, d *sessions.Device, acct *Account) error {
+	now := h.Now().UTC()
+	defer h.Sessions.Forget(d.ID)
+	return pgx.BeginFunc(ctx, h.Sessions.DB, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `UPDATE accounts SET security_mode = 'standard', advanced_since = NULL WHERE id = $1`, acct.ID); err != nil {
+			return err
+		}
+		if err := h.Sessions.SetLifetime(ctx, tx, d.ID, h.Sessions.Policy["standard"], now, false); err != nil {
+			return err
+		}
+		if err := sessions.Record(ctx, tx, sessions.Event{AccountID: acct.ID, At: now, Kind: "advanced_off", DeviceSessionID: d.ID,
+			IP: h.ClientIP.Addr(r), UserAgent: r.UserAgent()}); err != nil {
+			return err
+		}
+		return h.alert(ctx, tx, acct, alertAdvancedOff(h, acct))
+	})
+}

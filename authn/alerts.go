@@ -1,0 +1,115 @@
+package authn
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"latch/internal/notify"
+	"latch/sessions"
+)
+
+// Alerts tell a person by email about what happened to their account:
+// sign-ins from new devices (every sign-in for advanced accounts), recovery
+// key uses, advanced security turned on or off, passkeys added or removed.
+// They go through the outbox in the same transaction as the change when
+// there is one, so none is lost and none announces what did not happen.
+
+func (h *Handler) alert(ctx context.Context, q sessions.Querier, acct *Account, a alertDraft) error {
+	if !h.Notify {
+		return nil
+	}
+	return notify.Enqueue(ctx, q, h.Now(), a.Alert.Message(acct.ID, acct.Email, a.Subject))
+}
+
+// alertNow sends an alert outside a transaction, logging a failure: the
+// person's request has already succeeded.
+func (h *Handler) alertNow(r *http.Request, acct *Account, a alertDraft) {
+	if err := h.alert(r.Context(), h.Sessions.DB, acct, a); err != nil {
+		h.Logger.ErrorContext(r.Context(), "queue alert", "subject", a.Subject, "err", err)
+	}
+}
+
+type alertDraft struct {
+	Subject string
+	notify.Alert
+}
+
+func (h *Handler) link(path string) string { return strings.TrimSuffix(h.Issuer, "/") + path }
+
+func when(t time.Time) string { return t.UTC().Format("2 Jan 2006, 15:04 UTC") }
+
+// where describes the browser of a request for an alert.
+func (h *Handler) where(r *http.Request) (device, place string) {
+	device = sessions.DescribeUserAgent(r.UserAgent()).Name
+	place = h.Sessions.Locator.Locate(h.ClientIP.Addr(r)).String()
+	return device, place
+}
+
+const notYou = "If this wasn't you, open your sessions page, end that session, and change your credentials."
+
+func alertSignIn(h *Handler, r *http.Request, acct *Account, newDevice bool, method string) alertDraft {
+	device, place := h.where(r)
+	a := alertDraft{Subject: "New sign-in to your latch account", Alert: notify.Alert{
+		Heading: "New sign-in to your account",
+		Lines:   []string{"Your account was just used to sign in on " + device + "."},
+		Facts:   [][2]string{{"Device", device}, {"Where", place}, {"When", when(h.Now())}, {"Method", method}},
+		Action:  "Review your sessions", URL: h.link("/account/sessions"), Footer: notYou,
+	}}
+	if newDevice {
+		a.Subject = "Sign-in from a new device"
+		a.Heading = "Sign-in from a new device"
+		a.Lines = []string{"Your account was just used to sign in on a device it hasn't used before: " + device + "."}
+	}
+	return a
+}
+
+func alertRecoveryUsed(h *Handler, r *http.Request, acct *Account) alertDraft {
+	device, place := h.where(r)
+	st, _ := h.Recovery.Status(r.Context(), acct.ID)
+	return alertDraft{Subject: "A recovery key was used", Alert: notify.Alert{
+		Heading: "A recovery key was used",
+		Lines: []string{"One of your recovery keys was just used to get into your account. That key no longer works.",
+			fmt.Sprintf("You have %d unused recovery keys left.", st.Remaining)},
+		Facts:  [][2]string{{"Device", device}, {"Where", place}, {"When", when(h.Now())}},
+		Action: "Check your security settings", URL: h.link("/account/security"), Footer: notYou,
+	}}
+}
+
+func alertAdvancedOn(h *Handler, acct *Account, ended int) alertDraft {
+	return alertDraft{Subject: "Advanced security is on", Alert: notify.Alert{
+		Heading: "Advanced security is on",
+		Lines: []string{"Your account now signs in with passkeys only. Your password and authenticator app were removed, and sessions last at most 12 hours.",
+			fmt.Sprintf("%d other sessions were signed out.", ended),
+			"Only your recovery keys can get you back in if you lose your passkeys: nobody else can."},
+		Facts:  [][2]string{{"When", when(h.Now())}},
+		Action: "Open your security settings", URL: h.link("/account/security"),
+		Footer: "If you didn't turn this on, sign in and review your passkeys now.",
+	}}
+}
+
+func alertAdvancedOff(h *Handler, acct *Account) alertDraft {
+	return alertDraft{Subject: "Advanced security is off", Alert: notify.Alert{
+		Heading: "Advanced security is off",
+		Lines:   []string{"Your account is back to standard security: longer sessions, and you may set a password again."},
+		Facts:   [][2]string{{"When", when(h.Now())}},
+		Action:  "Open your security settings", URL: h.link("/account/security"), Footer: notYou,
+	}}
+}
+
+func alertPasskey(h *Handler, r *http.Request, acct *Account, name string, added bool) alertDraft {
+	device, place := h.where(r)
+	a := alertDraft{Subject: "A passkey was added to your account", Alert: notify.Alert{
+		Heading: "A passkey was added",
+		Lines:   []string{"The passkey “" + name + "” can now sign in to your account."},
+		Facts:   [][2]string{{"Device", device}, {"Where", place}, {"When", when(h.Now())}},
+		Action:  "Check your passkeys", URL: h.link("/account/security"), Footer: notYou,
+	}}
+	if !added {
+		a.Subject, a.Heading = "A passkey was removed from your account", "A passkey was removed"
+		a.Lines = []string{"The passkey “" + name + "” can no longer sign in to your account."}
+	}
+	return a
+}

@@ -1,0 +1,220 @@
+package main
+
+import (
+	"crypto/rand"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// fakePasskey stores a passkey row for an account, enough for the
+// enrolment conditions (which count passkeys and look at their backup
+// flag); the browser test does the real ceremonies.
+func fakePasskey(t *testing.T, l *testLatch, accountID string, synced bool) {
+	t.Helper()
+	id := make([]byte, 16)
+	rand.Read(id)
+	if _, err := l.srv.db.Pool.Exec(t.Context(), `INSERT INTO passkeys (id, account_id, name, credential, backup_eligible, backup_state, created_at)
+		VALUES ($1, $2, 'Key', '{}', $3, $3, now())`, id, accountID, synced); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// passkeyStepUp marks a browser's session as freshly authenticated with a
+// passkey (what a passkey sign-in or step-up leaves behind).
+func passkeyStepUp(t *testing.T, l *testLatch, secret string) {
+	t.Helper()
+	sid := l.sid(secret)
+	if _, err := l.srv.db.Pool.Exec(t.Context(), `UPDATE device_sessions SET acr = 'phr', amr = '{hwk,user,mfa}', auth_time = $2 WHERE id = $1`,
+		sid, l.clock.Now().UTC()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.srv.db.Pool.Exec(t.Context(), `SELECT pg_notify('latch_session_ended', $1)`, sid); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // the cache hears it
+}
+
+func enroll(t *testing.T, b *browser) (*http.Response, string) {
+	t.Helper()
+	resp := b.post("/account/security", "/account/security/advanced/enroll", nil)
+	body := page(t, resp)
+	return resp, body
+}
+
+// TestAdvancedEnrolment: each missing condition refuses enrolment with its
+// reason; all met, the account turns advanced in one go: password and
+// authenticator app gone, other sessions ended (their refresh tokens dead,
+// their apps told), this session under advanced lifetimes.
+func TestAdvancedEnrolment(t *testing.T) {
+	l, rcv := startLatchWithReceiver(t)
+	acct, _ := l.srv.accounts.ByEmail(t.Context(), l.email)
+	other := l.browser()
+	otherTok := other.signInFlow(l.appA())
+	me := l.browser()
+	me.signInPassword(l.email, testPassword).Body.Close()
+	enrollTOTP(t, l, me)
+
+	refused := func(missing string) {
+		t.Helper()
+		resp, body := enroll(t, me)
+		if !strings.Contains(resp.Request.URL.RawQuery, "error=advanced_not_ready") || !strings.Contains(body, "Complete every step first") {
+			t.Fatalf("enrolled while missing %s: %s", missing, resp.Request.URL)
+		}
+		if a, _ := l.srv.accounts.ByEmail(t.Context(), l.email); a.Advanced() {
+			t.Fatalf("account advanced while missing %s", missing)
+		}
+	}
+	refused("everything")
+	fakePasskey(t, l, acct.ID, false)
+	passkeyStepUp(t, l, me.session())
+	refused("a second passkey and recovery keys")
+	fakePasskey(t, l, acct.ID, false)
+	refused("a synced passkey and recovery keys")
+	fakePasskey(t, l, acct.ID, true)
+	refused("saved recovery keys")
+	keys := generateRecoveryKeys(t, me)
+	resp := me.post("/account/security", "/account/security/advanced/confirm-key", url.Values{"recovery_key": {"AAAA-BBBB-CCCC-DDDD-EEEE-FFFF"}})
+	resp.Body.Close()
+	if !strings.Contains(resp.Request.URL.RawQuery, "error=advanced_key") {
+		t.Fatalf("a wrong typed-back key: %s", resp.Request.URL)
+	}
+	refused("a confirmed recovery key")
+	resp = me.post("/account/security", "/account/security/advanced/confirm-key", url.Values{"recovery_key": {keys[4]}})
+	resp.Body.Close()
+	if st, _ := l.srv.authn.Recovery.Status(t.Context(), acct.ID); st.Remaining != 10 {
+		t.Fatal("typing a key back burnt it")
+	}
+	// A stale passkey step-up is not enough.
+	l.clock.Advance(11 * time.Minute)
+	me.do("GET", "/account", nil).Body.Close()
+	refused("a recent passkey step-up")
+	passkeyStepUp(t, l, me.session())
+
+	resp, body := enroll(t, me)
+	if !strings.Contains(resp.Request.URL.RawQuery, "done=advanced_on") {
+		t.Fatalf("enrolment with every condition met: %s\n%.600s", resp.Request.URL, body)
+	}
+	a, _ := l.srv.accounts.ByEmail(t.Context(), l.email)
+	if !a.Advanced() || a.HasPassword {
+		t.Fatalf("after enrolment: mode %s, password %v", a.SecurityMode, a.HasPassword)
+	}
+	if on, _ := l.srv.authn.TOTP.Enabled(t.Context(), a.ID); on {
+		t.Fatal("the authenticator app survived enrolment")
+	}
+	if signedInAt(t, l.url, "/account", other.session()) {
+		t.Fatal("another session survived enrolment")
+	}
+	if _, err := l.appA().refresh(otherTok.RefreshToken); oauthErrorCode(err) != "invalid_grant" {
+		t.Fatalf("the other session's refresh token: %v", err)
+	}
+	select {
+	case <-rcv.got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the other session's app got no logout token")
+	}
+	var reason string
+	l.srv.db.Pool.QueryRow(t.Context(), `SELECT end_reason FROM device_sessions WHERE id = $1`, otherTok.claims.Sid).Scan(&reason)
+	if reason != "advanced_security" {
+		t.Fatalf("end reason %q", reason)
+	}
+	if !signedInAt(t, l.url, "/account", me.session()) {
+		t.Fatal("the enrolling session ended")
+	}
+	// This session now lives under advanced lifetimes: 15 minutes idle.
+	l.clock.Advance(16 * time.Minute)
+	if signedInAt(t, l.url, "/account", me.session()) {
+		t.Fatal("the session outlived the advanced idle limit")
+	}
+	// Password sign-in says plainly that this account uses passkeys.
+	resp = l.browser().signInPassword(l.email, testPassword)
+	body = page(t, resp)
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "signs in with a passkey only") {
+		t.Fatalf("password sign-in to an advanced account: %d", resp.StatusCode)
+	}
+	// No administrator shortcut.
+	args := []string{"accounts", "reset-password", "--email", l.email, "--password-stdin", "--database-url", l.cfg.DatabaseURL, "--master-key-file", l.cfg.MasterKeyFile}
+	code, _, errOut := cli(t, "a new password here\n", args...)
+	if code == 0 || !strings.Contains(errOut, "advanced security") {
+		t.Fatalf("reset-password on an advanced account: %d %s", code, errOut)
+	}
+	code, _, errOut = cli(t, "", "accounts", "reset-2fa", "--email", l.email, "--database-url", l.cfg.DatabaseURL, "--master-key-file", l.cfg.MasterKeyFile)
+	if code == 0 || !strings.Contains(errOut, "advanced security") {
+		t.Fatalf("reset-2fa on an advanced account: %d %s", code, errOut)
+	}
+
+	// Recovery: email plus a recovery key, once, ending every other session.
+	c1 := l.browser()
+	c1.signInPassword(l.email, testPassword).Body.Close() // refused, but sets cookies
+	passkeySession := l.browser()
+	d, secret, err := l.srv.sessions.Create(t.Context(), sessionForTest(a.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = d
+	u, _ := url.Parse(l.url)
+	passkeySession.client.Jar.SetCookies(u, []*http.Cookie{{Name: "latch", Value: secret, Path: "/"}})
+	form := hiddenFields(page(t, c1.do("GET", "/login/recover", nil)))
+	form.Set("email", l.email)
+	form.Set("recovery_key", keys[0])
+	resp = c1.do("POST", "/login/recover", form)
+	resp.Body.Close()
+	if resp.Request.URL.Path != "/account/security" {
+		t.Fatalf("recovery sign-in: %s", resp.Request.URL)
+	}
+	if signedInAt(t, l.url, "/account/security", secret) {
+		t.Fatal("recovery on an advanced account left another session alive")
+	}
+	resp = c1.post("/account/security", "/account/security/password", url.Values{"new_password": {"sneaky password"}, "confirm_password": {"sneaky password"}})
+	resp.Body.Close()
+	if !strings.Contains(resp.Request.URL.RawQuery, "error=advanced") {
+		t.Fatalf("a recovery session set a password on an advanced account: %s", resp.Request.URL)
+	}
+	form.Set("recovery_key", keys[0])
+	if resp := l.browser().do("POST", "/login/recover", form); resp.StatusCode != http.StatusForbidden && resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("the same recovery key twice: %d", resp.StatusCode)
+	}
+}
+
+// TestAdvancedLifetimes: 12 hours absolute, and prompt=none after it
+// answers login_required.
+func TestAdvancedLifetimes(t *testing.T) {
+	l := startLatch(t)
+	acct, _ := l.srv.accounts.ByEmail(t.Context(), l.email)
+	l.srv.db.Pool.Exec(t.Context(), `UPDATE accounts SET security_mode = 'advanced' WHERE id = $1`, acct.ID)
+	b := l.browser()
+	_, secret, err := l.srv.sessions.Create(t.Context(), sessionForTest(acct.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(l.url)
+	b.client.Jar.SetCookies(u, []*http.Cookie{{Name: "latch", Value: secret, Path: "/"}})
+	a := l.appA()
+	f := a.newFlow(oauth2.SetAuthURLParam("prompt", "none"))
+	tok := a.mustExchange(a.callback(b.do("GET", f.url, nil), f), f)
+	// Active every 10 minutes for 12 hours: alive until the absolute limit.
+	for elapsed := time.Duration(0); elapsed < 11*time.Hour+50*time.Minute; elapsed += 10 * time.Minute {
+		l.clock.Advance(10 * time.Minute)
+		if !signedInAt(t, l.url, "/account", secret) {
+			t.Fatalf("ended after %v of activity", elapsed+10*time.Minute)
+		}
+	}
+	if _, err := a.refresh(tok.RefreshToken); err != nil {
+		t.Fatalf("refresh inside the lifetime: %v", err)
+	}
+	l.clock.Advance(11 * time.Minute)
+	if signedInAt(t, l.url, "/account", secret) {
+		t.Fatal("alive past 12 hours")
+	}
+	f = a.newFlow(oauth2.SetAuthURLParam("prompt", "none"))
+	resp := b.do("GET", f.url, nil)
+	resp.Body.Close()
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	if loc == nil || loc.Query().Get("error") != "login_required" {
+		t.Fatalf("prompt=none past the lifetime: %s", resp.Header.Get("Location"))
+	}
+}
