@@ -218,3 +218,53 @@ func TestAdvancedLifetimes(t *testing.T) {
 		t.Fatalf("prompt=none past the lifetime: %s", resp.Header.Get("Location"))
 	}
 }
+
+// TestAdvancedLeave: turning advanced security off takes a passkey step-up
+// within 5 minutes; then standard lifetimes return and a password may be
+// set again.
+func TestAdvancedLeave(t *testing.T) {
+	l := startLatch(t)
+	acct, _ := l.srv.accounts.ByEmail(t.Context(), l.email)
+	l.srv.db.Pool.Exec(t.Context(), `UPDATE accounts SET security_mode = 'advanced', advanced_since = now() WHERE id = $1`, acct.ID)
+	l.srv.db.Pool.Exec(t.Context(), `DELETE FROM passwords WHERE account_id = $1`, acct.ID)
+	b := l.browser()
+	_, secret, err := l.srv.sessions.Create(t.Context(), sessionForTest(acct.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(l.url)
+	b.client.Jar.SetCookies(u, []*http.Cookie{{Name: "latch", Value: secret, Path: "/"}})
+
+	// A passkey sign-in 6 minutes old is too old for an advanced account.
+	l.clock.Advance(6 * time.Minute)
+	resp := b.post("/account/security", "/account/security/advanced/leave", nil)
+	body := page(t, resp)
+	if resp.Request.URL.Path != "/account/reauth" || strings.Contains(body, `name="password"`) {
+		t.Fatalf("stale leave went to %s (password offered: %v)", resp.Request.URL, strings.Contains(body, `name="password"`))
+	}
+	passkeyStepUp(t, l, secret)
+	resp = b.post("/account/security", "/account/security/advanced/leave", nil)
+	resp.Body.Close()
+	if !strings.Contains(resp.Request.URL.RawQuery, "done=advanced_off") {
+		t.Fatalf("leave after a passkey step-up: %s", resp.Request.URL)
+	}
+	if a, _ := l.srv.accounts.ByEmail(t.Context(), l.email); a.Advanced() {
+		t.Fatal("still advanced")
+	}
+	// Standard lifetimes: an hour idle is fine now.
+	l.clock.Advance(time.Hour)
+	if !signedInAt(t, l.url, "/account", secret) {
+		t.Fatal("the session kept the advanced idle limit")
+	}
+	passkeyStepUp(t, l, secret)
+	resp = b.post("/account/security", "/account/security/password", url.Values{"new_password": {"back to a password"}, "confirm_password": {"back to a password"}})
+	resp.Body.Close()
+	if !strings.Contains(resp.Request.URL.RawQuery, "done=password_set") {
+		t.Fatalf("setting a password after leaving: %s", resp.Request.URL)
+	}
+	var events int
+	l.srv.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM outbox WHERE subject = 'Advanced security is off'`).Scan(&events)
+	if events != 1 {
+		t.Fatal("leaving was not announced")
+	}
+}
