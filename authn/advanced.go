@@ -52,6 +52,22 @@ func (h *Handler) advancedConditions(ctx context.Context, d *sessions.Device, ac
 	return v, nil
 }
 
+// missingCondition names the first condition that is not met, as the error
+// code whose sentence the page shows.
+func missingCondition(v templates.AdvancedView) string {
+	switch {
+	case !v.PasskeyStepUp:
+		return "advanced_need_stepup"
+	case !v.TwoPasskeys:
+		return "advanced_need_two"
+	case !v.SyncedPasskey:
+		return "advanced_need_synced"
+	case !v.RecoverySaved:
+		return "advanced_need_keys"
+	}
+	return "advanced_not_ready"
+}
+
 func (h *Handler) advancedRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /account/security/advanced/recovery", h.securityForm("recovery_generate"))
 	mux.HandleFunc("POST /account/security/advanced/confirm-key", h.advancedConfirmKey)
@@ -121,7 +137,7 @@ func (h *Handler) advancedEnroll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if d.Restricted() || !v.Ready {
-		backTo(w, r, "error", "advanced_not_ready")
+		backTo(w, r, "error", missingCondition(v))
 		return
 	}
 	now := h.Now().UTC()

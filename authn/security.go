@@ -114,16 +114,20 @@ var flashes = map[string]string{
 
 // errorsByCode are the refusals a change reports, by the code in ?error=.
 var errorsByCode = map[string]string{
-	"last_credential":    "That is your only way to sign in. Add a passkey or set a password first.",
-	"no_passkey":         "That passkey is gone already.",
-	"restricted":         "You signed in with a recovery key: add a passkey or set a password first.",
-	"name":               "Give the passkey a name.",
-	"password_short":     "Your password needs at least 8 characters.",
-	"password_match":     "The two passwords don't match.",
-	"advanced":           "Under advanced security, passwords and authenticator apps are off.",
-	"advanced_key":       "That isn't one of your current, unused recovery keys.",
-	"advanced_not_ready": "Complete every step first: a passkey confirmation, two passkeys with one synced, and saved recovery keys.",
-	"totp_exists":        "An authenticator app is already set up. Remove it first to set up another.",
+	"last_credential":      "That is your only way to sign in. Add a passkey or set a password first.",
+	"no_passkey":           "That passkey is gone already.",
+	"restricted":           "You signed in with a recovery key: add a passkey or set a password first.",
+	"name":                 "Give the passkey a name.",
+	"password_short":       "Your password needs at least 8 characters.",
+	"password_match":       "The two passwords don't match.",
+	"advanced":             "Under advanced security, passwords and authenticator apps are off.",
+	"advanced_key":         "That isn't one of your current, unused recovery keys.",
+	"advanced_not_ready":   "Complete every step first: a passkey confirmation, two passkeys with one synced, and saved recovery keys.",
+	"advanced_need_stepup": "Confirm it's you with a passkey first (within the last few minutes).",
+	"advanced_need_two":    "Add a second passkey first, so losing one device doesn't lock you out.",
+	"advanced_need_synced": "One of your passkeys must be synced across your devices, like iCloud Keychain or Google Password Manager.",
+	"advanced_need_keys":   "Generate a fresh set of recovery keys and type one back first, so we know you saved them.",
+	"totp_exists":          "An authenticator app is already set up. Remove it first to set up another.",
 }
 
 func (h *Handler) securityPage(w http.ResponseWriter, r *http.Request) {

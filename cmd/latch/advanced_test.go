@@ -62,28 +62,28 @@ func TestAdvancedEnrolment(t *testing.T) {
 	refused := func(missing string) {
 		t.Helper()
 		resp, body := enroll(t, me)
-		if !strings.Contains(resp.Request.URL.RawQuery, "error=advanced_not_ready") || !strings.Contains(body, "Complete every step first") {
-			t.Fatalf("enrolled while missing %s: %s", missing, resp.Request.URL)
+		if !strings.Contains(resp.Request.URL.RawQuery, "error=advanced_need_") || !strings.Contains(body, missing) {
+			t.Fatalf("enrolled while missing %q: %s", missing, resp.Request.URL)
 		}
 		if a, _ := l.srv.accounts.ByEmail(t.Context(), l.email); a.Advanced() {
 			t.Fatalf("account advanced while missing %s", missing)
 		}
 	}
-	refused("everything")
+	refused("Confirm it&#39;s you with a passkey first")
 	fakePasskey(t, l, acct.ID, false)
 	passkeyStepUp(t, l, me.session())
-	refused("a second passkey and recovery keys")
+	refused("Add a second passkey first")
 	fakePasskey(t, l, acct.ID, false)
-	refused("a synced passkey and recovery keys")
+	refused("must be synced")
 	fakePasskey(t, l, acct.ID, true)
-	refused("saved recovery keys")
+	refused("type one back first")
 	keys := generateRecoveryKeys(t, me)
 	resp := me.post("/account/security", "/account/security/advanced/confirm-key", url.Values{"recovery_key": {"AAAA-BBBB-CCCC-DDDD-EEEE-FFFF"}})
 	resp.Body.Close()
 	if !strings.Contains(resp.Request.URL.RawQuery, "error=advanced_key") {
 		t.Fatalf("a wrong typed-back key: %s", resp.Request.URL)
 	}
-	refused("a confirmed recovery key")
+	refused("type one back first")
 	resp = me.post("/account/security", "/account/security/advanced/confirm-key", url.Values{"recovery_key": {keys[4]}})
 	resp.Body.Close()
 	if st, _ := l.srv.authn.Recovery.Status(t.Context(), acct.ID); st.Remaining != 10 {
@@ -92,7 +92,7 @@ func TestAdvancedEnrolment(t *testing.T) {
 	// A stale passkey step-up is not enough.
 	l.clock.Advance(11 * time.Minute)
 	me.do("GET", "/account", nil).Body.Close()
-	refused("a recent passkey step-up")
+	refused("Confirm it&#39;s you with a passkey first")
 	passkeyStepUp(t, l, me.session())
 
 	resp, body := enroll(t, me)
