@@ -7,7 +7,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"latch/internal/web"
 	"latch/sessions"
 	"latch/templates"
 )
@@ -78,12 +77,7 @@ func (h *Handler) advancedRoutes(mux *http.ServeMux) {
 // advancedConfirmKey checks a typed-back recovery key without burning it,
 // proving the new set was saved.
 func (h *Handler) advancedConfirmKey(w http.ResponseWriter, r *http.Request) {
-	web.NoStore(w)
-	if err := h.CSRF.Check(r); err != nil {
-		h.errorPage(w, r, http.StatusForbidden, "This form has expired", "Reload the page and try again.")
-		return
-	}
-	d, acct, ok := h.signedIn(w, r)
+	d, acct, ok := h.formSignedIn(w, r)
 	if !ok {
 		return
 	}
@@ -117,12 +111,7 @@ func (h *Handler) advancedConfirmKey(w http.ResponseWriter, r *http.Request) {
 // back-channel logout), this session continues under advanced lifetimes,
 // and the change is recorded and announced.
 func (h *Handler) advancedEnroll(w http.ResponseWriter, r *http.Request) {
-	web.NoStore(w)
-	if err := h.CSRF.Check(r); err != nil {
-		h.errorPage(w, r, http.StatusForbidden, "This form has expired", "Reload the page and try again.")
-		return
-	}
-	d, acct, ok := h.signedIn(w, r)
+	d, acct, ok := h.formSignedIn(w, r)
 	if !ok {
 		return
 	}

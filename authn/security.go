@@ -186,12 +186,7 @@ func (h *Handler) securityPage(w http.ResponseWriter, r *http.Request) {
 // after a step-up when the last authentication is too old.
 func (h *Handler) securityForm(action string, fields ...string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		web.NoStore(w)
-		if err := h.CSRF.Check(r); err != nil {
-			h.errorPage(w, r, http.StatusForbidden, "This form has expired", "Reload the page and try again.")
-			return
-		}
-		d, acct, ok := h.signedIn(w, r)
+		d, acct, ok := h.formSignedIn(w, r)
 		if !ok {
 			return
 		}
@@ -339,12 +334,7 @@ func (h *Handler) apply(w http.ResponseWriter, r *http.Request, d *sessions.Devi
 // passwordSet hashes the new password before anything else, so a change
 // waiting for its step-up never stores a password in clear.
 func (h *Handler) passwordSet(w http.ResponseWriter, r *http.Request) {
-	web.NoStore(w)
-	if err := h.CSRF.Check(r); err != nil {
-		h.errorPage(w, r, http.StatusForbidden, "This form has expired", "Reload the page and try again.")
-		return
-	}
-	d, acct, ok := h.signedIn(w, r)
+	d, acct, ok := h.formSignedIn(w, r)
 	if !ok {
 		return
 	}
@@ -368,12 +358,7 @@ func (h *Handler) passwordSet(w http.ResponseWriter, r *http.Request) {
 // totpConfirm turns the authenticator app on once a code from it matches.
 // Setting up needed a step-up (totp_begin); confirming proves the app works.
 func (h *Handler) totpConfirm(w http.ResponseWriter, r *http.Request) {
-	web.NoStore(w)
-	if err := h.CSRF.Check(r); err != nil {
-		h.errorPage(w, r, http.StatusForbidden, "This form has expired", "Reload the page and try again.")
-		return
-	}
-	d, acct, ok := h.signedIn(w, r)
+	d, acct, ok := h.formSignedIn(w, r)
 	if !ok {
 		return
 	}
@@ -416,17 +401,8 @@ type passkeyAddRequest struct {
 // re-authenticate first.
 func (h *Handler) passkeyAddBegin(w http.ResponseWriter, r *http.Request) {
 	var in passkeyAddRequest
-	if !h.readJSON(w, r, &in) {
-		return
-	}
-	d := h.Device(r)
-	if d == nil {
-		jsonError(w, http.StatusUnauthorized, "You are signed out. Sign in again.")
-		return
-	}
-	acct, err := h.Accounts.ByID(r.Context(), d.AccountID)
-	if err != nil {
-		h.failMaybeJSON(w, r, err, true)
+	d, acct, ok := h.jsonSignedIn(w, r, &in)
+	if !ok {
 		return
 	}
 	if !h.fresh(d, acct) {
@@ -443,17 +419,8 @@ func (h *Handler) passkeyAddBegin(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) passkeyAddFinish(w http.ResponseWriter, r *http.Request) {
 	var in passkeyAddRequest
-	if !h.readJSON(w, r, &in) {
-		return
-	}
-	d := h.Device(r)
-	if d == nil {
-		jsonError(w, http.StatusUnauthorized, "You are signed out. Sign in again.")
-		return
-	}
-	acct, err := h.Accounts.ByID(r.Context(), d.AccountID)
-	if err != nil {
-		h.failMaybeJSON(w, r, err, true)
+	d, acct, ok := h.jsonSignedIn(w, r, &in)
+	if !ok {
 		return
 	}
 	if !h.fresh(d, acct) {

@@ -146,6 +146,36 @@ func (h *Handler) renderReauth(w http.ResponseWriter, r *http.Request, status in
 	h.Pages.Render(w, status, "reauth", p)
 }
 
+// formSignedIn checks a form POST of a signed-in page: CSRF first, then the
+// session and its account.
+func (h *Handler) formSignedIn(w http.ResponseWriter, r *http.Request) (*sessions.Device, *Account, bool) {
+	web.NoStore(w)
+	if err := h.CSRF.Check(r); err != nil {
+		h.errorPage(w, r, http.StatusForbidden, "This form has expired", "Reload the page and try again.")
+		return nil, nil, false
+	}
+	return h.signedIn(w, r)
+}
+
+// jsonSignedIn reads a script's JSON call (CSRF in the header) of a
+// signed-in page and returns the session and its account.
+func (h *Handler) jsonSignedIn(w http.ResponseWriter, r *http.Request, in any) (*sessions.Device, *Account, bool) {
+	if !h.readJSON(w, r, in) {
+		return nil, nil, false
+	}
+	d := h.Device(r)
+	if d == nil {
+		jsonError(w, http.StatusUnauthorized, "You are signed out. Sign in again.")
+		return nil, nil, false
+	}
+	acct, err := h.Accounts.ByID(r.Context(), d.AccountID)
+	if err != nil {
+		h.failMaybeJSON(w, r, err, true)
+		return nil, nil, false
+	}
+	return d, acct, true
+}
+
 // signedIn returns the browser's session and account, or sends it to sign in.
 func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request) (*sessions.Device, *Account, bool) {
 	d := h.Device(r)
@@ -173,12 +203,7 @@ func (h *Handler) reauthPage(w http.ResponseWriter, r *http.Request) {
 // when the account has one. Failures count against the same throttles as
 // sign-in.
 func (h *Handler) reauth(w http.ResponseWriter, r *http.Request) {
-	web.NoStore(w)
-	if err := h.CSRF.Check(r); err != nil {
-		h.errorPage(w, r, http.StatusForbidden, "This form has expired", "Reload the page and try again.")
-		return
-	}
-	d, acct, ok := h.signedIn(w, r)
+	d, acct, ok := h.formSignedIn(w, r)
 	if !ok {
 		return
 	}
@@ -325,17 +350,8 @@ func (h *Handler) reauthPasskeyBegin(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) reauthPasskeyFinish(w http.ResponseWriter, r *http.Request) {
 	var in reauthPasskeyRequest
-	if !h.readJSON(w, r, &in) {
-		return
-	}
-	d := h.Device(r)
-	if d == nil {
-		jsonError(w, http.StatusUnauthorized, "You are signed out. Sign in again.")
-		return
-	}
-	acct, err := h.Accounts.ByID(r.Context(), d.AccountID)
-	if err != nil {
-		h.failMaybeJSON(w, r, err, true)
+	d, acct, ok := h.jsonSignedIn(w, r, &in)
+	if !ok {
 		return
 	}
 	as, err := h.Passkeys.FinishStepUp(r.Context(), h.binding(w, r), d.AccountID, in.Credential, func(accountID string, cred []byte) {
