@@ -234,9 +234,19 @@ func (h *Handler) secondFactor(w http.ResponseWriter, r *http.Request) {
 	key := r.PostFormValue("recovery_key")
 	useRecovery := key != "" || r.PostForm.Has("recovery_key")
 	ctx := r.Context()
+	if !h.Limiter.Allow(h.ClientIP.Addr(r)) {
+		h.renderSecondFactor(w, r, http.StatusTooManyRequests, st, useRecovery, "Too many attempts from your network. Wait a minute and try again.")
+		return
+	}
 	acct, err := h.Accounts.ByID(ctx, st.AccountID)
 	if err != nil {
 		h.fail(w, r, err)
+		return
+	}
+	if acct.Advanced() {
+		// Turned advanced after this password was checked: passkeys only now.
+		h.Cookies.Clear(w, "flow")
+		h.errorPage(w, r, http.StatusForbidden, "Sign in with a passkey", "This account now uses advanced security and signs in with a passkey only.")
 		return
 	}
 	throttleKey := "2fa:" + acct.ID

@@ -238,14 +238,16 @@ func (h *Handler) apply(w http.ResponseWriter, r *http.Request, d *sessions.Devi
 	case "passkey_remove":
 		id, err := base64.RawURLEncoding.DecodeString(c.Params["id"])
 		var name string
-		if err == nil {
+		if err != nil {
+			err = ErrPasskeyNotFound
+		} else {
 			name, err = h.Passkeys.Remove(ctx, acct.ID, id)
 		}
 		switch {
 		case errors.Is(err, ErrLastCredential):
 			backTo(w, r, "error", "last_credential")
 			return
-		case err != nil && (errors.Is(err, ErrPasskeyNotFound) || id == nil):
+		case errors.Is(err, ErrPasskeyNotFound):
 			backTo(w, r, "error", "no_passkey")
 			return
 		case err != nil:
@@ -389,6 +391,12 @@ func (h *Handler) totpConfirm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.record(r, acct.ID, "totp_added", d.ID, nil)
+	// The code that just confirmed the app is a second factor this session
+	// has now shown, so it counts for the step-up of what comes next.
+	if err := h.steppedUp(w, r, d, []string{"pwd", "otp", "mfa"}, d.ACR); err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	backTo(w, r, "done", "totp_on")
 }
 
@@ -405,7 +413,7 @@ func (h *Handler) passkeyAddBegin(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !h.fresh(d, acct) {
+	if !h.fresh(r.Context(), d, acct) {
 		writeJSON(w, http.StatusForbidden, map[string]string{"reauth": "/account/reauth?next=/account/security"})
 		return
 	}
@@ -423,7 +431,7 @@ func (h *Handler) passkeyAddFinish(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !h.fresh(d, acct) {
+	if !h.fresh(r.Context(), d, acct) {
 		writeJSON(w, http.StatusForbidden, map[string]string{"reauth": "/account/reauth?next=/account/security"})
 		return
 	}

@@ -288,12 +288,12 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if acct != nil && acct.Advanced() {
-		// Advanced accounts have no password; say so plainly rather than
-		// "wrong password", which would send the person hunting for one.
-		h.Metrics.SignIns.WithLabelValues("password", "advanced").Inc()
-		h.renderLogin(w, r, http.StatusForbidden, req, email,
-			"This account uses advanced security and signs in with a passkey only.")
-		return
+		// Advanced accounts have no password, so ok is false here and the
+		// answer below is the same as for any wrong password: naming the
+		// account's mode would tell a stranger which accounts are worth the
+		// most. The sentence itself says plainly that such accounts use
+		// passkeys.
+		ok = false
 	}
 	ev := sessions.Event{IP: ip, UserAgent: r.UserAgent(), Detail: map[string]any{"method": "password"}}
 	if !ok {
@@ -306,7 +306,8 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, err)
 			return
 		}
-		h.renderLogin(w, r, http.StatusUnauthorized, req, email, "Wrong email or password.")
+		h.renderLogin(w, r, http.StatusUnauthorized, req, email,
+			"Wrong email or password. Accounts with advanced security sign in with a passkey only.")
 		return
 	}
 	if err := h.Throttle.Succeed(r.Context(), key); err != nil {

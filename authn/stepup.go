@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,7 +28,7 @@ func DefaultStepUp() map[string]time.Duration {
 // fresh reports whether the session's last authentication is recent enough
 // for a sensitive change. A recovery session is: it was just authenticated
 // with a recovery key, and it dies within 15 minutes anyway.
-func (h *Handler) fresh(d *sessions.Device, acct *Account) bool {
+func (h *Handler) fresh(ctx context.Context, d *sessions.Device, acct *Account) bool {
 	if d.Restricted() {
 		return true
 	}
@@ -38,6 +39,13 @@ func (h *Handler) fresh(d *sessions.Device, acct *Account) bool {
 	// Advanced accounts confirm changes with a passkey only.
 	if acct.Advanced() && d.ACR != ACRPhishingResistant {
 		return false
+	}
+	// An account with an authenticator app confirms with it (or a passkey):
+	// a password alone, as on a trusted device, is not enough.
+	if !slices.Contains(d.AMR, "mfa") {
+		if on, err := h.TOTP.Enabled(ctx, acct.ID); err != nil || on {
+			return false
+		}
 	}
 	return h.Now().Sub(d.AuthTime) <= window
 }
@@ -52,7 +60,7 @@ type change struct {
 // sensitive applies c if the session is fresh; otherwise it stores c and
 // sends the person to re-authenticate, after which c is applied.
 func (h *Handler) sensitive(w http.ResponseWriter, r *http.Request, d *sessions.Device, acct *Account, c change) {
-	if h.fresh(d, acct) {
+	if h.fresh(r.Context(), d, acct) {
 		h.apply(w, r, d, acct, c)
 		return
 	}
@@ -70,7 +78,7 @@ func (h *Handler) sensitive(w http.ResponseWriter, r *http.Request, d *sessions.
 
 // takeChange removes and returns a stored change of this device session.
 func (h *Handler) takeChange(ctx context.Context, d *sessions.Device, id string) (*change, error) {
-	if id == "" {
+	if !sessions.IsID(id) {
 		return nil, nil
 	}
 	var c change
@@ -91,6 +99,9 @@ func (h *Handler) takeChange(ctx context.Context, d *sessions.Device, id string)
 }
 
 func (h *Handler) describeChange(ctx context.Context, d *sessions.Device, id string) string {
+	if !sessions.IsID(id) {
+		return "Confirm it's you to continue."
+	}
 	var action string
 	var params []byte
 	if err := h.Sessions.DB.QueryRow(ctx, `SELECT action, params FROM pending_changes WHERE id::text = $1 AND device_session_id = $2`,
@@ -211,6 +222,10 @@ func (h *Handler) reauth(w http.ResponseWriter, r *http.Request) {
 	changeID, next := r.PostFormValue("change"), r.PostFormValue("next")
 	if acct.SecurityMode == "advanced" {
 		h.renderReauth(w, r, http.StatusForbidden, d, acct, changeID, next, "This account confirms changes with a passkey only.")
+		return
+	}
+	if !h.Limiter.Allow(h.ClientIP.Addr(r)) {
+		h.renderReauth(w, r, http.StatusTooManyRequests, d, acct, changeID, next, "Too many attempts from your network. Wait a minute and try again.")
 		return
 	}
 	key := EmailKey(acct.Email)

@@ -48,40 +48,54 @@ func (t *Throttle) delay(n int) time.Duration {
 	return min(d, t.MaxDelay)
 }
 
-// Check tells whether an attempt for emailKey may be made now: ErrLocked, or
-// a positive wait.
-func (t *Throttle) Check(ctx context.Context, emailKey string) (time.Duration, error) {
-	var n int
-	var last time.Time
-	var locked *time.Time
-	err := t.DB.QueryRow(ctx, `SELECT failures, last_failed_at, locked_at FROM signin_failures WHERE email_key = $1`,
-		emailKey).Scan(&n, &last, &locked)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	if locked != nil {
-		return 0, ErrLocked
-	}
-	if wait := last.Add(t.delay(n)).Sub(t.Now()); wait > 0 {
-		return wait, nil
-	}
-	return 0, nil
+// Check tells whether an attempt for key may be made now (ErrLocked, or a
+// positive wait) and, when it may, counts the attempt as a failure before
+// the credential is even looked at. The check and the count share one
+// locked row, so parallel guesses are throttled one after another instead
+// of all passing the check before any failure is recorded. A correct
+// credential then calls Succeed, which clears the count.
+func (t *Throttle) Check(ctx context.Context, key string) (time.Duration, error) {
+	now := t.Now().UTC()
+	var wait time.Duration
+	err := pgx.BeginFunc(ctx, t.DB, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO signin_failures (email_key, failures, last_failed_at)
+			VALUES ($1, 0, 'epoch') ON CONFLICT DO NOTHING`, key); err != nil {
+			return err
+		}
+		var n int
+		var last time.Time
+		var locked *time.Time
+		if err := tx.QueryRow(ctx, `SELECT failures, last_failed_at, locked_at FROM signin_failures
+			WHERE email_key = $1 FOR UPDATE`, key).Scan(&n, &last, &locked); err != nil {
+			return err
+		}
+		if locked != nil {
+			return ErrLocked
+		}
+		if n > 0 {
+			if wait = last.Add(t.delay(n)).Sub(now); wait > 0 {
+				return nil
+			}
+		}
+		wait = 0
+		_, err := tx.Exec(ctx, `UPDATE signin_failures SET failures = failures + 1, last_failed_at = $2 WHERE email_key = $1`, key, now)
+		return err
+	})
+	return wait, err
 }
 
-// Fail records a failed attempt and locks at the limit; the lock is written
-// to the account's history when the account exists.
-func (t *Throttle) Fail(ctx context.Context, emailKey, accountID string, ev sessions.Event) error {
+// Fail records a failed attempt, already counted by Check, in the account's
+// history, and locks at the limit (recording the lock too).
+func (t *Throttle) Fail(ctx context.Context, key, accountID string, ev sessions.Event) error {
 	now := t.Now().UTC()
 	return pgx.BeginFunc(ctx, t.DB, func(tx pgx.Tx) error {
 		var n int
 		var locked *time.Time
-		err := tx.QueryRow(ctx, `
-			INSERT INTO signin_failures (email_key, failures, last_failed_at) VALUES ($1, 1, $2)
-			ON CONFLICT (email_key) DO UPDATE SET failures = signin_failures.failures + 1, last_failed_at = $2
-			RETURNING failures, locked_at`, emailKey, now).Scan(&n, &locked)
+		err := tx.QueryRow(ctx, `SELECT failures, locked_at FROM signin_failures WHERE email_key = $1 FOR UPDATE`,
+			key).Scan(&n, &locked)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
 		if err != nil {
 			return err
 		}
@@ -92,7 +106,7 @@ func (t *Throttle) Fail(ctx context.Context, emailKey, accountID string, ev sess
 			}
 		}
 		if n >= t.LockAfter && locked == nil {
-			if _, err := tx.Exec(ctx, `UPDATE signin_failures SET locked_at = $2 WHERE email_key = $1`, emailKey, now); err != nil {
+			if _, err := tx.Exec(ctx, `UPDATE signin_failures SET locked_at = $2 WHERE email_key = $1`, key, now); err != nil {
 				return err
 			}
 			if accountID != "" {
@@ -111,8 +125,12 @@ func (t *Throttle) Succeed(ctx context.Context, emailKey string) error {
 	return err
 }
 
-// Unlock lifts a lock and clears the count (an operator's action).
-func (t *Throttle) Unlock(ctx context.Context, emailKey string) error {
-	_, err := t.DB.Exec(ctx, `DELETE FROM signin_failures WHERE email_key = $1`, emailKey)
+// Unlock lifts every lock of an account and clears its counts (an
+// operator's action): sign-in by email, the second factor, recovery, and
+// the typed-back recovery key check.
+func (t *Throttle) Unlock(ctx context.Context, email, accountID string) error {
+	key := EmailKey(email)
+	_, err := t.DB.Exec(ctx, `DELETE FROM signin_failures WHERE email_key = ANY($1)`,
+		[]string{key, "recover:" + key, "2fa:" + accountID, "confirm:" + accountID})
 	return err
 }

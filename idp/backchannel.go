@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -127,8 +128,20 @@ func (s *Sender) DeliverDue(ctx context.Context, limit int) (int, error) {
 		if err != nil {
 			return err
 		}
-		for _, j := range jobs {
-			derr := s.deliver(ctx, j)
+		// Deliver the batch at once, so one slow or dead receiver (up to
+		// its 5-second timeout) does not hold back the other apps' logouts.
+		errs := make([]error, len(jobs))
+		var wg sync.WaitGroup
+		for i, j := range jobs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				errs[i] = s.deliver(ctx, j)
+			}()
+		}
+		wg.Wait()
+		for i, j := range jobs {
+			derr := errs[i]
 			now := s.Now().UTC()
 			switch {
 			case derr == nil:

@@ -156,6 +156,9 @@ func (s *Storage) AuthRequestByID(ctx context.Context, id string) (op.AuthReques
 }
 
 func (s *Storage) pendingRequest(ctx context.Context, id string) (*AuthRequest, error) {
+	if !sessions.IsID(id) {
+		return nil, errNotFound{"auth request"}
+	}
 	return scanAuthRequest(s.DB.QueryRow(ctx, `SELECT `+authRequestColumns+` FROM auth_requests
 		WHERE id::text = $1 AND expires_at > $2 AND code_hash IS NULL`, id, s.Now().UTC()))
 }
@@ -271,7 +274,7 @@ func (s *Storage) issue(ctx context.Context, req op.TokenRequest, currentRefresh
 				}
 				return err
 			}
-			d, err := s.Sessions.Get(ctx, r.deviceSessionID)
+			d, err := s.Sessions.LockLive(ctx, tx, r.deviceSessionID)
 			if err != nil {
 				return err
 			}

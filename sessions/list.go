@@ -131,6 +131,11 @@ func (s *Store) EndOwned(ctx context.Context, accountID string, ids []string, re
 	if len(ids) == 0 {
 		return nil
 	}
+	for _, id := range ids {
+		if !IsID(id) {
+			return ErrNotYours
+		}
+	}
 	defer s.Forget(ids...)
 	return pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
 		var n int
@@ -152,6 +157,9 @@ func (s *Store) EndOwned(ctx context.Context, accountID string, ids []string, re
 
 // EndOwnedApp ends one app session of the account on the given device.
 func (s *Store) EndOwnedApp(ctx context.Context, accountID, deviceID, appID, reason string) error {
+	if !IsID(deviceID) || !IsID(appID) {
+		return ErrNotYours
+	}
 	return pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
 		var ok bool
 		err := tx.QueryRow(ctx, `SELECT true FROM app_sessions WHERE id::text = $1 AND device_session_id::text = $2
@@ -210,4 +218,26 @@ func (s *Store) EndExpired(ctx context.Context) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// IsID reports whether s has the form of a session id (a UUID). Ids come
+// from URLs; anything else is answered as not found before it reaches the
+// database, which would refuse some bytes (NUL) with an error.
+func IsID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i, c := range s {
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -142,10 +143,11 @@ func placeOrUnknown(p string) string {
 func flash(code string, n string) string {
 	switch code {
 	case "ended":
-		if n == "1" || n == "" {
+		count, err := strconv.Atoi(n)
+		if err != nil || count <= 1 {
 			return "Session ended. It is signed out everywhere."
 		}
-		return "Signed out of " + n + " sessions."
+		return fmt.Sprintf("Signed out of %d sessions.", count)
 	case "app":
 		return "Signed out of that app on that device."
 	case "others":
@@ -282,16 +284,10 @@ func (h *Handler) endOthers(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ids, err := h.others(r.Context(), d.AccountID, d.ID)
-	if err == nil {
-		err = h.Store.EndOwned(r.Context(), d.AccountID, ids, reasonFrom(d, ""))
-	}
+	// Whatever is live at this moment ends; a session that ended meanwhile
+	// (its owner signed out, the sweep expired it) is simply not among them.
+	_, err := h.Store.EndAll(r.Context(), d.AccountID, d.ID, ReasonEndedElsewhere)
 	h.afterEnd(w, r, d, nil, err, "others")
-}
-
-func (h *Handler) others(ctx context.Context, accountID, keep string) ([]string, error) {
-	ids, err := h.Store.LiveIDs(ctx, accountID)
-	return slices.DeleteFunc(ids, func(id string) bool { return id == keep }), err
 }
 
 func (h *Handler) endApp(w http.ResponseWriter, r *http.Request) {
@@ -513,12 +509,10 @@ func (h *Handler) apiEndMany(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, "invalid_request", `send {"ids": [...]} or {"all_others": true}`)
 		return
 	}
-	ids := in.IDs
 	if in.AllOthers {
-		if ids, err = h.others(r.Context(), acct, self); err != nil {
-			h.apiEnded(w, r, 0, err)
-			return
-		}
+		n, err := h.Store.EndAll(r.Context(), acct, self, ReasonEndedElsewhere)
+		h.apiEnded(w, r, n, err)
+		return
 	}
-	h.apiEnded(w, r, len(uniq(ids)), h.Store.EndOwned(r.Context(), acct, ids, apiReason(self)))
+	h.apiEnded(w, r, len(uniq(in.IDs)), h.Store.EndOwned(r.Context(), acct, in.IDs, apiReason(self)))
 }

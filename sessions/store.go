@@ -253,7 +253,12 @@ func (s *Store) BySecret(ctx context.Context, secret string) (*Device, error) {
 	var gen uint64
 	if s.cache != nil {
 		if d, ok := s.cache.get(key); ok {
-			return s.checkLive(ctx, &d, key)
+			if s.Now().Before(d.ExpiresAt()) {
+				return s.checkLive(ctx, &d, key)
+			}
+			// Looks expired here, but another replica may have seen
+			// activity since this copy was cached: ask the database.
+			s.cache.drop(d.ID)
 		}
 		gen = s.cache.gen()
 	}
@@ -279,6 +284,22 @@ func (s *Store) Get(ctx context.Context, id string) (*Device, error) {
 		return nil, err
 	}
 	return s.checkLive(ctx, d, "")
+}
+
+// LockLive reads a live device session inside a transaction and holds it
+// (FOR SHARE) until the transaction ends, so an End cannot commit in
+// between: whatever the transaction attaches to the session (a new app
+// session at a code exchange) is seen, and signed out, by that End.
+func (s *Store) LockLive(ctx context.Context, q Querier, id string) (*Device, error) {
+	d, err := scanDevice(q.QueryRow(ctx,
+		`SELECT `+deviceColumns+` FROM device_sessions WHERE id::text = $1 AND ended_at IS NULL FOR SHARE`, id))
+	if err != nil {
+		return nil, err
+	}
+	if !s.Now().Before(d.ExpiresAt()) {
+		return nil, ErrNotFound
+	}
+	return d, nil
 }
 
 // checkLive ends an expired session and touches a live one.
@@ -394,6 +415,7 @@ func (s *Store) List(ctx context.Context, accountID string) ([]Summary, error) {
 // may be empty) and returns how many ended.
 func (s *Store) EndAll(ctx context.Context, accountID, keep, reason string) (int, error) {
 	n := 0
+	var ended []string
 	err := pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT id FROM device_sessions
 			WHERE account_id = $1 AND ended_at IS NULL AND id::text <> $2 FOR UPDATE`, accountID, keep)
@@ -410,9 +432,12 @@ func (s *Store) EndAll(ctx context.Context, accountID, keep, reason string) (int
 			}
 		}
 		n = len(ids)
-		defer s.Forget(ids...)
+		ended = ids
 		return nil
 	})
+	if err == nil {
+		s.Forget(ended...)
+	}
 	return n, err
 }
 

@@ -34,6 +34,9 @@ func (s *Store) Trusted(ctx context.Context, accountID, secret string) (string, 
 
 // Untrust stops trusting the device a session signed in from.
 func (s *Store) Untrust(ctx context.Context, accountID, deviceSessionID string) error {
+	if !IsID(deviceSessionID) {
+		return ErrNotFound
+	}
 	tag, err := s.DB.Exec(ctx, `UPDATE trusted_devices t SET revoked_at = $3
 		FROM device_sessions d WHERE d.id::text = $2 AND d.account_id::text = $1 AND t.id = d.trusted_device_id
 		AND t.revoked_at IS NULL`, accountID, deviceSessionID, s.Now().UTC())

@@ -130,11 +130,23 @@ func TestAdvancedEnrolment(t *testing.T) {
 	if signedInAt(t, l.url, "/account", me.session()) {
 		t.Fatal("the session outlived the advanced idle limit")
 	}
-	// Password sign-in says plainly that this account uses passkeys.
+	// Password sign-in is refused, with the same answer as any wrong
+	// password (which says plainly that advanced accounts use passkeys).
 	resp = l.browser().signInPassword(l.email, testPassword)
 	body = page(t, resp)
-	if resp.StatusCode != http.StatusForbidden || !strings.Contains(body, "signs in with a passkey only") {
+	if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(body, "sign in with a passkey only") {
 		t.Fatalf("password sign-in to an advanced account: %d", resp.StatusCode)
+	}
+	unknown := page(t, l.browser().signInPassword("nobody@example.com", "whatever password"))
+	norm := func(s, email string) string {
+		return strings.Join(strings.Fields(csrfValue.ReplaceAllString(strings.ReplaceAll(s, email, "E"), "")), " ")
+	}
+	if a, b := norm(body, l.email), norm(unknown, "nobody@example.com"); a != b {
+		i := 0
+		for i < len(a) && i < len(b) && a[i] == b[i] {
+			i++
+		}
+		t.Fatalf("the answer for an advanced account differs from an unknown email's at %q vs %q", a[max(0, i-40):min(len(a), i+40)], b[max(0, i-40):min(len(b), i+40)])
 	}
 	// No administrator shortcut.
 	args := []string{"accounts", "reset-password", "--email", l.email, "--password-stdin", "--database-url", l.cfg.DatabaseURL, "--master-key-file", l.cfg.MasterKeyFile}

@@ -460,7 +460,7 @@ func sha256Hex(s string) string {
 
 func sprint(v any) string { return fmt.Sprintf("%#v", v) }
 
-var csrfValue = regexp.MustCompile(`value="[A-Za-z0-9_-]{40,}"`)
+var csrfValue = regexp.MustCompile(`(value|content)="[A-Za-z0-9_-]{40,}"`)
 
 func port(ln net.Listener) string { return fmt.Sprint(ln.Addr().(*net.TCPAddr).Port) }
 

@@ -218,7 +218,11 @@ func cmdAccounts(ctx context.Context, args []string, getenv func(string) string,
 		}
 		fmt.Fprintf(stdout, "created account %s for %s\n", a.ID, a.Email)
 	case "unlock":
-		if err := authn.NewThrottle(db.Pool).Unlock(ctx, authn.EmailKey(email)); err != nil {
+		accountID := ""
+		if a, err := accounts.ByEmail(ctx, email); err == nil {
+			accountID = a.ID
+		}
+		if err := authn.NewThrottle(db.Pool).Unlock(ctx, email, accountID); err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "sign-in unlocked for %s\n", email)

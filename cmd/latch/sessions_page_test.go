@@ -166,6 +166,11 @@ func TestTrustedDevice(t *testing.T) {
 	if r := laptop.signInPassword(l.email, testPassword); r.Request.URL.Path != "/account" {
 		t.Fatalf("trusted device asked again: %s", r.Request.URL)
 	}
+	// A password alone, though enough to sign in here, is not a step-up
+	// for an account with an authenticator app.
+	if r := laptop.post("/account/security", "/account/security/totp/remove", nil); r.Request.URL.Path != "/account/reauth" {
+		t.Fatalf("a password-only session removed the authenticator app: %s", r.Request.URL)
+	}
 	if r := l.browser().signInPassword(l.email, testPassword); r.Request.URL.Path != "/login/verify" {
 		t.Fatal("an untrusted browser skipped the second factor")
 	}
