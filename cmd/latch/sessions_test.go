@@ -65,9 +65,9 @@ func TestTwoReplicas(t *testing.T) {
 	laptop.signInPassword(a.email, testPassword).Body.Close()
 	resp := laptop.post("/account/sessions", "/account/sessions/"+a.sid(secret)+"/end", nil)
 	resp.Body.Close()
-	if signedInAt(t, b.base, "/account", secret) {
-		t.Fatal("replica B still accepts a cookie ended on A")
-	}
+	// The notification reaches B within milliseconds (BENCHMARKS.md); allow
+	// a second, the promise, before calling it a failure.
+	refusedWithin(t, b.base, secret, time.Second, "replica B still accepts a cookie ended on A")
 
 	// B caches: a session ended behind latch's back (no notification) is
 	// still served by B while B trusts its cache...
@@ -113,8 +113,18 @@ func TestTwoReplicas(t *testing.T) {
 	if err := a.srv.sessions.End(t.Context(), a.sid(s4), "signed_out"); err != nil {
 		t.Fatal(err)
 	}
-	if signedInAt(t, b.base, "/account", s4) {
-		t.Fatal("after reconnecting B missed an end")
+	refusedWithin(t, b.base, s4, time.Second, "after reconnecting B missed an end")
+}
+
+// refusedWithin waits until base refuses the session cookie secret.
+func refusedWithin(t *testing.T, base, secret string, limit time.Duration, msg string) {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for signedInAt(t, base, "/account", secret) {
+		if time.Now().After(deadline) {
+			t.Fatal(msg)
+		}
+		time.Sleep(2 * time.Millisecond)
 	}
 }
 
