@@ -3,7 +3,9 @@ package authn
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -21,7 +23,9 @@ var ErrNotReady = errors.New("complete every step first")
 
 // advancedConditions works out the enrolment checklist.
 func (h *Handler) advancedConditions(ctx context.Context, d *sessions.Device, acct *Account) (templates.AdvancedView, error) {
-	v := templates.AdvancedView{On: acct.Advanced()}
+	life := h.Sessions.Policy["advanced"]
+	v := templates.AdvancedView{On: acct.Advanced(), SessionLimit: Words(life.Absolute), IdleLimit: Words(life.Idle),
+		StepUpWindow: Words(h.StepUp["advanced"])}
 	if acct.AdvancedSince != nil {
 		v.Since = *acct.AdvancedSince
 	}
@@ -197,4 +201,24 @@ func (h *Handler) leaveAdvanced(ctx context.Context, r *http.Request, d *session
 		}
 		return h.alert(ctx, tx, acct, alertAdvancedOff(h, acct))
 	})
+}
+
+// Words says a policy duration the way people do: "12 hours", "15 minutes",
+// "30 days", "90 seconds".
+func Words(d time.Duration) string {
+	unit := func(n int64, one string) string {
+		if n == 1 {
+			return "1 " + one
+		}
+		return fmt.Sprintf("%d %ss", n, one)
+	}
+	switch {
+	case d >= 24*time.Hour && d%(24*time.Hour) == 0:
+		return unit(int64(d/(24*time.Hour)), "day")
+	case d >= time.Hour && d%time.Hour == 0:
+		return unit(int64(d/time.Hour), "hour")
+	case d >= time.Minute && d%time.Minute == 0:
+		return unit(int64(d/time.Minute), "minute")
+	}
+	return unit(int64(d/time.Second), "second")
 }

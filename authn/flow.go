@@ -310,7 +310,7 @@ func (h *Handler) secondFactor(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, err)
 			return
 		}
-		h.Cookies.Set(w, "td", secret, sessions.TrustLifetime)
+		h.Cookies.Set(w, "td", secret, h.Sessions.TrustLifetime())
 		ev.Detail["trusted_device"] = id
 	}
 	h.Metrics.SignIns.WithLabelValues(method, "success").Inc()

@@ -61,3 +61,14 @@ func TestCheckEmail(t *testing.T) {
 		}
 	}
 }
+
+func TestWords(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		12 * time.Hour: "12 hours", 15 * time.Minute: "15 minutes", time.Minute: "1 minute",
+		30 * 24 * time.Hour: "30 days", 90 * time.Second: "90 seconds", 24 * time.Hour: "1 day",
+	} {
+		if got := Words(d); got != want {
+			t.Errorf("Words(%v) = %q, want %q", d, got, want)
+		}
+	}
+}

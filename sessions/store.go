@@ -62,6 +62,9 @@ type Store struct {
 	LogoutURI func(clientID string) string
 	// Locator turns addresses into places; nil knows no place.
 	Locator *Locator
+	// TrustFor is how long a trusted device skips the second factor; zero
+	// means DefaultTrustLifetime.
+	TrustFor time.Duration
 	// cache, when set, keeps live sessions found by cookie; see Cache.
 	cache *Cache
 }

@@ -5,9 +5,18 @@ import (
 	"time"
 )
 
-// TrustLifetime is how long "trust this device" skips the second factor
-// (DESIGN.md: 30 days, standard accounts only).
-const TrustLifetime = 30 * 24 * time.Hour
+// DefaultTrustLifetime is how long "trust this device" skips the second
+// factor (DESIGN.md: 30 days, standard accounts only); Store.TrustFor
+// overrides it.
+const DefaultTrustLifetime = 30 * 24 * time.Hour
+
+// trustFor is the store's trusted-device lifetime.
+func (s *Store) trustFor() time.Duration {
+	if s.TrustFor > 0 {
+		return s.TrustFor
+	}
+	return DefaultTrustLifetime
+}
 
 // Trust remembers this browser for the account after a multi-factor
 // sign-in and returns the secret for its device cookie (only its hash is
@@ -16,7 +25,7 @@ func (s *Store) Trust(ctx context.Context, accountID string) (secret, id string,
 	secret, hash := NewSecret()
 	now := s.Now().UTC()
 	err = s.DB.QueryRow(ctx, `INSERT INTO trusted_devices (account_id, secret_hash, created_at, expires_at)
-		VALUES ($1, $2, $3, $4) RETURNING id`, accountID, hash, now, now.Add(TrustLifetime)).Scan(&id)
+		VALUES ($1, $2, $3, $4) RETURNING id`, accountID, hash, now, now.Add(s.trustFor())).Scan(&id)
 	return secret, id, err
 }
 
@@ -67,3 +76,6 @@ func (s *Store) SeenDevice(ctx context.Context, accountID, secret string) (bool,
 	}
 	return tag.RowsAffected() == 1, nil
 }
+
+// TrustLifetime is how long a trusted device is trusted.
+func (s *Store) TrustLifetime() time.Duration { return s.trustFor() }

@@ -138,6 +138,24 @@ type AdvancedView struct {
 	RecoveryPending bool      // keys were generated for this; waiting for the typed-back key
 	Ready           bool      // every condition met
 	Error           string    // refusal sentence for this section (role="alert")
+	// The policy in words, from latch's flags: "12 hours", "15 minutes",
+	// "5 minutes". Empty means DESIGN.md's defaults.
+	SessionLimit, IdleLimit, StepUpWindow string
+}
+
+// Limits returns the section's policy phrases, with DESIGN.md's defaults
+// where the handler gave none.
+func (a AdvancedView) Limits() AdvancedView {
+	if a.SessionLimit == "" {
+		a.SessionLimit = "12 hours"
+	}
+	if a.IdleLimit == "" {
+		a.IdleLimit = "15 minutes"
+	}
+	if a.StepUpWindow == "" {
+		a.StepUpWindow = "5 minutes"
+	}
+	return a
 }
 
 // Met counts the conditions already met, for the "2 of 4 done" line.

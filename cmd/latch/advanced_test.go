@@ -280,3 +280,15 @@ func TestAdvancedLeave(t *testing.T) {
 		t.Fatal("leaving was not announced")
 	}
 }
+
+// TestAdvancedPolicyWords: the security page states the advanced policy as
+// configured by the flags, not as hard-coded defaults.
+func TestAdvancedPolicyWords(t *testing.T) {
+	l := startLatch(t, func(c *Config) { c.AdvancedSessionAbsolute = 8 * time.Hour; c.AdvancedSessionIdle = 10 * time.Minute })
+	b := l.browser()
+	b.signInPassword(l.email, testPassword).Body.Close()
+	body := page(t, b.do("GET", "/account/security", nil))
+	if !strings.Contains(body, "at most 8 hours") || !strings.Contains(body, "after 10 minutes without activity") {
+		t.Fatal("the advanced section does not state the configured lifetimes")
+	}
+}

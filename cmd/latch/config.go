@@ -33,6 +33,9 @@ type Config struct {
 	SMTPURL        string  // alerts over SMTP; without it they are written as files
 	MailFrom       string
 
+	StepUp                  time.Duration
+	AdvancedStepUp          time.Duration
+	TrustedDevice           time.Duration
 	SessionAbsolute         time.Duration
 	SessionIdle             time.Duration
 	AdvancedSessionAbsolute time.Duration
@@ -67,6 +70,9 @@ func serveFlags(fs *flag.FlagSet, c *Config) {
 	fs.Float64Var(&c.RateLimit, "rate-limit", 30, "sign-in attempts per minute allowed from one client address")
 	fs.StringVar(&c.SMTPURL, "smtp-url", "", "send account alerts over SMTP: smtp://user:pass@host:port (STARTTLS when offered); without it alerts are written as .eml files under --data-dir/mail")
 	fs.StringVar(&c.MailFrom, "mail-from", "latch <no-reply@localhost>", "the From of account alerts")
+	fs.DurationVar(&c.StepUp, "step-up-window", 10*time.Minute, "how recent an authentication a sensitive change needs (standard accounts)")
+	fs.DurationVar(&c.AdvancedStepUp, "advanced-step-up-window", 5*time.Minute, "how recent a passkey authentication a sensitive change needs (advanced security)")
+	fs.DurationVar(&c.TrustedDevice, "trusted-device", 30*24*time.Hour, "how long \"trust this device\" skips the second factor (standard accounts)")
 	fs.DurationVar(&c.SessionAbsolute, "session-absolute", 30*24*time.Hour, "device session absolute lifetime (standard accounts)")
 	fs.DurationVar(&c.SessionIdle, "session-idle", 14*24*time.Hour, "device session idle lifetime (standard accounts)")
 	fs.DurationVar(&c.AdvancedSessionAbsolute, "advanced-session-absolute", 12*time.Hour, "device session absolute lifetime (advanced security)")
@@ -180,6 +186,7 @@ func (c *Config) validate(serve bool) error {
 		name string
 		v    time.Duration
 	}{{"--session-absolute", c.SessionAbsolute}, {"--session-idle", c.SessionIdle},
+		{"--step-up-window", c.StepUp}, {"--advanced-step-up-window", c.AdvancedStepUp}, {"--trusted-device", c.TrustedDevice},
 		{"--advanced-session-absolute", c.AdvancedSessionAbsolute}, {"--advanced-session-idle", c.AdvancedSessionIdle}} {
 		if d.v <= 0 {
 			return fmt.Errorf("%s: must be positive", d.name)

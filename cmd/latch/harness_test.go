@@ -134,6 +134,7 @@ func startLatch(t testing.TB, opts ...func(*Config)) *testLatch {
 		LogFormat:     "text", LogLevel: "debug", RateLimit: 6000, MailFrom: "latch <no-reply@localhost>",
 		SessionAbsolute: 30 * 24 * time.Hour, SessionIdle: 14 * 24 * time.Hour,
 		AdvancedSessionAbsolute: 12 * time.Hour, AdvancedSessionIdle: 15 * time.Minute,
+		StepUp: 10 * time.Minute, AdvancedStepUp: 5 * time.Minute, TrustedDevice: 30 * 24 * time.Hour,
 	}
 	for _, o := range opts {
 		o(cfg)

@@ -173,6 +173,7 @@ func newServer(ctx context.Context, cfg *Config, db *database, logger *slog.Logg
 	s := &server{cfg: cfg, logger: logger, db: db, metrics: web.NewMetrics()}
 	s.sessions = sessions.New(db.Pool, policy)
 	s.sessions.Now = now
+	s.sessions.TrustFor = cfg.TrustedDevice
 	if cfg.GeoIPDB != "" {
 		if s.sessions.Locator, err = sessions.OpenLocator(cfg.GeoIPDB); err != nil {
 			return nil, err
@@ -204,7 +205,7 @@ func newServer(ctx context.Context, cfg *Config, db *database, logger *slog.Logg
 		Accounts: s.accounts, Sessions: s.sessions, Throttle: s.throttle, Pages: pages,
 		Passkeys: &authn.Passkeys{DB: db.Pool, WebAuthn: wa, Now: now},
 		TOTP:     totp, Recovery: &recovery.Keys{DB: db.Pool, Now: now},
-		Flow: flow, StepUp: authn.DefaultStepUp(), Issuer: cfg.Issuer, Notify: true,
+		Flow: flow, StepUp: map[string]time.Duration{"standard": cfg.StepUp, "advanced": cfg.AdvancedStepUp}, Issuer: cfg.Issuer, Notify: true,
 		Cookies: cookies, CSRF: web.NewCSRF(cookies), ClientIP: clientIP,
 		Limiter: web.NewRateLimiter(cfg.RateLimit/60, cfg.RateLimit), Metrics: s.metrics,
 		Logger: logger, Now: now,
