@@ -28,6 +28,11 @@ type AuthRequest struct {
 	MaxAge    *time.Duration // nil when the app set none
 	LoginHint string
 	ACRValues []string // "phr": the app wants a phishing-resistant (passkey) sign-in
+	// ClientID and Scopes are what the app asked for; FirstParty apps
+	// (latch's own) skip the consent page.
+	ClientID   string
+	Scopes     []string
+	FirstParty bool
 }
 
 // ACRPhishingResistant is OpenID EAP's acr for a phishing-resistant
@@ -117,6 +122,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	h.stepUpRoutes(mux)
 	h.securityRoutes(mux)
 	h.advancedRoutes(mux)
+	h.consentRoutes(mux)
 }
 
 // Device returns the live device session of the request's cookie, or nil.
@@ -229,6 +235,10 @@ func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int
 }
 
 func (h *Handler) complete(w http.ResponseWriter, r *http.Request, id string, d *sessions.Device) {
+	if to, ok := h.needsConsent(r.Context(), id, d); ok {
+		http.Redirect(w, r, to, http.StatusSeeOther)
+		return
+	}
 	to, err := h.Requests.Complete(r.Context(), id, d)
 	if err != nil {
 		h.requestError(w, r, err)
@@ -350,7 +360,9 @@ func (h *Handler) finishSignIn(w http.ResponseWriter, r *http.Request, acct *Acc
 	}
 	to := "/account"
 	if req != nil {
-		if to, err = h.Requests.Complete(r.Context(), req.ID, d); err != nil {
+		if c, ok := h.needsConsent(r.Context(), req.ID, d); ok {
+			to = c
+		} else if to, err = h.Requests.Complete(r.Context(), req.ID, d); err != nil {
 			if asJSON {
 				writeJSON(w, http.StatusBadRequest, map[string]string{"error": "This sign-in link has expired. Go back to the app and start again."})
 				return

@@ -295,9 +295,9 @@ func (p *Provider) LoginRequest(ctx context.Context, id string) (*authn.AuthRequ
 		return nil, err
 	}
 	out := &authn.AuthRequest{ID: a.id, CreatedAt: a.createdAt, Prompt: a.params.Prompt, LoginHint: a.params.LoginHint,
-		ACRValues: a.params.ACRValues}
+		ACRValues: a.params.ACRValues, ClientID: a.clientID, Scopes: a.params.Scopes}
 	if c, ok := p.Storage.Clients[a.clientID]; ok {
-		out.AppName = c.App()
+		out.AppName, out.FirstParty = c.App(), c.FirstParty()
 	}
 	if a.params.MaxAge != nil {
 		d := time.Duration(*a.params.MaxAge) * time.Second

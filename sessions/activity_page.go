@@ -33,6 +33,7 @@ var eventWords = map[string]struct{ kind, title string }{
 	"password_remove":       {"credential", "Password removed"},
 	"step_up":               {"other", "Confirmed it was you"},
 	"device_untrusted":      {"credential", "Stopped trusting a device"},
+	"consent_granted":       {"credential", "Allowed an app"},
 }
 
 // Event is a history line for the activity page.

@@ -204,6 +204,15 @@ type LogoutConfirmPage struct {
 }
 
 // LoggedOutPage is shown after a sign-out that has nowhere else to go.
+// ConsentPage asks a person to let an app that is not one of latch's own
+// (first_party: false) sign them in and see what it asked for.
+type ConsentPage struct {
+	Base
+	AppName       string
+	AuthRequestID string   // hidden auth_request
+	Permissions   []string // what the app asks for, in words
+}
+
 type LoggedOutPage struct{ Base }
 
 // ErrorPage tells a person what went wrong in words meant for them; the
@@ -375,6 +384,7 @@ func pages() map[string][]any {
 		},
 		"logout_confirm": {LogoutConfirmPage{AppName: "x"}},
 		"logged_out":     {LoggedOutPage{}},
+		"consent":        {ConsentPage{AppName: "x", AuthRequestID: "x", Permissions: []string{"x"}}},
 		"error":          {ErrorPage{Status: http.StatusBadRequest}},
 		"account": {AccountPage{
 			Base:       Base{SignedIn: true, Email: "a@example.com"},

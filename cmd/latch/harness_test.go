@@ -441,10 +441,21 @@ func (b *browser) signInFlow(r *rp, extra ...oauth2.AuthCodeOption) *tokens {
 	b.t.Helper()
 	f := r.newFlow(extra...)
 	resp := b.do("GET", f.url, nil)
-	if resp.StatusCode == http.StatusOK {
+	if resp.StatusCode == http.StatusOK && resp.Request.URL.Path == "/login" {
 		resp = b.signIn(resp, b.l.email, testPassword)
 	}
+	if resp.StatusCode == http.StatusOK && resp.Request.URL.Path == "/consent" {
+		resp = b.consent(resp, "allow")
+	}
 	return r.mustExchange(r.callback(resp, f), f)
+}
+
+// consent answers the consent page.
+func (b *browser) consent(resp *http.Response, decision string) *http.Response {
+	b.t.Helper()
+	form := hiddenFields(page(b.t, resp))
+	form.Set("decision", decision)
+	return b.do("POST", "/consent", form)
 }
 
 func oauthErrorCode(err error) string {

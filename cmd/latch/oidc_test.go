@@ -538,3 +538,40 @@ func TestRevocationAndExpiry(t *testing.T) {
 		t.Fatalf("5-minute-old access token: %d", code)
 	}
 }
+
+// TestConsent: an app that is not latch's own asks once, per set of
+// scopes; first-party apps never ask; refusing answers access_denied.
+func TestConsent(t *testing.T) {
+	l := startLatch(t)
+	b := l.browser()
+	b.signInFlow(l.appA()) // first party: no consent page
+	var n int
+	l.srv.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM consents`).Scan(&n)
+	if n != 0 {
+		t.Fatal("a first-party app recorded a consent")
+	}
+	outsider := l.rp("outsider", "outsider-secret-0123456789", "http://localhost:47004/callback")
+	outsider.oauth.Scopes = []string{"openid", "email"}
+	f := outsider.newFlow()
+	resp := b.do("GET", f.url, nil)
+	body := page(t, resp)
+	if resp.Request.URL.Path != "/consent" || !strings.Contains(body, "Outsider") || !strings.Contains(body, "See your email address") {
+		t.Fatalf("third-party app without consent: %s", resp.Request.URL)
+	}
+	resp = b.do("GET", f.url, nil)
+	resp = b.consent(resp, "deny")
+	resp.Body.Close()
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	if loc == nil || loc.Query().Get("error") != "access_denied" || loc.Query().Get("iss") != l.url {
+		t.Fatalf("refused consent: %s", resp.Header.Get("Location"))
+	}
+	b.signInFlow(outsider) // allows
+	f = outsider.newFlow()
+	outsider.mustExchange(outsider.callback(b.do("GET", f.url, nil), f), f) // no page the second time
+	// More scopes ask again.
+	outsider.oauth.Scopes = append(outsider.oauth.Scopes, "profile")
+	f = outsider.newFlow()
+	if resp := b.do("GET", f.url, nil); resp.Request.URL.Path != "/consent" {
+		t.Fatalf("new scopes did not ask again: %s", resp.Request.URL)
+	}
+}

@@ -1,0 +1,132 @@
+package authn
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"slices"
+
+	"github.com/jackc/pgx/v5"
+
+	"latch/internal/web"
+	"latch/sessions"
+	"latch/templates"
+)
+
+// Consent: an app that is not one of latch's own (first_party: false) may
+// sign a person in only after the person allowed it, once per set of
+// scopes. First-party apps share SSO and skip this page.
+
+// scopeWords says what each scope lets an app do.
+var scopeWords = map[string]string{
+	"openid":         "Know who you are on latch",
+	"profile":        "See your name",
+	"email":          "See your email address",
+	"offline_access": "Stay signed in while you're away",
+	"sessions":       "See and end your sessions",
+}
+
+// needsConsent returns the consent page's address when the request's app
+// needs a consent the person has not given.
+func (h *Handler) needsConsent(ctx context.Context, id string, d *sessions.Device) (string, bool) {
+	req, err := h.Requests.LoginRequest(ctx, id)
+	if err != nil || req.FirstParty {
+		return "", false
+	}
+	if h.consented(ctx, d.AccountID, req) {
+		return "", false
+	}
+	return "/consent?auth_request=" + url.QueryEscape(id), true
+}
+
+func (h *Handler) consented(ctx context.Context, accountID string, req *AuthRequest) bool {
+	var granted []string
+	err := h.Sessions.DB.QueryRow(ctx, `SELECT scopes FROM consents WHERE account_id = $1 AND client_id = $2`,
+		accountID, req.ClientID).Scan(&granted)
+	if err != nil {
+		return false
+	}
+	for _, s := range req.Scopes {
+		if !slices.Contains(granted, s) {
+			return false
+		}
+	}
+	return true
+}
+
+func (h *Handler) consentRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /consent", h.consentPage)
+	mux.HandleFunc("POST /consent", h.consent)
+}
+
+func (h *Handler) consentPage(w http.ResponseWriter, r *http.Request) {
+	web.NoStore(w)
+	d := h.Device(r)
+	if d == nil || d.Restricted() {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	req, err := h.Requests.LoginRequest(r.Context(), r.URL.Query().Get("auth_request"))
+	if err != nil {
+		h.requestError(w, r, err)
+		return
+	}
+	p := templates.ConsentPage{Base: h.base(w, r, "Allow "+req.AppName+"?", d), AppName: req.AppName, AuthRequestID: req.ID}
+	for _, s := range req.Scopes {
+		if words, ok := scopeWords[s]; ok {
+			p.Permissions = append(p.Permissions, words)
+		}
+	}
+	h.Pages.Render(w, http.StatusOK, "consent", p)
+}
+
+// consent records the person's answer: allowed, the request completes and
+// the grant is remembered; refused, the app gets access_denied.
+func (h *Handler) consent(w http.ResponseWriter, r *http.Request) {
+	web.NoStore(w)
+	if err := h.CSRF.Check(r); err != nil {
+		h.errorPage(w, r, http.StatusForbidden, "This form has expired", "Reload the page and try again.")
+		return
+	}
+	d := h.Device(r)
+	if d == nil || d.Restricted() {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return
+	}
+	ctx := r.Context()
+	req, err := h.Requests.LoginRequest(ctx, r.PostFormValue("auth_request"))
+	if err != nil {
+		h.requestError(w, r, err)
+		return
+	}
+	if r.PostFormValue("decision") != "allow" {
+		to, err := h.Requests.Refuse(ctx, req.ID, "access_denied", "The person did not allow the app.")
+		if err != nil {
+			h.requestError(w, r, err)
+			return
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
+		return
+	}
+	err = pgx.BeginFunc(ctx, h.Sessions.DB, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO consents (account_id, client_id, scopes, granted_at) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (account_id, client_id) DO UPDATE SET scopes = (SELECT array_agg(DISTINCT s) FROM unnest(consents.scopes || EXCLUDED.scopes) s),
+				granted_at = EXCLUDED.granted_at`, d.AccountID, req.ClientID, req.Scopes, h.Now().UTC())
+		if err != nil {
+			return err
+		}
+		return sessions.Record(ctx, tx, sessions.Event{AccountID: d.AccountID, At: h.Now(), Kind: "consent_granted",
+			DeviceSessionID: d.ID, IP: h.ClientIP.Addr(r), UserAgent: r.UserAgent(),
+			Detail: map[string]any{"client_id": req.ClientID, "scopes": req.Scopes}})
+	})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	to, err := h.Requests.Complete(ctx, req.ID, d)
+	if err != nil {
+		h.requestError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
