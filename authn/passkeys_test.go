@@ -18,6 +18,7 @@ import (
 	"github.com/go-webauthn/webauthn/webauthn"
 
 	"latch/internal/pgtest"
+	"latch/internal/testclock"
 )
 
 // forger holds a passkey's private key, so a test can make the assertions a
@@ -29,19 +30,7 @@ type forger struct {
 	credID  []byte
 	handle  []byte
 	account string
-	clock   *fakeClock
-}
-
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+	clock   *testclock.Clock
 }
 
 func newForger(t *testing.T, backupEligible bool, signCount uint32) *forger {
@@ -51,7 +40,7 @@ func newForger(t *testing.T, backupEligible bool, signCount uint32) *forger {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := &fakeClock{t: time.Now()}
+	clock := testclock.New(time.Now())
 	f := &forger{t: t, p: &Passkeys{DB: db, WebAuthn: wa, Now: clock.Now}, clock: clock}
 	accounts := &Accounts{DB: db, Argon2: Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}}
 	a, err := accounts.Create(t.Context(), "ada@example.com", "Ada", "")

@@ -137,7 +137,7 @@ func (h *Handler) securityPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	p := templates.SecurityPage{Base: h.base(w, r, "Security", d), Name: acct.Name, Restricted: d.Restricted(),
+	p := templates.SecurityPage{Base: h.baseFor(w, r, "Security", acct), Name: acct.Name, Restricted: d.Restricted(),
 		HasPassword: acct.HasPassword, Flash: flashes[r.URL.Query().Get("done")], Error: errorsByCode[r.URL.Query().Get("error")]}
 	list, err := h.Passkeys.List(ctx, acct.ID)
 	if err != nil {

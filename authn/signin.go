@@ -142,11 +142,19 @@ func (h *Handler) Device(r *http.Request) *sessions.Device {
 }
 
 func (h *Handler) base(w http.ResponseWriter, r *http.Request, title string, d *sessions.Device) templates.Base {
-	b := templates.Base{Title: title, CSRFToken: h.CSRF.Token(w, r)}
 	if d != nil {
 		if a, err := h.Accounts.ByID(r.Context(), d.AccountID); err == nil {
-			b.SignedIn, b.Email = true, a.Email
+			return h.baseFor(w, r, title, a)
 		}
+	}
+	return h.baseFor(w, r, title, nil)
+}
+
+// baseFor is base for a handler that has loaded the account already.
+func (h *Handler) baseFor(w http.ResponseWriter, r *http.Request, title string, a *Account) templates.Base {
+	b := templates.Base{Title: title, CSRFToken: h.CSRF.Token(w, r)}
+	if a != nil {
+		b.SignedIn, b.Email = true, a.Email
 	}
 	return b
 }
@@ -506,7 +514,7 @@ func (h *Handler) account(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.Pages.Render(w, http.StatusOK, "account", templates.AccountPage{
-		Base: h.base(w, r, "Your account", d), Name: acct.Name, SignedInAt: d.CreatedAt,
+		Base: h.baseFor(w, r, "Your account", acct), Name: acct.Name, SignedInAt: d.CreatedAt,
 		Methods: MethodNames(d.AMR), Device: "",
 	})
 }

@@ -20,11 +20,6 @@ import (
 // pendingChangeLifetime is how long a sensitive change waits for its step-up.
 const pendingChangeLifetime = 10 * time.Minute
 
-// DefaultStepUp is DESIGN.md's step-up window by security mode.
-func DefaultStepUp() map[string]time.Duration {
-	return map[string]time.Duration{"standard": 10 * time.Minute, "advanced": 5 * time.Minute}
-}
-
 // fresh reports whether the session's last authentication is recent enough
 // for a sensitive change. A recovery session is: it was just authenticated
 // with a recovery key, and it dies within 15 minutes anyway.
@@ -151,7 +146,7 @@ func (h *Handler) renderReauth(w http.ResponseWriter, r *http.Request, status in
 	ctx := r.Context()
 	hasTOTP, _ := h.TOTP.Enabled(ctx, acct.ID)
 	n, _ := h.Passkeys.Count(ctx, acct.ID)
-	p := templates.ReauthPage{Base: h.base(w, r, "Confirm it's you", d), Change: changeID, Next: safeNext(next),
+	p := templates.ReauthPage{Base: h.baseFor(w, r, "Confirm it's you", acct), Change: changeID, Next: safeNext(next),
 		HasPassword: acct.HasPassword, HasTOTP: hasTOTP, HasPasskey: n > 0, PasskeyOnly: acct.SecurityMode == "advanced",
 		Error: msg, Description: h.describeChange(ctx, d, changeID)}
 	h.Pages.Render(w, status, "reauth", p)

@@ -17,27 +17,10 @@ import (
 
 	"latch/internal/pgtest"
 	"latch/internal/seal"
+	"latch/internal/testclock"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
-
-// testClock is a clock that tests move by hand; goroutines may read it.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // totpFixture is a TOTP on a fresh database with a hand-moved clock, set
 // 10 seconds into a 30-second step so that moving by whole steps never
@@ -45,7 +28,7 @@ func (c *testClock) Add(d time.Duration) {
 type totpFixture struct {
 	pool   *pgxpool.Pool
 	master *seal.MasterKey
-	clock  *testClock
+	clock  *testclock.Clock
 	totp   *TOTP
 }
 
@@ -56,7 +39,7 @@ func newTOTPFixture(t *testing.T) *totpFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := &testClock{now: time.Date(2026, 3, 1, 12, 0, 10, 0, time.UTC)}
+	clock := testclock.New(time.Date(2026, 3, 1, 12, 0, 10, 0, time.UTC))
 	tp := NewTOTP(pool, master)
 	tp.Now = clock.Now
 	return &totpFixture{pool: pool, master: master, clock: clock, totp: tp}

@@ -19,6 +19,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/crypto"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 
+	"latch/internal/pg"
 	"latch/sessions"
 )
 
@@ -57,51 +58,8 @@ func NewSender(db *pgxpool.Pool, keys *Keys, issuer string, logger *slog.Logger)
 // Run delivers jobs until ctx ends: at once when notified, and on every
 // poll tick.
 func (s *Sender) Run(ctx context.Context) {
-	wake := make(chan struct{}, 1)
-	go s.listen(ctx, wake)
-	t := time.NewTicker(s.Poll)
-	defer t.Stop()
-	for {
-		for {
-			n, err := s.DeliverDue(ctx, 32)
-			if err != nil && ctx.Err() == nil {
-				s.Logger.Error("back-channel logout", "err", err)
-			}
-			if n == 0 || err != nil {
-				break
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-wake:
-		case <-t.C:
-		}
-	}
-}
-
-func (s *Sender) listen(ctx context.Context, wake chan<- struct{}) {
-	for ctx.Err() == nil {
-		cfg := s.DB.Config().ConnConfig.Copy()
-		cfg.RuntimeParams["application_name"] = "latch-logout-sender"
-		conn, err := pgx.ConnectConfig(ctx, cfg)
-		if err == nil {
-			_, err = conn.Exec(ctx, "LISTEN "+sessions.ChannelLogoutJobs)
-			for err == nil {
-				select {
-				case wake <- struct{}{}:
-				default:
-				}
-				_, err = conn.WaitForNotification(ctx)
-			}
-			conn.Close(context.WithoutCancel(ctx))
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
+	pg.Worker(ctx, s.DB, sessions.ChannelLogoutJobs, "latch-logout-sender", s.Poll, s.Logger,
+		func(ctx context.Context) (int, error) { return s.DeliverDue(ctx, 32) })
 }
 
 type logoutJob struct {

@@ -134,10 +134,12 @@ func (s *Storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 const authRequestColumns = `id, client_id, params, created_at, coalesce(account_id::text, ''),
 	coalesce(device_session_id::text, ''), coalesce(auth_time, created_at), coalesce(amr, '{}'), coalesce(acr, '')`
 
-func scanAuthRequest(row pgx.Row) (*AuthRequest, error) {
+// scanAuthRequest reads authRequestColumns, then any extra columns into extra.
+func scanAuthRequest(row pgx.Row, extra ...any) (*AuthRequest, error) {
 	var a AuthRequest
 	var params []byte
-	err := row.Scan(&a.id, &a.clientID, &params, &a.createdAt, &a.accountID, &a.deviceSessionID, &a.authTime, &a.amr, &a.acr)
+	err := row.Scan(append([]any{&a.id, &a.clientID, &params, &a.createdAt, &a.accountID, &a.deviceSessionID,
+		&a.authTime, &a.amr, &a.acr}, extra...)...)
 	if errors.Is(err, pgx.ErrNoRows) || isInvalidText(err) {
 		return nil, errNotFound{"auth request"}
 	}
@@ -183,14 +185,10 @@ func (s *Storage) SaveAuthCode(ctx context.Context, id, code string) error {
 // it was used is a replay: whoever holds it is not who redeemed it first, so
 // every token minted from the first use is revoked (RFC 6749 §4.1.2).
 func (s *Storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
-	a, err := scanAuthRequest(s.DB.QueryRow(ctx, `SELECT `+authRequestColumns+`
-		FROM auth_requests WHERE code_hash = $1`, hashToken(code)))
-	if err != nil {
-		return nil, err
-	}
 	var usedAt, expiresAt *time.Time
-	if err := s.DB.QueryRow(ctx, `SELECT code_used_at, code_expires_at FROM auth_requests WHERE id = $1`,
-		a.id).Scan(&usedAt, &expiresAt); err != nil {
+	a, err := scanAuthRequest(s.DB.QueryRow(ctx, `SELECT `+authRequestColumns+`, code_used_at, code_expires_at
+		FROM auth_requests WHERE code_hash = $1`, hashToken(code)), &usedAt, &expiresAt)
+	if err != nil {
 		return nil, err
 	}
 	if usedAt != nil {

@@ -14,31 +14,14 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"latch/internal/pgtest"
+	"latch/internal/testclock"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-// testClock is a clock that tests move by hand.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
-func newKeys(t *testing.T) (*Keys, *testClock) {
+func newKeys(t *testing.T) (*Keys, *testclock.Clock) {
 	t.Helper()
-	clock := &testClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	clock := testclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	k := NewKeys(pgtest.New(t))
 	k.Now = clock.Now
 	return k, clock

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
+	"latch/internal/pg"
 )
 
 // maxCached bounds the cache; past it the cache starts over.
@@ -108,56 +108,30 @@ func (c *Cache) Listening() bool {
 
 // EnableCache turns the cache on and listens for ended sessions until ctx
 // ends, reconnecting with backoff when the connection drops. It returns the
-// cache once listening has started or after the first failure, so callers
-// can start serving either way.
+// cache once listening has started, or after two seconds without, so
+// callers can start serving either way (an untrusted cache is not used).
 func (s *Store) EnableCache(ctx context.Context, logger *slog.Logger) *Cache {
 	c := newCache()
 	suffix, _ := NewSecret()
 	c.Name = "latch-sessions-" + strings.ToLower(suffix[:8])
 	s.cache = c
 	started := make(chan struct{})
-	go func() {
-		var once sync.Once
-		backoff := 50 * time.Millisecond
-		for ctx.Err() == nil {
-			err := s.listen(ctx, c, func() { once.Do(func() { close(started) }); backoff = 50 * time.Millisecond })
-			c.reset(false)
+	var once sync.Once
+	go pg.Listener{DB: s.DB, Channel: ChannelEnded, Name: c.Name,
+		OnUp: func() {
+			// Notifications sent while nobody listened are lost: start empty.
+			c.reset(true)
 			once.Do(func() { close(started) })
-			if ctx.Err() != nil {
-				return
-			}
+		},
+		OnNotify: c.drop,
+		OnDown: func(err error) {
+			c.reset(false)
 			logger.Warn("session listener down; not trusting the session cache until it is back", "err", err)
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(backoff):
-			}
-			backoff = min(backoff*2, 2*time.Second)
-		}
-	}()
-	<-started
+		},
+	}.Run(ctx)
+	select {
+	case <-started:
+	case <-time.After(2 * time.Second):
+	}
 	return c
-}
-
-// listen holds one LISTEN connection until it fails.
-func (s *Store) listen(ctx context.Context, c *Cache, up func()) error {
-	cfg := s.DB.Config().ConnConfig.Copy()
-	cfg.RuntimeParams["application_name"] = c.Name
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+ChannelEnded); err != nil {
-		return err
-	}
-	c.reset(true)
-	up()
-	for {
-		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
-			return err
-		}
-		c.drop(n.Payload)
-	}
 }

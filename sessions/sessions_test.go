@@ -3,33 +3,21 @@ package sessions
 import (
 	"errors"
 	"net/netip"
-	"sync"
 	"testing"
 	"time"
 
 	"latch/internal/pgtest"
+	"latch/internal/testclock"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
-func newStore(t *testing.T) (*Store, *clock, string) {
+func newStore(t *testing.T) (*Store, *testclock.Clock, string) {
 	t.Helper()
 	db := pgtest.New(t)
-	c := &clock{t: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
+	c := testclock.New(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))
 	s := New(db, DefaultPolicy())
-	s.Now = c.now
+	s.Now = c.Now
 	var account string
 	if err := db.QueryRow(t.Context(), `INSERT INTO accounts (email, email_key) VALUES ('a@example.com', 'a@example.com') RETURNING id`).Scan(&account); err != nil {
 		t.Fatal(err)
@@ -55,15 +43,15 @@ func TestLifetimes(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			c.add(tc.idle - time.Second)
+			c.Add(tc.idle - time.Second)
 			if _, err := s.BySecret(t.Context(), secret); err != nil {
 				t.Fatalf("just inside the idle limit: %v", err)
 			}
-			c.add(tc.idle - time.Second) // active a moment ago, so still alive
+			c.Add(tc.idle - time.Second) // active a moment ago, so still alive
 			if _, err := s.BySecret(t.Context(), secret); err != nil {
 				t.Fatalf("activity did not extend the idle limit: %v", err)
 			}
-			c.add(tc.idle)
+			c.Add(tc.idle)
 			if _, err := s.BySecret(t.Context(), secret); !errors.Is(err, ErrNotFound) {
 				t.Fatalf("past the idle limit: %v", err)
 			}
@@ -81,13 +69,13 @@ func TestLifetimes(t *testing.T) {
 			}
 			var elapsed time.Duration
 			for elapsed+tc.step < tc.absolute {
-				c.add(tc.step)
+				c.Add(tc.step)
 				elapsed += tc.step
 				if _, err := s.BySecret(t.Context(), secret); err != nil {
 					t.Fatalf("alive at %v: %v", elapsed, err)
 				}
 			}
-			c.add(tc.absolute - elapsed)
+			c.Add(tc.absolute - elapsed)
 			if _, err := s.BySecret(t.Context(), secret); !errors.Is(err, ErrNotFound) {
 				t.Fatalf("at the absolute limit, active all along: %v", err)
 			}
@@ -108,14 +96,14 @@ func TestTouchAtMostOncePerMinute(t *testing.T) {
 		s.DB.QueryRow(t.Context(), `SELECT last_active_at FROM device_sessions WHERE id = $1`, d.ID).Scan(&at)
 		return at
 	}
-	c.add(30 * time.Second)
+	c.Add(30 * time.Second)
 	s.BySecret(t.Context(), secret)
 	if !read().Equal(d.CreatedAt) {
 		t.Fatal("touched within a minute")
 	}
-	c.add(31 * time.Second)
+	c.Add(31 * time.Second)
 	s.BySecret(t.Context(), secret)
-	if !read().Equal(c.now()) {
+	if !read().Equal(c.Now()) {
 		t.Fatal("not touched after a minute")
 	}
 }

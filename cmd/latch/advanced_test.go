@@ -90,7 +90,7 @@ func TestAdvancedEnrolment(t *testing.T) {
 		t.Fatal("typing a key back burnt it")
 	}
 	// A stale passkey step-up is not enough.
-	l.clock.Advance(11 * time.Minute)
+	l.clock.Add(11 * time.Minute)
 	me.do("GET", "/account", nil).Body.Close()
 	refused("Confirm it&#39;s you with a passkey first")
 	passkeyStepUp(t, l, me.session())
@@ -126,7 +126,7 @@ func TestAdvancedEnrolment(t *testing.T) {
 		t.Fatal("the enrolling session ended")
 	}
 	// This session now lives under advanced lifetimes: 15 minutes idle.
-	l.clock.Advance(16 * time.Minute)
+	l.clock.Add(16 * time.Minute)
 	if signedInAt(t, l.url, "/account", me.session()) {
 		t.Fatal("the session outlived the advanced idle limit")
 	}
@@ -210,7 +210,7 @@ func TestAdvancedLifetimes(t *testing.T) {
 	tok := a.mustExchange(a.callback(b.do("GET", f.url, nil), f), f)
 	// Active every 10 minutes for 12 hours: alive until the absolute limit.
 	for elapsed := time.Duration(0); elapsed < 11*time.Hour+50*time.Minute; elapsed += 10 * time.Minute {
-		l.clock.Advance(10 * time.Minute)
+		l.clock.Add(10 * time.Minute)
 		if !signedInAt(t, l.url, "/account", secret) {
 			t.Fatalf("ended after %v of activity", elapsed+10*time.Minute)
 		}
@@ -218,7 +218,7 @@ func TestAdvancedLifetimes(t *testing.T) {
 	if _, err := a.refresh(tok.RefreshToken); err != nil {
 		t.Fatalf("refresh inside the lifetime: %v", err)
 	}
-	l.clock.Advance(11 * time.Minute)
+	l.clock.Add(11 * time.Minute)
 	if signedInAt(t, l.url, "/account", secret) {
 		t.Fatal("alive past 12 hours")
 	}
@@ -248,7 +248,7 @@ func TestAdvancedLeave(t *testing.T) {
 	b.client.Jar.SetCookies(u, []*http.Cookie{{Name: "latch", Value: secret, Path: "/"}})
 
 	// A passkey sign-in 6 minutes old is too old for an advanced account.
-	l.clock.Advance(6 * time.Minute)
+	l.clock.Add(6 * time.Minute)
 	resp := b.post("/account/security", "/account/security/advanced/leave", nil)
 	body := page(t, resp)
 	if resp.Request.URL.Path != "/account/reauth" || strings.Contains(body, `name="password"`) {
@@ -264,7 +264,7 @@ func TestAdvancedLeave(t *testing.T) {
 		t.Fatal("still advanced")
 	}
 	// Standard lifetimes: an hour idle is fine now.
-	l.clock.Advance(time.Hour)
+	l.clock.Add(time.Hour)
 	if !signedInAt(t, l.url, "/account", secret) {
 		t.Fatal("the session kept the advanced idle limit")
 	}

@@ -120,7 +120,7 @@ func TestAlerts(t *testing.T) {
 	cfg := *l.cfg
 	cfg.Addr = ln.Addr().String()
 	again := runLatch(t, &cfg, ln, l.clock)
-	l.clock.Advance(5 * time.Second)
+	l.clock.Add(5 * time.Second)
 	mb.wait(t, "Sign-in from a new device")
 	// The row is marked sent just after the server took the message.
 	waitFor(t, func() bool {

@@ -26,28 +26,11 @@ import (
 
 	"latch/internal/pgtest"
 	"latch/internal/seal"
+	"latch/internal/testclock"
 	"latch/sessions"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
-
-// testClock is the clock every latch component reads in tests.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
 
 const testPassword = "correct horse battery staple"
 
@@ -56,7 +39,7 @@ type testLatch struct {
 	t     testing.TB
 	srv   *server
 	url   string
-	clock *testClock
+	clock *testclock.Clock
 	cfg   *Config
 	logs  *syncBuffer
 	email string
@@ -142,7 +125,7 @@ func startLatch(t testing.TB, opts ...func(*Config)) *testLatch {
 	if err := cfg.validate(true); err != nil {
 		t.Fatal(err)
 	}
-	l := runLatch(t, cfg, ln, &testClock{now: time.Now()})
+	l := runLatch(t, cfg, ln, testclock.New(time.Now()))
 	if _, err := l.srv.accounts.Create(t.Context(), l.email, "Ada Lovelace", testPassword); err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +133,7 @@ func startLatch(t testing.TB, opts ...func(*Config)) *testLatch {
 }
 
 // runLatch starts a server with cfg on ln.
-func runLatch(t testing.TB, cfg *Config, ln net.Listener, clock *testClock) *testLatch {
+func runLatch(t testing.TB, cfg *Config, ln net.Listener, clock *testclock.Clock) *testLatch {
 	t.Helper()
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))

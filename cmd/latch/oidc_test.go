@@ -156,7 +156,7 @@ func TestCodeSingleUse(t *testing.T) {
 
 	f2 := a.newFlow()
 	code2 := a.callback(b.do("GET", f2.url, nil), f2)
-	l.clock.Advance(61 * time.Second)
+	l.clock.Add(61 * time.Second)
 	if _, err := a.exchange(code2, f2); oauthErrorCode(err) != "invalid_grant" {
 		t.Fatalf("61 s old code: %v, want invalid_grant", err)
 	}
@@ -322,7 +322,7 @@ func TestPromptAndMaxAge(t *testing.T) {
 		t.Fatal("prompt=none changed auth_time")
 	}
 
-	l.clock.Advance(2 * time.Second)
+	l.clock.Add(2 * time.Second)
 	f = a.newFlow(oauth2.SetAuthURLParam("max_age", "1"))
 	resp = b.do("GET", f.url, nil)
 	if resp.StatusCode != http.StatusOK {
@@ -336,7 +336,7 @@ func TestPromptAndMaxAge(t *testing.T) {
 		t.Fatal("re-authentication changed the sid")
 	}
 
-	l.clock.Advance(2 * time.Second)
+	l.clock.Add(2 * time.Second)
 	f = a.newFlow(oauth2.SetAuthURLParam("prompt", "login"))
 	resp = b.do("GET", f.url, nil)
 	if resp.StatusCode != http.StatusOK {
@@ -529,11 +529,11 @@ func TestRevocationAndExpiry(t *testing.T) {
 	}
 	// Access tokens live 5 minutes.
 	tok = b.signInFlow(a)
-	l.clock.Advance(4 * time.Minute)
+	l.clock.Add(4 * time.Minute)
 	if code := a.userinfo(tok.AccessToken); code != http.StatusOK {
 		t.Fatalf("4-minute-old access token: %d", code)
 	}
-	l.clock.Advance(61 * time.Second)
+	l.clock.Add(61 * time.Second)
 	if code := a.userinfo(tok.AccessToken); code != http.StatusUnauthorized {
 		t.Fatalf("5-minute-old access token: %d", code)
 	}

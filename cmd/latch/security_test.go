@@ -272,7 +272,7 @@ func TestSigningKeys(t *testing.T) {
 		t.Fatalf("new token header %s does not name new key %s", h, kid)
 	}
 	// Past the overlap the retired key leaves the JWKS.
-	l.clock.Advance(25 * time.Hour)
+	l.clock.Add(25 * time.Hour)
 	keys, err := l.srv.provider.Keys.KeySet(context.Background())
 	if err != nil || len(keys) != 1 {
 		t.Fatalf("after the overlap: %d keys, %v", len(keys), err)

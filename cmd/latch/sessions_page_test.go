@@ -150,7 +150,7 @@ func TestTrustedDevice(t *testing.T) {
 	setup := l.browser()
 	setup.signInPassword(l.email, testPassword).Body.Close()
 	secret := enrollTOTP(t, l, setup)
-	l.clock.Advance(95 * time.Second)
+	l.clock.Add(95 * time.Second)
 
 	laptop := l.browser()
 	body := page(t, laptop.signInPassword(l.email, testPassword))
@@ -186,12 +186,12 @@ func TestTrustedDevice(t *testing.T) {
 	// Trust lasts 30 days.
 	trusted := l.browser()
 	form = hiddenFields(page(t, trusted.signInPassword(l.email, testPassword)))
-	l.clock.Advance(31 * time.Second)
+	l.clock.Add(31 * time.Second)
 	form.Set("code", totpCode(t, secret, l.clock.Now()))
 	form.Set("trust_device", "1")
 	trusted.do("POST", "/login/verify", form).Body.Close()
 	trusted.post("/account", "/logout", nil).Body.Close()
-	l.clock.Advance(31 * 24 * time.Hour)
+	l.clock.Add(31 * 24 * time.Hour)
 	if r := trusted.signInPassword(l.email, testPassword); r.Request.URL.Path != "/login/verify" {
 		t.Fatal("trust outlived 30 days")
 	}
@@ -203,7 +203,7 @@ func TestExpiredSessionsEnd(t *testing.T) {
 	l, rcv := startLatchWithReceiver(t)
 	b := l.browser()
 	b.signInFlow(l.appA())
-	l.clock.Advance(15 * 24 * time.Hour) // past the 14-day idle limit
+	l.clock.Add(15 * 24 * time.Hour) // past the 14-day idle limit
 	n, err := l.srv.sessions.EndExpired(t.Context())
 	if err != nil || n != 1 {
 		t.Fatalf("ended %d: %v", n, err)

@@ -265,7 +265,7 @@ func TestLogoutJobSurvivesRestart(t *testing.T) {
 	cfg := *l.cfg
 	cfg.Addr = ln.Addr().String()
 	again := runLatch(t, &cfg, ln, l.clock)
-	l.clock.Advance(5 * time.Second) // past the retry backoff
+	l.clock.Add(5 * time.Second) // past the retry backoff
 	select {
 	case <-rcv.got:
 	case <-time.After(10 * time.Second):

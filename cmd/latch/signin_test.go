@@ -66,14 +66,14 @@ func TestThrottle(t *testing.T) {
 	if resp.StatusCode != http.StatusTooManyRequests {
 		t.Fatalf("right password during the delay: %d", resp.StatusCode)
 	}
-	l.clock.Advance(2 * time.Second)
+	l.clock.Add(2 * time.Second)
 	if code, _ := failSignIn(t, b, l.email); code != http.StatusUnauthorized {
 		t.Fatalf("after the delay: %d", code)
 	}
 	if code, _ := failSignIn(t, b, l.email); code != http.StatusTooManyRequests {
 		t.Fatalf("the delay did not come back: %d", code)
 	}
-	l.clock.Advance(1500 * time.Millisecond)
+	l.clock.Add(1500 * time.Millisecond)
 	if code, _ := failSignIn(t, b, l.email); code != http.StatusTooManyRequests {
 		t.Fatalf("the delay did not grow beyond 1.5 s: %d", code)
 	}
@@ -88,10 +88,10 @@ func TestThrottle(t *testing.T) {
 
 	// Drive the count to 100, moving the clock past each delay.
 	for range 100 {
-		l.clock.Advance(16 * time.Minute)
+		l.clock.Add(16 * time.Minute)
 		failSignIn(t, b, l.email)
 	}
-	l.clock.Advance(time.Hour)
+	l.clock.Add(time.Hour)
 	form = hiddenFields(page(t, b.do("GET", "/login", nil)))
 	form.Set("email", l.email)
 	form.Set("password", testPassword)
@@ -129,7 +129,7 @@ func TestRateLimit(t *testing.T) {
 	if last != http.StatusTooManyRequests {
 		t.Fatalf("6th attempt in a burst of 5: %d, want 429", last)
 	}
-	l.clock.Advance(time.Minute)
+	l.clock.Add(time.Minute)
 	if code, _ := failSignIn(t, b, "later@example.com"); code != http.StatusUnauthorized {
 		t.Fatalf("after a minute: %d", code)
 	}

@@ -74,7 +74,7 @@ func TestTOTPSignIn(t *testing.T) {
 	b := l.browser()
 	b.signInPassword(l.email, testPassword).Body.Close()
 	secret := enrollTOTP(t, l, b)
-	l.clock.Advance(95 * time.Second) // well past the step the confirmation used
+	l.clock.Add(95 * time.Second) // well past the step the confirmation used
 
 	a := l.appA()
 	other := l.browser()
@@ -118,7 +118,7 @@ func TestTOTPSignIn(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("code from two steps ago: %d", resp.StatusCode)
 	}
-	l.clock.Advance(30 * time.Second)
+	l.clock.Add(30 * time.Second)
 	form.Set("code", totpCode(t, secret, l.clock.Now()))
 	resp = third.do("POST", "/login/verify", form)
 	resp.Body.Close()
@@ -169,7 +169,7 @@ func TestSecondFactorThrottle(t *testing.T) {
 		t.Fatalf("%d of 50 parallel guesses were evaluated, want at most 5", evaluated)
 	}
 	for range 100 {
-		l.clock.Advance(16 * time.Minute)
+		l.clock.Add(16 * time.Minute)
 		body = page(t, other.signInPassword(l.email, testPassword))
 		form = hiddenFields(body)
 		form.Set("code", "000000")
@@ -313,7 +313,7 @@ func TestRecoverySession(t *testing.T) {
 	// A recovery session left alone dies after 15 minutes.
 	c := l.browser()
 	recoverWith(c, "grace@example.com", keys[1]).Body.Close()
-	l.clock.Advance(16 * time.Minute)
+	l.clock.Add(16 * time.Minute)
 	resp = c.do("GET", "/account/security", nil)
 	resp.Body.Close()
 	if resp.Request.URL.Path != "/login" {
@@ -327,7 +327,7 @@ func TestStepUp(t *testing.T) {
 	l := startLatch(t)
 	b := l.browser()
 	b.signInPassword(l.email, testPassword).Body.Close()
-	l.clock.Advance(11 * time.Minute)
+	l.clock.Add(11 * time.Minute)
 	resp := b.post("/account/security", "/account/security/password", url.Values{"new_password": {"brand new passphrase"}, "confirm_password": {"brand new passphrase"}})
 	body := page(t, resp)
 	if resp.Request.URL.Path != "/account/reauth" || !strings.Contains(body, "change your password") {

@@ -36,6 +36,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"latch/internal/pgtest"
+	"latch/internal/testclock"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -46,26 +47,9 @@ const (
 	testPass = "s3cret pass/word"
 )
 
-// clock is the injected time: tests move it instead of sleeping.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock {
-	return &clock{t: time.Date(2026, 11, 27, 10, 1, 0, 0, time.UTC)}
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+// newClock is the injected time: tests move it instead of sleeping.
+func newClock() *testclock.Clock {
+	return testclock.New(time.Date(2026, 11, 27, 10, 1, 0, 0, time.UTC))
 }
 
 // mailServer is a real SMTP server on 127.0.0.1 that records what it gets.
@@ -166,7 +150,7 @@ func (ms *mailServer) smtpURL(scheme string) string {
 
 // transport returns an SMTP transport for the server that trusts its
 // certificate.
-func (ms *mailServer) transport(t *testing.T, scheme string, clk *clock) *SMTP {
+func (ms *mailServer) transport(t *testing.T, scheme string, clk *testclock.Clock) *SMTP {
 	t.Helper()
 	s, err := NewSMTP(ms.smtpURL(scheme))
 	if err != nil {
@@ -274,7 +258,7 @@ func selfSigned(t *testing.T) (tls.Certificate, *x509.CertPool) {
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}, roots
 }
 
-func newNotifier(t *testing.T, db *pgxpool.Pool, tr Transport, clk *clock) *Notifier {
+func newNotifier(t *testing.T, db *pgxpool.Pool, tr Transport, clk *testclock.Clock) *Notifier {
 	return &Notifier{
 		DB:        db,
 		Transport: tr,

@@ -7,12 +7,13 @@ import (
 	"log/slog"
 	"net/mail"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"latch/internal/pg"
 )
 
 // ChannelOutbox is the PostgreSQL notification channel Enqueue signals, so
@@ -151,70 +152,15 @@ func (n *Notifier) logger() *slog.Logger {
 	return n.Logger
 }
 
-// Run delivers messages until ctx ends: at once when notified, and on every
-// poll tick. It returns after its listening connection is closed.
+// Run delivers messages until ctx ends: at once when notified, and on
+// every poll tick. It returns after its listening connection is closed.
 func (n *Notifier) Run(ctx context.Context) {
 	poll := n.Poll
 	if poll <= 0 {
 		poll = time.Second
 	}
-	wake := make(chan struct{}, 1)
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	wg.Go(func() { n.listen(ctx, wake) })
-	t := time.NewTicker(poll)
-	defer t.Stop()
-	for {
-		for {
-			sent, err := n.DeliverDue(ctx, 32)
-			if err != nil && ctx.Err() == nil {
-				n.logger().Error("alert delivery", "err", err)
-			}
-			if sent == 0 || err != nil {
-				break
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-wake:
-		case <-t.C:
-		}
-	}
-}
-
-// listen holds its own connection (a pooled one cannot stay in LISTEN) and
-// wakes Run on every notification, and once each time it has (re)connected,
-// since messages may have been written while it was not listening.
-func (n *Notifier) listen(ctx context.Context, wake chan<- struct{}) {
-	for ctx.Err() == nil {
-		cfg := n.DB.Config().ConnConfig.Copy()
-		cfg.RuntimeParams["application_name"] = "latch-notifier"
-		conn, err := pgx.ConnectConfig(ctx, cfg)
-		if err == nil {
-			_, err = conn.Exec(ctx, "LISTEN "+ChannelOutbox)
-			listening := err == nil
-			for err == nil {
-				select {
-				case wake <- struct{}{}:
-				default:
-				}
-				_, err = conn.WaitForNotification(ctx)
-			}
-			conn.Close(context.WithoutCancel(ctx))
-			// Said once per lost connection, not once per failed
-			// reconnection: polling still delivers meanwhile, and
-			// DeliverDue reports a database that is down.
-			if listening && ctx.Err() == nil {
-				n.logger().Warn("alert notifications: connection lost, reconnecting", "err", err)
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(500 * time.Millisecond):
-		}
-	}
+	pg.Worker(ctx, n.DB, ChannelOutbox, "latch-notifier", poll, n.logger(),
+		func(ctx context.Context) (int, error) { return n.DeliverDue(ctx, 32) })
 }
 
 // DeliverDue sends up to limit due messages and returns how many it handled
