@@ -11,6 +11,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"latch/sessions"
 )
 
 // Errors of account management, worded for the person who caused them.
@@ -110,8 +112,11 @@ func (s *Accounts) ByEmail(ctx context.Context, email string) (*Account, error) 
 
 // ByID finds an account by id.
 func (s *Accounts) ByID(ctx context.Context, id string) (*Account, error) {
+	if !sessions.IsID(id) {
+		return nil, ErrNoAccount
+	}
 	a, err := scanAccount(s.DB.QueryRow(ctx, `SELECT `+accountColumns+`
-		FROM accounts a LEFT JOIN passwords p ON p.account_id = a.id WHERE a.id::text = $1`, id))
+		FROM accounts a LEFT JOIN passwords p ON p.account_id = a.id WHERE a.id = $1`, id))
 	return a, err
 }
 

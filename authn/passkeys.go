@@ -91,7 +91,7 @@ func (p *Passkeys) user(ctx context.Context, accountID string) (*waUser, error) 
 	rand.Read(handle)
 	u := &waUser{accountID: accountID}
 	err := p.DB.QueryRow(ctx, `UPDATE accounts SET webauthn_id = coalesce(webauthn_id, $2)
-		WHERE id::text = $1 RETURNING webauthn_id, email, name`, accountID, handle).Scan(&u.id, &u.email, &u.name)
+		WHERE id = $1 RETURNING webauthn_id, email, name`, accountID, handle).Scan(&u.id, &u.email, &u.name)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNoAccount
 	}
@@ -123,7 +123,7 @@ func (p *Passkeys) userByHandle(ctx context.Context, handle []byte) (*waUser, er
 // List returns an account's passkeys, oldest first.
 func (p *Passkeys) List(ctx context.Context, accountID string) ([]Passkey, error) {
 	rows, err := p.DB.Query(ctx, `SELECT id, account_id, name, credential, coalesce(aaguid::text, ''),
-		backup_eligible, created_at, last_used_at FROM passkeys WHERE account_id::text = $1 ORDER BY created_at, id`, accountID)
+		backup_eligible, created_at, last_used_at FROM passkeys WHERE account_id = $1 ORDER BY created_at, id`, accountID)
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +141,7 @@ func (p *Passkeys) List(ctx context.Context, accountID string) ([]Passkey, error
 // Count returns how many passkeys an account has.
 func (p *Passkeys) Count(ctx context.Context, accountID string) (int, error) {
 	var n int
-	err := p.DB.QueryRow(ctx, `SELECT count(*) FROM passkeys WHERE account_id::text = $1`, accountID).Scan(&n)
+	err := p.DB.QueryRow(ctx, `SELECT count(*) FROM passkeys WHERE account_id = $1`, accountID).Scan(&n)
 	return n, err
 }
 
@@ -426,7 +426,7 @@ func (p *Passkeys) Rename(ctx context.Context, accountID string, id []byte, name
 	if name == "" {
 		return errors.New("give the passkey a name")
 	}
-	tag, err := p.DB.Exec(ctx, `UPDATE passkeys SET name = $3 WHERE id = $1 AND account_id::text = $2`, id, accountID, truncate(name, 64))
+	tag, err := p.DB.Exec(ctx, `UPDATE passkeys SET name = $3 WHERE id = $1 AND account_id = $2`, id, accountID, truncate(name, 64))
 	if err != nil {
 		return err
 	}
@@ -442,16 +442,16 @@ func (p *Passkeys) Rename(ctx context.Context, accountID string, id []byte, name
 func (p *Passkeys) Remove(ctx context.Context, accountID string, id []byte) (string, error) {
 	var name string
 	err := pgx.BeginFunc(ctx, p.DB, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT 1 FROM accounts WHERE id::text = $1 FOR UPDATE`, accountID); err != nil {
+		if _, err := tx.Exec(ctx, `SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE`, accountID); err != nil {
 			return err
 		}
 		var passkeys int
 		var hasPassword bool
-		if err := tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM passkeys WHERE account_id::text = $1),
-			EXISTS (SELECT 1 FROM passwords WHERE account_id::text = $1)`, accountID).Scan(&passkeys, &hasPassword); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM passkeys WHERE account_id = $1),
+			EXISTS (SELECT 1 FROM passwords WHERE account_id = $1)`, accountID).Scan(&passkeys, &hasPassword); err != nil {
 			return err
 		}
-		err := tx.QueryRow(ctx, `DELETE FROM passkeys WHERE id = $1 AND account_id::text = $2 RETURNING name`, id, accountID).Scan(&name)
+		err := tx.QueryRow(ctx, `DELETE FROM passkeys WHERE id = $1 AND account_id = $2 RETURNING name`, id, accountID).Scan(&name)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return ErrPasskeyNotFound
 		}

@@ -79,7 +79,7 @@ func (h *Handler) takeChange(ctx context.Context, d *sessions.Device, id string)
 	var c change
 	var params []byte
 	err := h.Sessions.DB.QueryRow(ctx, `DELETE FROM pending_changes
-		WHERE id::text = $1 AND device_session_id = $2 AND expires_at > $3 RETURNING action, params`,
+		WHERE id = $1 AND device_session_id = $2 AND expires_at > $3 RETURNING action, params`,
 		id, d.ID, h.Now().UTC()).Scan(&c.Action, &params)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
@@ -99,7 +99,7 @@ func (h *Handler) describeChange(ctx context.Context, d *sessions.Device, id str
 	}
 	var action string
 	var params []byte
-	if err := h.Sessions.DB.QueryRow(ctx, `SELECT action, params FROM pending_changes WHERE id::text = $1 AND device_session_id = $2`,
+	if err := h.Sessions.DB.QueryRow(ctx, `SELECT action, params FROM pending_changes WHERE id = $1 AND device_session_id = $2`,
 		id, d.ID).Scan(&action, &params); err != nil {
 		return "Confirm it's you to continue."
 	}

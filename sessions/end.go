@@ -9,9 +9,12 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// Notification channels. Every replica listens to ChannelEnded to drop an
-// ended session from its cache at once; delivery workers listen to
-// ChannelLogoutJobs to send back-channel logouts without waiting to poll.
+// Notification channels. Every replica listens to ChannelEnded to drop from
+// its caches at once what stopped being valid: a device session's id when
+// it ends or its sign-in changes, "app:<id>" when an app session ends, and
+// "token:<id>" or "family:<id>" when tokens are revoked. Delivery workers
+// listen to ChannelLogoutJobs to send back-channel logouts without waiting
+// to poll.
 const (
 	ChannelEnded      = "latch_session_ended"
 	ChannelLogoutJobs = "latch_logout_jobs"
@@ -49,11 +52,14 @@ func (s *Store) Forget(ids ...string) {
 // separate revocation: every token check joins to its app and device
 // session, so they stop working the moment this commits.
 func (s *Store) EndTx(ctx context.Context, q Querier, id, reason string) error {
+	if !IsID(id) {
+		return ErrNotFound
+	}
 	now := s.Now().UTC()
 	var accountID string
 	err := q.QueryRow(ctx, `
 		UPDATE device_sessions SET ended_at = $2, end_reason = $3
-		WHERE id::text = $1 AND ended_at IS NULL RETURNING account_id`, id, now, reason).Scan(&accountID)
+		WHERE id = $1 AND ended_at IS NULL RETURNING account_id`, id, now, reason).Scan(&accountID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ErrNotFound
 	}
@@ -125,10 +131,13 @@ func (s *Store) EndApp(ctx context.Context, appSessionID, reason string) error {
 }
 
 func (s *Store) endApp(ctx context.Context, q Querier, appSessionID, reason string) error {
+	if !IsID(appSessionID) {
+		return ErrNotFound
+	}
 	now := s.Now().UTC()
 	var deviceID, accountID, clientID string
 	err := q.QueryRow(ctx, `UPDATE app_sessions SET ended_at = $2, end_reason = $3
-		WHERE id::text = $1 AND ended_at IS NULL RETURNING device_session_id, account_id, client_id`,
+		WHERE id = $1 AND ended_at IS NULL RETURNING device_session_id, account_id, client_id`,
 		appSessionID, now, reason).Scan(&deviceID, &accountID, &clientID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ErrNotFound
@@ -142,6 +151,10 @@ func (s *Store) endApp(ctx context.Context, q Querier, appSessionID, reason stri
 	}
 	if err := Record(ctx, q, Event{AccountID: accountID, At: now, Kind: "app_session_ended", DeviceSessionID: deviceID,
 		Detail: map[string]any{"reason": reason, "client_id": clientID}}); err != nil {
+		return err
+	}
+	// Every replica drops what it cached of this app session's tokens.
+	if _, err := q.Exec(ctx, `SELECT pg_notify($1, $2)`, ChannelEnded, "app:"+appSessionID); err != nil {
 		return err
 	}
 	if wrote {

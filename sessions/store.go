@@ -278,6 +278,9 @@ func (s *Store) BySecret(ctx context.Context, secret string) (*Device, error) {
 
 // Get returns the live device session with this id.
 func (s *Store) Get(ctx context.Context, id string) (*Device, error) {
+	if !IsID(id) {
+		return nil, ErrNotFound
+	}
 	d, err := scanDevice(s.DB.QueryRow(ctx,
 		`SELECT `+deviceColumns+` FROM device_sessions WHERE id = $1 AND ended_at IS NULL`, id))
 	if err != nil {
@@ -294,8 +297,11 @@ func (s *Store) Get(ctx context.Context, id string) (*Device, error) {
 // between: whatever the transaction attaches to the session (a new app
 // session at a code exchange) is seen, and signed out, by that End.
 func (s *Store) LockLive(ctx context.Context, q Querier, id string) (*Device, error) {
+	if !IsID(id) {
+		return nil, ErrNotFound
+	}
 	d, err := scanDevice(q.QueryRow(ctx,
-		`SELECT `+deviceColumns+` FROM device_sessions WHERE id::text = $1 AND ended_at IS NULL FOR SHARE`, id))
+		`SELECT `+deviceColumns+` FROM device_sessions WHERE id = $1 AND ended_at IS NULL FOR SHARE`, id))
 	if err != nil {
 		return nil, err
 	}
@@ -419,9 +425,13 @@ func (s *Store) List(ctx context.Context, accountID string) ([]Summary, error) {
 func (s *Store) EndAll(ctx context.Context, accountID, keep, reason string) (int, error) {
 	n := 0
 	var ended []string
+	var keepArg any
+	if IsID(keep) {
+		keepArg = keep
+	}
 	err := pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT id FROM device_sessions
-			WHERE account_id = $1 AND ended_at IS NULL AND id::text <> $2 FOR UPDATE`, accountID, keep)
+			WHERE account_id = $1 AND ended_at IS NULL AND id IS DISTINCT FROM $2::uuid FOR UPDATE`, accountID, keepArg)
 		if err != nil {
 			return err
 		}

@@ -36,7 +36,7 @@ func (s *Store) Trusted(ctx context.Context, accountID, secret string) (string, 
 		return "", false
 	}
 	var id string
-	err := s.DB.QueryRow(ctx, `SELECT id FROM trusted_devices WHERE secret_hash = $1 AND account_id::text = $2
+	err := s.DB.QueryRow(ctx, `SELECT id FROM trusted_devices WHERE secret_hash = $1 AND account_id = $2
 		AND revoked_at IS NULL AND expires_at > $3`, HashSecret(secret), accountID, s.Now().UTC()).Scan(&id)
 	return id, err == nil
 }
@@ -47,7 +47,7 @@ func (s *Store) Untrust(ctx context.Context, accountID, deviceSessionID string) 
 		return ErrNotFound
 	}
 	tag, err := s.DB.Exec(ctx, `UPDATE trusted_devices t SET revoked_at = $3
-		FROM device_sessions d WHERE d.id::text = $2 AND d.account_id::text = $1 AND t.id = d.trusted_device_id
+		FROM device_sessions d WHERE d.id = $2 AND d.account_id = $1 AND t.id = d.trusted_device_id
 		AND t.revoked_at IS NULL`, accountID, deviceSessionID, s.Now().UTC())
 	if err != nil {
 		return err
