@@ -142,8 +142,9 @@ func (p *Provider) Routes(mux *http.ServeMux) {
 	mux.Handle("/authorize", p.withIssParam(p.op))
 	mux.Handle("/authorize/callback", p.withIssParam(p.bindCallback(p.op)))
 	mux.Handle("/oauth/token", p.tokenGate(p.op))
-	mux.Handle("/userinfo", userinfo401(p.op))
-	mux.Handle("/oauth/introspect", p.op)
+	mux.HandleFunc("GET /userinfo", p.userinfo)
+	mux.HandleFunc("POST /userinfo", p.userinfo)
+	mux.HandleFunc("/oauth/introspect", p.introspect)
 	mux.Handle("/revoke", p.op)
 	mux.Handle("/end_session", p.endSession(p.op))
 	mux.Handle("/keys", p.op)
@@ -265,25 +266,6 @@ func (p *Provider) tokenGate(next http.Handler) http.Handler {
 	})
 }
 
-// userinfo401 answers 401 with a Bearer challenge where the library answers
-// 403 for a token it parsed but storage refused (RFC 6750 §3.1: an invalid,
-// revoked or expired token is invalid_token, 401).
-func userinfo401(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next.ServeHTTP(&unauthorizedWriter{ResponseWriter: w}, r)
-	})
-}
-
-type unauthorizedWriter struct{ http.ResponseWriter }
-
-func (w *unauthorizedWriter) WriteHeader(code int) {
-	if code == http.StatusForbidden || code == http.StatusUnauthorized {
-		w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-		code = http.StatusUnauthorized
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
 // LoginRequest implements authn.AuthRequests.
 func (p *Provider) LoginRequest(ctx context.Context, id string) (*authn.AuthRequest, error) {
 	a, err := p.Storage.pendingRequest(ctx, id)
@@ -311,7 +293,7 @@ func (p *Provider) LoginRequest(ctx context.Context, id string) (*authn.AuthRequ
 func (p *Provider) Complete(ctx context.Context, id string, d *sessions.Device) (string, error) {
 	tag, err := p.cfg.DB.Exec(ctx, `UPDATE auth_requests
 		SET account_id = $2, device_session_id = $3, auth_time = $4, amr = $5, acr = $6
-		WHERE id::text = $1 AND code_hash IS NULL AND expires_at > $7`,
+		WHERE id = $1 AND code_hash IS NULL AND expires_at > $7`,
 		id, d.AccountID, d.ID, d.AuthTime, d.AMR, d.ACR, p.cfg.Now().UTC())
 	if err != nil && !isInvalidText(err) {
 		return "", err
@@ -436,18 +418,7 @@ func (p *Provider) terminateSession(ctx context.Context, req *op.EndSessionReque
 // SessionsToken implements sessions.BearerChecker: a live access token
 // (JWT or opaque) carrying scope "sessions", issued to a first-party client.
 func (p *Provider) SessionsToken(ctx context.Context, token string) (string, string, error) {
-	ctx = op.ContextWithIssuer(ctx, p.cfg.Issuer)
-	var id string
-	if plain, err := p.op.Crypto().Decrypt(token); err == nil {
-		id, _, _ = strings.Cut(plain, ":")
-	} else {
-		claims, err := op.VerifyAccessToken[*oidc.AccessTokenClaims](ctx, token, p.op.AccessTokenVerifier(ctx))
-		if err != nil {
-			return "", "", err
-		}
-		id = claims.JWTID
-	}
-	t, err := p.Storage.liveAccessToken(ctx, id)
+	t, err := p.CheckAccessToken(ctx, token)
 	if err != nil {
 		return "", "", err
 	}

@@ -91,6 +91,12 @@ type RefreshRequest struct {
 	acr          string
 	authTime     time.Time
 	expiresAt    time.Time
+	// grantScopes are the scopes of the presented token: a rotated refresh
+	// token keeps them, even when this refresh asked for fewer (RFC 6749 §6).
+	grantScopes []string
+	// email and name are the account's claims, read with the token.
+	email, name string
+	claims      bool
 }
 
 var _ op.RefreshTokenRequest = (*RefreshRequest)(nil)
@@ -105,3 +111,5 @@ func (r *RefreshRequest) SetCurrentScopes(scopes []string) { r.scopes = scopes }
 
 // SessionID is the device session (sid) the token belongs to.
 func (r *RefreshRequest) SessionID() string { return r.sid }
+
+func (r *RefreshRequest) accountClaims() (string, string, bool) { return r.email, r.name, r.claims }

@@ -38,6 +38,9 @@ type Storage struct {
 	Logger   *slog.Logger
 	Now      func() time.Time
 
+	// tokens, when set, keeps checked access tokens; see tokenCache.
+	tokens *tokenCache
+
 	terminate func(context.Context, *op.EndSessionRequest) (string, error)
 }
 
@@ -162,15 +165,18 @@ func (s *Storage) pendingRequest(ctx context.Context, id string) (*AuthRequest, 
 		return nil, errNotFound{"auth request"}
 	}
 	return scanAuthRequest(s.DB.QueryRow(ctx, `SELECT `+authRequestColumns+` FROM auth_requests
-		WHERE id::text = $1 AND expires_at > $2 AND code_hash IS NULL`, id, s.Now().UTC()))
+		WHERE id = $1 AND expires_at > $2 AND code_hash IS NULL`, id, s.Now().UTC()))
 }
 
 // SaveAuthCode binds the one code of a completed request. A second callback
 // for the same request gets no second code.
 func (s *Storage) SaveAuthCode(ctx context.Context, id, code string) error {
+	if !sessions.IsID(id) {
+		return errNotFound{"auth request"}
+	}
 	now := s.Now().UTC()
 	tag, err := s.DB.Exec(ctx, `UPDATE auth_requests SET code_hash = $2, code_expires_at = $3
-		WHERE id::text = $1 AND code_hash IS NULL AND account_id IS NOT NULL AND expires_at > $4`,
+		WHERE id = $1 AND code_hash IS NULL AND account_id IS NOT NULL AND expires_at > $4`,
 		id, hashToken(code), now.Add(CodeLifetime), now)
 	if err != nil {
 		return err
@@ -205,16 +211,35 @@ func (s *Storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRe
 }
 
 // revokeFamily revokes every token minted from one code exchange, including
-// the refresh tokens rotated from it.
+// the refresh tokens rotated from it, and tells every replica.
 func (s *Storage) revokeFamily(ctx context.Context, familyID string) error {
 	now := s.Now().UTC()
-	return pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL`, familyID, now); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `UPDATE access_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL`, familyID, now)
-		return err
+	err := pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
+		return s.revokeFamilyTx(ctx, tx, familyID, now)
 	})
+	if err == nil {
+		s.forgetTokens("family:" + familyID)
+	}
+	return err
+}
+
+// forgetTokens drops revoked tokens from this replica's cache at once; the
+// other replicas hear it from the notification.
+func (s *Storage) forgetTokens(tag string) {
+	if s.tokens != nil {
+		s.tokens.drop(tag)
+	}
+}
+
+func (s *Storage) revokeFamilyTx(ctx context.Context, tx pgx.Tx, familyID string, now time.Time) error {
+	if _, err := tx.Exec(ctx, `UPDATE refresh_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL`, familyID, now); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE access_tokens SET revoked_at = $2 WHERE family_id = $1 AND revoked_at IS NULL`, familyID, now); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, sessions.ChannelEnded, "family:"+familyID)
+	return err
 }
 
 // DeleteAuthRequest is called after tokens are issued. The row stays until
@@ -248,105 +273,115 @@ func (s *Storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (s
 // CreateAccessAndRefreshTokens issues an access token and a refresh token,
 // rotating currentRefreshToken when the request is a refresh.
 func (s *Storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenRequest, current string) (string, string, time.Time, error) {
+	if r, ok := req.(*RefreshRequest); ok {
+		return s.rotate(ctx, r)
+	}
 	return s.issue(ctx, req, current)
 }
 
-// issue mints tokens in one transaction with the checks that make them safe:
-// the code is redeemed once, the refresh token is rotated once, and the
-// sessions they belong to are alive.
+// issue mints the tokens of a code exchange in one transaction with the
+// checks that make them safe: the code is redeemed once, and the device
+// session is alive and held (FOR SHARE) until the new app session is
+// attached, so a sign-out cannot slip in between and miss it.
 func (s *Storage) issue(ctx context.Context, req op.TokenRequest, currentRefresh string) (accessID, refresh string, exp time.Time, err error) {
+	r, ok := req.(*AuthRequest)
+	if !ok {
+		return "", "", time.Time{}, fmt.Errorf("unsupported token request %T", req)
+	}
 	now := s.Now().UTC()
 	exp = now.Add(AccessTokenLifetime)
-	var appSessionID, familyID, accountID, clientID string
-	var scopes, audience, amr []string
-	var acr string
-	var authTime, refreshExpires time.Time
-	wantRefresh := false
-	replay := false
+	wantRefresh := currentRefresh == "" && slices.Contains(r.params.Scopes, oidc.ScopeOfflineAccess)
 	err = pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
-		switch r := req.(type) {
-		case *AuthRequest:
-			if err := s.redeemCode(ctx, tx, r); err != nil {
-				if errors.Is(err, errCodeReplay) {
-					replay = true
-				}
-				return err
-			}
-			d, err := s.Sessions.LockLive(ctx, tx, r.deviceSessionID)
-			if err != nil {
-				return err
-			}
-			appSessionID, err = s.Sessions.AppSession(ctx, tx, d.ID, d.AccountID, r.clientID)
-			if err != nil {
-				return err
-			}
-			familyID, accountID, clientID = r.id, r.accountID, r.clientID
-			scopes, audience, amr, acr, authTime = r.params.Scopes, r.GetAudience(), r.amr, r.acr, r.authTime
-			refreshExpires = d.AbsoluteExpiresAt
-			wantRefresh = currentRefresh == "" && slices.Contains(scopes, oidc.ScopeOfflineAccess)
-		case *RefreshRequest:
-			tag, err := tx.Exec(ctx, `UPDATE refresh_tokens SET rotated_at = $2
-				WHERE id = $1 AND rotated_at IS NULL AND revoked_at IS NULL`, r.tokenID, now)
-			if err != nil {
-				return err
-			}
-			if tag.RowsAffected() == 0 {
-				replay = true
-				return errRefreshReuse
-			}
-			alive, err := s.Sessions.AppAlive(ctx, tx, r.appSessionID)
-			if err != nil {
-				return err
-			}
-			if !alive {
-				return sessions.ErrNotFound
-			}
-			if _, err := tx.Exec(ctx, `UPDATE app_sessions SET last_active_at = $2 WHERE id = $1`, r.appSessionID, now); err != nil {
-				return err
-			}
-			appSessionID, familyID, accountID, clientID = r.appSessionID, r.familyID, r.accountID, r.clientID
-			scopes, audience, amr, acr, authTime, refreshExpires = r.scopes, r.audience, r.amr, r.acr, r.authTime, r.expiresAt
-			wantRefresh = true
-		default:
-			return fmt.Errorf("unsupported token request %T", req)
+		if err := s.redeemCode(ctx, tx, r); err != nil {
+			return err
 		}
+		d, err := s.Sessions.LockLive(ctx, tx, r.deviceSessionID)
+		if err != nil {
+			return err
+		}
+		appSessionID, err := s.Sessions.AppSession(ctx, tx, d.ID, d.AccountID, r.clientID)
+		if err != nil {
+			return err
+		}
+		scopes := r.params.Scopes
 		if err := tx.QueryRow(ctx, `INSERT INTO access_tokens (app_session_id, family_id, account_id, client_id, scopes, created_at, expires_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-			appSessionID, familyID, accountID, clientID, scopes, now, exp).Scan(&accessID); err != nil {
+			appSessionID, r.id, r.accountID, r.clientID, scopes, now, exp).Scan(&accessID); err != nil {
 			return err
 		}
 		if !wantRefresh {
 			return nil
 		}
 		refresh = randomToken()
-		_, err := tx.Exec(ctx, `INSERT INTO refresh_tokens (token_hash, app_session_id, family_id, account_id, client_id,
+		_, err = tx.Exec(ctx, `INSERT INTO refresh_tokens (token_hash, app_session_id, family_id, account_id, client_id,
 				scopes, audience, amr, acr, auth_time, created_at, expires_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-			hashToken(refresh), appSessionID, familyID, accountID, clientID, scopes, audience, amr, acr, authTime, now, refreshExpires)
+			hashToken(refresh), appSessionID, r.id, r.accountID, r.clientID, scopes, r.GetAudience(), r.amr, r.acr, r.authTime, now,
+			d.AbsoluteExpiresAt)
 		return err
 	})
 	switch {
 	case err == nil:
 		return accessID, refresh, exp, nil
 	case errors.Is(err, errCodeReplay):
-		if a, ok := req.(*AuthRequest); ok {
-			if rerr := s.revokeFamily(ctx, a.id); rerr != nil {
-				return "", "", time.Time{}, rerr
-			}
+		if rerr := s.revokeFamily(ctx, r.id); rerr != nil {
+			return "", "", time.Time{}, rerr
 		}
 		return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("code already used")
-	case errors.Is(err, errRefreshReuse) && replay:
-		if r, ok := req.(*RefreshRequest); ok {
-			s.endForReuse(ctx, r.appSessionID)
-		}
-		return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("refresh token already used")
 	case errors.Is(err, sessions.ErrNotFound):
 		return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("the session has ended")
 	}
 	return "", "", time.Time{}, fmt.Errorf("issue tokens: %w", err)
 }
 
-var errRefreshReuse = errors.New("refresh token reuse")
+// rotate answers a refresh in one statement, one round trip: the presented
+// token is rotated out (once: of two concurrent uses exactly one updates
+// it), and only if its app and device session are live at this moment are
+// a new access token and refresh token written, and the app session's last
+// activity with them (at most once a minute). A session ended concurrently
+// either ends before this statement's snapshot (no tokens are written) or
+// after it, and then its end marks the app session these tokens hang on,
+// which every check joins to.
+func (s *Storage) rotate(ctx context.Context, r *RefreshRequest) (accessID, refresh string, exp time.Time, err error) {
+	now := s.Now().UTC()
+	exp = now.Add(AccessTokenLifetime)
+	refresh = randomToken()
+	var rotated bool
+	var id *string
+	err = s.DB.QueryRow(ctx, `WITH rot AS (
+			UPDATE refresh_tokens SET rotated_at = $2
+			WHERE id = $1 AND rotated_at IS NULL AND revoked_at IS NULL RETURNING app_session_id
+		), live AS (
+			SELECT a.id, a.last_active_at FROM rot
+				JOIN app_sessions a ON a.id = rot.app_session_id
+				JOIN device_sessions d ON d.id = a.device_session_id
+			WHERE a.ended_at IS NULL AND d.ended_at IS NULL AND d.restricted_until IS NULL
+				AND $2 < d.absolute_expires_at AND $2 < d.last_active_at + d.idle_timeout
+		), touched AS (
+			UPDATE app_sessions SET last_active_at = $2 FROM live
+			WHERE app_sessions.id = live.id AND live.last_active_at < $2::timestamptz - interval '1 minute'
+		), access AS (
+			INSERT INTO access_tokens (app_session_id, family_id, account_id, client_id, scopes, created_at, expires_at)
+			SELECT live.id, $3, $4, $5, $6, $2, $7 FROM live RETURNING id
+		), refresh AS (
+			INSERT INTO refresh_tokens (token_hash, app_session_id, family_id, account_id, client_id,
+				scopes, audience, amr, acr, auth_time, created_at, expires_at)
+			SELECT $8, live.id, $3, $4, $5, $14, $9, $10, $11, $12, $2, $13 FROM live
+		)
+		SELECT EXISTS (SELECT 1 FROM rot), (SELECT id::text FROM access)`,
+		r.tokenID, now, r.familyID, r.accountID, r.clientID, r.scopes, exp,
+		hashToken(refresh), r.audience, r.amr, r.acr, r.authTime, r.expiresAt, r.grantScopes).Scan(&rotated, &id)
+	switch {
+	case err != nil:
+		return "", "", time.Time{}, fmt.Errorf("rotate refresh token: %w", err)
+	case !rotated:
+		s.endForReuse(ctx, r.appSessionID)
+		return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("refresh token already used")
+	case id == nil:
+		return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("the session has ended")
+	}
+	return *id, refresh, exp, nil
+}
 
 // endForReuse ends an app session whose rotated-out refresh token came back:
 // either the legitimate app or a thief holds a copy, and latch cannot tell
@@ -360,44 +395,54 @@ func (s *Storage) endForReuse(ctx context.Context, appSessionID string) {
 	s.Logger.WarnContext(ctx, "refresh token reused; app session ended", "app_session", appSessionID)
 }
 
-// TokenRequestByRefreshToken returns the grant behind a live refresh token.
-// A rotated-out token ends its app session here already.
+// TokenRequestByRefreshToken returns the grant behind a live refresh token,
+// with the account's claims for the new ID token, in one query. A
+// rotated-out token ends its app session here already.
 func (s *Storage) TokenRequestByRefreshToken(ctx context.Context, token string) (op.RefreshTokenRequest, error) {
 	var r RefreshRequest
 	var rotated, revoked *time.Time
+	var alive bool
 	err := s.DB.QueryRow(ctx, `SELECT t.id, t.app_session_id, t.family_id, a.device_session_id, t.account_id, t.client_id,
-			t.scopes, t.audience, t.amr, t.acr, t.auth_time, t.expires_at, t.rotated_at, t.revoked_at
-		FROM refresh_tokens t JOIN app_sessions a ON a.id = t.app_session_id WHERE t.token_hash = $1`, hashToken(token)).Scan(
+			t.scopes, t.audience, t.amr, t.acr, t.auth_time, t.expires_at, t.rotated_at, t.revoked_at,
+			a.ended_at IS NULL AND d.ended_at IS NULL AND d.restricted_until IS NULL
+				AND $2 < d.absolute_expires_at AND $2 < d.last_active_at + d.idle_timeout,
+			acc.email, acc.name
+		FROM refresh_tokens t
+			JOIN app_sessions a ON a.id = t.app_session_id
+			JOIN device_sessions d ON d.id = a.device_session_id
+			JOIN accounts acc ON acc.id = t.account_id
+		WHERE t.token_hash = $1`, hashToken(token), s.Now().UTC()).Scan(
 		&r.tokenID, &r.appSessionID, &r.familyID, &r.sid, &r.accountID, &r.clientID,
-		&r.scopes, &r.audience, &r.amr, &r.acr, &r.authTime, &r.expiresAt, &rotated, &revoked)
+		&r.scopes, &r.audience, &r.amr, &r.acr, &r.authTime, &r.expiresAt, &rotated, &revoked, &alive, &r.email, &r.name)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, op.ErrInvalidRefreshToken
 	}
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("load refresh token: %w", err)
 	}
-	if revoked != nil {
-		return nil, errors.New("refresh token revoked")
-	}
-	if rotated != nil {
+	switch {
+	case revoked != nil:
+		return nil, errRefreshInvalid("refresh token revoked")
+	case rotated != nil:
 		s.endForReuse(ctx, r.appSessionID)
-		return nil, errors.New("refresh token already used")
+		return nil, errRefreshInvalid("refresh token already used")
+	case !s.Now().Before(r.expiresAt):
+		return nil, errRefreshInvalid("refresh token expired")
+	case !alive:
+		return nil, errRefreshInvalid("the session has ended")
 	}
-	if !s.Now().Before(r.expiresAt) {
-		return nil, errors.New("refresh token expired")
-	}
-	alive, err := s.Sessions.AppAlive(ctx, s.DB, r.appSessionID)
-	if err != nil {
-		return nil, err
-	}
-	if !alive {
-		return nil, errors.New("the session has ended")
-	}
+	r.claims = true
+	r.grantScopes = r.scopes
 	return &r, nil
 }
 
+// errRefreshInvalid is a refresh token that exists but may not be used.
+type errRefreshInvalid string
+
+func (e errRefreshInvalid) Error() string { return string(e) }
+
 // TerminateSession is not used: end_session goes through
-// TerminateSessionFromRequest (endsession.go).
+// TerminateSessionFromRequest.
 func (s *Storage) TerminateSession(context.Context, string, string) error {
 	return errors.New("not supported")
 }
@@ -410,74 +455,151 @@ func (s *Storage) TerminateSessionFromRequest(ctx context.Context, req *op.EndSe
 // GetRefreshTokenInfo identifies a refresh token for revocation.
 func (s *Storage) GetRefreshTokenInfo(ctx context.Context, clientID, token string) (string, string, error) {
 	var accountID, id string
-	err := s.DB.QueryRow(ctx, `SELECT account_id, id FROM refresh_tokens WHERE token_hash = $1 AND client_id = $2`,
+	err := s.DB.QueryRow(ctx, `SELECT account_id::text, id::text FROM refresh_tokens WHERE token_hash = $1 AND client_id = $2`,
 		hashToken(token), clientID).Scan(&accountID, &id)
-	if err != nil {
+	if errors.Is(err, pgx.ErrNoRows) {
 		return "", "", op.ErrInvalidRefreshToken
+	}
+	if err != nil {
+		return "", "", err
 	}
 	return accountID, id, nil
 }
 
 // RevokeToken revokes an access token by id, or a refresh token by id (as
-// found by GetRefreshTokenInfo) together with the access tokens of its
-// family. Only the client the token was issued to may revoke it; anything
-// else is answered as success without effect (RFC 7009 §2.2).
+// found by GetRefreshTokenInfo) together with every token of its family,
+// and tells every replica. Only the client the token was issued to may
+// revoke it; anything else is answered as success without effect (RFC 7009
+// §2.2).
 func (s *Storage) RevokeToken(ctx context.Context, tokenOrID, userID, clientID string) *oidc.Error {
-	now := s.Now().UTC()
-	tag, err := s.DB.Exec(ctx, `UPDATE access_tokens SET revoked_at = $3 WHERE id::text = $1 AND client_id = $2 AND revoked_at IS NULL`,
-		tokenOrID, clientID, now)
-	if err != nil && !isInvalidText(err) {
-		return oidc.ErrServerError()
-	}
-	if err == nil && tag.RowsAffected() > 0 {
+	if !sessions.IsID(tokenOrID) {
 		return nil
 	}
-	var family string
-	err = s.DB.QueryRow(ctx, `UPDATE refresh_tokens SET revoked_at = $3
-		WHERE (id::text = $1 OR token_hash = $4) AND client_id = $2 AND revoked_at IS NULL RETURNING family_id`,
-		tokenOrID, clientID, now, hashToken(tokenOrID)).Scan(&family)
-	if err == nil {
-		if err := s.revokeFamily(ctx, family); err != nil {
-			return oidc.ErrServerError()
+	now := s.Now().UTC()
+	var forget string
+	err := pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
+		forget = ""
+		tag, err := tx.Exec(ctx, `UPDATE access_tokens SET revoked_at = $3 WHERE id = $1 AND client_id = $2 AND revoked_at IS NULL`,
+			tokenOrID, clientID, now)
+		if err != nil {
+			return err
 		}
+		if tag.RowsAffected() > 0 {
+			forget = "token:" + tokenOrID
+			_, err := tx.Exec(ctx, `SELECT pg_notify($1, $2)`, sessions.ChannelEnded, forget)
+			return err
+		}
+		var family string
+		err = tx.QueryRow(ctx, `UPDATE refresh_tokens SET revoked_at = $3
+			WHERE id = $1 AND client_id = $2 AND revoked_at IS NULL RETURNING family_id::text`,
+			tokenOrID, clientID, now).Scan(&family)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		forget = "family:" + family
+		return s.revokeFamilyTx(ctx, tx, family, now)
+	})
+	if forget != "" && err == nil {
+		s.forgetTokens(forget)
+	}
+	if err != nil {
+		s.Logger.ErrorContext(ctx, "revoke token", "err", err)
+		return oidc.ErrServerError().WithDescription("the token could not be revoked; try again")
 	}
 	return nil
 }
 
-// accessToken is a stored access token that is still good.
+// accessToken is a stored access token.
 type accessToken struct {
 	id, appSessionID, sid, accountID, clientID string
 	scopes                                     []string
 	createdAt, expiresAt                       time.Time
 }
 
-// liveAccessToken returns the token if it is unexpired, unrevoked, and its
-// app and device sessions are alive: the check that makes an ended session
-// stop working at userinfo and introspection at once.
-func (s *Storage) liveAccessToken(ctx context.Context, id string) (*accessToken, error) {
-	var t accessToken
-	var revoked *time.Time
-	err := s.DB.QueryRow(ctx, `SELECT t.id, t.app_session_id, a.device_session_id, t.account_id, t.client_id, t.scopes,
-			t.created_at, t.expires_at, t.revoked_at
-		FROM access_tokens t JOIN app_sessions a ON a.id = t.app_session_id WHERE t.id::text = $1`, id).Scan(
-		&t.id, &t.appSessionID, &t.sid, &t.accountID, &t.clientID, &t.scopes, &t.createdAt, &t.expiresAt, &revoked)
-	if errors.Is(err, pgx.ErrNoRows) || isInvalidText(err) {
-		return nil, errNotFound{"access token"}
+// ErrTokenInvalid means an access token is unknown, expired, revoked, or
+// its session has ended: the caller answers invalid_token or "inactive".
+// Any other error from a token check means latch could not tell (the
+// database did not answer), and the caller must not call the token
+// invalid.
+var ErrTokenInvalid = errors.New("access token invalid")
+
+// loadToken reads an access token with everything its checks need in one
+// query: its app and device session's liveness, the device session's end as
+// it stands, and the account's claims.
+func (s *Storage) loadToken(ctx context.Context, id string) (*checkedToken, error) {
+	if !sessions.IsID(id) {
+		return nil, ErrTokenInvalid
+	}
+	var t checkedToken
+	err := s.DB.QueryRow(ctx, `SELECT t.id, t.app_session_id, a.device_session_id, t.family_id, t.account_id, t.client_id,
+			t.scopes, t.created_at, t.expires_at,
+			t.revoked_at IS NULL AND a.ended_at IS NULL AND d.ended_at IS NULL AND d.restricted_until IS NULL,
+			least(d.absolute_expires_at, d.last_active_at + d.idle_timeout), acc.email, acc.name
+		FROM access_tokens t
+			JOIN app_sessions a ON a.id = t.app_session_id
+			JOIN device_sessions d ON d.id = a.device_session_id
+			JOIN accounts acc ON acc.id = t.account_id
+		WHERE t.id = $1`, id).Scan(
+		&t.id, &t.appSessionID, &t.sid, &t.familyID, &t.accountID, &t.clientID, &t.scopes, &t.createdAt, &t.expiresAt,
+		&t.alive, &t.aliveUntil, &t.email, &t.name)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrTokenInvalid
 	}
 	if err != nil {
-		return nil, err
-	}
-	if revoked != nil || !s.Now().Before(t.expiresAt) {
-		return nil, errors.New("access token revoked or expired")
-	}
-	alive, err := s.Sessions.AppAlive(ctx, s.DB, t.appSessionID)
-	if err != nil {
-		return nil, err
-	}
-	if !alive {
-		return nil, errors.New("the session has ended")
+		return nil, fmt.Errorf("load access token: %w", err)
 	}
 	return &t, nil
+}
+
+// checkTokenID returns the live access token with this id, issued to
+// subject, from the cache when it may be used. key is the presented token's
+// hash, which the cache is keyed by.
+func (s *Storage) checkTokenID(ctx context.Context, key tokenKey, id, subject string) (*checkedToken, error) {
+	now := s.Now()
+	var gen uint64
+	if s.tokens != nil {
+		if t, ok := s.tokens.get(key); ok && now.Before(t.aliveUntil) {
+			return live(t, now)
+		}
+		gen = s.tokens.gen()
+	}
+	t, err := s.loadToken(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if t.accountID != subject {
+		return nil, ErrTokenInvalid
+	}
+	if s.tokens != nil && t.alive {
+		s.tokens.put(key, t, gen, now)
+	}
+	return live(t, now)
+}
+
+// cachedToken returns a token the cache holds and may answer for, so the
+// caller need not decrypt or verify it again.
+func (s *Storage) cachedToken(key tokenKey) (*checkedToken, bool) {
+	if s.tokens == nil {
+		return nil, false
+	}
+	t, ok := s.tokens.get(key)
+	if !ok || !s.Now().Before(t.aliveUntil) {
+		return nil, false
+	}
+	return t, true
+}
+
+// live applies the checks that depend on the time: a token is good while
+// it and its sessions were live when read, it has not expired, and its
+// device session has not passed its end.
+func live(t *checkedToken, now time.Time) (*checkedToken, error) {
+	if !t.alive || !now.Before(t.expiresAt) || !now.Before(t.aliveUntil) {
+		return nil, ErrTokenInvalid
+	}
+	return t, nil
 }
 
 // SetUserinfoFromScopes is deprecated in the library; SetUserinfoFromRequest
@@ -488,12 +610,26 @@ func (s *Storage) SetUserinfoFromScopes(context.Context, *oidc.UserInfo, string,
 
 type sessionIDer interface{ SessionID() string }
 
+// claimsCarrier is a token request that already read the account's claims
+// with its grant, so the ID token needs no query of its own.
+type claimsCarrier interface {
+	accountClaims() (email, name string, ok bool)
+}
+
 // SetUserinfoFromRequest fills the ID token's claims, adding sid (the device
 // session) so apps can take back-channel logout by session.
 func (s *Storage) SetUserinfoFromRequest(ctx context.Context, info *oidc.UserInfo, req op.IDTokenRequest, scopes []string) error {
-	if err := s.setUserinfo(ctx, info, req.GetSubject(), scopes); err != nil {
-		return err
+	email, name, ok := "", "", false
+	if c, is := req.(claimsCarrier); is {
+		email, name, ok = c.accountClaims()
 	}
+	if !ok {
+		var err error
+		if email, name, err = s.accountClaims(ctx, req.GetSubject()); err != nil {
+			return err
+		}
+	}
+	setUserinfo(info, req.GetSubject(), email, name, scopes)
 	if r, ok := req.(sessionIDer); ok && r.SessionID() != "" {
 		info.AppendClaims("sid", r.SessionID())
 	}
@@ -505,12 +641,19 @@ func (s *Storage) SetUserinfoFromRequest(ctx context.Context, info *oidc.UserInf
 	return nil
 }
 
-func (s *Storage) setUserinfo(ctx context.Context, info *oidc.UserInfo, accountID string, scopes []string) error {
-	var email, name string
-	err := s.DB.QueryRow(ctx, `SELECT email, name FROM accounts WHERE id::text = $1`, accountID).Scan(&email, &name)
-	if err != nil {
-		return errNotFound{"account"}
+func (s *Storage) accountClaims(ctx context.Context, accountID string) (email, name string, err error) {
+	if !sessions.IsID(accountID) {
+		return "", "", errNotFound{"account"}
 	}
+	err = s.DB.QueryRow(ctx, `SELECT email, name FROM accounts WHERE id = $1`, accountID).Scan(&email, &name)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", "", errNotFound{"account"}
+	}
+	return email, name, err
+}
+
+// setUserinfo fills the claims the scopes allow.
+func setUserinfo(info *oidc.UserInfo, accountID, email, name string, scopes []string) {
 	info.Subject = accountID
 	for _, sc := range scopes {
 		switch sc {
@@ -520,48 +663,18 @@ func (s *Storage) setUserinfo(ctx context.Context, info *oidc.UserInfo, accountI
 			info.Name = name
 		}
 	}
-	return nil
 }
 
-// SetUserinfoFromToken answers userinfo for a live access token.
-func (s *Storage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo, tokenID, subject, _ string) error {
-	t, err := s.liveAccessToken(ctx, tokenID)
-	if err != nil {
-		return err
-	}
-	if t.accountID != subject {
-		return errors.New("token subject mismatch")
-	}
-	return s.setUserinfo(ctx, info, t.accountID, t.scopes)
+// SetUserinfoFromToken is not used: latch answers userinfo itself
+// (userinfo.go).
+func (s *Storage) SetUserinfoFromToken(context.Context, *oidc.UserInfo, string, string, string) error {
+	return errors.New("not supported")
 }
 
-// SetIntrospectionFromToken answers introspection. A client may introspect
-// only tokens issued to itself; anything else is reported inactive.
-func (s *Storage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.IntrospectionResponse, tokenID, subject, clientID string) error {
-	t, err := s.liveAccessToken(ctx, tokenID)
-	if err != nil {
-		return err
-	}
-	if t.accountID != subject || t.clientID != clientID {
-		return errors.New("token not issued to this client")
-	}
-	info := new(oidc.UserInfo)
-	if err := s.setUserinfo(ctx, info, t.accountID, t.scopes); err != nil {
-		return err
-	}
-	resp.SetUserInfo(info)
-	resp.Scope = t.scopes
-	resp.ClientID = t.clientID
-	resp.Audience = []string{t.clientID}
-	resp.Expiration = oidc.FromTime(t.expiresAt)
-	resp.IssuedAt = oidc.FromTime(t.createdAt)
-	resp.TokenType = oidc.BearerToken
-	resp.JWTID = t.id
-	if resp.Claims == nil {
-		resp.Claims = map[string]any{}
-	}
-	resp.Claims["sid"] = t.sid
-	return nil
+// SetIntrospectionFromToken is not used: latch answers introspection
+// itself (userinfo.go).
+func (s *Storage) SetIntrospectionFromToken(context.Context, *oidc.IntrospectionResponse, string, string, string) error {
+	return errors.New("not supported")
 }
 
 // GetPrivateClaimsFromScopes is superseded by GetPrivateClaimsFromRequest.

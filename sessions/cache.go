@@ -81,6 +81,9 @@ func (c *Cache) touched(key string, at time.Time) {
 
 // drop forgets a device session.
 func (c *Cache) drop(id string) {
+	if strings.Contains(id, ":") {
+		return // an app session or tokens: the token cache's business
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.generation++

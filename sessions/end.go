@@ -36,13 +36,20 @@ func (s *Store) End(ctx context.Context, id, reason string) error {
 // made the change must not serve the old state even for that moment. Call
 // it after the transaction that changed the sessions has committed.
 func (s *Store) Forget(ids ...string) {
-	if s.cache == nil {
-		return
-	}
 	for _, id := range ids {
-		s.cache.drop(id)
+		if s.cache != nil {
+			s.cache.drop(id)
+		}
+		for _, f := range s.forgetters {
+			f(id)
+		}
 	}
 }
+
+// OnForget registers another per-replica cache (the token cache) to be
+// told at once, on this replica, what Forget is told: device session ids,
+// and "app:<id>" for an ended app session.
+func (s *Store) OnForget(f func(payload string)) { s.forgetters = append(s.forgetters, f) }
 
 // EndTx ends a device session inside a caller's transaction, as DESIGN.md
 // draws it: the device session and its app sessions are marked ended with a
@@ -127,7 +134,11 @@ func (s *Store) logoutJob(ctx context.Context, q Querier, appID, deviceID, accou
 
 // EndApp ends one app session and only it, with its back-channel logout.
 func (s *Store) EndApp(ctx context.Context, appSessionID, reason string) error {
-	return pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error { return s.endApp(ctx, tx, appSessionID, reason) })
+	err := pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error { return s.endApp(ctx, tx, appSessionID, reason) })
+	if err == nil {
+		s.Forget("app:" + appSessionID)
+	}
+	return err
 }
 
 func (s *Store) endApp(ctx context.Context, q Querier, appSessionID, reason string) error {

@@ -56,25 +56,45 @@ type EndedApp struct {
 // HistoryDays is how long ended sessions stay on the page.
 const HistoryDays = 30
 
-// Devices returns the account's live device sessions with their apps, most
-// recently active first. Expired ones are left out (the sweep ends them).
-func (s *Store) Devices(ctx context.Context, accountID string) ([]DeviceRecord, error) {
+// DevicePageSize is how many device sessions the sessions page shows at a
+// time: an account with a thousand sessions gets the first fifty, and the
+// rest on request.
+const DevicePageSize = 50
+
+// Devices returns a page of the account's live device sessions with their
+// apps: current (this browser's session, may be "") first, then the others
+// most recently active first, skipping offset and returning at most limit
+// (all of them when limit is negative). total is how many live sessions the
+// account has. Expired ones are left out (the sweep ends them).
+func (s *Store) Devices(ctx context.Context, accountID, current string, offset, limit int) (page []DeviceRecord, total int, err error) {
+	if !IsID(accountID) {
+		return nil, 0, nil
+	}
+	var cur, lim any
+	if IsID(current) {
+		cur = current
+	}
+	if limit >= 0 {
+		lim = limit
+	}
 	now := s.Now().UTC()
+	// The apps of a device are aggregated only for the rows of the page:
+	// the planner evaluates the subquery after the sort and limit.
 	rows, err := s.DB.Query(ctx, `
 		SELECT d.id, d.device_name, d.device_kind, d.place, d.ip, d.created_at, d.last_active_at, d.amr,
 			coalesce(t.revoked_at IS NULL AND t.expires_at > $2, false), d.restricted_until IS NOT NULL,
 			coalesce((SELECT json_agg(json_build_object('id', a.id, 'client_id', a.client_id,
 				'signed_in_at', a.created_at, 'last_active_at', a.last_active_at) ORDER BY a.created_at)
-				FROM app_sessions a WHERE a.device_session_id = d.id AND a.ended_at IS NULL), '[]')
+				FROM app_sessions a WHERE a.device_session_id = d.id AND a.ended_at IS NULL), '[]'),
+			count(*) OVER ()
 		FROM device_sessions d LEFT JOIN trusted_devices t ON t.id = d.trusted_device_id
-		WHERE d.account_id::text = $1 AND d.ended_at IS NULL
-			AND $2 < d.absolute_expires_at AND $2 < d.last_active_at + d.idle_timeout
-			AND (d.restricted_until IS NULL OR $2 < d.restricted_until)
-		ORDER BY d.last_active_at DESC, d.created_at DESC`, accountID, now)
+		WHERE d.account_id = $1 AND d.ended_at IS NULL AND $2 < d.expires_at
+		ORDER BY coalesce(d.id = $3::uuid, false) DESC, d.last_active_at DESC, d.created_at DESC
+		OFFSET $4 LIMIT $5`, accountID, now, cur, offset, lim)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (DeviceRecord, error) {
+	page, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (DeviceRecord, error) {
 		var d DeviceRecord
 		var ip *netip.Addr
 		var apps []struct {
@@ -83,15 +103,26 @@ func (s *Store) Devices(ctx context.Context, accountID string) ([]DeviceRecord, 
 			SignedInAt   time.Time `json:"signed_in_at"`
 			LastActiveAt time.Time `json:"last_active_at"`
 		}
-		err := r.Scan(&d.ID, &d.Name, &d.Kind, &d.Place, &ip, &d.SignedInAt, &d.LastActiveAt, &d.AMR, &d.Trusted, &d.Restricted, &apps)
+		var n int64
+		err := r.Scan(&d.ID, &d.Name, &d.Kind, &d.Place, &ip, &d.SignedInAt, &d.LastActiveAt, &d.AMR, &d.Trusted, &d.Restricted, &apps, &n)
 		if ip != nil {
 			d.IP = *ip
 		}
 		for _, a := range apps {
 			d.Apps = append(d.Apps, AppRecord{ID: a.ID, ClientID: a.ClientID, SignedInAt: a.SignedInAt, LastActiveAt: a.LastActiveAt})
 		}
+		total = int(n)
 		return d, err
 	})
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(page) == 0 && offset > 0 {
+		// Past the last page the window saw no row; count on its own.
+		err = s.DB.QueryRow(ctx, `SELECT count(*) FROM device_sessions
+			WHERE account_id = $1 AND ended_at IS NULL AND $2 < expires_at`, accountID, now).Scan(&total)
+	}
+	return page, total, err
 }
 
 // Ended returns the account's device sessions ended in the last 30 days,
@@ -105,7 +136,7 @@ func (s *Store) Ended(ctx context.Context, accountID string, limit int) ([]Ended
 				ORDER BY a.created_at)
 				FROM app_sessions a WHERE a.device_session_id = d.id), '[]')
 		FROM device_sessions d
-		WHERE d.account_id::text = $1 AND d.ended_at IS NOT NULL AND d.ended_at > $2
+		WHERE d.account_id = $1 AND d.ended_at IS NOT NULL AND d.ended_at > $2
 		ORDER BY d.ended_at DESC LIMIT $3`, accountID, now.Add(-HistoryDays*24*time.Hour), limit)
 	if err != nil {
 		return nil, err
@@ -140,7 +171,7 @@ func (s *Store) EndOwned(ctx context.Context, accountID string, ids []string, re
 	return pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
 		var n int
 		if err := tx.QueryRow(ctx, `SELECT count(*) FROM (SELECT id FROM device_sessions
-			WHERE id::text = ANY($1) AND account_id::text = $2 AND ended_at IS NULL FOR UPDATE) x`, ids, accountID).Scan(&n); err != nil {
+			WHERE id = ANY($1) AND account_id = $2 AND ended_at IS NULL FOR UPDATE) x`, ids, accountID).Scan(&n); err != nil {
 			return err
 		}
 		if n != len(uniq(ids)) {
@@ -160,10 +191,11 @@ func (s *Store) EndOwnedApp(ctx context.Context, accountID, deviceID, appID, rea
 	if !IsID(deviceID) || !IsID(appID) {
 		return ErrNotYours
 	}
+	defer s.Forget("app:" + appID)
 	return pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
 		var ok bool
-		err := tx.QueryRow(ctx, `SELECT true FROM app_sessions WHERE id::text = $1 AND device_session_id::text = $2
-			AND account_id::text = $3 AND ended_at IS NULL FOR UPDATE`, appID, deviceID, accountID).Scan(&ok)
+		err := tx.QueryRow(ctx, `SELECT true FROM app_sessions WHERE id = $1 AND device_session_id = $2
+			AND account_id = $3 AND ended_at IS NULL FOR UPDATE`, appID, deviceID, accountID).Scan(&ok)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return ErrNotYours
 		}
@@ -176,7 +208,7 @@ func (s *Store) EndOwnedApp(ctx context.Context, accountID, deviceID, appID, rea
 
 // LiveIDs returns the ids of the account's live device sessions.
 func (s *Store) LiveIDs(ctx context.Context, accountID string) ([]string, error) {
-	rows, err := s.DB.Query(ctx, `SELECT id::text FROM device_sessions WHERE account_id::text = $1 AND ended_at IS NULL`, accountID)
+	rows, err := s.DB.Query(ctx, `SELECT id::text FROM device_sessions WHERE account_id = $1 AND ended_at IS NULL`, accountID)
 	if err != nil {
 		return nil, err
 	}
@@ -200,8 +232,10 @@ func uniq(ids []string) []string {
 // even if nobody uses its cookie again.
 func (s *Store) EndExpired(ctx context.Context) (int, error) {
 	now := s.Now().UTC()
+	// expires_at is the earliest of the absolute, idle and recovery ends
+	// (kept by a trigger), so this walks an index, not the table.
 	rows, err := s.DB.Query(ctx, `SELECT id::text FROM device_sessions WHERE ended_at IS NULL
-		AND ($1 >= absolute_expires_at OR $1 >= last_active_at + idle_timeout OR $1 >= restricted_until) LIMIT 1000`, now)
+		AND expires_at <= $1 ORDER BY expires_at LIMIT 1000`, now)
 	if err != nil {
 		return 0, err
 	}

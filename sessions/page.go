@@ -165,7 +165,11 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	devices, err := h.Store.Devices(ctx, d.AccountID)
+	pageNo := 1
+	if n, err := strconv.Atoi(r.URL.Query().Get("page")); err == nil && n > 1 && n <= 1_000_000 {
+		pageNo = n
+	}
+	devices, total, err := h.Store.Devices(ctx, d.AccountID, d.ID, (pageNo-1)*DevicePageSize, DevicePageSize)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -176,7 +180,13 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	base, name := h.base(w, r, "Sessions", d)
-	p := templates.SessionsPage{Base: base, Name: name, Flash: flash(r.URL.Query().Get("done"), r.URL.Query().Get("n"))}
+	p := templates.SessionsPage{Base: base, Name: name, Flash: flash(r.URL.Query().Get("done"), r.URL.Query().Get("n")), Total: total}
+	if pageNo*DevicePageSize < total {
+		p.NextPage = fmt.Sprintf("/account/sessions?page=%d", pageNo+1)
+	}
+	if pageNo > 1 {
+		p.PrevPage = fmt.Sprintf("/account/sessions?page=%d", pageNo-1)
+	}
 	if r.URL.Query().Get("error") == "gone" {
 		p.Error = "That session had already ended."
 	}
@@ -427,7 +437,7 @@ func (h *Handler) apiList(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	devices, err := h.Store.Devices(r.Context(), acct)
+	devices, _, err := h.Store.Devices(r.Context(), acct, self, 0, -1)
 	if err != nil {
 		h.Logger.ErrorContext(r.Context(), "sessions api", "err", err)
 		apiError(w, http.StatusInternalServerError, "server_error", "try again")

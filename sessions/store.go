@@ -67,6 +67,8 @@ type Store struct {
 	TrustFor time.Duration
 	// cache, when set, keeps live sessions found by cookie; see Cache.
 	cache *Cache
+	// forgetters are told what Forget is told; see OnForget.
+	forgetters []func(string)
 }
 
 // New returns a Store with the default clock.

@@ -243,6 +243,11 @@ type SessionsPage struct {
 	Error   string       // role="alert"
 	Devices []DeviceView // this device first, then the others by last activity
 	Ended   []EndedView  // recently ended (30 days), newest first
+	// Total is how many live device sessions the account has; Devices is
+	// one page of them. NextPage and PrevPage link the neighbouring pages.
+	Total    int
+	NextPage string
+	PrevPage string
 }
 
 // ThisDevice returns the device session the page is shown on, or nil when
@@ -399,6 +404,7 @@ func pages() map[string][]any {
 				Name:  "A",
 				Flash: "x",
 				Error: "x",
+				Total: 120, NextPage: "/account/sessions?page=3", PrevPage: "/account/sessions?page=1",
 				Devices: []DeviceView{
 					{ID: "a", Name: "x", Kind: "desktop", Location: "x", SignedInAt: t, LastActiveAt: t, Method: "x", Trusted: true, Current: true,
 						Apps: []AppView{{ID: "a", Name: "x", SignedInAt: t, LastActiveAt: t}}},

@@ -327,6 +327,7 @@ func (s *server) start(ctx context.Context, ln net.Listener) error {
 	s.cancel = cancel
 	s.done = make(chan struct{})
 	s.cache = s.sessions.EnableCache(bg, s.logger)
+	s.provider.Storage.EnableTokenCache(bg, s.logger)
 	var wg sync.WaitGroup
 	wg.Add(3)
 	go func() {
