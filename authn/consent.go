@@ -2,6 +2,7 @@ package authn
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -124,6 +125,11 @@ func (h *Handler) consent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	to, err := h.Requests.Complete(ctx, req.ID, d)
+	if errors.Is(err, ErrConditionsUnmet) {
+		// The sign-in is too old for the app's max_age or prompt=login, or
+		// not the kind it asked for: consenting does not change that.
+		to, err = loginURL(req.ID), nil
+	}
 	if err != nil {
 		h.requestError(w, r, err)
 		return

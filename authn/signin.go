@@ -33,6 +33,9 @@ type AuthRequest struct {
 	ClientID   string
 	Scopes     []string
 	FirstParty bool
+	// HintSubject is the account of the app's id_token_hint, "" without
+	// one: the app asks for that person and no other.
+	HintSubject string
 }
 
 // ACRPhishingResistant is OpenID EAP's acr for a phishing-resistant
@@ -48,12 +51,42 @@ func (r *AuthRequest) WantsPasskey() bool {
 // expired or was already answered.
 var ErrUnknownRequest = errors.New("authn: unknown or expired authorization request")
 
+// ErrConditionsUnmet means the device session cannot answer the request: it
+// is a recovery session, or older than prompt=login or max_age allow, or not
+// a passkey sign-in where the app asked for one (acr_values=phr), or another
+// person's than the app's id_token_hint names. The person must sign in.
+var ErrConditionsUnmet = errors.New("authn: the sign-in does not meet the app's conditions")
+
+// Satisfies reports whether device session d meets req's conditions at now:
+// the rule AuthRequests.Complete enforces, whoever calls it.
+func Satisfies(req *AuthRequest, d *sessions.Device, now time.Time) bool {
+	if d == nil || d.Restricted() {
+		return false
+	}
+	if req.WantsPasskey() && d.ACR != ACRPhishingResistant {
+		return false
+	}
+	if slices.Contains(req.Prompt, "login") && d.AuthTime.Before(req.CreatedAt) {
+		return false
+	}
+	// max_age counts whole seconds, as auth_time does: a sign-in a few
+	// milliseconds ago is 0 seconds old, which max_age=0 allows.
+	if req.MaxAge != nil && now.Sub(d.AuthTime).Truncate(time.Second) > *req.MaxAge {
+		return false
+	}
+	if req.HintSubject != "" && req.HintSubject != d.AccountID {
+		return false
+	}
+	return true
+}
+
 // AuthRequests is the identity provider as the sign-in flow sees it.
 type AuthRequests interface {
 	// LoginRequest returns the pending request with this id.
 	LoginRequest(ctx context.Context, id string) (*AuthRequest, error)
 	// Complete binds a signed-in device session to the request and returns
-	// where to send the browser to finish it.
+	// where to send the browser to finish it. It refuses, with
+	// ErrConditionsUnmet, a session that does not satisfy the request.
 	Complete(ctx context.Context, id string, d *sessions.Device) (string, error)
 	// Refuse answers the request with an OAuth error (login_required for
 	// prompt=none) and returns the redirect to the app.
@@ -159,27 +192,34 @@ func (h *Handler) baseFor(w http.ResponseWriter, r *http.Request, title string, 
 	return b
 }
 
+// ErrorPage shows latch's error page; the identity provider uses it for
+// requests it cannot answer at the app.
+func (h *Handler) ErrorPage(w http.ResponseWriter, r *http.Request, status int, heading, message string) {
+	h.errorPage(w, r, status, heading, message)
+}
+
 func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, status int, heading, message string) {
 	web.NoStore(w)
 	h.Pages.Render(w, status, "error", templates.ErrorPage{
 		Base: h.base(w, r, heading, nil), Status: status, Heading: heading, Message: message})
 }
 
-// satisfies reports whether an existing sign-in is fresh enough for req.
-func (h *Handler) satisfies(req *AuthRequest, d *sessions.Device) bool {
-	if d == nil || d.Restricted() {
-		return false
+// satisfies reports whether an existing sign-in answers req: it meets the
+// request's conditions, and belongs to the person the app's login_hint
+// names, if any (a hint for someone else shows the sign-in page with that
+// email filled in, or answers login_required to prompt=none).
+func (h *Handler) satisfies(ctx context.Context, req *AuthRequest, d *sessions.Device) (bool, error) {
+	if !Satisfies(req, d, h.Now()) {
+		return false, nil
 	}
-	if req.WantsPasskey() && d.ACR != ACRPhishingResistant {
-		return false
+	if req.LoginHint == "" {
+		return true, nil
 	}
-	if slices.Contains(req.Prompt, "login") && d.AuthTime.Before(req.CreatedAt) {
-		return false
+	acct, err := h.Accounts.ByID(ctx, d.AccountID)
+	if err != nil {
+		return false, err
 	}
-	if req.MaxAge != nil && h.Now().Sub(d.AuthTime) > *req.MaxAge {
-		return false
-	}
-	return true
+	return EmailKey(acct.Email) == EmailKey(req.LoginHint), nil
 }
 
 func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
@@ -204,17 +244,17 @@ func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/account/security", http.StatusSeeOther)
 		return
 	}
-	if h.satisfies(req, d) {
-		h.complete(w, r, req.ID, d)
+	ok, err := h.satisfies(r.Context(), req, d)
+	if err != nil {
+		h.requestError(w, r, err)
+		return
+	}
+	if ok {
+		h.complete(w, r, req, d)
 		return
 	}
 	if slices.Contains(req.Prompt, "none") {
-		to, err := h.Requests.Refuse(r.Context(), req.ID, "login_required", "The person is not signed in.")
-		if err != nil {
-			h.requestError(w, r, err)
-			return
-		}
-		http.Redirect(w, r, to, http.StatusFound)
+		h.refuse(w, r, req.ID, "login_required", "The person is not signed in, or not as the app asked.")
 		return
 	}
 	h.renderLogin(w, r, http.StatusOK, req, req.LoginHint, "")
@@ -242,17 +282,40 @@ func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int
 	h.Pages.Render(w, status, "login", p)
 }
 
-func (h *Handler) complete(w http.ResponseWriter, r *http.Request, id string, d *sessions.Device) {
-	if to, ok := h.needsConsent(r.Context(), id, d); ok {
+func (h *Handler) complete(w http.ResponseWriter, r *http.Request, req *AuthRequest, d *sessions.Device) {
+	if to, ok := h.needsConsent(r.Context(), req.ID, d); ok {
+		if slices.Contains(req.Prompt, "none") {
+			// prompt=none may show no page, the consent page included
+			// (OpenID Connect Core §3.1.2.6).
+			h.refuse(w, r, req.ID, "consent_required", "The person has not allowed this app yet.")
+			return
+		}
 		http.Redirect(w, r, to, http.StatusSeeOther)
 		return
 	}
-	to, err := h.Requests.Complete(r.Context(), id, d)
+	to, err := h.Requests.Complete(r.Context(), req.ID, d)
+	if errors.Is(err, ErrConditionsUnmet) {
+		to, err = loginURL(req.ID), nil
+	}
 	if err != nil {
 		h.requestError(w, r, err)
 		return
 	}
 	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// loginURL is the sign-in page of an authorization request, which works out
+// afresh what the request still needs.
+func loginURL(id string) string { return "/login?authRequestID=" + url.QueryEscape(id) }
+
+// refuse answers the app's request with an OAuth error.
+func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, id, code, description string) {
+	to, err := h.Requests.Refuse(r.Context(), id, code, description)
+	if err != nil {
+		h.requestError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, to, http.StatusFound)
 }
 
 // login checks a password sign-in. Every failure says the same sentence,
@@ -370,7 +433,13 @@ func (h *Handler) finishSignIn(w http.ResponseWriter, r *http.Request, acct *Acc
 	if req != nil {
 		if c, ok := h.needsConsent(r.Context(), req.ID, d); ok {
 			to = c
-		} else if to, err = h.Requests.Complete(r.Context(), req.ID, d); err != nil {
+		} else if to, err = h.Requests.Complete(r.Context(), req.ID, d); errors.Is(err, ErrConditionsUnmet) {
+			// A fresh sign-in meets every condition but the app's
+			// id_token_hint: the person signed in as someone else than the
+			// app asked for, which the app must hear rather than loop.
+			to, err = h.Requests.Refuse(r.Context(), req.ID, "login_required", "The person signed in with another account than the app asked for.")
+		}
+		if err != nil {
 			if asJSON {
 				writeJSON(w, http.StatusBadRequest, map[string]string{"error": "This sign-in link has expired. Go back to the app and start again."})
 				return

@@ -8,9 +8,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/netip"
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,6 +33,10 @@ type ClientConfig struct {
 	FirstParty             bool     `yaml:"first_party"`
 	AccessToken            string   `yaml:"access_token"`
 	DeviceName             string   `yaml:"device_name"`
+	// Kind is "web" (the default: a server-side app with a secret, or a
+	// browser app) or "native" (a desktop or mobile app: public, and may use
+	// a loopback redirect on any port, RFC 8252 §7.3).
+	Kind string `yaml:"kind"`
 }
 
 type clientsFile struct {
@@ -125,13 +131,32 @@ func newClient(c ClientConfig) (*Client, error) {
 		return nil, errors.New("no redirect_uris")
 	}
 	public := c.Secret == "" && c.SecretHash == ""
+	kind := KindWeb
+	switch c.Kind {
+	case "":
+		// An app with a private-use URI scheme can only be a native app.
+		for _, u := range c.RedirectURIs {
+			if public && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+				kind = KindNative
+			}
+		}
+	case "web":
+	case "native":
+		kind = KindNative
+		if !public {
+			// RFC 8252 §8.5: a secret in an app people install is no secret.
+			return nil, errors.New("kind: native apps are public clients; remove the secret")
+		}
+	default:
+		return nil, fmt.Errorf("kind: %q must be web or native", c.Kind)
+	}
 	for _, u := range c.RedirectURIs {
-		if err := checkURL("redirect_uris", u, public); err != nil {
+		if err := checkURL("redirect_uris", u, kind == KindNative); err != nil {
 			return nil, err
 		}
 	}
 	for _, u := range c.PostLogoutRedirectURIs {
-		if err := checkURL("post_logout_redirect_uris", u, public); err != nil {
+		if err := checkURL("post_logout_redirect_uris", u, kind == KindNative); err != nil {
 			return nil, err
 		}
 	}
@@ -142,7 +167,7 @@ func newClient(c ClientConfig) (*Client, error) {
 	}
 	cl := &Client{
 		id: c.ID, app: c.App, redirectURIs: c.RedirectURIs, postLogoutURIs: c.PostLogoutRedirectURIs,
-		backchannelURI: c.BackchannelLogoutURI, firstParty: c.FirstParty, deviceName: c.DeviceName,
+		backchannelURI: c.BackchannelLogoutURI, firstParty: c.FirstParty, deviceName: c.DeviceName, kind: kind,
 	}
 	switch c.AccessToken {
 	case "", "jwt":
@@ -192,7 +217,17 @@ type Client struct {
 	firstParty     bool
 	accessToken    op.AccessTokenType
 	deviceName     string
+	kind           string
 }
+
+// Client kinds (the clients file's kind).
+const (
+	KindWeb    = "web"
+	KindNative = "native"
+)
+
+// Kind is the client's kind: KindWeb or KindNative.
+func (c *Client) Kind() string { return c.kind }
 
 var _ op.Client = (*Client)(nil)
 
@@ -220,21 +255,61 @@ func (c *Client) CheckSecret(secret string) bool {
 	return subtle.ConstantTimeCompare(h[:], c.secretHash) == 1
 }
 
-// RedirectRegistered is latch's exact redirect URI match: byte for byte, no
-// port, slash or query leniency, for every kind of client.
-func (c *Client) RedirectRegistered(uri string) bool { return slices.Contains(c.redirectURIs, uri) }
+// RedirectRegistered is latch's redirect URI match: byte for byte, no port,
+// slash or query leniency — except that a native app's registered loopback
+// redirect (http://127.0.0.1/… or http://[::1]/…) matches on any port,
+// because the app listens on whatever port the system gives it (RFC 8252
+// §7.3). The host must be the same IP literal, and scheme, path and query
+// equal; "localhost" gets no such leniency (§8.3).
+func (c *Client) RedirectRegistered(uri string) bool {
+	return slices.Contains(c.redirectURIs, uri) || (c.kind == KindNative && loopbackMatch(c.redirectURIs, uri))
+}
+
+// PostLogoutRegistered is RedirectRegistered for post-logout addresses.
+func (c *Client) PostLogoutRegistered(uri string) bool {
+	return slices.Contains(c.postLogoutURIs, uri) || (c.kind == KindNative && loopbackMatch(c.postLogoutURIs, uri))
+}
+
+// loopbackMatch reports whether uri is one of registered's loopback
+// addresses on another port.
+func loopbackMatch(registered []string, uri string) bool {
+	u, err := url.Parse(uri)
+	if err != nil || u.Scheme != "http" || u.User != nil || u.Fragment != "" || strings.Contains(uri, "#") {
+		return false
+	}
+	ip, err := netip.ParseAddr(u.Hostname())
+	if err != nil || !ip.IsLoopback() {
+		return false
+	}
+	if p := u.Port(); p != "" {
+		n, err := strconv.Atoi(p)
+		if err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != p {
+			return false
+		}
+	}
+	for _, reg := range registered {
+		r, err := url.Parse(reg)
+		if err != nil || r.Scheme != "http" || r.Hostname() != u.Hostname() {
+			continue
+		}
+		if r.Path == u.Path && r.RawQuery == u.RawQuery {
+			return true
+		}
+	}
+	return false
+}
 
 func (c *Client) GetID() string                    { return c.id }
 func (c *Client) RedirectURIs() []string           { return c.redirectURIs }
 func (c *Client) PostLogoutRedirectURIs() []string { return c.postLogoutURIs }
+// ApplicationType tells the library which of its redirect checks to run.
+// latch has already checked the redirect with RedirectRegistered, which is
+// stricter than the library's native check (Provider.authorize), so the
+// library's leniency never decides anything.
 func (c *Client) ApplicationType() op.ApplicationType {
-	for _, u := range c.redirectURIs {
-		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
-			return op.ApplicationTypeNative
-		}
+	if c.kind == KindNative {
+		return op.ApplicationTypeNative
 	}
-	// Web type for everything else keeps the library's redirect check to an
-	// exact match (its native type would ignore loopback ports).
 	return op.ApplicationTypeWeb
 }
 func (c *Client) AuthMethod() oidc.AuthMethod {

@@ -28,6 +28,7 @@ func TestClientKinds(t *testing.T) {
     redirect_uris: [https://web.example.com/cb]
   - id: cli
     app: CLI
+    kind: native
     redirect_uris: [http://127.0.0.1:8400/cb, com.example.app:/cb]
     access_token: opaque
 `))
@@ -44,8 +45,31 @@ func TestClientKinds(t *testing.T) {
 	if cli.AccessTokenType() != op.AccessTokenTypeBearer || web.AccessTokenType() != op.AccessTokenTypeJWT {
 		t.Fatal("access token types")
 	}
-	if cli.RedirectRegistered("http://127.0.0.1:8401/cb") || !cli.RedirectRegistered("http://127.0.0.1:8400/cb") {
-		t.Fatal("loopback redirect not matched exactly")
+	// RFC 8252 §7.3: a native app's loopback redirect matches on any port,
+	// and nothing else is loosened.
+	for uri, want := range map[string]bool{
+		"http://127.0.0.1:8400/cb":     true,
+		"http://127.0.0.1:8401/cb":     true,
+		"http://127.0.0.1/cb":          true,
+		"com.example.app:/cb":          true,
+		"http://127.0.0.1:8401/cb2":    false,
+		"http://127.0.0.1:8401/cb?x=1": false,
+		"http://localhost:8401/cb":     false,
+		"http://[::1]:8401/cb":         false,
+		"https://127.0.0.1:8401/cb":    false,
+		"http://127.0.0.2:8401/cb":     false,
+		"http://127.0.0.1:0x1f/cb":     false,
+		"http://127.0.0.1:99999/cb":    false,
+		"http://u@127.0.0.1:8401/cb":   false,
+		"http://127.0.0.1:8401/cb#f":   false,
+		"com.example.app:/other":       false,
+	} {
+		if got := cli.RedirectRegistered(uri); got != want {
+			t.Errorf("native RedirectRegistered(%q) = %v, want %v", uri, got, want)
+		}
+	}
+	if web.RedirectRegistered("https://web.example.com:8443/cb") || !web.RedirectRegistered("https://web.example.com/cb") {
+		t.Fatal("a web client's redirect is not matched exactly")
 	}
 	if got := web.ResponseTypes(); len(got) != 1 || got[0] != oidc.ResponseTypeCode {
 		t.Fatalf("response types %v", got)

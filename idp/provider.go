@@ -2,6 +2,7 @@ package idp
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -38,6 +39,13 @@ type Config struct {
 	// CurrentDevice returns the browser's live device session, or nil
 	// (authn.Handler.Device).
 	CurrentDevice func(*http.Request) *sessions.Device
+	// ClientIP is the caller's address (behind trusted proxies);
+	// AuthorizeLimiter limits authorization requests per address from
+	// browsers that are not signed in. Both optional.
+	ClientIP         *web.ClientIP
+	AuthorizeLimiter *web.RateLimiter
+	// ErrorPage shows latch's error page (authn.Handler.ErrorPage).
+	ErrorPage func(w http.ResponseWriter, r *http.Request, status int, heading, message string)
 }
 
 // Provider is latch's OpenID Provider.
@@ -48,6 +56,7 @@ type Provider struct {
 	Keys     *Keys
 	callback func(context.Context, string) string
 	logout   *securecookie.SecureCookie
+	cors     *cors.Cors
 }
 
 var (
@@ -74,17 +83,20 @@ func New(cfg Config) (*Provider, error) {
 	keys := NewKeys(cfg.DB, cfg.MasterKey)
 	keys.Now = cfg.Now
 	p := &Provider{cfg: cfg, Keys: keys}
-	p.Storage = &Storage{DB: cfg.DB, Clients: clients, Keys: keys, Sessions: cfg.Sessions, Logger: cfg.Logger, Now: cfg.Now}
-	var cryptoKey [32]byte
-	copy(cryptoKey[:], cfg.MasterKey.Derive("opaque-tokens"))
-	opts := []op.Option{op.WithCORSOptions(&cors.Options{
-		// Browser apps may call the token, userinfo and revocation endpoints
-		// only from a registered client's origin, and never with cookies.
+	corsOptions := cors.Options{
+		// Browser apps may call the token, userinfo, introspection and
+		// revocation endpoints only from a registered client's origin, and
+		// never with cookies.
 		AllowedOrigins:   origins,
 		AllowedMethods:   []string{http.MethodGet, http.MethodPost},
 		AllowedHeaders:   []string{"Authorization", "Content-Type"},
 		AllowCredentials: false,
-	})}
+	}
+	p.cors = cors.New(corsOptions)
+	p.Storage = &Storage{DB: cfg.DB, Clients: clients, Keys: keys, Sessions: cfg.Sessions, Logger: cfg.Logger, Now: cfg.Now}
+	var cryptoKey [32]byte
+	copy(cryptoKey[:], cfg.MasterKey.Derive("opaque-tokens"))
+	opts := []op.Option{op.WithCORSOptions(&corsOptions)}
 	if strings.HasPrefix(cfg.Issuer, "http://") {
 		opts = append(opts, op.WithAllowInsecure())
 	}
@@ -139,13 +151,15 @@ func (p *Provider) Client(id string) (*Client, bool) {
 // closes a gap of the library.
 func (p *Provider) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /.well-known/openid-configuration", p.discovery)
-	mux.Handle("/authorize", p.withIssParam(p.op))
+	mux.Handle("/authorize", p.authorize(p.withIssParam(p.op)))
 	mux.Handle("/authorize/callback", p.withIssParam(p.bindCallback(p.op)))
-	mux.Handle("/oauth/token", p.tokenGate(p.op))
-	mux.HandleFunc("GET /userinfo", p.userinfo)
-	mux.HandleFunc("POST /userinfo", p.userinfo)
-	mux.HandleFunc("/oauth/introspect", p.introspect)
-	mux.Handle("/revoke", p.op)
+	// latch answers the endpoints that take tokens itself (token.go,
+	// userinfo.go): strict client authentication, RFC 6749 errors, and 503
+	// rather than "invalid" when the database cannot be asked.
+	mux.Handle("/oauth/token", p.cors.Handler(http.HandlerFunc(p.token)))
+	mux.Handle("/userinfo", p.cors.Handler(http.HandlerFunc(p.userinfo)))
+	mux.Handle("/oauth/introspect", p.cors.Handler(http.HandlerFunc(p.introspect)))
+	mux.Handle("/revoke", p.cors.Handler(http.HandlerFunc(p.revoke)))
 	mux.Handle("/end_session", p.endSession(p.op))
 	mux.Handle("/keys", p.op)
 }
@@ -239,33 +253,6 @@ func (p *Provider) bindCallback(next http.Handler) http.Handler {
 	})
 }
 
-// tokenGate refuses every grant but authorization_code and refresh_token
-// before the library sees it, and counts grants for /metrics.
-func (p *Provider) tokenGate(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := r.ParseForm(); err != nil {
-			op.RequestError(w, r, oidc.ErrInvalidRequest().WithDescription("cannot parse form"), nil)
-			return
-		}
-		grant := r.PostForm.Get("grant_type")
-		if grant != string(oidc.GrantTypeCode) && grant != string(oidc.GrantTypeRefreshToken) {
-			p.cfg.Metrics.Grants.WithLabelValues("other", "unsupported").Inc()
-			op.RequestError(w, r, oidc.ErrUnsupportedGrantType().WithDescription("only authorization_code and refresh_token are supported"), nil)
-			return
-		}
-		sw := &web.StatusWriter{ResponseWriter: w, Status: http.StatusOK}
-		next.ServeHTTP(sw, r)
-		result := "success"
-		if sw.Status >= 400 {
-			result = "error"
-		}
-		if sw.Status >= 500 {
-			p.cfg.Metrics.Errors.WithLabelValues("oidc").Inc()
-		}
-		p.cfg.Metrics.Grants.WithLabelValues(grant, result).Inc()
-	})
-}
-
 // LoginRequest implements authn.AuthRequests.
 func (p *Provider) LoginRequest(ctx context.Context, id string) (*authn.AuthRequest, error) {
 	a, err := p.Storage.pendingRequest(ctx, id)
@@ -276,8 +263,13 @@ func (p *Provider) LoginRequest(ctx context.Context, id string) (*authn.AuthRequ
 		}
 		return nil, err
 	}
+	return p.loginRequest(a), nil
+}
+
+// loginRequest is a stored request as the sign-in flow sees it.
+func (p *Provider) loginRequest(a *AuthRequest) *authn.AuthRequest {
 	out := &authn.AuthRequest{ID: a.id, CreatedAt: a.createdAt, Prompt: a.params.Prompt, LoginHint: a.params.LoginHint,
-		ACRValues: a.params.ACRValues, ClientID: a.clientID, Scopes: a.params.Scopes}
+		ACRValues: a.params.ACRValues, ClientID: a.clientID, Scopes: a.params.Scopes, HintSubject: a.params.HintSubject}
 	if c, ok := p.Storage.Clients[a.clientID]; ok {
 		out.AppName, out.FirstParty = c.App(), c.FirstParty()
 	}
@@ -285,12 +277,26 @@ func (p *Provider) LoginRequest(ctx context.Context, id string) (*authn.AuthRequ
 		d := time.Duration(*a.params.MaxAge) * time.Second
 		out.MaxAge = &d
 	}
-	return out, nil
+	return out
 }
 
 // Complete implements authn.AuthRequests: it binds the device session to the
 // request and returns the library's callback, which issues the code.
 func (p *Provider) Complete(ctx context.Context, id string, d *sessions.Device) (string, error) {
+	a, err := p.Storage.pendingRequest(ctx, id)
+	if err != nil {
+		var nf errNotFound
+		if errors.As(err, &nf) {
+			return "", authn.ErrUnknownRequest
+		}
+		return "", err
+	}
+	// Whoever calls, a request is answered only by a session that meets
+	// its conditions: prompt=login, max_age, acr_values and id_token_hint
+	// (OpenID Connect Core §3.1.2.1). The consent page once skipped them.
+	if !authn.Satisfies(p.loginRequest(a), d, p.cfg.Now()) {
+		return "", authn.ErrConditionsUnmet
+	}
 	tag, err := p.cfg.DB.Exec(ctx, `UPDATE auth_requests
 		SET account_id = $2, device_session_id = $3, auth_time = $4, amr = $5, acr = $6
 		WHERE id = $1 AND code_hash IS NULL AND expires_at > $7`,
@@ -370,10 +376,70 @@ func (w *cookieClearingWriter) WriteHeader(code int) {
 func (p *Provider) endSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		web.NoStore(w)
+		r.Body = http.MaxBytesReader(w, r.Body, maxAuthorizeQuery)
+		if err := r.ParseForm(); err != nil {
+			p.badRequest(w, r, http.StatusBadRequest, "This sign-out request is malformed.")
+			return
+		}
+		if !p.postLogoutAllowed(r) {
+			p.badRequest(w, r, http.StatusBadRequest, "This sign-out request names a return address the app has not registered.")
+			return
+		}
 		st := &endSessionState{device: p.cfg.CurrentDevice(r)}
 		r = r.WithContext(context.WithValue(r.Context(), endSessionKey{}, st))
 		next.ServeHTTP(&cookieClearingWriter{ResponseWriter: w, state: st, cookies: p.cfg.Cookies}, r)
 	})
+}
+
+// postLogoutAllowed checks post_logout_redirect_uri before the library
+// does, with latch's own rule (Client.PostLogoutRegistered): the library
+// would accept any loopback address for a native app. The client is the
+// one named by client_id or, without it, the id_token_hint's azp (read
+// here only to pick the list to check; the library verifies the hint and
+// refuses a client_id that differs from it).
+func (p *Provider) postLogoutAllowed(r *http.Request) bool {
+	uri := r.Form.Get("post_logout_redirect_uri")
+	if uri == "" {
+		return true
+	}
+	id := r.Form.Get("client_id")
+	if id == "" {
+		id = unverifiedAZP(r.Form.Get("id_token_hint"))
+	}
+	c, ok := p.Storage.Clients[id]
+	return ok && c.PostLogoutRegistered(uri)
+}
+
+// unverifiedAZP returns a JWT's azp claim (or its single audience) without
+// checking the signature.
+func unverifiedAZP(jwt string) string {
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 || len(parts[1]) > 8<<10 {
+		return ""
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	var claims struct {
+		AZP string          `json:"azp"`
+		Aud json.RawMessage `json:"aud"`
+	}
+	if json.Unmarshal(b, &claims) != nil {
+		return ""
+	}
+	if claims.AZP != "" {
+		return claims.AZP
+	}
+	var aud string
+	if json.Unmarshal(claims.Aud, &aud) == nil {
+		return aud
+	}
+	var auds []string
+	if json.Unmarshal(claims.Aud, &auds) == nil && len(auds) == 1 {
+		return auds[0]
+	}
+	return ""
 }
 
 // terminateSession implements RP-initiated logout. With a valid

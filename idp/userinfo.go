@@ -76,6 +76,11 @@ func bearerToken(r *http.Request) (string, bool) {
 // sign its user out.
 func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 	noStore(w)
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		w.Header().Set("Allow", "GET, POST")
+		writeError(w, http.StatusMethodNotAllowed, "invalid_request", "userinfo takes GET or POST")
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxTokenForm)
 	raw, ok := bearerToken(r)
 	if !ok {

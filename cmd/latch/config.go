@@ -30,6 +30,9 @@ type Config struct {
 	LogFormat      string
 	LogLevel       string
 	RateLimit      float64 // sign-in attempts per minute per client address
+	// AuthorizeRateLimit is authorization requests per minute per client
+	// address from browsers that are not signed in.
+	AuthorizeRateLimit float64
 	SMTPURL        string  // alerts over SMTP; without it they are written as files
 	MailFrom       string
 
@@ -68,6 +71,7 @@ func serveFlags(fs *flag.FlagSet, c *Config) {
 		return nil
 	})
 	fs.Float64Var(&c.RateLimit, "rate-limit", 30, "sign-in attempts per minute allowed from one client address")
+	fs.Float64Var(&c.AuthorizeRateLimit, "authorize-rate-limit", 120, "authorization requests per minute allowed from one client address that is not signed in")
 	fs.StringVar(&c.SMTPURL, "smtp-url", "", "send account alerts over SMTP: smtp://user:pass@host:port (STARTTLS when offered); without it alerts are written as .eml files under --data-dir/mail")
 	fs.StringVar(&c.MailFrom, "mail-from", "latch <no-reply@localhost>", "the From of account alerts")
 	fs.DurationVar(&c.StepUp, "step-up-window", 10*time.Minute, "how recent an authentication a sensitive change needs (standard accounts)")
@@ -181,6 +185,9 @@ func (c *Config) validate(serve bool) error {
 	}
 	if c.RateLimit <= 0 {
 		return errors.New("--rate-limit: must be positive")
+	}
+	if c.AuthorizeRateLimit <= 0 {
+		return errors.New("--authorize-rate-limit: must be positive")
 	}
 	for _, d := range []struct {
 		name string

@@ -347,12 +347,21 @@ func TestPromptAndMaxAge(t *testing.T) {
 		t.Fatal("prompt=login did not renew auth_time")
 	}
 
-	// A long state survives unchanged.
-	long := strings.Repeat("x", 4000)
+	// A long state survives unchanged, up to latch's limit of 1,024 bytes;
+	// a longer one is refused without being echoed (every request is
+	// stored, so its size is bounded).
+	long := strings.Repeat("x", 1024)
 	f = a.newFlow()
 	f.state = long
 	f.url = a.oauth.AuthCodeURL(long, oidc.Nonce(f.nonce), oauth2.S256ChallengeOption(f.verifier))
 	a.mustExchange(a.callback(b.do("GET", f.url, nil), f), f)
+	f.url = a.oauth.AuthCodeURL(long+"x", oidc.Nonce(f.nonce), oauth2.S256ChallengeOption(f.verifier))
+	resp = b.do("GET", f.url, nil)
+	resp.Body.Close()
+	loc, _ = url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusFound || loc.Query().Get("error") != "invalid_request" || loc.Query().Has("state") {
+		t.Fatalf("a 1,025-byte state: %d %s", resp.StatusCode, loc)
+	}
 }
 
 // TestSignOutEndsEverything: after sign-out the cookie, refresh tokens and

@@ -81,6 +81,7 @@ func TestSessionCookie(t *testing.T) {
 	// is worthless afterwards.
 	old := set.Value
 	a := l.appA()
+	l.clock.Add(time.Second) // the test clock stands still; a real sign-in is older than the request
 	f := a.newFlow()
 	f.url += "&prompt=login"
 	resp = b.signIn(b.do("GET", f.url, nil), l.email, testPassword)

@@ -211,9 +211,12 @@ func newServer(ctx context.Context, cfg *Config, db *database, logger *slog.Logg
 		Logger: logger, Now: now,
 	}
 	s.authn.Limiter.Now = now
+	authorizeLimiter := web.NewRateLimiter(cfg.AuthorizeRateLimit/60, cfg.AuthorizeRateLimit)
+	authorizeLimiter.Now = now
 	s.provider, err = idp.New(idp.Config{
 		Issuer: cfg.Issuer, DB: db.Pool, Clients: clients, MasterKey: db.Master, Sessions: s.sessions,
 		Cookies: cookies, Metrics: s.metrics, Logger: logger, CurrentDevice: s.authn.Device, Now: now,
+		ClientIP: clientIP, AuthorizeLimiter: authorizeLimiter, ErrorPage: s.authn.ErrorPage,
 	})
 	if err != nil {
 		return nil, err
