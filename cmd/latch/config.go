@@ -34,6 +34,9 @@ type Config struct {
 	// address from browsers that are not signed in.
 	AuthorizeRateLimit float64
 	SMTPURL        string  // alerts over SMTP; without it they are written as files
+	// MetricsAddr is where /metrics is served, apart from the public
+	// listener; "" serves no metrics.
+	MetricsAddr string
 	MailFrom       string
 
 	StepUp                  time.Duration
@@ -58,6 +61,7 @@ func commonFlags(fs *flag.FlagSet, c *Config) {
 func serveFlags(fs *flag.FlagSet, c *Config) {
 	commonFlags(fs, c)
 	fs.StringVar(&c.Addr, "addr", ":8080", "listen address")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", "127.0.0.1:9464", "listen address of /metrics (Prometheus), apart from --addr so it is not public; empty turns metrics off")
 	fs.StringVar(&c.Issuer, "issuer", "http://localhost:8080", "public URL of latch, the OIDC issuer")
 	fs.StringVar(&c.ClientsFile, "clients", "", "clients file (YAML); default: the built-in demo apps")
 	fs.StringVar(&c.GeoIPDB, "geoip-db", "", "MaxMind-format .mmdb for approximate locations")

@@ -231,3 +231,34 @@ func TestRedirectsOnlyToRegistered(t *testing.T) {
 		}
 	}
 }
+
+// TestAuthorizeRateLimit: every authorization request is a stored row, so
+// browsers that are not signed in get a per-address limit; a signed-in
+// browser is not held up by it.
+func TestAuthorizeRateLimit(t *testing.T) {
+	l := startLatch(t, func(c *Config) { c.AuthorizeRateLimit = 5 })
+	a := l.appA()
+	stranger := l.browser()
+	for i := 0; i < 5; i++ {
+		resp := stranger.authorizeStep(a.newFlow())
+		resp.Body.Close()
+		if resp.StatusCode != 200 || resp.Request.URL.Path != "/login" {
+			t.Fatalf("request %d: %d at %s", i+1, resp.StatusCode, resp.Request.URL)
+		}
+	}
+	resp := stranger.authorizeStep(a.newFlow())
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
+		t.Fatalf("request 6: %d, want 429 with Retry-After", resp.StatusCode)
+	}
+	var rows int
+	if err := l.srv.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM auth_requests`).Scan(&rows); err != nil || rows != 5 {
+		t.Fatalf("%d stored requests, want 5 (%v)", rows, err)
+	}
+	// The person who is signed in (same address) still signs in to apps.
+	me := l.browser()
+	me.signInPassword(l.email, testPassword).Body.Close()
+	if tok := me.signInFlow(a); tok.AccessToken == "" {
+		t.Fatal("a signed-in browser was held up by the limit")
+	}
+}

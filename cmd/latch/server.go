@@ -145,6 +145,9 @@ type server struct {
 	cache   *sessions.Cache
 	handler http.Handler
 	http    *http.Server
+	// metricsHTTP serves /metrics on its own listener.
+	metricsHTTP *http.Server
+	metricsLn   net.Listener
 	ln      net.Listener
 	cancel  context.CancelFunc
 	done    chan struct{}
@@ -265,7 +268,6 @@ func (s *server) routes() http.Handler {
 	s.authn.Routes(mux)
 	s.sessionsPage.Routes(mux)
 	mux.Handle("GET /static/", templates.Static())
-	mux.Handle("GET /metrics", s.metrics.Handler())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "ok")
@@ -316,6 +318,9 @@ func listen(addr string) (net.Listener, error) {
 
 // start serves on ln until shutdown.
 func (s *server) start(ctx context.Context, ln net.Listener) error {
+	if err := s.startMetrics(); err != nil {
+		return err
+	}
 	s.ln = ln
 	s.http = &http.Server{
 		Handler:           s.handler,
@@ -357,6 +362,38 @@ func (s *server) start(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
+// startMetrics serves /metrics on --metrics-addr, apart from the public
+// listener: what latch counts (sign-ins, errors, routes) is for its
+// operators, not for anyone who can reach the sign-in page.
+func (s *server) startMetrics() error {
+	if s.cfg.MetricsAddr == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", s.cfg.MetricsAddr)
+	if err != nil {
+		return fmt.Errorf("--metrics-addr: cannot listen on %s: %v", s.cfg.MetricsAddr, err)
+	}
+	s.metricsLn = ln
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", s.metrics.Handler())
+	s.metricsHTTP = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
+		ErrorLog: slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn)}
+	go func() {
+		if err := s.metricsHTTP.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.logger.Error("metrics server", "err", err)
+		}
+	}()
+	return nil
+}
+
+// MetricsURL is where /metrics is served, "" when it is off.
+func (s *server) MetricsURL() string {
+	if s.metricsLn == nil {
+		return ""
+	}
+	return "http://" + s.metricsLn.Addr().String() + "/metrics"
+}
+
 // URL is where the server listens, for tests started on port 0.
 func (s *server) URL() string { return "http://" + s.ln.Addr().String() }
 
@@ -365,6 +402,9 @@ func (s *server) shutdown(ctx context.Context) error {
 	var err error
 	if s.http != nil {
 		err = s.http.Shutdown(ctx)
+	}
+	if s.metricsHTTP != nil {
+		err = errors.Join(err, s.metricsHTTP.Shutdown(ctx))
 	}
 	if s.cancel != nil {
 		s.cancel()

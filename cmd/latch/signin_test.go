@@ -154,7 +154,17 @@ func TestOperatorEndpoints(t *testing.T) {
 	if code, body := get("/readyz"); code != http.StatusOK {
 		t.Fatalf("readyz %d %s", code, body)
 	}
-	_, metrics := get("/metrics")
+	// /metrics is not on the public listener, only on --metrics-addr.
+	if code, _ := get("/metrics"); code != http.StatusNotFound {
+		t.Fatalf("/metrics on the public listener: %d", code)
+	}
+	mresp, err := http.Get(l.srv.MetricsURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, _ := io.ReadAll(mresp.Body)
+	mresp.Body.Close()
+	metrics := string(mb)
 	for _, want := range []string{
 		`latch_http_requests_total{code="200",route="GET /login"}`,
 		`latch_token_grants_total{grant_type="authorization_code",result="success"} 1`,
