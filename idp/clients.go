@@ -302,6 +302,7 @@ func loopbackMatch(registered []string, uri string) bool {
 func (c *Client) GetID() string                    { return c.id }
 func (c *Client) RedirectURIs() []string           { return c.redirectURIs }
 func (c *Client) PostLogoutRedirectURIs() []string { return c.postLogoutURIs }
+
 // ApplicationType tells the library which of its redirect checks to run.
 // latch has already checked the redirect with RedirectRegistered, which is
 // stricter than the library's native check (Provider.authorize), so the

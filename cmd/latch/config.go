@@ -33,11 +33,11 @@ type Config struct {
 	// AuthorizeRateLimit is authorization requests per minute per client
 	// address from browsers that are not signed in.
 	AuthorizeRateLimit float64
-	SMTPURL        string  // alerts over SMTP; without it they are written as files
+	SMTPURL            string // alerts over SMTP; without it they are written as files
 	// MetricsAddr is where /metrics is served, apart from the public
 	// listener; "" serves no metrics.
 	MetricsAddr string
-	MailFrom       string
+	MailFrom    string
 
 	StepUp                  time.Duration
 	AdvancedStepUp          time.Duration

@@ -148,9 +148,9 @@ type server struct {
 	// metricsHTTP serves /metrics on its own listener.
 	metricsHTTP *http.Server
 	metricsLn   net.Listener
-	ln      net.Listener
-	cancel  context.CancelFunc
-	done    chan struct{}
+	ln          net.Listener
+	cancel      context.CancelFunc
+	done        chan struct{}
 }
 
 // newServer wires latch on an open database. now is the clock of every
