@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build run test deps lint bench clean
+.PHONY: build run test deps lint bench fuzz clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/latch ./cmd/latch
@@ -28,6 +28,11 @@ lint:
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Runs every fuzz target for FUZZTIME each (default 30s); `make test` runs
+# their seed corpora only.
+fuzz: deps
+	GO=$(GO) scripts/fuzz.sh
 
 clean:
 	rm -rf bin
