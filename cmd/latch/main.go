@@ -40,6 +40,8 @@ Usage:
   latch sessions list --email E
   latch sessions end (--id SID | --email E --all)
   latch keys rotate
+  latch bench --url URL --email E --password-stdin [--duration 15s] [--workers 8]
+                                       measure a running latch (an account with a password, no second factor)
   latch version
 
 Run "latch COMMAND -h" for a command's flags. Every flag also reads
@@ -73,6 +75,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = cmdSessions(ctx, rest, getenv, stdout, stderr)
 	case "keys":
 		err = cmdKeys(ctx, rest, getenv, stdout, stderr)
+	case "bench":
+		err = cmdBench(ctx, rest, getenv, stdin, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "latch", versionString())
 	case "help", "-h", "--help":
