@@ -155,14 +155,16 @@ func (s *Accounts) SetPasswordHash(ctx context.Context, accountID, hash string) 
 }
 
 // RemovePassword deletes the password when the account has a passkey to
-// sign in with; otherwise it refuses with ErrLastCredential.
+// sign in with (a suspended one signs nothing in, so it does not count);
+// otherwise it refuses with ErrLastCredential.
 func (s *Accounts) RemovePassword(ctx context.Context, accountID string) error {
 	return pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE`, accountID); err != nil {
 			return err
 		}
 		var passkeys int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM passkeys WHERE account_id = $1`, accountID).Scan(&passkeys); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM passkeys WHERE account_id = $1 AND suspended_at IS NULL`,
+			accountID).Scan(&passkeys); err != nil {
 			return err
 		}
 		if passkeys == 0 {

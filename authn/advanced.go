@@ -37,10 +37,18 @@ func (h *Handler) advancedConditions(ctx context.Context, d *sessions.Device, ac
 	if err != nil {
 		return v, err
 	}
-	v.TwoPasskeys = len(list) >= 2
+	// A suspended passkey signs nothing in, so it is not one of the two,
+	// nor the synced one.
+	usable := 0
 	for _, pk := range list {
+		if pk.Suspended() {
+			v.SuspendedPasskey = true
+			continue
+		}
+		usable++
 		v.SyncedPasskey = v.SyncedPasskey || pk.BackupEligible
 	}
+	v.TwoPasskeys = usable >= 2
 	current, err := h.Recovery.CurrentSet(ctx, acct.ID)
 	if err != nil {
 		return v, err

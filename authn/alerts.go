@@ -114,3 +114,27 @@ func alertPasskey(h *Handler, r *http.Request, acct *Account, name string, added
 	}
 	return a
 }
+
+func alertPasskeySuspended(h *Handler, r *http.Request, name string) alertDraft {
+	device, place := h.where(r)
+	return alertDraft{Subject: "A passkey on your account was suspended", Alert: notify.Alert{
+		Heading: "A passkey was suspended",
+		Lines: []string{"Your passkey “" + name + "” was just used with an out-of-date counter, which happens when a passkey is copied. " +
+			"latch refused it, and it can't sign in until you confirm it's yours.",
+			"If it's yours, open your security settings and choose “It's mine, keep it”: you'll confirm with another passkey, or your password and authenticator app code. " +
+				"If you didn't expect this, remove it there and review your sessions.",
+			"If it was your only way to sign in, use one of your recovery keys to get back in."},
+		Facts:  [][2]string{{"Passkey", name}, {"Device", device}, {"Where", place}, {"When", when(h.Now())}},
+		Action: "Check your passkeys", URL: h.link("/account/security#passkeys"),
+	}}
+}
+
+func alertPasskeyReinstated(h *Handler, r *http.Request, name string) alertDraft {
+	device, place := h.where(r)
+	return alertDraft{Subject: "A suspended passkey was confirmed", Alert: notify.Alert{
+		Heading: "A suspended passkey was confirmed",
+		Lines:   []string{"You confirmed that the passkey “" + name + "” is yours. It can sign in to your account again."},
+		Facts:   [][2]string{{"Device", device}, {"Where", place}, {"When", when(h.Now())}},
+		Action:  "Check your passkeys", URL: h.link("/account/security#passkeys"), Footer: notYou,
+	}}
+}

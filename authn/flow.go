@@ -127,15 +127,13 @@ func (h *Handler) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	as, err := h.Passkeys.FinishLogin(r.Context(), h.binding(w, r), in.Credential, func(accountID string, cred []byte) {
-		h.record(r, accountID, "passkey_clone_refused", "", map[string]any{"credential": base64.RawURLEncoding.EncodeToString(cred)})
-	})
+	as, err := h.Passkeys.FinishLogin(r.Context(), h.binding(w, r), in.Credential, h.cloneRefused(r, ""))
 	if err != nil {
 		h.Metrics.SignIns.WithLabelValues("passkey", "failure").Inc()
 		h.Logger.InfoContext(r.Context(), "passkey sign-in refused", "err", err)
 		msg := "latch could not verify that passkey. Try again, or use another way to sign in."
 		switch {
-		case errors.Is(err, ErrNoChallenge), errors.Is(err, ErrPasskeyClone), errors.Is(err, ErrUnknownPasskey):
+		case errors.Is(err, ErrNoChallenge), errors.Is(err, ErrPasskeyClone), errors.Is(err, ErrPasskeySuspended), errors.Is(err, ErrUnknownPasskey):
 			msg = capitalize(err.Error()) + "."
 		}
 		jsonError(w, http.StatusUnauthorized, msg)

@@ -23,19 +23,21 @@ const ChallengeLifetime = 5 * time.Minute
 
 // Errors of passkey ceremonies, worded for people.
 var (
-	ErrNoChallenge     = errors.New("this passkey request has expired or was already used: try again")
-	ErrPasskeyRefused  = errors.New("latch could not verify that passkey")
-	ErrPasskeyClone    = errors.New("this passkey looks like a copy of another one, so latch refused it: use another passkey or a recovery key")
-	ErrUnknownPasskey  = errors.New("latch does not know this passkey: it may have been removed")
-	ErrLastCredential  = errors.New("this is your only way to sign in: add a passkey or set a password before removing it")
-	ErrPasskeyNotFound = errors.New("no such passkey")
+	ErrNoChallenge      = errors.New("this passkey request has expired or was already used: try again")
+	ErrPasskeyRefused   = errors.New("latch could not verify that passkey")
+	ErrPasskeyClone     = errors.New("this passkey looks like a copy of another one, so latch refused it and suspended it: sign in another way, or with a recovery key, and check it on your security page")
+	ErrPasskeySuspended = errors.New("this passkey is suspended because a copy of it may exist: sign in another way, or with a recovery key, and check it on your security page")
+	ErrUnknownPasskey   = errors.New("latch does not know this passkey: it may have been removed")
+	ErrLastCredential   = errors.New("this is your only way to sign in: add a passkey or set a password before removing it")
+	ErrPasskeyNotFound  = errors.New("no such passkey")
 )
 
 // Passkeys stores WebAuthn credentials and runs the ceremonies.
 // go-webauthn verifies signatures, origin, RP ID and flags; latch keeps the
 // challenges server side and single use (the library does neither), refuses
-// a signature counter that goes backwards (the library only flags it), and
-// persists the credential's new counter atomically.
+// a signature counter that goes backwards (the library only flags it) and
+// suspends the passkey that showed it, and persists the credential's new
+// counter atomically.
 type Passkeys struct {
 	DB       *pgxpool.Pool
 	WebAuthn *webauthn.WebAuthn
@@ -65,8 +67,15 @@ type Passkey struct {
 	BackupEligible bool
 	CreatedAt      time.Time
 	LastUsedAt     *time.Time
-	Credential     webauthn.Credential
+	// SuspendedAt is when the passkey showed a counter that went backwards;
+	// nil while it is in good standing. A suspended passkey signs nothing in
+	// until its owner confirms it with another method.
+	SuspendedAt *time.Time
+	Credential  webauthn.Credential
 }
+
+// Suspended reports whether the passkey is suspended as a possible copy.
+func (pk *Passkey) Suspended() bool { return pk.SuspendedAt != nil }
 
 // waUser adapts an account to webauthn.User.
 type waUser struct {
@@ -74,6 +83,7 @@ type waUser struct {
 	accountID   string
 	email, name string
 	creds       []webauthn.Credential
+	passkeys    []Passkey // the same credentials with latch's columns
 }
 
 func (u *waUser) WebAuthnID() []byte                         { return u.id }
@@ -105,6 +115,7 @@ func (p *Passkeys) user(ctx context.Context, accountID string) (*waUser, error) 
 	if err != nil {
 		return nil, err
 	}
+	u.passkeys = list
 	for _, pk := range list {
 		u.creds = append(u.creds, pk.Credential)
 	}
@@ -120,28 +131,61 @@ func (p *Passkeys) userByHandle(ctx context.Context, handle []byte) (*waUser, er
 	return p.user(ctx, id)
 }
 
+// passkeyColumns are what scanPasskey reads.
+const passkeyColumns = `id, account_id, name, credential, coalesce(aaguid::text, ''),
+	backup_eligible, created_at, last_used_at, suspended_at, sign_count`
+
+// scanPasskey reads a row of passkeyColumns. The sign_count column, not the
+// counter inside the stored credential, is the one the library compares
+// with: refused assertions raise the column without rewriting the
+// credential (see refuse).
+func scanPasskey(r pgx.CollectableRow) (Passkey, error) {
+	var pk Passkey
+	var cred []byte
+	var count int64
+	err := r.Scan(&pk.ID, &pk.AccountID, &pk.Name, &cred, &pk.AAGUID, &pk.BackupEligible, &pk.CreatedAt, &pk.LastUsedAt,
+		&pk.SuspendedAt, &count)
+	if err == nil {
+		err = json.Unmarshal(cred, &pk.Credential)
+	}
+	pk.Credential.Authenticator.SignCount = uint32(count)
+	return pk, err
+}
+
 // List returns an account's passkeys, oldest first.
 func (p *Passkeys) List(ctx context.Context, accountID string) ([]Passkey, error) {
-	rows, err := p.DB.Query(ctx, `SELECT id, account_id, name, credential, coalesce(aaguid::text, ''),
-		backup_eligible, created_at, last_used_at FROM passkeys WHERE account_id = $1 ORDER BY created_at, id`, accountID)
+	rows, err := p.DB.Query(ctx, `SELECT `+passkeyColumns+` FROM passkeys WHERE account_id = $1 ORDER BY created_at, id`, accountID)
 	if err != nil {
 		return nil, err
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Passkey, error) {
-		var pk Passkey
-		var cred []byte
-		err := r.Scan(&pk.ID, &pk.AccountID, &pk.Name, &cred, &pk.AAGUID, &pk.BackupEligible, &pk.CreatedAt, &pk.LastUsedAt)
-		if err == nil {
-			err = json.Unmarshal(cred, &pk.Credential)
-		}
-		return pk, err
-	})
+	return pgx.CollectRows(rows, scanPasskey)
+}
+
+// Get returns one of an account's passkeys.
+func (p *Passkeys) Get(ctx context.Context, accountID string, id []byte) (*Passkey, error) {
+	rows, err := p.DB.Query(ctx, `SELECT `+passkeyColumns+` FROM passkeys WHERE id = $1 AND account_id = $2`, id, accountID)
+	if err != nil {
+		return nil, err
+	}
+	pk, err := pgx.CollectExactlyOneRow(rows, scanPasskey)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrPasskeyNotFound
+	}
+	return &pk, err
 }
 
 // Count returns how many passkeys an account has.
 func (p *Passkeys) Count(ctx context.Context, accountID string) (int, error) {
 	var n int
 	err := p.DB.QueryRow(ctx, `SELECT count(*) FROM passkeys WHERE account_id = $1`, accountID).Scan(&n)
+	return n, err
+}
+
+// Usable returns how many of an account's passkeys can sign in: those not
+// suspended.
+func (p *Passkeys) Usable(ctx context.Context, accountID string) (int, error) {
+	var n int
+	err := p.DB.QueryRow(ctx, `SELECT count(*) FROM passkeys WHERE account_id = $1 AND suspended_at IS NULL`, accountID).Scan(&n)
 	return n, err
 }
 
@@ -307,16 +351,26 @@ func (p *Passkeys) BeginLogin(ctx context.Context, binding string, conditional b
 	return a, p.saveChallenge(ctx, binding, purposeLogin, "", s)
 }
 
-// BeginStepUp starts a passkey check of a known account.
+// BeginStepUp starts a passkey check of a known account. Suspended
+// passkeys are left out of allowCredentials, so the browser offers only
+// passkeys that can succeed; an account with none has no passkey to
+// confirm with.
 func (p *Passkeys) BeginStepUp(ctx context.Context, binding, accountID string) (*protocol.CredentialAssertion, error) {
 	u, err := p.user(ctx, accountID)
 	if err != nil {
 		return nil, err
 	}
-	if len(u.creds) == 0 {
+	var allow []protocol.CredentialDescriptor
+	for _, pk := range u.passkeys {
+		if !pk.Suspended() {
+			allow = append(allow, pk.Credential.Descriptor())
+		}
+	}
+	if len(allow) == 0 {
 		return nil, ErrPasskeyNotFound
 	}
-	a, s, err := p.WebAuthn.BeginLogin(u, webauthn.WithUserVerification(protocol.VerificationRequired))
+	a, s, err := p.WebAuthn.BeginLogin(u, webauthn.WithUserVerification(protocol.VerificationRequired),
+		webauthn.WithAllowedCredentials(allow))
 	if err != nil {
 		return nil, err
 	}
@@ -341,8 +395,23 @@ func (a *Assertion) AMR() []string {
 	return []string{key, "user", "mfa"}
 }
 
-// CloneEvent lets the caller record a refused cloned authenticator.
-type CloneEvent func(accountID string, credentialID []byte)
+// Refusal is a verified assertion (the signature is the passkey's own) that
+// latch refused because of the passkey's signature counter: the counter went
+// backwards, or an earlier one had and the passkey is suspended.
+type Refusal struct {
+	AccountID    string
+	CredentialID []byte
+	Name         string
+	Counter      uint32 // what the authenticator reported
+	Stored       uint32 // the highest counter latch had seen before it
+	Regressed    bool   // Counter did not advance past Stored: a possible copy, this time
+	Suspended    bool   // this assertion suspended the passkey
+}
+
+// CloneEvent records a refusal inside the transaction that suspends the
+// passkey: its activity and, when it suspends, the owner's alert. An error
+// rolls the suspension back with it, so none happens unrecorded.
+type CloneEvent func(ctx context.Context, tx pgx.Tx, r Refusal) error
 
 // FinishLogin verifies a discoverable sign-in.
 func (p *Passkeys) FinishLogin(ctx context.Context, binding string, body []byte, onClone CloneEvent) (*Assertion, error) {
@@ -392,32 +461,95 @@ func (p *Passkeys) finish(ctx context.Context, binding, purpose, accountID strin
 	}
 	// A counter at or below the stored one means two copies of the private
 	// key may exist (WebAuthn §6.1.1). The library only flags it; latch
-	// refuses the sign-in and records it.
-	if cred.Authenticator.CloneWarning {
-		if _, err := p.DB.Exec(ctx, `UPDATE passkeys SET clone_warning_at = $2 WHERE id = $1`, cred.ID, p.Now().UTC()); err != nil {
+	// refuses the sign-in and suspends the passkey.
+	if !cred.Authenticator.CloneWarning {
+		ok, err := p.accept(ctx, cred)
+		if err != nil {
 			return nil, err
 		}
-		if onClone != nil {
-			onClone(user.accountID, cred.ID)
+		if ok {
+			return &Assertion{AccountID: user.accountID, Passkey: cred.ID, Synced: cred.Flags.BackupEligible}, nil
 		}
-		return nil, ErrPasskeyClone
 	}
+	return nil, p.refuse(ctx, user.accountID, cred.ID, parsed.Response.AuthenticatorData.Counter, onClone)
+}
+
+// counterAdvances is WebAuthn §6.1.1's test of a signature counter: the
+// assertion's counter must be above the stored one, unless both are zero
+// (an authenticator without a counter, such as most synced passkeys). A
+// counter that starts at 0 and later reports more is fine too.
+func counterAdvances(stored, got uint32) bool {
+	return got > stored || (got == 0 && stored == 0)
+}
+
+// accept stores a verified assertion's counter and last use. The UPDATE
+// itself checks that the passkey is not suspended and that the counter still
+// moves forward, so a suspension or a sign-in with the same counter that
+// commits meanwhile wins over this one.
+func (p *Passkeys) accept(ctx context.Context, cred *webauthn.Credential) (bool, error) {
 	credJSON, err := json.Marshal(cred)
 	if err != nil {
-		return nil, err
+		return false, err
 	}
 	n := int64(cred.Authenticator.SignCount)
-	// The counter only moves forward, also against a concurrent sign-in
-	// with the same counter value.
 	tag, err := p.DB.Exec(ctx, `UPDATE passkeys SET sign_count = $2, credential = $3, last_used_at = $4, backup_state = $5
-		WHERE id = $1 AND (sign_count < $2 OR ($2 = 0 AND sign_count = 0))`, cred.ID, n, credJSON, p.Now().UTC(), cred.Flags.BackupState)
-	if err != nil {
-		return nil, err
+		WHERE id = $1 AND suspended_at IS NULL AND (sign_count < $2 OR ($2 = 0 AND sign_count = 0))`,
+		cred.ID, n, credJSON, p.Now().UTC(), cred.Flags.BackupState)
+	return tag.RowsAffected() == 1, err
+}
+
+// refuse turns down a verified assertion whose counter went backwards or
+// whose passkey is suspended. A counter that went backwards suspends the
+// passkey: refusing that one assertion is not enough, because a copy counts
+// up with every try and soon passes the stored counter (WebAuthn §6.1.1
+// leaves the response to the relying party; latch's is to stop trusting the
+// key until its owner vouches for it).
+//
+// The suspension and what onClone records commit together, on a context
+// the client cannot cancel: a copy that hangs up the moment it is refused
+// must not undo its own suspension. The stored counter rises to the highest
+// the key has signed, so that once the owner reinstates it, whichever copy
+// is behind shows itself at its next use.
+func (p *Passkeys) refuse(ctx context.Context, accountID string, id []byte, counter uint32, onClone CloneEvent) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	r := Refusal{AccountID: accountID, CredentialID: id, Counter: counter}
+	err := pgx.BeginFunc(ctx, p.DB, func(tx pgx.Tx) error {
+		var stored int64
+		var suspendedAt *time.Time
+		err := tx.QueryRow(ctx, `SELECT name, sign_count, suspended_at FROM passkeys WHERE id = $1 FOR UPDATE`, id).
+			Scan(&r.Name, &stored, &suspendedAt)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrUnknownPasskey // removed meanwhile
+		}
+		if err != nil {
+			return err
+		}
+		r.Stored = uint32(stored)
+		r.Regressed = !counterAdvances(r.Stored, counter)
+		r.Suspended = r.Regressed && suspendedAt == nil
+		if !r.Regressed && suspendedAt == nil {
+			return ErrPasskeyRefused // reinstated meanwhile: the person may try again
+		}
+		now := p.Now().UTC()
+		if _, err := tx.Exec(ctx, `UPDATE passkeys SET sign_count = greatest(sign_count, $2),
+			clone_warning_at = CASE WHEN $3 THEN $4 ELSE clone_warning_at END,
+			suspended_at = CASE WHEN $5 THEN $4 ELSE suspended_at END WHERE id = $1`,
+			id, int64(counter), r.Regressed, now, r.Suspended); err != nil {
+			return err
+		}
+		if onClone == nil {
+			return nil
+		}
+		return onClone(ctx, tx, r)
+	})
+	switch {
+	case err != nil:
+		return err
+	case r.Regressed:
+		return ErrPasskeyClone
 	}
-	if tag.RowsAffected() == 0 {
-		return nil, ErrPasskeyClone
-	}
-	return &Assertion{AccountID: user.accountID, Passkey: cred.ID, Synced: cred.Flags.BackupEligible}, nil
+	return ErrPasskeySuspended
 }
 
 // Rename changes a passkey's name.
@@ -437,32 +569,50 @@ func (p *Passkeys) Rename(ctx context.Context, accountID string, id []byte, name
 }
 
 // Remove deletes a passkey unless it is the account's last way to sign in.
-// The check and the delete share a transaction that locks the account row,
-// so two concurrent removals cannot both pass the check.
+// A suspended passkey is no way to sign in: removing one takes nothing
+// away, and it does not count as the passkey that makes another credential
+// removable. The check and the delete share a transaction that locks the
+// account row, so two concurrent removals cannot both pass the check.
 func (p *Passkeys) Remove(ctx context.Context, accountID string, id []byte) (string, error) {
 	var name string
 	err := pgx.BeginFunc(ctx, p.DB, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE`, accountID); err != nil {
 			return err
 		}
-		var passkeys int
+		var usable int
 		var hasPassword bool
-		if err := tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM passkeys WHERE account_id = $1),
-			EXISTS (SELECT 1 FROM passwords WHERE account_id = $1)`, accountID).Scan(&passkeys, &hasPassword); err != nil {
+		if err := tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM passkeys WHERE account_id = $1 AND suspended_at IS NULL),
+			EXISTS (SELECT 1 FROM passwords WHERE account_id = $1)`, accountID).Scan(&usable, &hasPassword); err != nil {
 			return err
 		}
-		err := tx.QueryRow(ctx, `DELETE FROM passkeys WHERE id = $1 AND account_id = $2 RETURNING name`, id, accountID).Scan(&name)
+		var suspended bool
+		err := tx.QueryRow(ctx, `DELETE FROM passkeys WHERE id = $1 AND account_id = $2 RETURNING name, suspended_at IS NOT NULL`,
+			id, accountID).Scan(&name, &suspended)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return ErrPasskeyNotFound
 		}
 		if err != nil {
 			return err
 		}
-		if passkeys <= 1 && !hasPassword {
+		if !suspended && usable <= 1 && !hasPassword {
 			return ErrLastCredential
 		}
 		return nil
 	})
+	return name, err
+}
+
+// Reinstate lifts a passkey's suspension inside tx, once its owner has
+// confirmed it with another method at confirmedAt. Only a suspension that
+// began before that confirmation is lifted, and it returns the passkey's
+// name; anything else is ErrPasskeyNotFound.
+func (p *Passkeys) Reinstate(ctx context.Context, tx pgx.Tx, accountID string, id []byte, confirmedAt time.Time) (string, error) {
+	var name string
+	err := tx.QueryRow(ctx, `UPDATE passkeys SET suspended_at = NULL
+		WHERE id = $1 AND account_id = $2 AND suspended_at < $3 RETURNING name`, id, accountID, confirmedAt.UTC()).Scan(&name)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", ErrPasskeyNotFound
+	}
 	return name, err
 }
 

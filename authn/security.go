@@ -25,6 +25,7 @@ func (h *Handler) securityRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /account/security/passkeys/finish", h.passkeyAddFinish)
 	mux.HandleFunc("POST /account/security/passkeys/{id}/rename", h.securityForm("passkey_rename", "id", "name"))
 	mux.HandleFunc("POST /account/security/passkeys/{id}/remove", h.securityForm("passkey_remove", "id"))
+	mux.HandleFunc("POST /account/security/passkeys/{id}/reinstate", h.passkeyReinstate)
 	mux.HandleFunc("POST /account/security/totp/begin", h.securityForm("totp_begin"))
 	mux.HandleFunc("POST /account/security/totp/confirm", h.totpConfirm)
 	mux.HandleFunc("POST /account/security/totp/remove", h.securityForm("totp_remove"))
@@ -110,6 +111,9 @@ var flashes = map[string]string{
 	"advanced_off":    "Advanced security is off. You may set a password again.",
 	"advanced_key":    "Recovery keys confirmed as saved.",
 	"not_me":          "We ended that session everywhere. If you didn't sign in there, change your password and review your passkeys and recovery keys below.",
+
+	// "It's mine, keep it" for a suspended passkey.
+	"passkey_reinstated": "Thanks for confirming. That passkey signs you in again.",
 }
 
 // errorsByCode are the refusals a change reports, by the code in ?error=.
@@ -128,6 +132,7 @@ var errorsByCode = map[string]string{
 	"advanced_need_synced": "One of your passkeys must be synced across your devices, like iCloud Keychain or Google Password Manager.",
 	"advanced_need_keys":   "Generate a fresh set of recovery keys and type one back first, so we know you saved them.",
 	"totp_exists":          "An authenticator app is already set up. Remove it first to set up another.",
+	"reinstate_other":      "To keep a suspended passkey, confirm it's you with another passkey, or your password and authenticator app code. Add one of those first, or remove the passkey.",
 }
 
 func (h *Handler) securityPage(w http.ResponseWriter, r *http.Request) {
@@ -146,9 +151,12 @@ func (h *Handler) securityPage(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, pk := range list {
 		p.Passkeys = append(p.Passkeys, templates.PasskeyView{ID: base64.RawURLEncoding.EncodeToString(pk.ID), Name: pk.Name,
-			CreatedAt: pk.CreatedAt, LastUsedAt: pk.LastUsedAt, Synced: pk.BackupEligible, Authenticator: AuthenticatorName(pk.AAGUID)})
+			CreatedAt: pk.CreatedAt, LastUsedAt: pk.LastUsedAt, Synced: pk.BackupEligible, Authenticator: AuthenticatorName(pk.AAGUID),
+			Suspended: pk.Suspended()})
+		p.UsablePasskey = p.UsablePasskey || !pk.Suspended()
 	}
-	p.CanRemovePassword = acct.HasPassword && len(list) > 0
+	// Only a passkey that can sign in lets the password go.
+	p.CanRemovePassword = acct.HasPassword && p.UsablePasskey
 	if p.TOTPEnabled, err = h.TOTP.Enabled(ctx, acct.ID); err != nil {
 		h.fail(w, r, err)
 		return
@@ -235,6 +243,9 @@ func (h *Handler) apply(w http.ResponseWriter, r *http.Request, d *sessions.Devi
 			return
 		}
 		detail["name"], done = strings.TrimSpace(c.Params["name"]), "passkey_renamed"
+	case "passkey_reinstate":
+		h.reinstate(w, r, d, acct, c) // records and announces it itself
+		return
 	case "passkey_remove":
 		id, err := base64.RawURLEncoding.DecodeString(c.Params["id"])
 		var name string
@@ -331,6 +342,26 @@ func (h *Handler) apply(w http.ResponseWriter, r *http.Request, d *sessions.Devi
 		}
 	}
 	backTo(w, r, "done", done)
+}
+
+// passkeyReinstate is "It's mine, keep it" for a suspended passkey. An
+// account with no other method to confirm it with hears what to add first,
+// rather than being sent to a step-up it cannot pass.
+func (h *Handler) passkeyReinstate(w http.ResponseWriter, r *http.Request) {
+	d, acct, ok := h.formSignedIn(w, r)
+	if !ok {
+		return
+	}
+	can, err := h.canConfirmSuspended(r.Context(), acct)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if !can {
+		backTo(w, r, "error", "reinstate_other")
+		return
+	}
+	h.sensitive(w, r, d, acct, change{Action: "passkey_reinstate", Params: map[string]string{"id": r.PathValue("id")}})
 }
 
 // passwordSet hashes the new password before anything else, so a change

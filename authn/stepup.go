@@ -52,13 +52,19 @@ type change struct {
 	Params map[string]string `json:"params"`
 }
 
-// sensitive applies c if the session is fresh; otherwise it stores c and
-// sends the person to re-authenticate, after which c is applied.
+// sensitive applies c if the session is fresh; otherwise it asks for a
+// step-up first.
 func (h *Handler) sensitive(w http.ResponseWriter, r *http.Request, d *sessions.Device, acct *Account, c change) {
 	if h.fresh(r.Context(), d, acct) {
 		h.apply(w, r, d, acct, c)
 		return
 	}
+	h.askStepUp(w, r, d, c)
+}
+
+// askStepUp stores c and sends the person to re-authenticate, after which
+// c is applied.
+func (h *Handler) askStepUp(w http.ResponseWriter, r *http.Request, d *sessions.Device, c change) {
 	params, _ := json.Marshal(c.Params)
 	now := h.Now().UTC()
 	var id string
@@ -93,23 +99,28 @@ func (h *Handler) takeChange(ctx context.Context, d *sessions.Device, id string)
 	return &c, nil
 }
 
-func (h *Handler) describeChange(ctx context.Context, d *sessions.Device, id string) string {
+// describeChange returns the action of a stored change and the sentence
+// that says what waits for the step-up.
+func (h *Handler) describeChange(ctx context.Context, d *sessions.Device, id string) (string, string) {
 	if !sessions.IsID(id) {
-		return "Confirm it's you to continue."
+		return "", "Confirm it's you to continue."
 	}
 	var action string
-	var params []byte
-	if err := h.Sessions.DB.QueryRow(ctx, `SELECT action, params FROM pending_changes WHERE id = $1 AND device_session_id = $2`,
-		id, d.ID).Scan(&action, &params); err != nil {
-		return "Confirm it's you to continue."
+	if err := h.Sessions.DB.QueryRow(ctx, `SELECT action FROM pending_changes WHERE id = $1 AND device_session_id = $2`,
+		id, d.ID).Scan(&action); err != nil {
+		return "", "Confirm it's you to continue."
 	}
-	var p map[string]string
-	_ = json.Unmarshal(params, &p)
+	return action, changeSentence(action)
+}
+
+func changeSentence(action string) string {
 	switch action {
 	case "passkey_rename":
 		return "Confirm it's you to rename a passkey."
 	case "passkey_remove":
 		return "Confirm it's you to remove a passkey."
+	case "passkey_reinstate":
+		return "Confirm it's you with another way to sign in, not that passkey, to keep a suspended passkey."
 	case "totp_begin":
 		return "Confirm it's you to set up an authenticator app."
 	case "totp_remove":
@@ -145,10 +156,15 @@ func (h *Handler) renderReauth(w http.ResponseWriter, r *http.Request, status in
 	web.NoStore(w)
 	ctx := r.Context()
 	hasTOTP, _ := h.TOTP.Enabled(ctx, acct.ID)
-	n, _ := h.Passkeys.Count(ctx, acct.ID)
+	// A suspended passkey cannot confirm anything, so it does not count.
+	n, _ := h.Passkeys.Usable(ctx, acct.ID)
+	action, description := h.describeChange(ctx, d, changeID)
+	// Keeping a suspended passkey takes a second factor: a password alone
+	// would lead back here.
+	passkeyOnly := acct.SecurityMode == "advanced" || (action == "passkey_reinstate" && !hasTOTP)
 	p := templates.ReauthPage{Base: h.baseFor(w, r, "Confirm it's you", acct), Change: changeID, Next: safeNext(next),
-		HasPassword: acct.HasPassword, HasTOTP: hasTOTP, HasPasskey: n > 0, PasskeyOnly: acct.SecurityMode == "advanced",
-		Error: msg, Description: h.describeChange(ctx, d, changeID)}
+		HasPassword: acct.HasPassword, HasTOTP: hasTOTP, HasPasskey: n > 0, PasskeyOnly: passkeyOnly,
+		Error: msg, Description: description}
 	h.Pages.Render(w, status, "reauth", p)
 }
 
@@ -364,12 +380,14 @@ func (h *Handler) reauthPasskeyFinish(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	as, err := h.Passkeys.FinishStepUp(r.Context(), h.binding(w, r), d.AccountID, in.Credential, func(accountID string, cred []byte) {
-		h.record(r, accountID, "passkey_clone_refused", d.ID, nil)
-	})
+	as, err := h.Passkeys.FinishStepUp(r.Context(), h.binding(w, r), d.AccountID, in.Credential, h.cloneRefused(r, d.ID))
 	if err != nil {
 		h.Logger.InfoContext(r.Context(), "passkey step-up refused", "err", err)
-		jsonError(w, http.StatusUnauthorized, "latch could not verify that passkey. Try again.")
+		msg := "latch could not verify that passkey. Try again."
+		if errors.Is(err, ErrPasskeyClone) || errors.Is(err, ErrPasskeySuspended) {
+			msg = "That passkey is suspended because a copy of it may exist. Confirm with another way to sign in."
+		}
+		jsonError(w, http.StatusUnauthorized, msg)
 		return
 	}
 	if err := h.steppedUp(w, r, d, as.AMR(), ACRPhishingResistant); err != nil {

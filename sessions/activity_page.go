@@ -25,6 +25,8 @@ var eventWords = map[string]struct{ kind, title string }{
 	"passkey_rename":        {"credential", "Passkey renamed"},
 	"passkey_remove":        {"credential", "Passkey removed"},
 	"passkey_clone_refused": {"lock", "A copied passkey was refused"},
+	"passkey_suspended":     {"lock", "Passkey suspended as a possible copy"},
+	"passkey_reinstated":    {"credential", "Suspended passkey confirmed as yours"},
 	"totp_added":            {"credential", "Authenticator app turned on"},
 	"totp_remove":           {"credential", "Authenticator app removed"},
 	"recovery_generate":     {"credential", "New recovery keys generated"},
@@ -87,7 +89,7 @@ func (h *Handler) activity(w http.ResponseWriter, r *http.Request) {
 			if rs, _ := e.Detail["reason"].(string); reasons[rs] != "" {
 				v.Detail = reasons[rs]
 			}
-		case "passkey_added", "passkey_rename", "passkey_remove":
+		case "passkey_added", "passkey_rename", "passkey_remove", "passkey_clone_refused", "passkey_suspended", "passkey_reinstated":
 			if n, _ := e.Detail["name"].(string); n != "" {
 				v.Detail = "“" + n + "”"
 			}

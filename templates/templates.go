@@ -117,12 +117,30 @@ type SecurityPage struct {
 	RecoveryDownload template.URL
 
 	HasPassword       bool
-	CanRemovePassword bool // a passkey exists, so the password may go
+	CanRemovePassword bool // a passkey that can sign in exists, so the password may go
+
+	// UsablePasskey is true when a passkey is not suspended: it can vouch
+	// for a suspended one. A suspended passkey's warning says how it can be
+	// confirmed, and, when the account has neither such a passkey nor a
+	// password, that recovery keys are the way back in.
+	UsablePasskey bool
 
 	// Advanced is the advanced security section. While it is on, the
 	// password and authenticator app panels say they are not used and
 	// offer no forms.
 	Advanced AdvancedView
+}
+
+// SuspendedPasskeys counts the passkeys that are suspended, for the state
+// of the passkeys panel.
+func (p SecurityPage) SuspendedPasskeys() int {
+	n := 0
+	for _, pk := range p.Passkeys {
+		if pk.Suspended {
+			n++
+		}
+	}
+	return n
 }
 
 // AdvancedView is the advanced security section of the security page:
@@ -136,8 +154,11 @@ type AdvancedView struct {
 	SyncedPasskey   bool      // condition: at least one of them synced (backup eligible)
 	RecoverySaved   bool      // condition: a recovery key set generated for this and confirmed saved by typing one key back
 	RecoveryPending bool      // keys were generated for this; waiting for the typed-back key
-	Ready           bool      // every condition met
-	Error           string    // refusal sentence for this section (role="alert")
+	// SuspendedPasskey says a passkey is suspended and so counts for none
+	// of the passkey conditions.
+	SuspendedPasskey bool
+	Ready            bool   // every condition met
+	Error            string // refusal sentence for this section (role="alert")
 	// The policy in words, from latch's flags: "12 hours", "15 minutes",
 	// "5 minutes". Empty means DESIGN.md's defaults.
 	SessionLimit, IdleLimit, StepUpWindow string
@@ -177,6 +198,11 @@ type PasskeyView struct {
 	LastUsedAt    *time.Time // nil when never used
 	Synced        bool       // backup eligible: "Synced" rather than "This device only"
 	Authenticator string     // e.g. "iCloud Keychain"; empty when unknown
+	// Suspended: the passkey showed an out-of-date counter, a sign of a
+	// copy, and signs nothing in. The page warns beside it and offers
+	// "It's mine, keep it" (POST .../passkeys/{ID}/reinstate) and "Remove
+	// it" in place of the plain Remove.
+	Suspended bool
 }
 
 // RecoveryView summarises the account's recovery keys.
@@ -386,6 +412,12 @@ func pages() map[string][]any {
 			SecurityPage{TOTPEnabled: true, TOTPSetup: &TOTPSetupView{}, HasPassword: true, CanRemovePassword: true,
 				Advanced: AdvancedView{On: true, Since: t, Error: "x"}},
 			SecurityPage{Restricted: true, Advanced: AdvancedView{On: true}},
+			// A suspended passkey: beside another passkey and a password with
+			// an authenticator app, and as the account's only way in.
+			SecurityPage{HasPassword: true, TOTPEnabled: true, UsablePasskey: true,
+				Passkeys: []PasskeyView{{ID: "x", Name: "x", CreatedAt: t, Suspended: true}, {ID: "y", CreatedAt: t}},
+				Advanced: AdvancedView{SuspendedPasskey: true}},
+			SecurityPage{Passkeys: []PasskeyView{{ID: "x", CreatedAt: t, Suspended: true}}},
 		},
 		"logout_confirm": {LogoutConfirmPage{AppName: "x"}},
 		"logged_out":     {LoggedOutPage{}},

@@ -320,6 +320,42 @@ func TestPages(t *testing.T) {
 			notWant: []string{`Change password`, `/password/remove`},
 		},
 		{
+			name: "security with a suspended passkey beside a good one",
+			page: "security",
+			data: SecurityPage{Base: securityBase, HasPassword: true, TOTPEnabled: true, UsablePasskey: true, CanRemovePassword: true,
+				Passkeys: []PasskeyView{{ID: "sus", Name: "Phone", CreatedAt: day(2026, 1, 1), Suspended: true}, {ID: "ok", Name: "Laptop", CreatedAt: day(2026, 2, 1)}},
+				Recovery: RecoveryView{HasSet: true, Total: 10, Remaining: 10}},
+			want: []string{
+				`<span class="state state-warn">1 suspended</span>`,
+				`<li class="item item-suspended">`,
+				`<span>Phone</span><span class="tag">This device only</span><span class="tag tag-warn">Suspended</span>`,
+				`<strong>This passkey was used with an out-of-date counter, which happens when a passkey is copied.</strong>`,
+				`It can't be used until you confirm it's yours with another passkey, or your password and authenticator app code. If you don't recognise this, remove it.`,
+				`<form method="post" action="/account/security/passkeys/sus/reinstate">`,
+				`It's mine, keep it<span class="visually-hidden"> (Phone)</span></button>`,
+				`<form method="post" action="/account/security/passkeys/sus/remove">`,
+				`Remove it<span class="visually-hidden"> (Phone)</span></button>`,
+				`<form class="item-remove" method="post" action="/account/security/passkeys/ok/remove">`,
+			},
+			notWant: []string{
+				`<form class="item-remove" method="post" action="/account/security/passkeys/sus/remove">`,
+				`/passkeys/ok/reinstate`, `only way to sign in`, `first add another passkey`, `state-on">2 passkeys`,
+			},
+		},
+		{
+			name: "security with its only passkey suspended",
+			page: "security",
+			data: SecurityPage{Base: securityBase, Passkeys: []PasskeyView{{ID: "sus", CreatedAt: day(2026, 1, 1), Suspended: true}}},
+			want: []string{
+				`It can't be used until you confirm it's yours. If you don't recognise this, remove it.`,
+				`<p>To confirm it, first add another passkey.</p>`,
+				`It was your only way to sign in. If you're signed out, use one of your recovery keys to get back in`,
+				`You have no unused recovery keys, so generate some below, or add another passkey, while you're signed in.`,
+				`action="/account/security/passkeys/sus/reinstate"`,
+			},
+			notWant: []string{`turn on an authenticator app`, `/password/remove`},
+		},
+		{
 			name: "security setting up the authenticator app",
 			page: "security",
 			data: SecurityPage{

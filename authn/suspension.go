@@ -1,0 +1,135 @@
+package authn
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"slices"
+
+	"github.com/jackc/pgx/v5"
+
+	"latch/internal/notify"
+	"latch/sessions"
+)
+
+// A passkey whose signature counter goes backwards is suspended (see
+// Passkeys.refuse): it signs nothing in until its owner confirms on the
+// security page that it is theirs, with another method, or removes it.
+
+// cloneRefused records a refused passkey assertion in the transaction that
+// suspends the passkey: every refusal goes into the activity history, and
+// the suspension itself once, with an alert to the owner. deviceSessionID
+// is the session of a step-up, "" for a sign-in.
+func (h *Handler) cloneRefused(r *http.Request, deviceSessionID string) CloneEvent {
+	return func(ctx context.Context, tx pgx.Tx, ref Refusal) error {
+		event := func(kind string) sessions.Event {
+			reason := "suspended"
+			if ref.Regressed {
+				reason = "counter"
+			}
+			return sessions.Event{AccountID: ref.AccountID, At: h.Now(), Kind: kind, DeviceSessionID: deviceSessionID,
+				IP: h.ClientIP.Addr(r), UserAgent: r.UserAgent(), Detail: map[string]any{
+					"credential": base64.RawURLEncoding.EncodeToString(ref.CredentialID), "name": ref.Name,
+					"counter": ref.Counter, "stored": ref.Stored, "reason": reason}}
+		}
+		if err := sessions.Record(ctx, tx, event("passkey_clone_refused")); err != nil {
+			return err
+		}
+		if !ref.Suspended {
+			return nil
+		}
+		if err := sessions.Record(ctx, tx, event("passkey_suspended")); err != nil {
+			return err
+		}
+		acct, err := h.Accounts.ByID(ctx, ref.AccountID)
+		if err != nil {
+			return err
+		}
+		err = h.alert(ctx, tx, acct, alertPasskeySuspended(h, r, ref.Name))
+		if errors.Is(err, notify.ErrInvalidMessage) {
+			// A message that could never be sent must not cost the
+			// suspension, which matters more than the email about it.
+			h.Logger.ErrorContext(ctx, "queue alert", "subject", "passkey suspended", "err", err)
+			return nil
+		}
+		return err
+	}
+}
+
+// reinstate lifts a passkey's suspension: "It's mine, keep it" on the
+// security page. The person must have confirmed it's them with another
+// method after the suspension: an authentication after it cannot have come
+// from the suspended passkey, which signs nothing in from then on, and it
+// must be multi-factor (another passkey, or the password and a second
+// factor), since whoever holds a copy of the passkey may be signed in
+// already with it. A session that has not confirmed so is sent to step up,
+// when the account has such a method; otherwise the page says what to add.
+func (h *Handler) reinstate(w http.ResponseWriter, r *http.Request, d *sessions.Device, acct *Account, c change) {
+	ctx := r.Context()
+	id, err := base64.RawURLEncoding.DecodeString(c.Params["id"])
+	if err != nil {
+		backTo(w, r, "error", "no_passkey")
+		return
+	}
+	pk, err := h.Passkeys.Get(ctx, acct.ID, id)
+	if errors.Is(err, ErrPasskeyNotFound) {
+		backTo(w, r, "error", "no_passkey")
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if !pk.Suspended() {
+		backTo(w, r, "done", "passkey_reinstated") // a second submit of one that worked
+		return
+	}
+	if !d.AuthTime.After(*pk.SuspendedAt) || !slices.Contains(d.AMR, "mfa") {
+		can, err := h.canConfirmSuspended(ctx, acct)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if !can {
+			backTo(w, r, "error", "reinstate_other")
+			return
+		}
+		h.askStepUp(w, r, d, c)
+		return
+	}
+	err = pgx.BeginFunc(ctx, h.Sessions.DB, func(tx pgx.Tx) error {
+		name, err := h.Passkeys.Reinstate(ctx, tx, acct.ID, id, d.AuthTime)
+		if err != nil {
+			return err
+		}
+		if err := sessions.Record(ctx, tx, sessions.Event{AccountID: acct.ID, At: h.Now(), Kind: "passkey_reinstated",
+			DeviceSessionID: d.ID, IP: h.ClientIP.Addr(r), UserAgent: r.UserAgent(), Detail: map[string]any{"name": name}}); err != nil {
+			return err
+		}
+		return h.alert(ctx, tx, acct, alertPasskeyReinstated(h, r, name))
+	})
+	if errors.Is(err, ErrPasskeyNotFound) {
+		backTo(w, r, "error", "no_passkey")
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	backTo(w, r, "done", "passkey_reinstated")
+}
+
+// canConfirmSuspended reports whether the account has a method that may
+// vouch for a suspended passkey: a passkey in good standing, or (outside
+// advanced security) a password with an authenticator app.
+func (h *Handler) canConfirmSuspended(ctx context.Context, acct *Account) (bool, error) {
+	n, err := h.Passkeys.Usable(ctx, acct.ID)
+	if err != nil || n > 0 {
+		return n > 0, err
+	}
+	if !acct.HasPassword || acct.Advanced() {
+		return false, nil
+	}
+	return h.TOTP.Enabled(ctx, acct.ID)
+}
