@@ -58,15 +58,15 @@ func (t *Throttle) Check(ctx context.Context, key string) (time.Duration, error)
 	now := t.Now().UTC()
 	var wait time.Duration
 	err := pgx.BeginFunc(ctx, t.DB, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO signin_failures (email_key, failures, last_failed_at)
-			VALUES ($1, 0, 'epoch') ON CONFLICT DO NOTHING`, key); err != nil {
-			return err
-		}
+		// One upsert finds or creates the row and locks it: the update that
+		// changes nothing still takes the row lock, and a concurrent Succeed
+		// that deletes the row cannot slip between a look and a lock.
 		var n int
 		var last time.Time
 		var locked *time.Time
-		if err := tx.QueryRow(ctx, `SELECT failures, last_failed_at, locked_at FROM signin_failures
-			WHERE email_key = $1 FOR UPDATE`, key).Scan(&n, &last, &locked); err != nil {
+		if err := tx.QueryRow(ctx, `INSERT INTO signin_failures AS f (email_key, failures, last_failed_at)
+			VALUES ($1, 0, 'epoch') ON CONFLICT (email_key) DO UPDATE SET failures = f.failures
+			RETURNING failures, last_failed_at, locked_at`, key).Scan(&n, &last, &locked); err != nil {
 			return err
 		}
 		if locked != nil {
