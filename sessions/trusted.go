@@ -77,5 +77,39 @@ func (s *Store) SeenDevice(ctx context.Context, accountID, secret string) (bool,
 	return tag.RowsAffected() == 1, nil
 }
 
+// ProvenDevice returns the hash that names this browser for the account's
+// sign-in throttle when one of its cookies shows that it signed in to the
+// account before: did, the device cookie of one of the account's known
+// devices, or td, the cookie of a device the account still trusts. nil
+// otherwise. Both are index lookups (known_devices' primary key, the
+// unique secret_hash of trusted_devices).
+func (s *Store) ProvenDevice(ctx context.Context, accountID, did, td string) ([]byte, error) {
+	if !IsID(accountID) || (len(did) < 32 && td == "") {
+		return nil, nil
+	}
+	var didHash, tdHash []byte
+	if len(did) >= 32 {
+		didHash = HashSecret(did)
+	}
+	if td != "" {
+		tdHash = HashSecret(td)
+	}
+	var known bool
+	var trusted []byte
+	err := s.DB.QueryRow(ctx, `SELECT
+		EXISTS (SELECT 1 FROM known_devices WHERE account_id = $1 AND device_hash = $2),
+		(SELECT secret_hash FROM trusted_devices WHERE secret_hash = $3 AND account_id = $1
+			AND revoked_at IS NULL AND expires_at > $4)`,
+		accountID, didHash, tdHash, s.Now().UTC()).Scan(&known, &trusted)
+	switch {
+	case err != nil:
+		return nil, err
+	case known:
+		return didHash, nil
+	default:
+		return trusted, nil // nil when not trusted
+	}
+}
+
 // TrustLifetime is how long a trusted device is trusted.
 func (s *Store) TrustLifetime() time.Duration { return s.trustFor() }
