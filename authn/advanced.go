@@ -98,18 +98,18 @@ func (h *Handler) advancedConfirmKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	key := "confirm:" + acct.ID
-	if wait, err := h.Throttle.Check(ctx, key); err != nil || wait > 0 {
+	g := Guess{Key: "confirm:" + acct.ID, Lock: true}
+	if wait, err := h.Throttle.Check(ctx, g); err != nil || wait > 0 {
 		backTo(w, r, "error", "advanced_key")
 		return
 	}
 	set, err := h.Recovery.Check(ctx, acct.ID, r.PostFormValue("recovery_key"))
 	if err != nil {
-		_ = h.Throttle.Fail(ctx, key, "", h.event(r, "recovery_key"))
+		_ = h.Throttle.Fail(ctx, g, h.event(r, "recovery_key"), nil)
 		backTo(w, r, "error", "advanced_key")
 		return
 	}
-	_ = h.Throttle.Succeed(ctx, key)
+	_ = h.Throttle.Succeed(ctx, g)
 	if _, err := h.Sessions.DB.Exec(ctx, `UPDATE accounts SET recovery_confirmed_set = $2 WHERE id = $1`, acct.ID, set); err != nil {
 		h.fail(w, r, err)
 		return

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -247,8 +248,12 @@ func (h *Handler) secondFactor(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, r, http.StatusForbidden, "Sign in with a passkey", "This account now uses advanced security and signs in with a passkey only.")
 		return
 	}
-	throttleKey := "2fa:" + acct.ID
-	wait, err := h.Throttle.Check(ctx, throttleKey)
+	// Guesses here got past the password: 100 failures lock password
+	// sign-in on every device (Guess.Lock). Until then a browser that
+	// signed in to the account before keeps its own budget.
+	g := h.guess(r, secondFactorKey(acct.ID), acct)
+	g.Lock = true
+	wait, err := h.Throttle.Check(ctx, g)
 	switch {
 	case errors.Is(err, ErrLocked):
 		h.renderSecondFactor(w, r, http.StatusTooManyRequests, st, useRecovery,
@@ -258,6 +263,7 @@ func (h *Handler) secondFactor(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	case wait > 0:
+		w.Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds()+1)))
 		h.renderSecondFactor(w, r, http.StatusTooManyRequests, st, useRecovery, "Too many wrong codes. Try again in "+roundWait(wait)+".")
 		return
 	}
@@ -275,7 +281,7 @@ func (h *Handler) secondFactor(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.Metrics.SignIns.WithLabelValues(method, "failure").Inc()
-		if err := h.Throttle.Fail(ctx, throttleKey, acct.ID, ev); err != nil {
+		if err := h.Throttle.Fail(ctx, g, ev, h.throttleAlert(r, acct, guessSecondFactor)); err != nil {
 			h.fail(w, r, err)
 			return
 		}
@@ -286,7 +292,7 @@ func (h *Handler) secondFactor(w http.ResponseWriter, r *http.Request) {
 		h.renderSecondFactor(w, r, http.StatusUnauthorized, st, useRecovery, msg)
 		return
 	}
-	if err := h.Throttle.Succeed(ctx, throttleKey); err != nil {
+	if err := h.Throttle.Succeed(ctx, g); err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -343,39 +349,37 @@ func (h *Handler) recover(w http.ResponseWriter, r *http.Request) {
 		page(http.StatusTooManyRequests, "Too many attempts from your network. Wait a minute and try again.")
 		return
 	}
-	key := "recover:" + EmailKey(email)
-	wait, err := h.Throttle.Check(ctx, key)
-	switch {
-	case errors.Is(err, ErrLocked):
-		page(http.StatusTooManyRequests, "This account is locked after too many failed attempts. Contact your administrator.")
+	acct, err := h.accountByEmail(ctx, email)
+	if err != nil {
+		h.fail(w, r, err)
 		return
+	}
+	// A recovery key alone is not a second factor after a password:
+	// guesses only slow down, never lock, or a stranger could lock the
+	// owner who lost their passkeys out of their last way back.
+	g := h.guess(r, "recover:"+EmailKey(email), acct)
+	wait, err := h.Throttle.Check(ctx, g)
+	switch {
 	case err != nil:
 		h.fail(w, r, err)
 		return
 	case wait > 0:
+		w.Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds()+1)))
 		page(http.StatusTooManyRequests, "Too many failed attempts. Try again in "+roundWait(wait)+".")
 		return
 	}
-	acct, err := h.Accounts.ByEmail(ctx, email)
 	ev := h.event(r, "recovery_key")
 	ok := false
-	if err == nil && !acct.HasPassword {
+	if acct != nil && !acct.HasPassword {
 		err = h.Recovery.Use(ctx, h.Sessions.DB, acct.ID, r.PostFormValue("recovery_key"))
 		ok = err == nil
 		if err != nil && !errors.Is(err, recovery.ErrInvalidKey) {
 			h.fail(w, r, err)
 			return
 		}
-	} else if err != nil && !errors.Is(err, ErrNoAccount) {
-		h.fail(w, r, err)
-		return
 	}
 	if !ok {
-		accountID := ""
-		if acct != nil {
-			accountID = acct.ID
-		}
-		if err := h.Throttle.Fail(ctx, key, accountID, ev); err != nil {
+		if err := h.Throttle.Fail(ctx, g, ev, h.throttleAlert(r, acct, guessRecoveryKey)); err != nil {
 			h.fail(w, r, err)
 			return
 		}
@@ -383,7 +387,7 @@ func (h *Handler) recover(w http.ResponseWriter, r *http.Request) {
 		page(http.StatusUnauthorized, "That email and recovery key don't match an account that signs in with passkeys only.")
 		return
 	}
-	_ = h.Throttle.Succeed(ctx, key)
+	_ = h.Throttle.Succeed(ctx, g)
 	if old := h.Device(r); old != nil {
 		_ = h.Sessions.End(ctx, old.ID, sessions.ReasonReplaced)
 	}

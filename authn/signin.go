@@ -345,25 +345,31 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 			"Too many sign-in attempts from your network. Wait a minute and try again.")
 		return
 	}
-	key := EmailKey(email)
-	wait, err := h.Throttle.Check(r.Context(), key)
-	switch {
-	case errors.Is(err, ErrLocked):
-		h.Metrics.SignIns.WithLabelValues("password", "locked").Inc()
-		h.renderLogin(w, r, http.StatusTooManyRequests, req, email,
-			"This account is locked after too many failed sign-ins. Contact your administrator to unlock it.")
+	acct, err := h.accountByEmail(r.Context(), email)
+	if err != nil {
+		h.fail(w, r, err)
 		return
+	}
+	// The browser's own budget when it signed in to this account before,
+	// the one shared with every stranger otherwise: an attacker's guesses
+	// slow down the attacker, not the owner.
+	g := h.guess(r, EmailKey(email), acct)
+	wait, err := h.Throttle.Check(r.Context(), g)
+	switch {
 	case err != nil:
 		h.fail(w, r, err)
 		return
 	case wait > 0:
 		h.Metrics.SignIns.WithLabelValues("password", "throttled").Inc()
 		w.Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds()+1)))
-		h.renderLogin(w, r, http.StatusTooManyRequests, req, email,
-			fmt.Sprintf("Too many failed attempts. Try again in %s.", roundWait(wait)))
+		msg := fmt.Sprintf("Too many failed attempts. Try again in %s.", roundWait(wait))
+		if g.Device == nil {
+			msg += " Devices you have signed in with before are not slowed down."
+		}
+		h.renderLogin(w, r, http.StatusTooManyRequests, req, email, msg)
 		return
 	}
-	acct, ok, err := h.checkPassword(r.Context(), email, password)
+	ok, err := h.passwordMatches(r.Context(), acct, password)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -379,11 +385,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	ev := sessions.Event{IP: ip, UserAgent: r.UserAgent(), Detail: map[string]any{"method": "password"}}
 	if !ok {
 		h.Metrics.SignIns.WithLabelValues("password", "failure").Inc()
-		accountID := ""
-		if acct != nil {
-			accountID = acct.ID
-		}
-		if err := h.Throttle.Fail(r.Context(), key, accountID, ev); err != nil {
+		if err := h.Throttle.Fail(r.Context(), g, ev, h.throttleAlert(r, acct, guessPassword)); err != nil {
 			h.fail(w, r, err)
 			return
 		}
@@ -391,8 +393,21 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 			"Wrong email or password. Accounts with advanced security sign in with a passkey only.")
 		return
 	}
-	if err := h.Throttle.Succeed(r.Context(), key); err != nil {
+	if err := h.Throttle.Succeed(r.Context(), g); err != nil {
 		h.fail(w, r, err)
+		return
+	}
+	// Wrong second-factor codes after this password locked password
+	// sign-in on every device, trusted ones included (they would skip the
+	// second factor): the password is known to someone else. Said only to
+	// whoever knows the password.
+	if locked, err := h.Throttle.Locked(r.Context(), secondFactorKey(acct.ID)); err != nil {
+		h.fail(w, r, err)
+		return
+	} else if locked {
+		h.Metrics.SignIns.WithLabelValues("password", "locked").Inc()
+		h.renderLogin(w, r, http.StatusTooManyRequests, req, email,
+			"Password sign-in to this account is locked after too many wrong verification codes. Sign in with a passkey, or contact your administrator to unlock it.")
 		return
 	}
 	if req.WantsPasskey() {
@@ -469,27 +484,43 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		"latch could not sign you in just now. Please try again in a moment.")
 }
 
+// accountByEmail returns the account with this email, or nil when there is
+// none.
+func (h *Handler) accountByEmail(ctx context.Context, email string) (*Account, error) {
+	acct, err := h.Accounts.ByEmail(ctx, email)
+	if errors.Is(err, ErrNoAccount) {
+		return nil, nil
+	}
+	return acct, err
+}
+
 // checkPassword returns the account and whether password is its password. An
 // unknown email still costs one argon2id computation.
 func (h *Handler) checkPassword(ctx context.Context, email, password string) (*Account, bool, error) {
-	acct, err := h.Accounts.ByEmail(ctx, email)
-	if errors.Is(err, ErrNoAccount) {
-		_, _ = VerifyPassword(h.dummyHash, password)
-		return nil, false, nil
-	}
+	acct, err := h.accountByEmail(ctx, email)
 	if err != nil {
 		return nil, false, err
+	}
+	ok, err := h.passwordMatches(ctx, acct, password)
+	return acct, ok, err
+}
+
+// passwordMatches reports whether password is acct's password. No account
+// (nil) and no password still cost one argon2id computation.
+func (h *Handler) passwordMatches(ctx context.Context, acct *Account, password string) (bool, error) {
+	if acct == nil {
+		_, _ = VerifyPassword(h.dummyHash, password)
+		return false, nil
 	}
 	hash, err := h.Accounts.PasswordHash(ctx, acct.ID)
 	if err != nil {
-		return nil, false, err
+		return false, err
 	}
 	if hash == "" {
 		_, _ = VerifyPassword(h.dummyHash, password)
-		return acct, false, nil
+		return false, nil
 	}
-	ok, err := VerifyPassword(hash, password)
-	return acct, ok, err
+	return VerifyPassword(hash, password)
 }
 
 // signIn gives the browser a fresh session secret: a re-authentication of the

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -239,16 +240,26 @@ func (h *Handler) reauth(w http.ResponseWriter, r *http.Request) {
 		h.renderReauth(w, r, http.StatusTooManyRequests, d, acct, changeID, next, "Too many attempts from your network. Wait a minute and try again.")
 		return
 	}
-	key := EmailKey(acct.Email)
-	if wait, err := h.Throttle.Check(ctx, key); err != nil || wait > 0 {
+	throttled := func(wait time.Duration, err error) bool {
+		if err == nil && wait <= 0 {
+			return false
+		}
 		msg := "Too many failed attempts. Try again in " + roundWait(wait) + "."
 		if errors.Is(err, ErrLocked) {
-			msg = "This account is locked after too many failed sign-ins."
+			msg = "Password sign-in to this account is locked after too many wrong verification codes."
 		} else if err != nil {
 			h.fail(w, r, err)
-			return
+			return true
+		} else {
+			w.Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds()+1)))
 		}
 		h.renderReauth(w, r, http.StatusTooManyRequests, d, acct, changeID, next, msg)
+		return true
+	}
+	// The password and the code count against the same budgets as at
+	// sign-in: this browser's own, as it signed in to the account.
+	pwd := h.guess(r, EmailKey(acct.Email), acct)
+	if throttled(h.Throttle.Check(ctx, pwd)) {
 		return
 	}
 	_, good, err := h.checkPassword(ctx, acct.Email, r.PostFormValue("password"))
@@ -263,29 +274,43 @@ func (h *Handler) reauth(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if good && hasTOTP {
+	msg := "That password is not right."
+	if hasTOTP {
+		msg = "That password or code is not right."
+	}
+	if !good {
+		if err := h.Throttle.Fail(ctx, pwd, ev, h.throttleAlert(r, acct, guessPassword)); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		h.renderReauth(w, r, http.StatusUnauthorized, d, acct, changeID, next, msg)
+		return
+	}
+	_ = h.Throttle.Succeed(ctx, pwd)
+	if hasTOTP {
+		// A wrong code after the right password is a second-factor guess,
+		// counted (and locking) as at sign-in.
+		otp := pwd
+		otp.Key, otp.Lock = secondFactorKey(acct.ID), true
+		if throttled(h.Throttle.Check(ctx, otp)) {
+			return
+		}
 		if err := h.TOTP.Verify(ctx, acct.ID, r.PostFormValue("code")); err != nil {
 			if !errors.Is(err, ErrBadCode) {
 				h.fail(w, r, err)
 				return
 			}
-			good = false
-		}
-		amr = []string{"pwd", "otp", "mfa"}
-	}
-	if !good {
-		if err := h.Throttle.Fail(ctx, key, acct.ID, ev); err != nil {
-			h.fail(w, r, err)
+			ev = h.event(r, "password+totp")
+			if err := h.Throttle.Fail(ctx, otp, ev, h.throttleAlert(r, acct, guessSecondFactor)); err != nil {
+				h.fail(w, r, err)
+				return
+			}
+			h.renderReauth(w, r, http.StatusUnauthorized, d, acct, changeID, next, msg)
 			return
 		}
-		msg := "That password is not right."
-		if hasTOTP {
-			msg = "That password or code is not right."
-		}
-		h.renderReauth(w, r, http.StatusUnauthorized, d, acct, changeID, next, msg)
-		return
+		_ = h.Throttle.Succeed(ctx, otp)
+		amr = []string{"pwd", "otp", "mfa"}
 	}
-	_ = h.Throttle.Succeed(ctx, key)
 	if err := h.steppedUp(w, r, d, amr, ""); err != nil {
 		h.fail(w, r, err)
 		return

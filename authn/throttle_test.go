@@ -1,12 +1,14 @@
 package authn
 
 import (
+	"errors"
 	"sync"
 	"testing"
 	"time"
 
 	"latch/internal/pgtest"
 	"latch/internal/testclock"
+	"latch/sessions"
 )
 
 // TestThrottleConcurrentSuccess: correct sign-ins racing each other on one
@@ -18,7 +20,7 @@ func TestThrottleConcurrentSuccess(t *testing.T) {
 	clock := testclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
 	th := NewThrottle(pool)
 	th.Now = clock.Now
-	key := EmailKey("ada@example.com")
+	g := Guess{Key: EmailKey("ada@example.com")}
 	var wg sync.WaitGroup
 	errs := make(chan error, 400)
 	for range 4 {
@@ -26,11 +28,11 @@ func TestThrottleConcurrentSuccess(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				if _, err := th.Check(t.Context(), key); err != nil {
+				if _, err := th.Check(t.Context(), g); err != nil {
 					errs <- err
 					return
 				}
-				if err := th.Succeed(t.Context(), key); err != nil {
+				if err := th.Succeed(t.Context(), g); err != nil {
 					errs <- err
 				}
 			}()
@@ -46,5 +48,56 @@ func TestThrottleConcurrentSuccess(t *testing.T) {
 	}
 	if n > 0 {
 		t.Fatalf("%d of 400 concurrent correct sign-ins failed in the throttle", n)
+	}
+}
+
+// TestThrottleBudgets: a proven device counts on its own budget, strangers
+// share one; password guesses never lock however many; a locking guess that
+// reaches the limit on any budget locks the key for every device.
+func TestThrottleBudgets(t *testing.T) {
+	pool := pgtest.New(t)
+	clock := testclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	th := NewThrottle(pool)
+	th.Now = clock.Now
+	ctx := t.Context()
+	fail := func(g Guess) (time.Duration, error) {
+		t.Helper()
+		wait, err := th.Check(ctx, g)
+		if err == nil && wait == 0 {
+			if err := th.Fail(ctx, g, sessions.Event{}, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return wait, err
+	}
+	stranger := Guess{Key: "ada@example.com"}
+	owner := Guess{Key: "ada@example.com", Device: []byte("owner's device")}
+	for i := range 200 {
+		clock.Add(16 * time.Minute)
+		if wait, err := fail(stranger); err != nil || wait > 0 {
+			t.Fatalf("paced password guess %d: %v %v", i+1, wait, err)
+		}
+	}
+	if wait, err := th.Check(ctx, stranger); err != nil || wait <= 0 {
+		t.Fatalf("a stranger right after 200 wrong passwords: %v %v, want a wait", wait, err)
+	}
+	if wait, err := th.Check(ctx, owner); err != nil || wait != 0 {
+		t.Fatalf("the owner's device: %v %v, want no wait", wait, err)
+	}
+
+	code := Guess{Key: "2fa:x", Device: []byte("stolen device cookie"), Lock: true}
+	for i := range th.LockAfter {
+		clock.Add(16 * time.Minute)
+		if _, err := fail(code); err != nil {
+			t.Fatalf("second-factor guess %d: %v", i+1, err)
+		}
+	}
+	for _, g := range []Guess{code, {Key: "2fa:x", Lock: true}, {Key: "2fa:x", Device: []byte("another"), Lock: true}} {
+		if _, err := th.Check(ctx, g); !errors.Is(err, ErrLocked) {
+			t.Fatalf("after %d second-factor failures on one device, %q answered %v, want ErrLocked", th.LockAfter, g.Device, err)
+		}
+	}
+	if locked, err := th.Locked(ctx, "2fa:x"); err != nil || !locked {
+		t.Fatalf("Locked = %v %v", locked, err)
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/url"
@@ -42,9 +41,10 @@ func TestNoAccountEnumeration(t *testing.T) {
 	}
 }
 
-// TestThrottle: after 5 consecutive failures each attempt waits a growing
-// delay; 100 failures lock the account and the lock is recorded. Unknown
-// emails are throttled the same way.
+// TestThrottle: after 5 consecutive failures each attempt from a browser
+// that has not signed in to the account before waits a growing delay, the
+// right password too; 100 failures still only slow it down. Unknown emails
+// are throttled the same way.
 func TestThrottle(t *testing.T) {
 	l := startLatch(t)
 	b := l.browser()
@@ -86,35 +86,27 @@ func TestThrottle(t *testing.T) {
 		t.Fatalf("unknown email not throttled: %d", code)
 	}
 
-	// Drive the count to 100, moving the clock past each delay.
+	// Drive the count to 100, moving the clock past each delay. Password
+	// guesses only ever slow down (issue 9: the old lock after 100 locked
+	// the owner out too): after the delay the right password signs in, and
+	// nothing was locked. TestSecondFactorLock has the lock that remains.
 	for range 100 {
 		l.clock.Add(16 * time.Minute)
 		failSignIn(t, b, l.email)
 	}
-	l.clock.Add(time.Hour)
+	l.clock.Add(16 * time.Minute)
 	form = hiddenFields(page(t, b.do("GET", "/login", nil)))
 	form.Set("email", l.email)
 	form.Set("password", testPassword)
 	resp = b.do("POST", "/login", form)
-	body = page(t, resp)
-	if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(body, "locked") {
-		t.Fatalf("after 100 failures the right password got %d", resp.StatusCode)
+	resp.Body.Close()
+	if resp.Request.URL.Path != "/account" {
+		t.Fatalf("after 100 failures and the delay the right password got %d at %s", resp.StatusCode, resp.Request.URL)
 	}
 	var locks int
 	l.srv.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM activity WHERE kind = 'account_locked'`).Scan(&locks)
-	if locks != 1 {
-		t.Fatalf("lock recorded %d times", locks)
-	}
-	// An operator unlocks it.
-	var out, errOut strings.Builder
-	args := []string{"accounts", "unlock", "--email", l.email, "--database-url", l.cfg.DatabaseURL, "--master-key-file", l.cfg.MasterKeyFile}
-	if code := run(context.Background(), args, func(string) string { return "" }, strings.NewReader(""), &out, &errOut); code != 0 {
-		t.Fatalf("unlock: %s", errOut.String())
-	}
-	resp = b.do("POST", "/login", form)
-	resp.Body.Close()
-	if resp.Request.URL.Path != "/account" {
-		t.Fatalf("after unlock: %d %s", resp.StatusCode, resp.Request.URL)
+	if locks != 0 {
+		t.Fatalf("password guesses locked the account (%d locks recorded)", locks)
 	}
 }
 

@@ -1,0 +1,113 @@
+package authn
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+
+	"latch/internal/notify"
+	"latch/sessions"
+)
+
+// What the sign-in pages tell the Throttle about a guess, and what the
+// owner hears when it engages or locks.
+
+// guessKind names the secret a throttle alert is about.
+type guessKind int
+
+const (
+	guessPassword guessKind = iota
+	guessSecondFactor
+	guessRecoveryKey
+)
+
+// secondFactorKey is the throttle key of an account's second factor, the
+// one that locks.
+func secondFactorKey(accountID string) string { return "2fa:" + accountID }
+
+// provenDevice is the throttle budget of this browser for the account: the
+// hash of its device cookie when the account signed in from it before, or
+// of its trusted-device cookie while trusted; nil for any other browser,
+// which shares the account's budget with every stranger. A failed lookup
+// counts the browser as unknown: it is slowed down like one, no worse.
+func (h *Handler) provenDevice(r *http.Request, accountID string) []byte {
+	if accountID == "" {
+		return nil
+	}
+	did, _ := h.Cookies.Read(r, "did")
+	td, _ := h.Cookies.Read(r, "td")
+	dev, err := h.Sessions.ProvenDevice(r.Context(), accountID, did, td)
+	if err != nil {
+		h.Logger.ErrorContext(r.Context(), "proven device", "err", err)
+		return nil
+	}
+	return dev
+}
+
+// guess describes an attempt at key for acct (nil when the email has no
+// account) from this browser.
+func (h *Handler) guess(r *http.Request, key string, acct *Account) Guess {
+	g := Guess{Key: key}
+	if acct != nil {
+		g.AccountID = acct.ID
+		g.Device = h.provenDevice(r, acct.ID)
+	}
+	return g
+}
+
+// throttleAlert queues, in the throttle's transaction, the owner's alert
+// that the throttle engaged or locked for a guess of kind from this
+// request's browser.
+func (h *Handler) throttleAlert(r *http.Request, acct *Account, kind guessKind) func(context.Context, sessions.Querier, Change) error {
+	return func(ctx context.Context, q sessions.Querier, c Change) error {
+		if acct == nil {
+			return nil
+		}
+		return h.alert(ctx, q, acct, alertThrottle(h, r, kind, c))
+	}
+}
+
+func alertThrottle(h *Handler, r *http.Request, kind guessKind, c Change) alertDraft {
+	device, place := h.where(r)
+	facts := [][2]string{{"Last attempt from", device}, {"Where", place}, {"When", when(h.Now())}}
+	switch {
+	case c.Locked:
+		return alertDraft{Subject: "Your account is locked: change your password", Alert: notify.Alert{
+			Heading: "Password sign-in is locked",
+			Lines: []string{
+				fmt.Sprintf("Someone who knows your password failed two-step verification %d times, so latch locked sign-in with your password on every device, yours included.", c.Failures),
+				"A passkey still signs you in; otherwise ask your administrator to unlock your account. Then change your password: it is known to someone else.",
+			},
+			Facts: facts, Action: "Open your security settings", URL: h.link("/account/security"),
+		}}
+	case kind == guessSecondFactor:
+		return alertDraft{Subject: "Someone knows your password", Alert: notify.Alert{
+			Heading: "Someone knows your password",
+			Lines: []string{
+				fmt.Sprintf("Someone entered your password correctly, then failed two-step verification %d times. Further attempts from unknown devices are slowed down, and after %d failures password sign-in locks on every device.", c.Failures, h.Throttle.LockAfter),
+				"Your own devices are not slowed down. If this wasn't you, change your password now.",
+			},
+			Facts: facts, Action: "Change your password", URL: h.link("/account/security"),
+			Footer: "latch tells you once per wave of attempts.",
+		}}
+	case kind == guessRecoveryKey:
+		return alertDraft{Subject: "Someone is trying your recovery keys", Alert: notify.Alert{
+			Heading: "Someone is trying your recovery keys",
+			Lines: []string{
+				fmt.Sprintf("Someone tried to get into your account with wrong recovery keys %d times; attempts from unknown devices are slowed down. Your own devices are not affected.", c.Failures),
+				"Recovery keys are too long to guess, so there is nothing you need to do.",
+			},
+			Facts: facts, Action: "Check your security settings", URL: h.link("/account/security"),
+			Footer: "latch tells you once per wave of attempts.",
+		}}
+	}
+	return alertDraft{Subject: "Someone is trying to sign in to your account", Alert: notify.Alert{
+		Heading: "Someone is trying to sign in to your account",
+		Lines: []string{
+			fmt.Sprintf("Someone tried to sign in to your account with wrong passwords %d times; sign-ins from unknown devices are slowed down. Your own devices are not affected.", c.Failures),
+			"If it was you on a new device, wait a little and try again. If not, your password has held; a passkey would make such attempts pointless.",
+		},
+		Facts: facts, Action: "Check your security settings", URL: h.link("/account/security"),
+		Footer: "latch tells you once per wave of attempts.",
+	}}
+}
