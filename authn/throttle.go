@@ -36,13 +36,16 @@ type Throttle struct {
 	LockAfter    int
 	BaseDelay    time.Duration
 	MaxDelay     time.Duration
+	// Forget is how long a count without failures is kept before Sweep
+	// deletes it.
+	Forget time.Duration
 }
 
 // NewThrottle returns DESIGN.md's limits: delays after 5 failures doubling
 // from a second up to 15 minutes, a lock after 100 second-factor failures.
 func NewThrottle(db *pgxpool.Pool) *Throttle {
 	return &Throttle{DB: db, Now: time.Now, FreeFailures: 5, LockAfter: 100,
-		BaseDelay: time.Second, MaxDelay: 15 * time.Minute}
+		BaseDelay: time.Second, MaxDelay: 15 * time.Minute, Forget: 24 * time.Hour}
 }
 
 // ErrLocked means the account is locked after too many failures.
@@ -245,4 +248,20 @@ func (t *Throttle) Unlock(ctx context.Context, email, accountID string) error {
 		_, err := tx.Exec(ctx, `DELETE FROM throttle_budgets WHERE email_key = ANY($1)`, keys)
 		return err
 	})
+}
+
+// Sweep forgets counts that saw no failure for Forget (a day), on every
+// device; locks stay until an operator lifts them. Both deletes walk an
+// index on last_failed_at.
+func (t *Throttle) Sweep(ctx context.Context) (int, error) {
+	before := t.Now().UTC().Add(-t.Forget)
+	a, err := t.DB.Exec(ctx, `DELETE FROM signin_failures WHERE locked_at IS NULL AND last_failed_at < $1`, before)
+	if err != nil {
+		return 0, err
+	}
+	b, err := t.DB.Exec(ctx, `DELETE FROM throttle_budgets WHERE last_failed_at < $1`, before)
+	if err != nil {
+		return 0, err
+	}
+	return int(a.RowsAffected() + b.RowsAffected()), nil
 }

@@ -101,3 +101,32 @@ func TestThrottleBudgets(t *testing.T) {
 		t.Fatalf("Locked = %v %v", locked, err)
 	}
 }
+
+// TestThrottleSweep: counts without a failure for a day go, on every
+// budget; locks stay.
+func TestThrottleSweep(t *testing.T) {
+	pool := pgtest.New(t)
+	clock := testclock.New(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC))
+	th := NewThrottle(pool)
+	th.Now = clock.Now
+	ctx := t.Context()
+	for _, g := range []Guess{{Key: "a"}, {Key: "a", Device: []byte("d")}, {Key: "b"}, {Key: "b", Device: []byte("d")}} {
+		if _, err := th.Check(ctx, g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := pool.Exec(ctx, `UPDATE signin_failures SET locked_at = last_failed_at WHERE email_key = 'b'`); err != nil {
+		t.Fatal(err)
+	}
+	clock.Add(23 * time.Hour)
+	if n, err := th.Sweep(ctx); err != nil || n != 0 {
+		t.Fatalf("sweep after 23 hours: %d %v", n, err)
+	}
+	clock.Add(2 * time.Hour)
+	if n, err := th.Sweep(ctx); err != nil || n != 3 {
+		t.Fatalf("sweep after 25 hours: %d %v, want 3", n, err)
+	}
+	if locked, err := th.Locked(ctx, "b"); err != nil || !locked {
+		t.Fatalf("the lock was swept: %v %v", locked, err)
+	}
+}

@@ -718,7 +718,8 @@ func (s *Storage) Health(ctx context.Context) error { return s.DB.Ping(ctx) }
 
 // Sweep deletes what no longer matters: answered or abandoned authorization
 // requests, tokens past their expiry, and ended sessions older than the 30
-// days of history the sessions page shows.
+// days of history the sessions page shows. (The sign-in throttle sweeps its
+// own counts: authn.Throttle.Sweep.)
 func (s *Storage) Sweep(ctx context.Context) error {
 	now := s.Now().UTC()
 	for _, q := range []string{
@@ -726,7 +727,6 @@ func (s *Storage) Sweep(ctx context.Context) error {
 		`DELETE FROM access_tokens WHERE expires_at < $1::timestamptz - interval '1 hour'`,
 		`DELETE FROM refresh_tokens WHERE expires_at < $1::timestamptz OR revoked_at < $1::timestamptz - interval '1 day' OR rotated_at < $1::timestamptz - interval '30 days'`,
 		`DELETE FROM device_sessions WHERE ended_at < $1::timestamptz - interval '30 days'`,
-		`DELETE FROM signin_failures WHERE locked_at IS NULL AND last_failed_at < $1::timestamptz - interval '1 day'`,
 	} {
 		if _, err := s.DB.Exec(ctx, q, now); err != nil {
 			return fmt.Errorf("sweep: %w", err)

@@ -344,7 +344,7 @@ func (s *server) start(ctx context.Context, ln net.Listener) error {
 	}()
 	go func() {
 		defer wg.Done()
-		s.provider.Storage.SweepLoop(bg, time.Minute, s.sessions.EndExpired)
+		s.provider.Storage.SweepLoop(bg, time.Minute, s.sessions.EndExpired, s.throttle.Sweep)
 	}()
 	go func() {
 		defer wg.Done()
