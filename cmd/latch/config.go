@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"latch/internal/notify"
 	"latch/internal/web"
 )
@@ -46,6 +48,9 @@ type Config struct {
 	SessionIdle             time.Duration
 	AdvancedSessionAbsolute time.Duration
 	AdvancedSessionIdle     time.Duration
+
+	// queryTracer, set only by tests, sees every statement latch sends.
+	queryTracer pgx.QueryTracer
 }
 
 // commonFlags declares the flags every database-using command shares.

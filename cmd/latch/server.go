@@ -84,7 +84,11 @@ func openDatabase(ctx context.Context, cfg *Config, logger *slog.Logger, owner b
 	if db.Master, err = loadMasterKey(cfg); err != nil {
 		return fail(err)
 	}
-	if db.Pool, err = pg.Open(ctx, dsn); err != nil {
+	var options []func(*pgxpool.Config)
+	if cfg.queryTracer != nil {
+		options = append(options, func(c *pgxpool.Config) { c.ConnConfig.Tracer = cfg.queryTracer })
+	}
+	if db.Pool, err = pg.Open(ctx, dsn, options...); err != nil {
 		return fail(err)
 	}
 	if err := migrations.Up(ctx, db.Pool); err != nil {

@@ -21,7 +21,10 @@ import (
 // server, so a second connection per CPU keeps the CPUs busy without
 // crowding the server. Statements are prepared and cached per connection,
 // pgx's default.
-func Open(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
+//
+// Options adjust the configuration before the pool is made; tests use one
+// to trace statements.
+func Open(ctx context.Context, dsn string, options ...func(*pgxpool.Config)) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		// pgx redacts the password in this message.
@@ -34,6 +37,9 @@ func Open(ctx context.Context, dsn string) (*pgxpool.Pool, error) {
 		// Without a timeout, a server behind a firewall that drops packets
 		// holds start-up for the operating system's TCP timeout, minutes.
 		cfg.ConnConfig.ConnectTimeout = 10 * time.Second
+	}
+	for _, o := range options {
+		o(cfg)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
