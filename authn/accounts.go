@@ -147,32 +147,32 @@ func (s *Accounts) PasswordHash(ctx context.Context, accountID string) (string, 
 }
 
 // SetPasswordHash sets or replaces the account's password with a hash made
-// by HashPassword.
-func (s *Accounts) SetPasswordHash(ctx context.Context, accountID, hash string) error {
-	_, err := s.DB.Exec(ctx, `INSERT INTO passwords (account_id, hash, updated_at) VALUES ($1, $2, now())
+// by HashPassword, inside q's transaction when q is one.
+func (s *Accounts) SetPasswordHash(ctx context.Context, q sessions.Querier, accountID, hash string) error {
+	_, err := q.Exec(ctx, `INSERT INTO passwords (account_id, hash, updated_at) VALUES ($1, $2, now())
 		ON CONFLICT (account_id) DO UPDATE SET hash = EXCLUDED.hash, updated_at = now()`, accountID, hash)
 	return err
 }
 
-// RemovePassword deletes the password when the account has a passkey to
-// sign in with (a suspended one signs nothing in, so it does not count);
-// otherwise it refuses with ErrLastCredential.
-func (s *Accounts) RemovePassword(ctx context.Context, accountID string) error {
-	return pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE`, accountID); err != nil {
-			return err
-		}
-		var passkeys int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM passkeys WHERE account_id = $1 AND suspended_at IS NULL`,
-			accountID).Scan(&passkeys); err != nil {
-			return err
-		}
-		if passkeys == 0 {
-			return ErrLastCredential
-		}
-		_, err := tx.Exec(ctx, `DELETE FROM passwords WHERE account_id = $1`, accountID)
+// RemovePassword deletes the password inside tx when the account has a
+// passkey to sign in with (a suspended one signs nothing in, so it does not
+// count); otherwise it refuses with ErrLastCredential. The account row
+// stays locked until tx ends, so two concurrent removals (of the password
+// and of the last passkey) cannot both pass the check.
+func (s *Accounts) RemovePassword(ctx context.Context, tx pgx.Tx, accountID string) error {
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE`, accountID); err != nil {
 		return err
-	})
+	}
+	var passkeys int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM passkeys WHERE account_id = $1 AND suspended_at IS NULL`,
+		accountID).Scan(&passkeys); err != nil {
+		return err
+	}
+	if passkeys == 0 {
+		return ErrLastCredential
+	}
+	_, err := tx.Exec(ctx, `DELETE FROM passwords WHERE account_id = $1`, accountID)
+	return err
 }
 
 // AdminReset is an operator's reset of a person's credentials: a new
@@ -196,5 +196,5 @@ func (s *Accounts) AdminReset(ctx context.Context, email, password string, totpO
 	if err != nil {
 		return nil, err
 	}
-	return acct, s.SetPasswordHash(ctx, acct.ID, hash)
+	return acct, s.SetPasswordHash(ctx, s.DB, acct.ID, hash)
 }

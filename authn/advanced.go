@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"latch/sessions"
 	"latch/templates"
 )
@@ -141,48 +139,38 @@ func (h *Handler) advancedEnroll(w http.ResponseWriter, r *http.Request) {
 		backTo(w, r, "error", missingCondition(v))
 		return
 	}
+	// Every condition holds: from here a hang-up changes nothing.
+	ctx = context.WithoutCancel(r.Context())
 	now := h.Now().UTC()
 	life := h.Sessions.Policy["advanced"]
-	ended := 0
-	var others []string
-	defer func() { h.Sessions.Forget(append(others, d.ID)...) }()
-	err = pgx.BeginFunc(ctx, h.Sessions.DB, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE`, acct.ID); err != nil {
+	err = h.transact(ctx, func(t *txn) error {
+		if _, err := t.Exec(ctx, `SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE`, acct.ID); err != nil {
 			return err
 		}
 		for _, q := range []string{`DELETE FROM passwords WHERE account_id = $1`, `DELETE FROM totp_secrets WHERE account_id = $1`} {
-			if _, err := tx.Exec(ctx, q, acct.ID); err != nil {
+			if _, err := t.Exec(ctx, q, acct.ID); err != nil {
 				return err
 			}
 		}
-		if err := h.Sessions.ForgetTrustedDevices(ctx, tx, acct.ID); err != nil {
+		if err := h.Sessions.ForgetTrustedDevices(ctx, t, acct.ID); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT id::text FROM device_sessions WHERE account_id = $1 AND ended_at IS NULL AND id <> $2`, acct.ID, d.ID)
+		ended, err := h.endOthers(ctx, t, acct.ID, d.ID, sessions.ReasonAdvanced)
 		if err != nil {
 			return err
 		}
-		others, err = pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
+		if _, err := t.Exec(ctx, `UPDATE accounts SET security_mode = 'advanced', advanced_since = $2 WHERE id = $1`, acct.ID, now); err != nil {
 			return err
 		}
-		for _, id := range others {
-			if err := h.Sessions.EndTx(ctx, tx, id, sessions.ReasonAdvanced); err != nil {
-				return err
-			}
-		}
-		ended = len(others)
-		if _, err := tx.Exec(ctx, `UPDATE accounts SET security_mode = 'advanced', advanced_since = $2 WHERE id = $1`, acct.ID, now); err != nil {
+		t.forget = append(t.forget, d.ID)
+		if err := h.Sessions.SetLifetime(ctx, t, d.ID, life, now, true); err != nil {
 			return err
 		}
-		if err := h.Sessions.SetLifetime(ctx, tx, d.ID, life, now, true); err != nil {
-			return err
-		}
-		if err := sessions.Record(ctx, tx, sessions.Event{AccountID: acct.ID, At: now, Kind: "advanced_on", DeviceSessionID: d.ID,
+		if err := sessions.Record(ctx, t, sessions.Event{AccountID: acct.ID, At: now, Kind: "advanced_on", DeviceSessionID: d.ID,
 			IP: h.ClientIP.Addr(r), UserAgent: r.UserAgent(), Detail: map[string]any{"sessions_ended": ended}}); err != nil {
 			return err
 		}
-		return h.alert(ctx, tx, acct, alertAdvancedOn(h, acct, ended))
+		return h.alert(ctx, t, acct, alertAdvancedOn(h, acct, ended))
 	})
 	if err != nil {
 		h.fail(w, r, err)
@@ -191,24 +179,23 @@ func (h *Handler) advancedEnroll(w http.ResponseWriter, r *http.Request) {
 	backTo(w, r, "done", "advanced_on")
 }
 
-// leaveAdvanced returns the account to standard security: standard
-// lifetimes for this session, a password may be set again.
-func (h *Handler) leaveAdvanced(ctx context.Context, r *http.Request, d *sessions.Device, acct *Account) error {
+// leaveAdvanced returns the account to standard security inside t:
+// standard lifetimes for this session, a password may be set again; the
+// change is recorded and announced.
+func (h *Handler) leaveAdvanced(ctx context.Context, t *txn, r *http.Request, d *sessions.Device, acct *Account) error {
 	now := h.Now().UTC()
-	defer h.Sessions.Forget(d.ID)
-	return pgx.BeginFunc(ctx, h.Sessions.DB, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `UPDATE accounts SET security_mode = 'standard', advanced_since = NULL WHERE id = $1`, acct.ID); err != nil {
-			return err
-		}
-		if err := h.Sessions.SetLifetime(ctx, tx, d.ID, h.Sessions.Policy["standard"], now, false); err != nil {
-			return err
-		}
-		if err := sessions.Record(ctx, tx, sessions.Event{AccountID: acct.ID, At: now, Kind: "advanced_off", DeviceSessionID: d.ID,
-			IP: h.ClientIP.Addr(r), UserAgent: r.UserAgent()}); err != nil {
-			return err
-		}
-		return h.alert(ctx, tx, acct, alertAdvancedOff(h, acct))
-	})
+	if _, err := t.Exec(ctx, `UPDATE accounts SET security_mode = 'standard', advanced_since = NULL WHERE id = $1`, acct.ID); err != nil {
+		return err
+	}
+	t.forget = append(t.forget, d.ID)
+	if err := h.Sessions.SetLifetime(ctx, t, d.ID, h.Sessions.Policy["standard"], now, false); err != nil {
+		return err
+	}
+	if err := sessions.Record(ctx, t, sessions.Event{AccountID: acct.ID, At: now, Kind: "advanced_off", DeviceSessionID: d.ID,
+		IP: h.ClientIP.Addr(r), UserAgent: r.UserAgent()}); err != nil {
+		return err
+	}
+	return h.alert(ctx, t, acct, alertAdvancedOff(h, acct))
 }
 
 // Words says a policy duration the way people do: "12 hours", "15 minutes",

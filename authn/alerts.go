@@ -7,29 +7,26 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"latch/internal/notify"
+	"latch/recovery"
 	"latch/sessions"
 )
 
 // Alerts tell a person by email about what happened to their account:
 // sign-ins from new devices (every sign-in for advanced accounts), recovery
 // key uses, advanced security turned on or off, passkeys added or removed.
-// They go through the outbox in the same transaction as the change when
-// there is one, so none is lost and none announces what did not happen.
+// They go through the outbox in the transaction of the change, so none is
+// lost and none announces what did not happen.
 
-func (h *Handler) alert(ctx context.Context, q sessions.Querier, acct *Account, a alertDraft) error {
+// alert queues a for acct inside tx, the transaction of the change it
+// announces.
+func (h *Handler) alert(ctx context.Context, tx pgx.Tx, acct *Account, a alertDraft) error {
 	if !h.Notify {
 		return nil
 	}
-	return notify.Enqueue(ctx, q, h.Now(), a.Alert.Message(acct.ID, acct.Email, a.Subject))
-}
-
-// alertNow sends an alert outside a transaction, logging a failure: the
-// person's request has already succeeded.
-func (h *Handler) alertNow(r *http.Request, acct *Account, a alertDraft) {
-	if err := h.alert(r.Context(), h.Sessions.DB, acct, a); err != nil {
-		h.Logger.ErrorContext(r.Context(), "queue alert", "subject", a.Subject, "err", err)
-	}
+	return notify.Queue(ctx, tx, h.Now(), a.Alert.Message(acct.ID, acct.Email, a.Subject))
 }
 
 type alertDraft struct {
@@ -66,16 +63,21 @@ func alertSignIn(h *Handler, r *http.Request, acct *Account, newDevice bool, met
 	return a
 }
 
-func alertRecoveryUsed(h *Handler, r *http.Request, acct *Account) alertDraft {
+// alertRecoveryUsed counts the keys left as q sees them: inside the
+// transaction that spent one, without it.
+func alertRecoveryUsed(ctx context.Context, h *Handler, q recovery.Querier, r *http.Request, acct *Account) (alertDraft, error) {
 	device, place := h.where(r)
-	st, _ := h.Recovery.Status(r.Context(), acct.ID)
+	st, err := h.Recovery.StatusTx(ctx, q, acct.ID)
+	if err != nil {
+		return alertDraft{}, err
+	}
 	return alertDraft{Subject: "A recovery key was used", Alert: notify.Alert{
 		Heading: "A recovery key was used",
 		Lines: []string{"One of your recovery keys was just used to get into your account. That key no longer works.",
 			fmt.Sprintf("You have %d unused recovery keys left.", st.Remaining)},
 		Facts:  [][2]string{{"Device", device}, {"Where", place}, {"When", when(h.Now())}},
 		Action: "Check your security settings", URL: h.link("/account/security"), Footer: notYou,
-	}}
+	}}, nil
 }
 
 func alertAdvancedOn(h *Handler, acct *Account, ended int) alertDraft {

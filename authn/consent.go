@@ -7,8 +7,6 @@ import (
 	"net/url"
 	"slices"
 
-	"github.com/jackc/pgx/v5"
-
 	"latch/internal/web"
 	"latch/sessions"
 	"latch/templates"
@@ -109,14 +107,16 @@ func (h *Handler) consent(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, to, http.StatusSeeOther)
 		return
 	}
-	err = pgx.BeginFunc(ctx, h.Sessions.DB, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO consents (account_id, client_id, scopes, granted_at) VALUES ($1, $2, $3, $4)
+	// Allowed: from here a hang-up changes nothing.
+	ctx = context.WithoutCancel(r.Context())
+	err = h.transact(ctx, func(t *txn) error {
+		_, err := t.Exec(ctx, `INSERT INTO consents (account_id, client_id, scopes, granted_at) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (account_id, client_id) DO UPDATE SET scopes = (SELECT array_agg(DISTINCT s) FROM unnest(consents.scopes || EXCLUDED.scopes) s),
 				granted_at = EXCLUDED.granted_at`, d.AccountID, req.ClientID, req.Scopes, h.Now().UTC())
 		if err != nil {
 			return err
 		}
-		return sessions.Record(ctx, tx, sessions.Event{AccountID: d.AccountID, At: h.Now(), Kind: "consent_granted",
+		return sessions.Record(ctx, t, sessions.Event{AccountID: d.AccountID, At: h.Now(), Kind: "consent_granted",
 			DeviceSessionID: d.ID, IP: h.ClientIP.Addr(r), UserAgent: r.UserAgent(),
 			Detail: map[string]any{"client_id": req.ClientID, "scopes": req.Scopes}})
 	})

@@ -1,6 +1,7 @@
 package authn
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
@@ -79,16 +80,6 @@ func (h *Handler) event(r *http.Request, method string) sessions.Event {
 	return sessions.Event{IP: h.ClientIP.Addr(r), UserAgent: r.UserAgent(), Detail: map[string]any{"method": method}}
 }
 
-// record writes an activity event and logs a failure to do so; the history
-// matters, but not more than answering the person.
-func (h *Handler) record(r *http.Request, accountID, kind, deviceSessionID string, detail map[string]any) {
-	ev := sessions.Event{AccountID: accountID, At: h.Now(), Kind: kind, DeviceSessionID: deviceSessionID,
-		IP: h.ClientIP.Addr(r), UserAgent: r.UserAgent(), Detail: detail}
-	if err := sessions.Record(r.Context(), h.Sessions.DB, ev); err != nil {
-		h.Logger.ErrorContext(r.Context(), "record activity", "kind", kind, "err", err)
-	}
-}
-
 type passkeyLoginRequest struct {
 	AuthRequest string          `json:"auth_request"`
 	Conditional bool            `json:"conditional"`
@@ -140,13 +131,20 @@ func (h *Handler) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusUnauthorized, msg)
 		return
 	}
-	acct, err := h.Accounts.ByID(r.Context(), as.AccountID)
+	// The passkey is verified: from here a hang-up changes nothing.
+	ctx := context.WithoutCancel(r.Context())
+	acct, err := h.Accounts.ByID(ctx, as.AccountID)
+	if err != nil {
+		h.failMaybeJSON(w, r, err, true)
+		return
+	}
+	d, err := h.signIn(ctx, w, r, acct, as.AMR(), ACRPhishingResistant, h.event(r, "passkey"), nil)
 	if err != nil {
 		h.failMaybeJSON(w, r, err, true)
 		return
 	}
 	h.Metrics.SignIns.WithLabelValues("passkey", "success").Inc()
-	h.finishSignIn(w, r, acct, as.AMR(), ACRPhishingResistant, h.event(r, "passkey"), req, true)
+	h.finishSignIn(ctx, w, r, d, req, true)
 }
 
 func capitalize(s string) string {
@@ -270,12 +268,9 @@ func (h *Handler) secondFactor(w http.ResponseWriter, r *http.Request) {
 	method := "totp"
 	if useRecovery {
 		method = "recovery_key"
-		err = h.Recovery.Use(ctx, h.Sessions.DB, acct.ID, key)
-	} else {
-		err = h.TOTP.Verify(ctx, acct.ID, r.PostFormValue("code"))
 	}
 	ev := h.event(r, "password+"+method)
-	if err != nil {
+	refused := func(err error) {
 		if !errors.Is(err, ErrBadCode) && !errors.Is(err, recovery.ErrInvalidKey) && !errors.Is(err, ErrNoTOTP) {
 			h.fail(w, r, err)
 			return
@@ -290,15 +285,12 @@ func (h *Handler) secondFactor(w http.ResponseWriter, r *http.Request) {
 			msg = "That recovery key is not valid. Each key works once."
 		}
 		h.renderSecondFactor(w, r, http.StatusUnauthorized, st, useRecovery, msg)
-		return
 	}
-	if err := h.Throttle.Succeed(ctx, g); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if useRecovery {
-		h.record(r, acct.ID, "recovery_key_used", "", map[string]any{"during": "second factor"})
-		h.alertNow(r, acct, alertRecoveryUsed(h, r, acct))
+	if !useRecovery {
+		if err := h.TOTP.Verify(ctx, acct.ID, r.PostFormValue("code")); err != nil {
+			refused(err)
+			return
+		}
 	}
 	var req *AuthRequest
 	if st.AuthRequest != "" {
@@ -307,19 +299,56 @@ func (h *Handler) secondFactor(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	h.Cookies.Clear(w, "flow")
-	if r.PostFormValue("trust_device") == "1" && acct.SecurityMode == "standard" {
-		secret, id, err := h.Sessions.Trust(ctx, acct.ID)
-		if err != nil {
-			h.fail(w, r, err)
-			return
+	// The code was right, or the recovery key decides inside the sign-in's
+	// transaction: from here a hang-up changes nothing.
+	ctx = context.WithoutCancel(r.Context())
+	trust := r.PostFormValue("trust_device") == "1" && acct.SecurityMode == "standard"
+	var trustSecret string
+	// A recovery key is a one-time password too (RFC 8176 "otp").
+	d, err := h.signIn(ctx, w, r, acct, []string{"pwd", "otp", "mfa"}, "", ev, func(t *txn) error {
+		if useRecovery {
+			if err := h.Recovery.Use(ctx, t, acct.ID, key); err != nil {
+				return err
+			}
+			if err := h.recordTx(ctx, t, r, acct.ID, "recovery_key_used", "", map[string]any{"during": "second factor"}); err != nil {
+				return err
+			}
+			a, err := alertRecoveryUsed(ctx, h, t, r, acct)
+			if err != nil {
+				return err
+			}
+			if err := h.alert(ctx, t, acct, a); err != nil {
+				return err
+			}
 		}
-		h.Cookies.Set(w, "td", secret, h.Sessions.TrustLifetime())
-		ev.Detail["trusted_device"] = id
+		if trust {
+			secret, id, err := h.Sessions.Trust(ctx, t, acct.ID)
+			if err != nil {
+				return err
+			}
+			trustSecret = secret
+			ev.Detail["trusted_device"] = id
+		}
+		return nil
+	})
+	if errors.Is(err, recovery.ErrInvalidKey) {
+		refused(err)
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if err := h.Throttle.Succeed(ctx, g); err != nil {
+		// The person is signed in; the count clears at the next success.
+		h.Logger.ErrorContext(ctx, "clear second-factor failures", "err", err)
+	}
+	h.Cookies.Clear(w, "flow")
+	if trustSecret != "" {
+		h.Cookies.Set(w, "td", trustSecret, h.Sessions.TrustLifetime())
 	}
 	h.Metrics.SignIns.WithLabelValues(method, "success").Inc()
-	// A recovery key is a one-time password too (RFC 8176 "otp").
-	h.finishSignIn(w, r, acct, []string{"pwd", "otp", "mfa"}, "", ev, req, false)
+	h.finishSignIn(ctx, w, r, d, req, false)
 }
 
 func (h *Handler) recoverPage(w http.ResponseWriter, r *http.Request) {
@@ -369,47 +398,71 @@ func (h *Handler) recover(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ev := h.event(r, "recovery_key")
-	ok := false
-	if acct != nil && !acct.HasPassword {
-		err = h.Recovery.Use(ctx, h.Sessions.DB, acct.ID, r.PostFormValue("recovery_key"))
-		ok = err == nil
-		if err != nil && !errors.Is(err, recovery.ErrInvalidKey) {
-			h.fail(w, r, err)
-			return
-		}
-	}
-	if !ok {
+	refused := func() {
 		if err := h.Throttle.Fail(ctx, g, ev, h.throttleAlert(r, acct, guessRecoveryKey)); err != nil {
 			h.fail(w, r, err)
 			return
 		}
 		h.Metrics.SignIns.WithLabelValues("recovery_key", "failure").Inc()
 		page(http.StatusUnauthorized, "That email and recovery key don't match an account that signs in with passkeys only.")
+	}
+	if acct == nil || acct.HasPassword {
+		refused()
 		return
 	}
-	_ = h.Throttle.Succeed(ctx, g)
-	if old := h.Device(r); old != nil {
-		_ = h.Sessions.End(ctx, old.ID, sessions.ReasonReplaced)
+	// The key decides inside the transaction that spends it: from here a
+	// hang-up changes nothing. The key, the recovery session, their
+	// records and the alert commit together or not at all.
+	ctx = context.WithoutCancel(r.Context())
+	old := h.device(ctx, r)
+	var d *sessions.Device
+	var secret string
+	err = h.transact(ctx, func(t *txn) error {
+		if err := h.Recovery.Use(ctx, t, acct.ID, r.PostFormValue("recovery_key")); err != nil {
+			return err
+		}
+		if old != nil {
+			t.forget = append(t.forget, old.ID)
+			if err := h.Sessions.EndTx(ctx, t, old.ID, sessions.ReasonReplaced); err != nil && !errors.Is(err, sessions.ErrNotFound) {
+				return err
+			}
+		}
+		var err error
+		d, secret, err = h.Sessions.CreateTx(ctx, t, sessions.NewDevice{AccountID: acct.ID, Mode: acct.SecurityMode,
+			AMR: []string{"otp"}, IP: ev.IP, UserAgent: ev.UserAgent, Restricted: RecoverySessionLifetime})
+		if err != nil {
+			return err
+		}
+		if err := h.recordTx(ctx, t, r, acct.ID, "recovery_key_used", d.ID, map[string]any{"during": "recovery sign-in"}); err != nil {
+			return err
+		}
+		a, err := alertRecoveryUsed(ctx, h, t, r, acct)
+		if err != nil {
+			return err
+		}
+		if err := h.alert(ctx, t, acct, a); err != nil {
+			return err
+		}
+		if acct.Advanced() {
+			// Under advanced security a recovery ends every other session: whoever
+			// else is signed in may be why the person lost their passkeys.
+			if _, err := h.endOthers(ctx, t, acct.ID, d.ID, sessions.ReasonAdvanced); err != nil {
+				return err
+			}
+		}
+		ev.AccountID, ev.At, ev.Kind, ev.DeviceSessionID = acct.ID, h.Now(), "signin", d.ID
+		return sessions.Record(ctx, t, ev)
+	})
+	if errors.Is(err, recovery.ErrInvalidKey) {
+		refused()
+		return
 	}
-	d, secret, err := h.Sessions.Create(ctx, sessions.NewDevice{AccountID: acct.ID, Mode: acct.SecurityMode,
-		AMR: []string{"otp"}, IP: ev.IP, UserAgent: ev.UserAgent, Restricted: RecoverySessionLifetime})
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
+	_ = h.Throttle.Succeed(ctx, g)
 	h.Cookies.Set(w, "latch", secret, 0)
-	h.record(r, acct.ID, "recovery_key_used", d.ID, map[string]any{"during": "recovery sign-in"})
-	h.alertNow(r, acct, alertRecoveryUsed(h, r, acct))
-	if acct.Advanced() {
-		// Under advanced security a recovery ends every other session: whoever
-		// else is signed in may be why the person lost their passkeys.
-		if _, err := h.Sessions.EndAll(ctx, acct.ID, d.ID, sessions.ReasonAdvanced); err != nil {
-			h.fail(w, r, err)
-			return
-		}
-	}
-	ev.AccountID, ev.At, ev.Kind, ev.DeviceSessionID = acct.ID, h.Now(), "signin", d.ID
-	_ = sessions.Record(ctx, h.Sessions.DB, ev)
 	h.Metrics.SignIns.WithLabelValues("recovery_key", "success").Inc()
 	http.Redirect(w, r, "/account/security", http.StatusSeeOther)
 }

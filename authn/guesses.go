@@ -5,8 +5,9 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/jackc/pgx/v5"
+
 	"latch/internal/notify"
-	"latch/sessions"
 )
 
 // What the sign-in pages tell the Throttle about a guess, and what the
@@ -58,12 +59,12 @@ func (h *Handler) guess(r *http.Request, key string, acct *Account) Guess {
 // throttleAlert queues, in the throttle's transaction, the owner's alert
 // that the throttle engaged or locked for a guess of kind from this
 // request's browser.
-func (h *Handler) throttleAlert(r *http.Request, acct *Account, kind guessKind) func(context.Context, sessions.Querier, Change) error {
-	return func(ctx context.Context, q sessions.Querier, c Change) error {
+func (h *Handler) throttleAlert(r *http.Request, acct *Account, kind guessKind) func(context.Context, pgx.Tx, Change) error {
+	return func(ctx context.Context, tx pgx.Tx, c Change) error {
 		if acct == nil {
 			return nil
 		}
-		return h.alert(ctx, q, acct, alertThrottle(h, r, kind, c))
+		return h.alert(ctx, tx, acct, alertThrottle(h, r, kind, c))
 	}
 }
 

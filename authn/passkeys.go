@@ -15,6 +15,8 @@ import (
 	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"latch/sessions"
 )
 
 // ChallengeLifetime is how long a WebAuthn ceremony may take (DESIGN.md:
@@ -276,9 +278,9 @@ func (p *Passkeys) BeginRegistration(ctx context.Context, binding, accountID str
 	return creation, p.saveChallenge(ctx, binding, purposeRegister, accountID, s)
 }
 
-// FinishRegistration verifies the authenticator's answer and stores the
-// passkey under name.
-func (p *Passkeys) FinishRegistration(ctx context.Context, binding, accountID, name string, body []byte) (*Passkey, error) {
+// VerifyRegistration verifies the authenticator's answer (using up its
+// challenge) and returns the passkey to store under name; Add stores it.
+func (p *Passkeys) VerifyRegistration(ctx context.Context, binding, accountID, name string, body []byte) (*Passkey, error) {
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(body)
 	if err != nil {
 		return nil, ErrPasskeyRefused
@@ -307,22 +309,31 @@ func (p *Passkeys) FinishRegistration(ctx context.Context, binding, accountID, n
 	}
 	pk := &Passkey{ID: cred.ID, AccountID: accountID, Name: truncate(name, 64), BackupEligible: cred.Flags.BackupEligible,
 		CreatedAt: p.Now().UTC(), Credential: *cred}
-	var aaguid any
 	if a := cred.Authenticator.AAGUID; len(a) == 16 && !allZero(a) {
 		pk.AAGUID = fmt.Sprintf("%x-%x-%x-%x-%x", a[0:4], a[4:6], a[6:8], a[8:10], a[10:16])
-		aaguid = pk.AAGUID
-	}
-	credJSON, err := json.Marshal(cred)
-	if err != nil {
-		return nil, err
-	}
-	_, err = p.DB.Exec(ctx, `INSERT INTO passkeys (id, account_id, name, credential, aaguid, backup_eligible, backup_state, sign_count, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, pk.ID, accountID, pk.Name, credJSON, aaguid,
-		cred.Flags.BackupEligible, cred.Flags.BackupState, int64(cred.Authenticator.SignCount), pk.CreatedAt)
-	if err != nil {
-		return nil, fmt.Errorf("store passkey: %w", err)
 	}
 	return pk, nil
+}
+
+// Add stores a passkey that VerifyRegistration returned, inside q's
+// transaction: the change that adds it also records and announces it.
+func (p *Passkeys) Add(ctx context.Context, q sessions.Querier, pk *Passkey) error {
+	credJSON, err := json.Marshal(pk.Credential)
+	if err != nil {
+		return err
+	}
+	var aaguid any
+	if pk.AAGUID != "" {
+		aaguid = pk.AAGUID
+	}
+	cred := pk.Credential
+	_, err = q.Exec(ctx, `INSERT INTO passkeys (id, account_id, name, credential, aaguid, backup_eligible, backup_state, sign_count, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, pk.ID, pk.AccountID, pk.Name, credJSON, aaguid,
+		cred.Flags.BackupEligible, cred.Flags.BackupState, int64(cred.Authenticator.SignCount), pk.CreatedAt)
+	if err != nil {
+		return fmt.Errorf("store passkey: %w", err)
+	}
+	return nil
 }
 
 func truncate(s string, n int) string {
@@ -552,13 +563,16 @@ func (p *Passkeys) refuse(ctx context.Context, accountID string, id []byte, coun
 	return ErrPasskeySuspended
 }
 
-// Rename changes a passkey's name.
-func (p *Passkeys) Rename(ctx context.Context, accountID string, id []byte, name string) error {
+// ErrPasskeyName refuses an empty passkey name.
+var ErrPasskeyName = errors.New("give the passkey a name")
+
+// Rename changes a passkey's name, inside q's transaction when q is one.
+func (p *Passkeys) Rename(ctx context.Context, q sessions.Querier, accountID string, id []byte, name string) error {
 	name = strings.TrimSpace(name)
 	if name == "" {
-		return errors.New("give the passkey a name")
+		return ErrPasskeyName
 	}
-	tag, err := p.DB.Exec(ctx, `UPDATE passkeys SET name = $3 WHERE id = $1 AND account_id = $2`, id, accountID, truncate(name, 64))
+	tag, err := q.Exec(ctx, `UPDATE passkeys SET name = $3 WHERE id = $1 AND account_id = $2`, id, accountID, truncate(name, 64))
 	if err != nil {
 		return err
 	}
@@ -568,38 +582,48 @@ func (p *Passkeys) Rename(ctx context.Context, accountID string, id []byte, name
 	return nil
 }
 
-// Remove deletes a passkey unless it is the account's last way to sign in.
-// A suspended passkey is no way to sign in: removing one takes nothing
-// away, and it does not count as the passkey that makes another credential
-// removable. The check and the delete share a transaction that locks the
-// account row, so two concurrent removals cannot both pass the check.
+// Remove deletes a passkey unless it is the account's last way to sign in,
+// in a transaction of its own.
 func (p *Passkeys) Remove(ctx context.Context, accountID string, id []byte) (string, error) {
 	var name string
 	err := pgx.BeginFunc(ctx, p.DB, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE`, accountID); err != nil {
-			return err
-		}
-		var usable int
-		var hasPassword bool
-		if err := tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM passkeys WHERE account_id = $1 AND suspended_at IS NULL),
-			EXISTS (SELECT 1 FROM passwords WHERE account_id = $1)`, accountID).Scan(&usable, &hasPassword); err != nil {
-			return err
-		}
-		var suspended bool
-		err := tx.QueryRow(ctx, `DELETE FROM passkeys WHERE id = $1 AND account_id = $2 RETURNING name, suspended_at IS NOT NULL`,
-			id, accountID).Scan(&name, &suspended)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return ErrPasskeyNotFound
-		}
-		if err != nil {
-			return err
-		}
-		if !suspended && usable <= 1 && !hasPassword {
-			return ErrLastCredential
-		}
-		return nil
+		var err error
+		name, err = p.RemoveTx(ctx, tx, accountID, id)
+		return err
 	})
 	return name, err
+}
+
+// RemoveTx is Remove inside the caller's transaction, which must roll back
+// when it fails. A suspended passkey is no way to sign in: removing one
+// takes nothing away, and it does not count as the passkey that makes
+// another credential removable. The check and the delete share the
+// transaction, which locks the account row, so two concurrent removals
+// cannot both pass the check.
+func (p *Passkeys) RemoveTx(ctx context.Context, tx pgx.Tx, accountID string, id []byte) (string, error) {
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE`, accountID); err != nil {
+		return "", err
+	}
+	var usable int
+	var hasPassword bool
+	if err := tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM passkeys WHERE account_id = $1 AND suspended_at IS NULL),
+		EXISTS (SELECT 1 FROM passwords WHERE account_id = $1)`, accountID).Scan(&usable, &hasPassword); err != nil {
+		return "", err
+	}
+	var name string
+	var suspended bool
+	err := tx.QueryRow(ctx, `DELETE FROM passkeys WHERE id = $1 AND account_id = $2 RETURNING name, suspended_at IS NOT NULL`,
+		id, accountID).Scan(&name, &suspended)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", ErrPasskeyNotFound
+	}
+	if err != nil {
+		return "", err
+	}
+	if !suspended && usable <= 1 && !hasPassword {
+		return "", ErrLastCredential
+	}
+	return name, nil
 }
 
 // Reinstate lifts a passkey's suspension inside tx, once its owner has

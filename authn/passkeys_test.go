@@ -509,7 +509,7 @@ func TestLastWayInWithSuspendedPasskey(t *testing.T) {
 			}
 			accounts := &Accounts{DB: f.p.DB}
 			if tt.password {
-				if err := accounts.SetPasswordHash(ctx, f.account, "x"); err != nil {
+				if err := accounts.SetPasswordHash(ctx, f.p.DB, f.account, "x"); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -525,7 +525,7 @@ func TestLastWayInWithSuspendedPasskey(t *testing.T) {
 			var err error
 			switch {
 			case tt.removePwd:
-				err = accounts.RemovePassword(ctx, f.account)
+				err = pgx.BeginFunc(ctx, f.p.DB, func(tx pgx.Tx) error { return accounts.RemovePassword(ctx, tx, f.account) })
 			case tt.remove:
 				_, err = f.p.Remove(ctx, f.account, f.credID)
 			default:

@@ -2,9 +2,11 @@ package authn
 
 import (
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"html/template"
 	"image/png"
 	"net/http"
@@ -214,134 +216,205 @@ func backTo(w http.ResponseWriter, r *http.Request, key, code string) {
 	http.Redirect(w, r, "/account/security?"+key+"="+url.QueryEscape(code), http.StatusSeeOther)
 }
 
-// apply makes a sensitive change whose step-up is satisfied, records it and
-// answers with a redirect to the security page.
-func (h *Handler) apply(w http.ResponseWriter, r *http.Request, d *sessions.Device, acct *Account, c change) {
-	ctx := r.Context()
+// refusal is a change refused for a reason the security page explains,
+// by the code in ?error=. Returned inside a transaction, it rolls it back.
+type refusal string
+
+func (r refusal) Error() string { return "authn: change refused: " + string(r) }
+
+// apply makes a sensitive change whose step-up is satisfied and answers
+// with a redirect to the security page. ctx is detached from the request:
+// the change is decided. The change, its activity record, its alert and
+// the sessions it ends commit in one transaction, together with the
+// deletion of the stored change it was, if it waited for a step-up.
+func (h *Handler) apply(ctx context.Context, w http.ResponseWriter, r *http.Request, d *sessions.Device, acct *Account, c change) {
+	outside := func() bool { return h.outside(ctx, w, r, d, c) }
+	refuse := func(code string) {
+		if outside() {
+			backTo(w, r, "error", code)
+		}
+	}
 	if d.Restricted() && c.Action != "password_set" {
-		backTo(w, r, "error", "restricted")
+		refuse("restricted")
 		return
 	}
 	if acct.Advanced() && (c.Action == "password_set" || c.Action == "totp_begin") {
-		backTo(w, r, "error", "advanced")
+		refuse("advanced")
 		return
 	}
-	detail := map[string]any{}
-	var done string
 	switch c.Action {
-	case "passkey_rename":
-		id, err := base64.RawURLEncoding.DecodeString(c.Params["id"])
-		if err == nil {
-			err = h.Passkeys.Rename(ctx, acct.ID, id, c.Params["name"])
-		}
-		if err != nil {
-			code := "no_passkey"
-			if !errors.Is(err, ErrPasskeyNotFound) && err.Error() == "give the passkey a name" {
-				code = "name"
-			}
-			backTo(w, r, "error", code)
-			return
-		}
-		detail["name"], done = strings.TrimSpace(c.Params["name"]), "passkey_renamed"
-	case "passkey_reinstate":
-		h.reinstate(w, r, d, acct, c) // records and announces it itself
-		return
-	case "passkey_remove":
-		id, err := base64.RawURLEncoding.DecodeString(c.Params["id"])
-		var name string
-		if err != nil {
-			err = ErrPasskeyNotFound
-		} else {
-			name, err = h.Passkeys.Remove(ctx, acct.ID, id)
-		}
-		switch {
-		case errors.Is(err, ErrLastCredential):
-			backTo(w, r, "error", "last_credential")
-			return
-		case errors.Is(err, ErrPasskeyNotFound):
-			backTo(w, r, "error", "no_passkey")
-			return
-		case err != nil:
-			h.fail(w, r, err)
-			return
-		}
-		detail["name"], done = name, "passkey_removed"
-		h.alertNow(r, acct, alertPasskey(h, r, acct, name, false))
 	case "totp_begin":
-		en, err := h.TOTP.Begin(ctx, acct.ID, acct.Email)
-		if errors.Is(err, ErrTOTPExists) {
-			backTo(w, r, "error", "totp_exists")
-			return
+		// Setting up changes nothing until the app is confirmed.
+		if outside() {
+			h.totpBegin(ctx, w, r, acct)
 		}
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		if err := h.setReveal(w, reveal{TOTPSecret: en.Secret, TOTPURL: en.URL}); err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		http.Redirect(w, r, "/account/security#totp", http.StatusSeeOther)
 		return
-	case "totp_remove":
-		if err := h.TOTP.Remove(ctx, acct.ID); err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		done = "totp_removed"
-	case "recovery_generate":
-		keys, err := h.Recovery.Generate(ctx, acct.ID)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		if err := h.setReveal(w, reveal{RecoveryKeys: keys}); err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		done = "recovery_new"
-	case "password_set":
-		if err := h.Accounts.SetPasswordHash(ctx, acct.ID, c.Params["hash"]); err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		done = "password_set"
+	case "passkey_reinstate":
+		h.reinstate(ctx, w, r, d, acct, c) // decides, records and announces it itself
+		return
 	case "advanced_leave":
 		if !acct.Advanced() {
-			backTo(w, r, "done", "advanced_off")
+			if outside() {
+				backTo(w, r, "done", "advanced_off")
+			}
 			return
 		}
 		if d.ACR != ACRPhishingResistant {
-			http.Redirect(w, r, "/account/reauth?next=/account/security%23advanced", http.StatusSeeOther)
+			if outside() {
+				http.Redirect(w, r, "/account/reauth?next=/account/security%23advanced", http.StatusSeeOther)
+			}
 			return
 		}
-		if err := h.leaveAdvanced(ctx, r, d, acct); err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		backTo(w, r, "done", "advanced_off")
-		return
-	case "password_remove":
-		if err := h.Accounts.RemovePassword(ctx, acct.ID); errors.Is(err, ErrLastCredential) {
-			backTo(w, r, "error", "last_credential")
-			return
-		} else if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		done = "password_gone"
+	case "passkey_rename", "passkey_remove", "totp_remove", "recovery_generate", "password_set", "password_remove":
 	default:
 		h.errorPage(w, r, http.StatusBadRequest, "Unknown change", "Go back to the security page and try again.")
 		return
 	}
-	h.record(r, acct.ID, c.Action, d.ID, detail)
-	if c.Action == "password_set" && d.Restricted() {
-		if err := h.Sessions.Unrestrict(ctx, d.ID); err != nil {
+	var done string
+	var rv *reveal
+	err := h.transact(ctx, func(t *txn) error {
+		if err := h.takePending(ctx, t, d, c); err != nil {
+			return err
+		}
+		var err error
+		done, rv, err = h.change(ctx, t, r, d, acct, c)
+		return err
+	})
+	var refused refusal
+	switch {
+	case errors.As(err, &refused):
+		backTo(w, r, "error", string(refused))
+		return
+	case errors.Is(err, errChangeGone):
+		http.Redirect(w, r, "/account/security", http.StatusSeeOther)
+		return
+	case err != nil:
+		h.fail(w, r, err)
+		return
+	}
+	if rv != nil {
+		if err := h.setReveal(w, *rv); err != nil {
 			h.fail(w, r, err)
 			return
 		}
 	}
 	backTo(w, r, "done", done)
+}
+
+// outside ends the stored change c is, if any, for a change that has no
+// transaction of its own (a refusal, a setup that changes nothing yet, a
+// further step-up), and reports whether to go on. A change applied
+// meanwhile leads back to the security page.
+func (h *Handler) outside(ctx context.Context, w http.ResponseWriter, r *http.Request, d *sessions.Device, c change) bool {
+	err := h.takePending(ctx, h.Sessions.DB, d, c)
+	if errors.Is(err, errChangeGone) {
+		http.Redirect(w, r, "/account/security", http.StatusSeeOther)
+		return false
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return false
+	}
+	return true
+}
+
+// change makes c inside t with its activity record, its alert and the
+// sessions it ends, and returns the code of its flash and what the page
+// must show once.
+func (h *Handler) change(ctx context.Context, t *txn, r *http.Request, d *sessions.Device, acct *Account, c change) (string, *reveal, error) {
+	detail := map[string]any{}
+	var done string
+	var rv *reveal
+	switch c.Action {
+	case "passkey_rename":
+		id, err := base64.RawURLEncoding.DecodeString(c.Params["id"])
+		if err != nil {
+			return "", nil, refusal("no_passkey")
+		}
+		switch err := h.Passkeys.Rename(ctx, t, acct.ID, id, c.Params["name"]); {
+		case errors.Is(err, ErrPasskeyName):
+			return "", nil, refusal("name")
+		case errors.Is(err, ErrPasskeyNotFound):
+			return "", nil, refusal("no_passkey")
+		case err != nil:
+			return "", nil, err
+		}
+		detail["name"], done = strings.TrimSpace(c.Params["name"]), "passkey_renamed"
+	case "passkey_remove":
+		id, err := base64.RawURLEncoding.DecodeString(c.Params["id"])
+		if err != nil {
+			return "", nil, refusal("no_passkey")
+		}
+		name, err := h.Passkeys.RemoveTx(ctx, t, acct.ID, id)
+		switch {
+		case errors.Is(err, ErrLastCredential):
+			return "", nil, refusal("last_credential")
+		case errors.Is(err, ErrPasskeyNotFound):
+			return "", nil, refusal("no_passkey")
+		case err != nil:
+			return "", nil, err
+		}
+		detail["name"], done = name, "passkey_removed"
+		if err := h.alert(ctx, t, acct, alertPasskey(h, r, acct, name, false)); err != nil {
+			return "", nil, err
+		}
+	case "totp_remove":
+		if err := h.TOTP.Remove(ctx, t, acct.ID); err != nil {
+			return "", nil, err
+		}
+		done = "totp_removed"
+	case "recovery_generate":
+		keys, err := h.Recovery.GenerateTx(ctx, t, acct.ID)
+		if err != nil {
+			return "", nil, err
+		}
+		rv, done = &reveal{RecoveryKeys: keys}, "recovery_new"
+	case "password_set":
+		if err := h.Accounts.SetPasswordHash(ctx, t, acct.ID, c.Params["hash"]); err != nil {
+			return "", nil, err
+		}
+		if d.Restricted() {
+			t.forget = append(t.forget, d.ID)
+			if err := h.Sessions.Unrestrict(ctx, t, d.ID); err != nil {
+				return "", nil, err
+			}
+		}
+		done = "password_set"
+	case "password_remove":
+		if err := h.Accounts.RemovePassword(ctx, t, acct.ID); errors.Is(err, ErrLastCredential) {
+			return "", nil, refusal("last_credential")
+		} else if err != nil {
+			return "", nil, err
+		}
+		done = "password_gone"
+	case "advanced_leave":
+		// It records and announces itself.
+		return "advanced_off", nil, h.leaveAdvanced(ctx, t, r, d, acct)
+	default:
+		return "", nil, fmt.Errorf("authn: unknown change %q", c.Action)
+	}
+	if err := h.recordTx(ctx, t, r, acct.ID, c.Action, d.ID, detail); err != nil {
+		return "", nil, err
+	}
+	return done, rv, nil
+}
+
+// totpBegin starts setting up an authenticator app and shows its secret.
+func (h *Handler) totpBegin(ctx context.Context, w http.ResponseWriter, r *http.Request, acct *Account) {
+	en, err := h.TOTP.Begin(ctx, acct.ID, acct.Email)
+	if errors.Is(err, ErrTOTPExists) {
+		backTo(w, r, "error", "totp_exists")
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if err := h.setReveal(w, reveal{TOTPSecret: en.Secret, TOTPURL: en.URL}); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/account/security#totp", http.StatusSeeOther)
 }
 
 // passkeyReinstate is "It's mine, keep it" for a suspended passkey. An
@@ -399,7 +472,24 @@ func (h *Handler) totpConfirm(w http.ResponseWriter, r *http.Request) {
 		backTo(w, r, "error", "restricted")
 		return
 	}
-	err := h.TOTP.Confirm(r.Context(), acct.ID, r.PostFormValue("code"))
+	// The code decides inside the transaction that turns the app on: from
+	// here a hang-up changes nothing.
+	ctx := context.WithoutCancel(r.Context())
+	var secret string
+	err := h.transact(ctx, func(t *txn) error {
+		if err := h.TOTP.ConfirmTx(ctx, t, acct.ID, r.PostFormValue("code")); err != nil {
+			return err
+		}
+		if err := h.recordTx(ctx, t, r, acct.ID, "totp_added", d.ID, nil); err != nil {
+			return err
+		}
+		// The code that just confirmed the app is a second factor this
+		// session has now shown, so it counts for the step-up of what comes
+		// next.
+		var err error
+		secret, err = h.steppedUp(ctx, t, r, d, []string{"pwd", "otp", "mfa"}, d.ACR)
+		return err
+	})
 	if errors.Is(err, ErrBadCode) || errors.Is(err, ErrNoTOTP) {
 		// Show the same setup again, with the error.
 		if s, ok := h.Cookies.Read(r, "reveal"); ok {
@@ -421,13 +511,7 @@ func (h *Handler) totpConfirm(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.record(r, acct.ID, "totp_added", d.ID, nil)
-	// The code that just confirmed the app is a second factor this session
-	// has now shown, so it counts for the step-up of what comes next.
-	if err := h.steppedUp(w, r, d, []string{"pwd", "otp", "mfa"}, d.ACR); err != nil {
-		h.fail(w, r, err)
-		return
-	}
+	h.Cookies.Set(w, "latch", secret, 0)
 	backTo(w, r, "done", "totp_on")
 }
 
@@ -466,7 +550,7 @@ func (h *Handler) passkeyAddFinish(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusForbidden, map[string]string{"reauth": "/account/reauth?next=/account/security"})
 		return
 	}
-	pk, err := h.Passkeys.FinishRegistration(r.Context(), h.binding(w, r), acct.ID, in.Name, in.Credential)
+	pk, err := h.Passkeys.VerifyRegistration(r.Context(), h.binding(w, r), acct.ID, in.Name, in.Credential)
 	if err != nil {
 		h.Logger.InfoContext(r.Context(), "passkey registration refused", "err", err)
 		msg := "latch could not add that passkey. Try again."
@@ -479,13 +563,28 @@ func (h *Handler) passkeyAddFinish(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusBadRequest, msg)
 		return
 	}
-	h.record(r, acct.ID, "passkey_added", d.ID, map[string]any{"name": pk.Name, "synced": pk.BackupEligible})
-	h.alertNow(r, acct, alertPasskey(h, r, acct, pk.Name, true))
-	if d.Restricted() {
-		if err := h.Sessions.Unrestrict(r.Context(), d.ID); err != nil {
-			h.failMaybeJSON(w, r, err, true)
-			return
+	// The passkey is verified: from here a hang-up changes nothing. It is
+	// stored, recorded and announced in one transaction.
+	ctx := context.WithoutCancel(r.Context())
+	err = h.transact(ctx, func(t *txn) error {
+		if err := h.Passkeys.Add(ctx, t, pk); err != nil {
+			return err
 		}
+		if err := h.recordTx(ctx, t, r, acct.ID, "passkey_added", d.ID, map[string]any{"name": pk.Name, "synced": pk.BackupEligible}); err != nil {
+			return err
+		}
+		if err := h.alert(ctx, t, acct, alertPasskey(h, r, acct, pk.Name, true)); err != nil {
+			return err
+		}
+		if d.Restricted() {
+			t.forget = append(t.forget, d.ID)
+			return h.Sessions.Unrestrict(ctx, t, d.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		h.failMaybeJSON(w, r, err, true)
+		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"redirect": "/account/security?done=passkey_added"})
 }

@@ -159,15 +159,19 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 }
 
 // Device returns the live device session of the request's cookie, or nil.
-func (h *Handler) Device(r *http.Request) *sessions.Device {
+func (h *Handler) Device(r *http.Request) *sessions.Device { return h.device(r.Context(), r) }
+
+// device is Device with a context of the caller's: a change that is
+// decided looks the session up with a context the client cannot cancel.
+func (h *Handler) device(ctx context.Context, r *http.Request) *sessions.Device {
 	secret, ok := h.Cookies.Read(r, "latch")
 	if !ok {
 		return nil
 	}
-	d, err := h.Sessions.BySecret(r.Context(), secret)
+	d, err := h.Sessions.BySecret(ctx, secret)
 	if err != nil {
 		if !errors.Is(err, sessions.ErrNotFound) {
-			h.Logger.ErrorContext(r.Context(), "session lookup", "err", err)
+			h.Logger.ErrorContext(ctx, "session lookup", "err", err)
 		}
 		return nil
 	}
@@ -393,7 +397,9 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 			"Wrong email or password. Accounts with advanced security sign in with a passkey only.")
 		return
 	}
-	if err := h.Throttle.Succeed(r.Context(), g); err != nil {
+	// The password is right: from here a hang-up changes nothing.
+	ctx := context.WithoutCancel(r.Context())
+	if err := h.Throttle.Succeed(ctx, g); err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -401,7 +407,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	// sign-in on every device, trusted ones included (they would skip the
 	// second factor): the password is known to someone else. Said only to
 	// whoever knows the password.
-	if locked, err := h.Throttle.Locked(r.Context(), secondFactorKey(acct.ID)); err != nil {
+	if locked, err := h.Throttle.Locked(ctx, secondFactorKey(acct.ID)); err != nil {
 		h.fail(w, r, err)
 		return
 	} else if locked {
@@ -415,7 +421,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.renderLogin(w, r, http.StatusForbidden, req, email, "This app asks you to sign in with a passkey.")
 		return
 	}
-	has2FA, err := h.TOTP.Enabled(r.Context(), acct.ID)
+	has2FA, err := h.TOTP.Enabled(ctx, acct.ID)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -424,35 +430,35 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		// A trusted device (a multi-factor sign-in here chose "trust this
 		// device") skips the second factor for 30 days; never in advanced mode.
 		td, _ := h.Cookies.Read(r, "td")
-		if id, ok := h.Sessions.Trusted(r.Context(), acct.ID, td); ok && acct.SecurityMode == "standard" {
+		if id, ok := h.Sessions.Trusted(ctx, acct.ID, td); ok && acct.SecurityMode == "standard" {
 			ev.Detail["trusted_device"] = id
 		} else {
 			h.startSecondFactor(w, r, acct, req)
 			return
 		}
 	}
-	h.Metrics.SignIns.WithLabelValues("password", "success").Inc()
-	h.finishSignIn(w, r, acct, []string{"pwd"}, "", ev, req, false)
-}
-
-// finishSignIn gives the browser its session and continues to the app (or
-// to /account), as a redirect or, for the passkey script, as JSON.
-func (h *Handler) finishSignIn(w http.ResponseWriter, r *http.Request, acct *Account, amr []string, acr string,
-	ev sessions.Event, req *AuthRequest, asJSON bool) {
-	d, err := h.signIn(w, r, acct, amr, acr, ev)
+	d, err := h.signIn(ctx, w, r, acct, []string{"pwd"}, "", ev, nil)
 	if err != nil {
-		h.failMaybeJSON(w, r, err, asJSON)
+		h.fail(w, r, err)
 		return
 	}
+	h.Metrics.SignIns.WithLabelValues("password", "success").Inc()
+	h.finishSignIn(ctx, w, r, d, req, false)
+}
+
+// finishSignIn continues a committed sign-in to the app (or to /account),
+// as a redirect or, for the passkey script, as JSON.
+func (h *Handler) finishSignIn(ctx context.Context, w http.ResponseWriter, r *http.Request, d *sessions.Device, req *AuthRequest, asJSON bool) {
 	to := "/account"
 	if req != nil {
-		if c, ok := h.needsConsent(r.Context(), req.ID, d); ok {
+		var err error
+		if c, ok := h.needsConsent(ctx, req.ID, d); ok {
 			to = c
-		} else if to, err = h.Requests.Complete(r.Context(), req.ID, d); errors.Is(err, ErrConditionsUnmet) {
+		} else if to, err = h.Requests.Complete(ctx, req.ID, d); errors.Is(err, ErrConditionsUnmet) {
 			// A fresh sign-in meets every condition but the app's
 			// id_token_hint: the person signed in as someone else than the
 			// app asked for, which the app must hear rather than loop.
-			to, err = h.Requests.Refuse(r.Context(), req.ID, "login_required", "The person signed in with another account than the app asked for.")
+			to, err = h.Requests.Refuse(ctx, req.ID, "login_required", "The person signed in with another account than the app asked for.")
 		}
 		if err != nil {
 			if asJSON {
@@ -527,48 +533,61 @@ func (h *Handler) passwordMatches(ctx context.Context, acct *Account, password s
 // same account keeps its device session (and sid) with a new secret; a
 // different account replaces the old session. Either way a cookie from before
 // the sign-in is worthless after it (no session fixation).
-func (h *Handler) signIn(w http.ResponseWriter, r *http.Request, acct *Account, amr []string, acr string, ev sessions.Event) (*sessions.Device, error) {
-	ctx := r.Context()
-	old := h.Device(r)
+//
+// The sign-in is one transaction: also (nil, or what else the sign-in does,
+// such as spending a recovery key), the device session, its activity
+// record and its alert commit together or not at all. ctx is detached from
+// the request: the sign-in is decided. The cookie is set once it commits.
+func (h *Handler) signIn(ctx context.Context, w http.ResponseWriter, r *http.Request, acct *Account, amr []string, acr string,
+	ev sessions.Event, also func(t *txn) error) (*sessions.Device, error) {
+	old := h.device(ctx, r)
 	var d *sessions.Device
 	var secret string
-	if old != nil && old.AccountID == acct.ID && !old.Restricted() {
-		s, err := h.Sessions.Reauthenticate(ctx, old.ID, amr, acr)
-		if err == nil {
-			secret = s
-			d, err = h.Sessions.Get(ctx, old.ID)
-			if err != nil {
-				return nil, err
+	err := h.transact(ctx, func(t *txn) error {
+		if also != nil {
+			if err := also(t); err != nil {
+				return err
 			}
-		} else if !errors.Is(err, sessions.ErrNotFound) {
-			return nil, err
 		}
-	} else if old != nil {
-		if err := h.Sessions.End(ctx, old.ID, sessions.ReasonReplaced); err != nil && !errors.Is(err, sessions.ErrNotFound) {
-			return nil, err
-		}
-	}
-	if d == nil {
-		trusted, _ := ev.Detail["trusted_device"].(string)
 		var err error
-		d, secret, err = h.Sessions.Create(ctx, sessions.NewDevice{
-			AccountID: acct.ID, Mode: acct.SecurityMode, AMR: amr, ACR: acr, IP: ev.IP, UserAgent: ev.UserAgent,
-			TrustedDeviceID: trusted})
-		if err != nil {
-			return nil, err
+		d = nil
+		if old != nil && old.AccountID == acct.ID && !old.Restricted() {
+			t.forget = append(t.forget, old.ID)
+			d, secret, err = h.Sessions.ReauthenticateTx(ctx, t, old.ID, amr, acr)
+			if err != nil && !errors.Is(err, sessions.ErrNotFound) {
+				return err
+			}
+		} else if old != nil {
+			t.forget = append(t.forget, old.ID)
+			if err := h.Sessions.EndTx(ctx, t, old.ID, sessions.ReasonReplaced); err != nil && !errors.Is(err, sessions.ErrNotFound) {
+				return err
+			}
 		}
-	}
-	kind, err := h.deviceKind(w, r, acct.ID)
+		if d == nil {
+			trusted, _ := ev.Detail["trusted_device"].(string)
+			d, secret, err = h.Sessions.CreateTx(ctx, t, sessions.NewDevice{
+				AccountID: acct.ID, Mode: acct.SecurityMode, AMR: amr, ACR: acr, IP: ev.IP, UserAgent: ev.UserAgent,
+				TrustedDeviceID: trusted})
+			if err != nil {
+				return err
+			}
+		}
+		kind, err := h.deviceKind(ctx, t, w, r, acct.ID)
+		if err != nil {
+			return err
+		}
+		ev.AccountID, ev.At, ev.Kind, ev.DeviceSessionID = acct.ID, h.Now(), kind, d.ID
+		if err := sessions.Record(ctx, t, ev); err != nil {
+			return err
+		}
+		if kind == "new_device" || acct.Advanced() {
+			method, _ := ev.Detail["method"].(string)
+			return h.alert(ctx, t, acct, alertSignIn(h, r, acct, kind == "new_device", methodWord(method)))
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	ev.AccountID, ev.At, ev.Kind, ev.DeviceSessionID = acct.ID, h.Now(), kind, d.ID
-	if err := sessions.Record(ctx, h.Sessions.DB, ev); err != nil {
-		return nil, err
-	}
-	if kind == "new_device" || acct.Advanced() {
-		method, _ := ev.Detail["method"].(string)
-		h.alertNow(r, acct, alertSignIn(h, r, acct, kind == "new_device", methodWord(method)))
 	}
 	h.Cookies.Set(w, "latch", secret, 0)
 	return d, nil
@@ -580,14 +599,15 @@ const deviceCookieLifetime = 400 * 24 * time.Hour
 
 // deviceKind says whether this sign-in comes from a browser the account has
 // used before ("signin") or a new one ("new_device"), by a long-lived
-// random device cookie whose hash the account remembers.
-func (h *Handler) deviceKind(w http.ResponseWriter, r *http.Request, accountID string) (string, error) {
+// random device cookie whose hash the account remembers (inside q, the
+// sign-in's transaction).
+func (h *Handler) deviceKind(ctx context.Context, q sessions.Querier, w http.ResponseWriter, r *http.Request, accountID string) (string, error) {
 	id, ok := h.Cookies.Read(r, "did")
 	if !ok || len(id) < 32 {
 		id, _ = sessions.NewSecret()
 		h.Cookies.Set(w, "did", id, deviceCookieLifetime)
 	}
-	isNew, err := h.Sessions.SeenDevice(r.Context(), accountID, id)
+	isNew, err := h.Sessions.SeenDevice(ctx, q, accountID, id)
 	if err != nil {
 		return "", err
 	}
@@ -663,7 +683,8 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 		to = u
 	}
 	if d := h.Device(r); d != nil {
-		if err := h.Sessions.End(r.Context(), d.ID, sessions.ReasonSignedOut); err != nil && !errors.Is(err, sessions.ErrNotFound) {
+		ctx := context.WithoutCancel(r.Context())
+		if err := h.Sessions.End(ctx, d.ID, sessions.ReasonSignedOut); err != nil && !errors.Is(err, sessions.ErrNotFound) {
 			h.fail(w, r, err)
 			return
 		}

@@ -51,13 +51,17 @@ func (h *Handler) fresh(ctx context.Context, d *sessions.Device, acct *Account) 
 type change struct {
 	Action string            `json:"action"`
 	Params map[string]string `json:"params"`
+	// pending is the id of the stored change this is, which applying it
+	// deletes in the same transaction; "" for a change made at once.
+	pending string
 }
 
 // sensitive applies c if the session is fresh; otherwise it asks for a
 // step-up first.
 func (h *Handler) sensitive(w http.ResponseWriter, r *http.Request, d *sessions.Device, acct *Account, c change) {
 	if h.fresh(r.Context(), d, acct) {
-		h.apply(w, r, d, acct, c)
+		// The change is decided: from here a hang-up changes nothing.
+		h.apply(context.WithoutCancel(r.Context()), w, r, d, acct, c)
 		return
 	}
 	h.askStepUp(w, r, d, c)
@@ -78,15 +82,17 @@ func (h *Handler) askStepUp(w http.ResponseWriter, r *http.Request, d *sessions.
 	http.Redirect(w, r, "/account/reauth?change="+url.QueryEscape(id), http.StatusSeeOther)
 }
 
-// takeChange removes and returns a stored change of this device session.
-func (h *Handler) takeChange(ctx context.Context, d *sessions.Device, id string) (*change, error) {
+// pendingChange returns a stored change of this device session that has
+// not expired, or nil. Applying it deletes it (takePending), in the
+// transaction of the change.
+func (h *Handler) pendingChange(ctx context.Context, d *sessions.Device, id string) (*change, error) {
 	if !sessions.IsID(id) {
 		return nil, nil
 	}
-	var c change
+	c := change{pending: id}
 	var params []byte
-	err := h.Sessions.DB.QueryRow(ctx, `DELETE FROM pending_changes
-		WHERE id = $1 AND device_session_id = $2 AND expires_at > $3 RETURNING action, params`,
+	err := h.Sessions.DB.QueryRow(ctx, `SELECT action, params FROM pending_changes
+		WHERE id = $1 AND device_session_id = $2 AND expires_at > $3`,
 		id, d.ID, h.Now().UTC()).Scan(&c.Action, &params)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, nil
@@ -98,6 +104,28 @@ func (h *Handler) takeChange(ctx context.Context, d *sessions.Device, id string)
 		return nil, err
 	}
 	return &c, nil
+}
+
+// errChangeGone means a stored change was applied meanwhile (the step-up
+// was sent twice) or has expired.
+var errChangeGone = errors.New("authn: the change was applied already")
+
+// takePending deletes the stored change c is, through q: of two
+// concurrent step-ups that found it, one applies it and the other finds
+// errChangeGone. A change made at once has nothing to delete.
+func (h *Handler) takePending(ctx context.Context, q sessions.Querier, d *sessions.Device, c change) error {
+	if c.pending == "" {
+		return nil
+	}
+	tag, err := q.Exec(ctx, `DELETE FROM pending_changes WHERE id = $1 AND device_session_id = $2 AND expires_at > $3`,
+		c.pending, d.ID, h.Now().UTC())
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return errChangeGone
+	}
+	return nil
 }
 
 // describeChange returns the action of a stored change and the sentence
@@ -311,30 +339,51 @@ func (h *Handler) reauth(w http.ResponseWriter, r *http.Request) {
 		_ = h.Throttle.Succeed(ctx, otp)
 		amr = []string{"pwd", "otp", "mfa"}
 	}
-	if err := h.steppedUp(w, r, d, amr, ""); err != nil {
+	// The person is who they say: from here a hang-up changes nothing.
+	ctx = context.WithoutCancel(r.Context())
+	if err := h.stepUp(ctx, w, r, d, amr, ""); err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	h.afterStepUp(w, r, d, acct, changeID, next, false)
+	h.afterStepUp(ctx, w, r, d, acct, changeID, next, false)
 }
 
-// steppedUp records the fresh authentication: a new auth time and a new
-// cookie secret.
-func (h *Handler) steppedUp(w http.ResponseWriter, r *http.Request, d *sessions.Device, amr []string, acr string) error {
-	secret, err := h.Sessions.Reauthenticate(r.Context(), d.ID, amr, acr)
+// stepUp records a fresh authentication in its own transaction and sets
+// the new cookie once it commits.
+func (h *Handler) stepUp(ctx context.Context, w http.ResponseWriter, r *http.Request, d *sessions.Device, amr []string, acr string) error {
+	var secret string
+	err := h.transact(ctx, func(t *txn) error {
+		var err error
+		secret, err = h.steppedUp(ctx, t, r, d, amr, acr)
+		return err
+	})
 	if err != nil {
 		return err
 	}
 	h.Cookies.Set(w, "latch", secret, 0)
-	d.AuthTime, d.AMR, d.ACR = h.Now(), amr, acr
-	h.record(r, d.AccountID, "step_up", d.ID, map[string]any{"amr": amr})
 	return nil
 }
 
+// steppedUp records the fresh authentication inside t, with its activity
+// record: a new auth time and a new cookie secret, which it returns for
+// the caller to set once t commits.
+func (h *Handler) steppedUp(ctx context.Context, t *txn, r *http.Request, d *sessions.Device, amr []string, acr string) (string, error) {
+	t.forget = append(t.forget, d.ID)
+	_, secret, err := h.Sessions.ReauthenticateTx(ctx, t, d.ID, amr, acr)
+	if err != nil {
+		return "", err
+	}
+	d.AuthTime, d.AMR, d.ACR = h.Now(), amr, acr
+	if err := h.recordTx(ctx, t, r, d.AccountID, "step_up", d.ID, map[string]any{"amr": amr}); err != nil {
+		return "", err
+	}
+	return secret, nil
+}
+
 // afterStepUp applies the change that waited, or goes back where the person
-// came from.
-func (h *Handler) afterStepUp(w http.ResponseWriter, r *http.Request, d *sessions.Device, acct *Account, changeID, next string, asJSON bool) {
-	c, err := h.takeChange(r.Context(), d, changeID)
+// came from. ctx is detached from the request: the step-up is done.
+func (h *Handler) afterStepUp(ctx context.Context, w http.ResponseWriter, r *http.Request, d *sessions.Device, acct *Account, changeID, next string, asJSON bool) {
+	c, err := h.pendingChange(ctx, d, changeID)
 	if err != nil {
 		h.failMaybeJSON(w, r, err, asJSON)
 		return
@@ -350,14 +399,14 @@ func (h *Handler) afterStepUp(w http.ResponseWriter, r *http.Request, d *session
 	}
 	if asJSON {
 		rec := &redirectRecorder{header: http.Header{}}
-		h.apply(rec, r, d, acct, *c)
+		h.apply(ctx, rec, r, d, acct, *c)
 		for _, ck := range rec.header.Values("Set-Cookie") {
 			w.Header().Add("Set-Cookie", ck)
 		}
 		writeJSON(w, http.StatusOK, map[string]string{"redirect": rec.header.Get("Location")})
 		return
 	}
-	h.apply(w, r, d, acct, *c)
+	h.apply(ctx, w, r, d, acct, *c)
 }
 
 // redirectRecorder captures the redirect an applied change answers with, so
@@ -415,9 +464,11 @@ func (h *Handler) reauthPasskeyFinish(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusUnauthorized, msg)
 		return
 	}
-	if err := h.steppedUp(w, r, d, as.AMR(), ACRPhishingResistant); err != nil {
+	// The passkey is verified: from here a hang-up changes nothing.
+	ctx := context.WithoutCancel(r.Context())
+	if err := h.stepUp(ctx, w, r, d, as.AMR(), ACRPhishingResistant); err != nil {
 		h.failMaybeJSON(w, r, err, true)
 		return
 	}
-	h.afterStepUp(w, r, d, acct, in.Change, in.Next, true)
+	h.afterStepUp(ctx, w, r, d, acct, in.Change, in.Next, true)
 }

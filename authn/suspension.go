@@ -65,16 +65,19 @@ func (h *Handler) cloneRefused(r *http.Request, deviceSessionID string) CloneEve
 // factor), since whoever holds a copy of the passkey may be signed in
 // already with it. A session that has not confirmed so is sent to step up,
 // when the account has such a method; otherwise the page says what to add.
-func (h *Handler) reinstate(w http.ResponseWriter, r *http.Request, d *sessions.Device, acct *Account, c change) {
-	ctx := r.Context()
+func (h *Handler) reinstate(ctx context.Context, w http.ResponseWriter, r *http.Request, d *sessions.Device, acct *Account, c change) {
 	id, err := base64.RawURLEncoding.DecodeString(c.Params["id"])
 	if err != nil {
-		backTo(w, r, "error", "no_passkey")
+		if h.outside(ctx, w, r, d, c) {
+			backTo(w, r, "error", "no_passkey")
+		}
 		return
 	}
 	pk, err := h.Passkeys.Get(ctx, acct.ID, id)
 	if errors.Is(err, ErrPasskeyNotFound) {
-		backTo(w, r, "error", "no_passkey")
+		if h.outside(ctx, w, r, d, c) {
+			backTo(w, r, "error", "no_passkey")
+		}
 		return
 	}
 	if err != nil {
@@ -82,13 +85,18 @@ func (h *Handler) reinstate(w http.ResponseWriter, r *http.Request, d *sessions.
 		return
 	}
 	if !pk.Suspended() {
-		backTo(w, r, "done", "passkey_reinstated") // a second submit of one that worked
+		if h.outside(ctx, w, r, d, c) {
+			backTo(w, r, "done", "passkey_reinstated") // a second submit of one that worked
+		}
 		return
 	}
 	if !d.AuthTime.After(*pk.SuspendedAt) || !slices.Contains(d.AMR, "mfa") {
 		can, err := h.canConfirmSuspended(ctx, acct)
 		if err != nil {
 			h.fail(w, r, err)
+			return
+		}
+		if !h.outside(ctx, w, r, d, c) {
 			return
 		}
 		if !can {
@@ -98,17 +106,25 @@ func (h *Handler) reinstate(w http.ResponseWriter, r *http.Request, d *sessions.
 		h.askStepUp(w, r, d, c)
 		return
 	}
-	err = pgx.BeginFunc(ctx, h.Sessions.DB, func(tx pgx.Tx) error {
-		name, err := h.Passkeys.Reinstate(ctx, tx, acct.ID, id, d.AuthTime)
+	// The suspension is lifted, recorded and announced in one transaction,
+	// with the stored change it was.
+	err = h.transact(ctx, func(t *txn) error {
+		if err := h.takePending(ctx, t, d, c); err != nil {
+			return err
+		}
+		name, err := h.Passkeys.Reinstate(ctx, t, acct.ID, id, d.AuthTime)
 		if err != nil {
 			return err
 		}
-		if err := sessions.Record(ctx, tx, sessions.Event{AccountID: acct.ID, At: h.Now(), Kind: "passkey_reinstated",
-			DeviceSessionID: d.ID, IP: h.ClientIP.Addr(r), UserAgent: r.UserAgent(), Detail: map[string]any{"name": name}}); err != nil {
+		if err := h.recordTx(ctx, t, r, acct.ID, "passkey_reinstated", d.ID, map[string]any{"name": name}); err != nil {
 			return err
 		}
-		return h.alert(ctx, tx, acct, alertPasskeyReinstated(h, r, name))
+		return h.alert(ctx, t, acct, alertPasskeyReinstated(h, r, name))
 	})
+	if errors.Is(err, errChangeGone) {
+		http.Redirect(w, r, "/account/security", http.StatusSeeOther)
+		return
+	}
 	if errors.Is(err, ErrPasskeyNotFound) {
 		backTo(w, r, "error", "no_passkey")
 		return

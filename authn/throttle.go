@@ -148,7 +148,7 @@ func (t *Throttle) Check(ctx context.Context, g Guess) (time.Duration, error) {
 // the key locks. Either is recorded, and announced by alert (may be nil),
 // in the same transaction.
 func (t *Throttle) Fail(ctx context.Context, g Guess, ev sessions.Event,
-	alert func(context.Context, sessions.Querier, Change) error) error {
+	alert func(context.Context, pgx.Tx, Change) error) error {
 	now := t.Now().UTC()
 	return pgx.BeginFunc(ctx, t.DB, func(tx pgx.Tx) error {
 		var n int

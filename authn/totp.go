@@ -19,6 +19,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"latch/internal/seal"
+	"latch/sessions"
 )
 
 // Errors of authenticator apps, worded for the person who caused them.
@@ -165,7 +166,13 @@ func (t *TOTP) Begin(ctx context.Context, accountID, accountName string) (*TOTPE
 // wrong code, ErrNoTOTP when no setup is in progress and ErrTOTPExists when
 // the app is already confirmed.
 func (t *TOTP) Confirm(ctx context.Context, accountID, code string) error {
-	return t.check(ctx, accountID, code, false)
+	return t.check(ctx, t.DB, accountID, code, false)
+}
+
+// ConfirmTx is Confirm inside the caller's transaction, so that the app
+// turns on together with its activity record.
+func (t *TOTP) ConfirmTx(ctx context.Context, q sessions.Querier, accountID, code string) error {
+	return t.check(ctx, q, accountID, code, false)
 }
 
 // Verify checks code against the account's confirmed authenticator app, as
@@ -177,11 +184,11 @@ func (t *TOTP) Confirm(ctx context.Context, accountID, code string) error {
 // It returns ErrBadCode for a wrong, malformed or used code and ErrNoTOTP
 // when the account has no confirmed app.
 func (t *TOTP) Verify(ctx context.Context, accountID, code string) error {
-	return t.check(ctx, accountID, code, true)
+	return t.check(ctx, t.DB, accountID, code, true)
 }
 
-// check is Confirm (confirmed false) and Verify (confirmed true).
-func (t *TOTP) check(ctx context.Context, accountID, code string, confirmed bool) error {
+// check is Confirm (confirmed false) and Verify (confirmed true), through q.
+func (t *TOTP) check(ctx context.Context, q sessions.Querier, accountID, code string, confirmed bool) error {
 	code, ok := normalizeTOTPCode(code)
 	if !ok {
 		// Refused before reading the secret: a malformed code says nothing
@@ -192,7 +199,7 @@ func (t *TOTP) check(ctx context.Context, accountID, code string, confirmed bool
 	var sealed []byte
 	var confirmedAt *time.Time
 	var lastUsed int64
-	err := t.DB.QueryRow(ctx, `SELECT account_id::text, secret, confirmed_at, last_used_step
+	err := q.QueryRow(ctx, `SELECT account_id::text, secret, confirmed_at, last_used_step
 		FROM totp_secrets WHERE account_id = $1`, accountID).Scan(&id, &sealed, &confirmedAt, &lastUsed)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ErrNoTOTP
@@ -227,11 +234,11 @@ func (t *TOTP) check(ctx context.Context, accountID, code string, confirmed bool
 	// concurrent Begin or Confirm changed in between.
 	var tag pgconn.CommandTag
 	if confirmed {
-		tag, err = t.DB.Exec(ctx, `UPDATE totp_secrets SET last_used_step = $2
+		tag, err = q.Exec(ctx, `UPDATE totp_secrets SET last_used_step = $2
 			WHERE account_id = $1 AND confirmed_at IS NOT NULL AND last_used_step < $2 AND secret = $3`,
 			id, step, sealed)
 	} else {
-		tag, err = t.DB.Exec(ctx, `UPDATE totp_secrets SET last_used_step = $2, confirmed_at = $4
+		tag, err = q.Exec(ctx, `UPDATE totp_secrets SET last_used_step = $2, confirmed_at = $4
 			WHERE account_id = $1 AND confirmed_at IS NULL AND last_used_step < $2 AND secret = $3`,
 			id, step, sealed, t.Now().UTC())
 	}
@@ -295,9 +302,9 @@ func (t *TOTP) Enabled(ctx context.Context, accountID string) (bool, error) {
 // Remove deletes the account's authenticator app, confirmed or in setup.
 // Removing nothing is not an error, so a form submitted twice does not fail
 // the second time. Callers demand a step-up first, since removing a second
-// factor weakens the account.
-func (t *TOTP) Remove(ctx context.Context, accountID string) error {
-	if _, err := t.DB.Exec(ctx, `DELETE FROM totp_secrets WHERE account_id = $1`, accountID); err != nil {
+// factor weakens the account. q is the change's transaction.
+func (t *TOTP) Remove(ctx context.Context, q sessions.Querier, accountID string) error {
+	if _, err := q.Exec(ctx, `DELETE FROM totp_secrets WHERE account_id = $1`, accountID); err != nil {
 		return fmt.Errorf("authn: totp: %w", err)
 	}
 	return nil

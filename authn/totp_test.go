@@ -349,7 +349,7 @@ func TestTOTPBeginRemove(t *testing.T) {
 		t.Fatalf("Begin with a confirmed app changed the secret: %v", err)
 	}
 
-	if err := f.totp.Remove(ctx, id); err != nil {
+	if err := f.totp.Remove(ctx, f.totp.DB, id); err != nil {
 		t.Fatal(err)
 	}
 	if on, err := f.totp.Enabled(ctx, id); on || err != nil {
@@ -359,7 +359,7 @@ func TestTOTPBeginRemove(t *testing.T) {
 	if err := f.totp.Verify(ctx, id, f.code(t, second.Secret, 0)); !errors.Is(err, ErrNoTOTP) {
 		t.Fatalf("Verify after Remove: %v, want ErrNoTOTP", err)
 	}
-	if err := f.totp.Remove(ctx, id); err != nil {
+	if err := f.totp.Remove(ctx, f.totp.DB, id); err != nil {
 		t.Fatalf("second Remove: %v, want nil", err)
 	}
 	if _, err := f.totp.Begin(ctx, id, "ada@example.com"); err != nil {

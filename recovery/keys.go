@@ -78,6 +78,18 @@ func NewKeys(db *pgxpool.Pool) *Keys {
 // Each key is keyBytes random bytes in base32, shown in groups of four
 // joined by dashes: "ABCD-EFGH-IJKL-MNOP-QRST-UVWX".
 func (k *Keys) Generate(ctx context.Context, accountID string) ([]string, error) {
+	var keys []string
+	err := pgx.BeginFunc(ctx, k.DB, func(tx pgx.Tx) error {
+		var err error
+		keys, err = k.GenerateTx(ctx, tx, accountID)
+		return err
+	})
+	return keys, err
+}
+
+// GenerateTx is Generate inside a caller's transaction, so that the new set,
+// its activity record and the change that asked for it commit together.
+func (k *Keys) GenerateTx(ctx context.Context, tx pgx.Tx, accountID string) ([]string, error) {
 	keys := make([]string, SetSize)
 	hashes := make([][]byte, SetSize)
 	for i := range keys {
@@ -88,29 +100,25 @@ func (k *Keys) Generate(ctx context.Context, accountID string) ([]string, error)
 		hashes[i] = hashKey(plain)
 	}
 	now := k.Now().UTC()
-	err := pgx.BeginFunc(ctx, k.DB, func(tx pgx.Tx) error {
-		// Lock the account so that two Generates run one after the other:
-		// otherwise each would delete only the committed set and both new
-		// sets would survive. NO KEY UPDATE does not block the foreign-key
-		// checks of other tables' inserts.
-		var one int
-		err := tx.QueryRow(ctx, `SELECT 1 FROM accounts WHERE id = $1 FOR NO KEY UPDATE`, accountID).Scan(&one)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("no account %s", accountID)
-		}
-		if err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `DELETE FROM recovery_keys WHERE account_id = $1`, accountID); err != nil {
-			return err
-		}
+	// Lock the account so that two Generates run one after the other:
+	// otherwise each would delete only the committed set and both new
+	// sets would survive. NO KEY UPDATE does not block the foreign-key
+	// checks of other tables' inserts.
+	var one int
+	err := tx.QueryRow(ctx, `SELECT 1 FROM accounts WHERE id = $1 FOR NO KEY UPDATE`, accountID).Scan(&one)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, fmt.Errorf("recovery: generate: no account %s", accountID)
+	}
+	if err == nil {
+		_, err = tx.Exec(ctx, `DELETE FROM recovery_keys WHERE account_id = $1`, accountID)
+	}
+	if err == nil {
 		_, err = tx.Exec(ctx, `
 			WITH s AS (SELECT gen_random_uuid() AS id)
 			INSERT INTO recovery_keys (account_id, set_id, key_hash, created_at)
 			SELECT $1, s.id, h, $3 FROM s, unnest($2::bytea[]) AS h`,
 			accountID, hashes, now)
-		return err
-	})
+	}
 	if err != nil {
 		return nil, fmt.Errorf("recovery: generate: %w", err)
 	}
@@ -127,9 +135,15 @@ type Status struct {
 
 // Status reports the account's current set.
 func (k *Keys) Status(ctx context.Context, accountID string) (Status, error) {
+	return k.StatusTx(ctx, k.DB, accountID)
+}
+
+// StatusTx is Status as q sees it: inside a transaction that has just used
+// a key, the key counts as used.
+func (k *Keys) StatusTx(ctx context.Context, q Querier, accountID string) (Status, error) {
 	var s Status
 	var created *time.Time
-	err := k.DB.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE used_at IS NULL), max(created_at)
+	err := q.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE used_at IS NULL), max(created_at)
 		FROM recovery_keys WHERE account_id = $1`, accountID).Scan(&s.Total, &s.Remaining, &created)
 	if err != nil {
 		return Status{}, fmt.Errorf("recovery: status: %w", err)

@@ -162,28 +162,32 @@ func (s *Store) EndOwned(ctx context.Context, accountID string, ids []string, re
 	if len(ids) == 0 {
 		return nil
 	}
+	defer s.Forget(ids...)
+	return pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error { return s.EndOwnedTx(ctx, tx, accountID, ids, reasonFor) })
+}
+
+// EndOwnedTx is EndOwned inside a caller's transaction, which must roll
+// back when it fails. The caller passes ids to Forget after committing.
+func (s *Store) EndOwnedTx(ctx context.Context, tx pgx.Tx, accountID string, ids []string, reasonFor func(id string) string) error {
 	for _, id := range ids {
 		if !IsID(id) {
 			return ErrNotYours
 		}
 	}
-	defer s.Forget(ids...)
-	return pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
-		var n int
-		if err := tx.QueryRow(ctx, `SELECT count(*) FROM (SELECT id FROM device_sessions
-			WHERE id = ANY($1) AND account_id = $2 AND ended_at IS NULL FOR UPDATE) x`, ids, accountID).Scan(&n); err != nil {
-			return err
+	var n int
+	if err := tx.QueryRow(ctx, `SELECT count(*) FROM (SELECT id FROM device_sessions
+		WHERE id = ANY($1) AND account_id = $2 AND ended_at IS NULL FOR UPDATE) x`, ids, accountID).Scan(&n); err != nil {
+		return err
+	}
+	if n != len(uniq(ids)) {
+		return ErrNotYours
+	}
+	for _, id := range uniq(ids) {
+		if err := s.EndTx(ctx, tx, id, reasonFor(id)); err != nil {
+			return fmt.Errorf("end %s: %w", id, err)
 		}
-		if n != len(uniq(ids)) {
-			return ErrNotYours
-		}
-		for _, id := range uniq(ids) {
-			if err := s.EndTx(ctx, tx, id, reasonFor(id)); err != nil {
-				return fmt.Errorf("end %s: %w", id, err)
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // EndOwnedApp ends one app session of the account on the given device.

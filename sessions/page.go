@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"latch/internal/web"
 	"latch/templates"
 )
@@ -273,7 +275,9 @@ func (h *Handler) endOne(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ids := []string{r.PathValue("id")}
-	h.afterEnd(w, r, d, ids, h.Store.EndOwned(r.Context(), d.AccountID, ids, reasonFrom(d, "")), "ended")
+	// From here the person has decided: hanging up does not undo it.
+	ctx := context.WithoutCancel(r.Context())
+	h.afterEnd(w, r, d, ids, h.Store.EndOwned(ctx, d.AccountID, ids, reasonFrom(d, "")), "ended")
 }
 
 func (h *Handler) endSelected(w http.ResponseWriter, r *http.Request) {
@@ -286,7 +290,8 @@ func (h *Handler) endSelected(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/account/sessions", http.StatusSeeOther)
 		return
 	}
-	h.afterEnd(w, r, d, ids, h.Store.EndOwned(r.Context(), d.AccountID, ids, reasonFrom(d, "")), "ended")
+	ctx := context.WithoutCancel(r.Context())
+	h.afterEnd(w, r, d, ids, h.Store.EndOwned(ctx, d.AccountID, ids, reasonFrom(d, "")), "ended")
 }
 
 func (h *Handler) endOthers(w http.ResponseWriter, r *http.Request) {
@@ -296,7 +301,7 @@ func (h *Handler) endOthers(w http.ResponseWriter, r *http.Request) {
 	}
 	// Whatever is live at this moment ends; a session that ended meanwhile
 	// (its owner signed out, the sweep expired it) is simply not among them.
-	_, err := h.Store.EndAll(r.Context(), d.AccountID, d.ID, ReasonEndedElsewhere)
+	_, err := h.Store.EndAll(context.WithoutCancel(r.Context()), d.AccountID, d.ID, ReasonEndedElsewhere)
 	h.afterEnd(w, r, d, nil, err, "others")
 }
 
@@ -309,7 +314,7 @@ func (h *Handler) endApp(w http.ResponseWriter, r *http.Request) {
 	if r.PathValue("id") == d.ID {
 		reason = ReasonSignedOut
 	}
-	err := h.Store.EndOwnedApp(r.Context(), d.AccountID, r.PathValue("id"), r.PathValue("app"), reason)
+	err := h.Store.EndOwnedApp(context.WithoutCancel(r.Context()), d.AccountID, r.PathValue("id"), r.PathValue("app"), reason)
 	if errors.Is(err, ErrNotYours) {
 		http.Redirect(w, r, "/account/sessions?error=gone", http.StatusSeeOther)
 		return
@@ -321,8 +326,9 @@ func (h *Handler) endApp(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/account/sessions?done=app", http.StatusSeeOther)
 }
 
-// notMe ends a session the person does not recognise, records it, and
-// leads to the security page to change credentials.
+// notMe ends a session the person does not recognise and records the
+// report, in one transaction, then leads to the security page to change
+// credentials.
 func (h *Handler) notMe(w http.ResponseWriter, r *http.Request) {
 	d, ok := h.form(w, r)
 	if !ok {
@@ -333,7 +339,15 @@ func (h *Handler) notMe(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/account/sessions", http.StatusSeeOther)
 		return
 	}
-	err := h.Store.EndOwned(r.Context(), d.AccountID, []string{id}, reasonFrom(d, ReasonNotMe))
+	ctx := context.WithoutCancel(r.Context())
+	err := pgx.BeginFunc(ctx, h.Store.DB, func(tx pgx.Tx) error {
+		if err := h.Store.EndOwnedTx(ctx, tx, d.AccountID, []string{id}, reasonFrom(d, ReasonNotMe)); err != nil {
+			return err
+		}
+		return Record(ctx, tx, Event{AccountID: d.AccountID, At: h.Now(), Kind: "reported_not_me",
+			DeviceSessionID: d.ID, Detail: map[string]any{"session": id}})
+	})
+	h.Store.Forget(id)
 	if errors.Is(err, ErrNotYours) {
 		http.Redirect(w, r, "/account/sessions?error=gone", http.StatusSeeOther)
 		return
@@ -342,21 +356,28 @@ func (h *Handler) notMe(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	_ = Record(r.Context(), h.Store.DB, Event{AccountID: d.AccountID, At: h.Now(), Kind: "reported_not_me",
-		DeviceSessionID: d.ID, Detail: map[string]any{"session": id}})
 	http.Redirect(w, r, "/account/security?done=not_me", http.StatusSeeOther)
 }
 
+// untrust stops trusting the device a session signed in from and records
+// it, in one transaction.
 func (h *Handler) untrust(w http.ResponseWriter, r *http.Request) {
 	d, ok := h.form(w, r)
 	if !ok {
 		return
 	}
-	if err := h.Store.Untrust(r.Context(), d.AccountID, r.PathValue("id")); err != nil && !errors.Is(err, ErrNotFound) {
+	ctx := context.WithoutCancel(r.Context())
+	err := pgx.BeginFunc(ctx, h.Store.DB, func(tx pgx.Tx) error {
+		if err := h.Store.Untrust(ctx, tx, d.AccountID, r.PathValue("id")); err != nil {
+			return err
+		}
+		return Record(ctx, tx, Event{AccountID: d.AccountID, At: h.Now(), Kind: "device_untrusted", DeviceSessionID: d.ID,
+			Detail: map[string]any{"session": r.PathValue("id")}})
+	})
+	if err != nil && !errors.Is(err, ErrNotFound) {
 		h.fail(w, r, err)
 		return
 	}
-	_ = Record(r.Context(), h.Store.DB, Event{AccountID: d.AccountID, At: h.Now(), Kind: "device_untrusted", DeviceSessionID: d.ID})
 	http.Redirect(w, r, "/account/sessions?done=untrusted", http.StatusSeeOther)
 }
 
@@ -490,7 +511,7 @@ func (h *Handler) apiEnd(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ids := []string{r.PathValue("id")}
-	h.apiEnded(w, r, 1, h.Store.EndOwned(r.Context(), acct, ids, apiReason(self)))
+	h.apiEnded(w, r, 1, h.Store.EndOwned(context.WithoutCancel(r.Context()), acct, ids, apiReason(self)))
 }
 
 func (h *Handler) apiEndApp(w http.ResponseWriter, r *http.Request) {
@@ -502,7 +523,7 @@ func (h *Handler) apiEndApp(w http.ResponseWriter, r *http.Request) {
 	if r.PathValue("id") == self {
 		reason = ReasonSignedOut
 	}
-	h.apiEnded(w, r, 1, h.Store.EndOwnedApp(r.Context(), acct, r.PathValue("id"), r.PathValue("app"), reason))
+	h.apiEnded(w, r, 1, h.Store.EndOwnedApp(context.WithoutCancel(r.Context()), acct, r.PathValue("id"), r.PathValue("app"), reason))
 }
 
 func (h *Handler) apiEndMany(w http.ResponseWriter, r *http.Request) {
@@ -519,10 +540,11 @@ func (h *Handler) apiEndMany(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, "invalid_request", `send {"ids": [...]} or {"all_others": true}`)
 		return
 	}
+	ctx := context.WithoutCancel(r.Context())
 	if in.AllOthers {
-		n, err := h.Store.EndAll(r.Context(), acct, self, ReasonEndedElsewhere)
+		n, err := h.Store.EndAll(ctx, acct, self, ReasonEndedElsewhere)
 		h.apiEnded(w, r, n, err)
 		return
 	}
-	h.apiEnded(w, r, len(uniq(in.IDs)), h.Store.EndOwned(r.Context(), acct, in.IDs, apiReason(self)))
+	h.apiEnded(w, r, len(uniq(in.IDs)), h.Store.EndOwned(ctx, acct, in.IDs, apiReason(self)))
 }

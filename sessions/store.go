@@ -157,6 +157,12 @@ func ipArg(a netip.Addr) any {
 
 // Create starts a device session and returns its cookie secret.
 func (s *Store) Create(ctx context.Context, nd NewDevice) (*Device, string, error) {
+	return s.CreateTx(ctx, s.DB, nd)
+}
+
+// CreateTx is Create inside a caller's transaction, so that a sign-in's
+// session, its activity record and its alert commit together.
+func (s *Store) CreateTx(ctx context.Context, q Querier, nd NewDevice) (*Device, string, error) {
 	life, ok := s.Policy[nd.Mode]
 	if !ok {
 		return nil, "", fmt.Errorf("sessions: unknown security mode %q", nd.Mode)
@@ -184,7 +190,7 @@ func (s *Store) Create(ctx context.Context, nd NewDevice) (*Device, string, erro
 	if nd.TrustedDeviceID != "" {
 		trusted = nd.TrustedDeviceID
 	}
-	err := s.DB.QueryRow(ctx, `
+	err := q.QueryRow(ctx, `
 		INSERT INTO device_sessions (account_id, kind, secret_hash, created_at, auth_time, amr, acr,
 			last_active_at, idle_timeout, absolute_expires_at, ip, user_agent, restricted_until,
 			device_name, device_kind, place, trusted_device_id)
@@ -199,31 +205,35 @@ func (s *Store) Create(ctx context.Context, nd NewDevice) (*Device, string, erro
 	return d, secret, nil
 }
 
-// Reauthenticate records a fresh authentication in a live device session
-// (prompt=login, max_age, step-up). The cookie secret is replaced, so a
+// ReauthenticateTx records a fresh authentication in a live device session
+// (prompt=login, max_age, step-up) inside a caller's transaction and
+// returns the session as it now is. The cookie secret is replaced, so a
 // secret captured before this sign-in is worthless after it, while the
-// session id (the sid apps hold) stays.
-func (s *Store) Reauthenticate(ctx context.Context, id string, amr []string, acr string) (string, error) {
+// session id (the sid apps hold) stays. Every replica hears of it at
+// commit; the caller calls Forget(id) after committing.
+func (s *Store) ReauthenticateTx(ctx context.Context, q Querier, id string, amr []string, acr string) (*Device, string, error) {
+	if !IsID(id) {
+		return nil, "", ErrNotFound
+	}
 	if amr == nil {
 		amr = []string{}
 	}
 	now := s.Now().UTC()
 	secret, hash := NewSecret()
-	tag, err := s.DB.Exec(ctx, `
+	d, err := scanDevice(q.QueryRow(ctx, `
 		UPDATE device_sessions SET secret_hash = $2, auth_time = $3, amr = $4, acr = $5, last_active_at = $3
-		WHERE id = $1 AND ended_at IS NULL`, id, hash, now, amr, acr)
-	if err != nil {
-		return "", fmt.Errorf("sessions: reauthenticate: %w", err)
+		WHERE id = $1 AND ended_at IS NULL RETURNING `+deviceColumns, id, hash, now, amr, acr))
+	if errors.Is(err, ErrNotFound) {
+		return nil, "", ErrNotFound
 	}
-	if tag.RowsAffected() == 0 {
-		return "", ErrNotFound
+	if err != nil {
+		return nil, "", fmt.Errorf("sessions: reauthenticate: %w", err)
 	}
 	// The old secret is worthless now on every replica too.
-	if _, err := s.DB.Exec(ctx, `SELECT pg_notify($1, $2)`, ChannelEnded, id); err != nil {
-		return "", err
+	if _, err := q.Exec(ctx, `SELECT pg_notify($1, $2)`, ChannelEnded, id); err != nil {
+		return nil, "", fmt.Errorf("sessions: reauthenticate: %w", err)
 	}
-	s.Forget(id)
-	return secret, nil
+	return d, secret, nil
 }
 
 const deviceColumns = `id, account_id, kind, created_at, auth_time, amr, acr, last_active_at,
@@ -335,14 +345,16 @@ func (s *Store) checkLive(ctx context.Context, d *Device, cacheKey string) (*Dev
 }
 
 // Unrestrict turns a recovery session into a normal one, once the person has
-// added a passkey or set a password.
-func (s *Store) Unrestrict(ctx context.Context, id string) error {
-	if _, err := s.DB.Exec(ctx, `UPDATE device_sessions SET restricted_until = NULL WHERE id = $1 AND ended_at IS NULL`, id); err != nil {
-		return err
+// added a passkey or set a password, inside the caller's transaction. The
+// caller calls Forget(id) after committing.
+func (s *Store) Unrestrict(ctx context.Context, q Querier, id string) error {
+	if _, err := q.Exec(ctx, `UPDATE device_sessions SET restricted_until = NULL WHERE id = $1 AND ended_at IS NULL`, id); err != nil {
+		return fmt.Errorf("sessions: unrestrict: %w", err)
 	}
-	_, err := s.DB.Exec(ctx, `SELECT pg_notify($1, $2)`, ChannelEnded, id)
-	s.Forget(id)
-	return err
+	if _, err := q.Exec(ctx, `SELECT pg_notify($1, $2)`, ChannelEnded, id); err != nil {
+		return fmt.Errorf("sessions: unrestrict: %w", err)
+	}
+	return nil
 }
 
 // Touch records activity on a device session.
@@ -425,35 +437,41 @@ func (s *Store) List(ctx context.Context, accountID string) ([]Summary, error) {
 // EndAll ends every live device session of an account except keep (which
 // may be empty) and returns how many ended.
 func (s *Store) EndAll(ctx context.Context, accountID, keep, reason string) (int, error) {
-	n := 0
 	var ended []string
-	var keepArg any
-	if IsID(keep) {
-		keepArg = keep
-	}
 	err := pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT id FROM device_sessions
-			WHERE account_id = $1 AND ended_at IS NULL AND id IS DISTINCT FROM $2::uuid FOR UPDATE`, accountID, keepArg)
-		if err != nil {
-			return err
-		}
-		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
-		if err != nil {
-			return err
-		}
-		for _, id := range ids {
-			if err := s.EndTx(ctx, tx, id, reason); err != nil {
-				return err
-			}
-		}
-		n = len(ids)
-		ended = ids
-		return nil
+		var err error
+		ended, err = s.EndAllTx(ctx, tx, accountID, keep, reason)
+		return err
 	})
 	if err == nil {
 		s.Forget(ended...)
 	}
-	return n, err
+	return len(ended), err
+}
+
+// EndAllTx is EndAll inside a caller's transaction: it returns the ids of
+// the sessions it ended, which the caller passes to Forget after
+// committing.
+func (s *Store) EndAllTx(ctx context.Context, tx pgx.Tx, accountID, keep, reason string) ([]string, error) {
+	var keepArg any
+	if IsID(keep) {
+		keepArg = keep
+	}
+	rows, err := tx.Query(ctx, `SELECT id FROM device_sessions
+		WHERE account_id = $1 AND ended_at IS NULL AND id IS DISTINCT FROM $2::uuid FOR UPDATE`, accountID, keepArg)
+	if err != nil {
+		return nil, fmt.Errorf("sessions: end all: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("sessions: end all: %w", err)
+	}
+	for _, id := range ids {
+		if err := s.EndTx(ctx, tx, id, reason); err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
 }
 
 func isInvalidUUID(err error) bool {

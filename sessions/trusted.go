@@ -20,11 +20,11 @@ func (s *Store) trustFor() time.Duration {
 
 // Trust remembers this browser for the account after a multi-factor
 // sign-in and returns the secret for its device cookie (only its hash is
-// stored) and the trusted device's id.
-func (s *Store) Trust(ctx context.Context, accountID string) (secret, id string, err error) {
+// stored) and the trusted device's id. q is the sign-in's transaction.
+func (s *Store) Trust(ctx context.Context, q Querier, accountID string) (secret, id string, err error) {
 	secret, hash := NewSecret()
 	now := s.Now().UTC()
-	err = s.DB.QueryRow(ctx, `INSERT INTO trusted_devices (account_id, secret_hash, created_at, expires_at)
+	err = q.QueryRow(ctx, `INSERT INTO trusted_devices (account_id, secret_hash, created_at, expires_at)
 		VALUES ($1, $2, $3, $4) RETURNING id`, accountID, hash, now, now.Add(s.trustFor())).Scan(&id)
 	return secret, id, err
 }
@@ -41,12 +41,13 @@ func (s *Store) Trusted(ctx context.Context, accountID, secret string) (string, 
 	return id, err == nil
 }
 
-// Untrust stops trusting the device a session signed in from.
-func (s *Store) Untrust(ctx context.Context, accountID, deviceSessionID string) error {
+// Untrust stops trusting the device a session signed in from, inside q's
+// transaction when q is one.
+func (s *Store) Untrust(ctx context.Context, q Querier, accountID, deviceSessionID string) error {
 	if !IsID(deviceSessionID) {
 		return ErrNotFound
 	}
-	tag, err := s.DB.Exec(ctx, `UPDATE trusted_devices t SET revoked_at = $3
+	tag, err := q.Exec(ctx, `UPDATE trusted_devices t SET revoked_at = $3
 		FROM device_sessions d WHERE d.id = $2 AND d.account_id = $1 AND t.id = d.trusted_device_id
 		AND t.revoked_at IS NULL`, accountID, deviceSessionID, s.Now().UTC())
 	if err != nil {
@@ -67,9 +68,10 @@ func (s *Store) ForgetTrustedDevices(ctx context.Context, q Querier, accountID s
 
 // SeenDevice records that the account signed in from the browser whose
 // device cookie carries secret, and reports whether that was the first
-// time.
-func (s *Store) SeenDevice(ctx context.Context, accountID, secret string) (bool, error) {
-	tag, err := s.DB.Exec(ctx, `INSERT INTO known_devices (account_id, device_hash, first_seen) VALUES ($1, $2, $3)
+// time. q is the sign-in's transaction, so a sign-in that does not commit
+// leaves the browser new.
+func (s *Store) SeenDevice(ctx context.Context, q Querier, accountID, secret string) (bool, error) {
+	tag, err := q.Exec(ctx, `INSERT INTO known_devices (account_id, device_hash, first_seen) VALUES ($1, $2, $3)
 		ON CONFLICT DO NOTHING`, accountID, HashSecret(secret), s.Now().UTC())
 	if err != nil {
 		return false, err

@@ -17,10 +17,10 @@ func TestProvenDevice(t *testing.T) {
 		t.Fatal(err)
 	}
 	did, _ := NewSecret()
-	if _, err := s.SeenDevice(ctx, account, did); err != nil {
+	if _, err := s.SeenDevice(ctx, s.DB, account, did); err != nil {
 		t.Fatal(err)
 	}
-	td, _, err := s.Trust(ctx, account)
+	td, _, err := s.Trust(ctx, s.DB, account)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -536,7 +536,7 @@ func TestEnqueueRolledBackSendsNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := Enqueue(t.Context(), tx, clk.Now(), testMessage("bob@example.com")); err != nil {
+	if err := Queue(t.Context(), tx, clk.Now(), testMessage("bob@example.com")); err != nil {
 		t.Fatal(err)
 	}
 	if err := tx.Rollback(t.Context()); err != nil {

@@ -112,6 +112,13 @@ func Enqueue(ctx context.Context, q Querier, now time.Time, m Message) error {
 	return nil
 }
 
+// Queue writes m to the outbox inside tx, the transaction of the change it
+// announces: the alert and the change commit together or not at all. It is
+// Enqueue for callers that must not send an alert on its own.
+func Queue(ctx context.Context, tx pgx.Tx, now time.Time, m Message) error {
+	return Enqueue(ctx, tx, now, m)
+}
+
 // Transport delivers one message. id is the outbox row's id, unique per
 // message, which the transport may use to name it (Message-ID, file name).
 // An error wrapping ErrPermanent means retrying will not help.

@@ -1,0 +1,463 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/go-webauthn/webauthn/protocol/webauthncbor"
+	"github.com/go-webauthn/webauthn/protocol/webauthncose"
+	"github.com/jackc/pgx/v5"
+
+	"latch/authn"
+)
+
+// One change, one transaction: every change, its activity record and its
+// alert (and the sessions it ends) commit together or not at all, and a
+// client that hangs up once the change is decided cannot cancel half of it.
+//
+// The tests reach latch's statements through a pgx tracer. A request whose
+// context carries a *drop is dropped (its context cancelled, as net/http
+// does when the client closes the connection) right after its n-th
+// statement, or has a chosen statement fail.
+
+type dropKey struct{}
+type sqlKey struct{}
+
+// drop says what to do to one request's statements.
+type drop struct {
+	after  int64  // cancel the request after this many statements; 0: never
+	fail   string // a statement whose SQL contains this fails
+	mark   string // remember when the first statement containing this ran
+	cancel context.CancelFunc
+
+	n      atomic.Int64 // statements run so far
+	marked atomic.Int64 // the number of the mark statement, 0 before it ran
+}
+
+// stepTracer acts on the statements of requests that carry a *drop and
+// leaves every other statement alone.
+type stepTracer struct{}
+
+func (stepTracer) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
+	d, _ := ctx.Value(dropKey{}).(*drop)
+	if d == nil {
+		return ctx
+	}
+	ctx = context.WithValue(ctx, sqlKey{}, data.SQL)
+	if d.fail != "" && strings.Contains(data.SQL, d.fail) {
+		// An already cancelled context fails the statement before it is
+		// sent, as a lost connection or a server error would.
+		failed, cancel := context.WithCancel(ctx)
+		cancel()
+		return failed
+	}
+	return ctx
+}
+
+func (stepTracer) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryEndData) {
+	d, _ := ctx.Value(dropKey{}).(*drop)
+	if d == nil {
+		return
+	}
+	n := d.n.Add(1)
+	if sql, _ := ctx.Value(sqlKey{}).(string); d.mark != "" && strings.Contains(sql, d.mark) {
+		d.marked.CompareAndSwap(0, n)
+	}
+	if n == d.after {
+		d.cancel()
+	}
+}
+
+// startTracedLatch is startLatch with the step tracer installed.
+func startTracedLatch(t *testing.T) *testLatch {
+	return startLatch(t, func(c *Config) { c.queryTracer = stepTracer{} })
+}
+
+// withDrop returns a request context carrying d.
+func withDrop(t *testing.T, d *drop) context.Context {
+	ctx, cancel := context.WithCancel(context.WithValue(t.Context(), dropKey{}, d))
+	d.cancel = cancel
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// serve sends one request straight to latch's handler with ctx as its
+// context, with b's cookies and headers, and keeps the cookies it sets.
+func (b *browser) serve(ctx context.Context, method, path, body string, header http.Header) *httptest.ResponseRecorder {
+	b.t.Helper()
+	req := httptest.NewRequestWithContext(ctx, method, b.l.url+path, strings.NewReader(body))
+	req.Header.Set("User-Agent", b.ua)
+	req.Header.Set("Origin", b.l.url)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	u, _ := url.Parse(b.l.url)
+	for _, c := range b.client.Jar.Cookies(u) {
+		req.AddCookie(c)
+	}
+	rec := httptest.NewRecorder()
+	b.l.srv.handler.ServeHTTP(rec, req)
+	b.client.Jar.SetCookies(u, rec.Result().Cookies())
+	return rec
+}
+
+// serveForm posts a form through serve.
+func (b *browser) serveForm(ctx context.Context, path string, form url.Values) *httptest.ResponseRecorder {
+	return b.serve(ctx, "POST", path, form.Encode(), http.Header{"Content-Type": {"application/x-www-form-urlencoded"}})
+}
+
+// serveJSON posts a script's JSON call through serve, with the CSRF header.
+func (b *browser) serveJSON(ctx context.Context, path string, v any) *httptest.ResponseRecorder {
+	body, _ := json.Marshal(v)
+	return b.serve(ctx, "POST", path, string(body), http.Header{"Content-Type": {"application/json"}, "X-Csrf-Token": {b.cookie("latch_csrf")}})
+}
+
+// cookie returns the value of one of b's cookies for latch.
+func (b *browser) cookie(name string) string {
+	u, _ := url.Parse(b.l.url)
+	for _, c := range b.client.Jar.Cookies(u) {
+		if c.Name == name {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+// outcome is what an attempt at a change left behind: each part true when
+// it is there.
+type outcome map[string]bool
+
+func (o outcome) split() (there, missing []string) {
+	for part, ok := range o {
+		if ok {
+			there = append(there, part)
+		} else {
+			missing = append(missing, part)
+		}
+	}
+	slices.Sort(there)
+	slices.Sort(missing)
+	return there, missing
+}
+
+// dropEveryStep makes a change once without interruption, counting its
+// statements, then once more for every statement, dropping the connection
+// right after it. Each time the parts of the change must be all there or
+// all missing, and all there once the statement containing decided (the
+// change's first write) has run: from then on, hanging up changes nothing.
+// attempt makes a fresh change with ctx as its request's context.
+func dropEveryStep(t *testing.T, decided string, attempt func(ctx context.Context) outcome) {
+	t.Helper()
+	d := &drop{mark: decided}
+	got := attempt(withDrop(t, d))
+	if _, missing := got.split(); len(missing) > 0 {
+		t.Fatalf("without a drop, the change left no %v", missing)
+	}
+	steps := d.n.Load()
+	if d.marked.Load() == 0 {
+		t.Fatalf("no statement contains %q", decided)
+	}
+	kept := 0
+	for i := int64(1); i <= steps; i++ {
+		d := &drop{after: i, mark: decided}
+		got := attempt(withDrop(t, d))
+		there, missing := got.split()
+		switch m := d.marked.Load(); {
+		case m > 0 && m <= i && len(missing) > 0:
+			t.Errorf("dropped after statement %d of %d, once the change was decided (statement %d): %v missing", i, steps, m, missing)
+		case len(there) > 0 && len(missing) > 0:
+			t.Errorf("dropped after statement %d of %d: %v there but %v missing", i, steps, there, missing)
+		}
+		if len(missing) == 0 {
+			kept++
+		}
+	}
+	t.Logf("%d statements; the change survived a drop after %d of them", steps, kept)
+}
+
+// clearThrottle forgets failed attempts, so that attempts cut short (which
+// the throttle counts as failures until they succeed) do not slow the next.
+func (l *testLatch) clearThrottle(t *testing.T) {
+	t.Helper()
+	if _, err := l.srv.db.Pool.Exec(t.Context(), `DELETE FROM signin_failures`); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// softKey is a software passkey that answers registration ceremonies.
+type softKey struct {
+	key *ecdsa.PrivateKey
+	id  []byte
+}
+
+func newSoftKey() *softKey {
+	k := &softKey{id: make([]byte, 16)}
+	k.key, _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	rand.Read(k.id)
+	return k
+}
+
+// register answers the creation options of /account/security/passkeys/begin
+// with a "none" attestation, as a platform authenticator with user
+// verification would.
+func (k *softKey) register(t *testing.T, origin string, options []byte) map[string]any {
+	t.Helper()
+	var opts struct {
+		PublicKey struct {
+			Challenge string `json:"challenge"`
+			RP        struct {
+				ID string `json:"id"`
+			} `json:"rp"`
+		} `json:"publicKey"`
+	}
+	if err := json.Unmarshal(options, &opts); err != nil || opts.PublicKey.Challenge == "" {
+		t.Fatalf("creation options %s: %v", options, err)
+	}
+	x, y := make([]byte, 32), make([]byte, 32)
+	k.key.PublicKey.X.FillBytes(x)
+	k.key.PublicKey.Y.FillBytes(y)
+	cose, err := webauthncbor.Marshal(webauthncose.EC2PublicKeyData{
+		PublicKeyData: webauthncose.PublicKeyData{KeyType: int64(webauthncose.EllipticKey), Algorithm: int64(webauthncose.AlgES256)},
+		Curve:         1, XCoord: x, YCoord: y,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := sha256.Sum256([]byte(opts.PublicKey.RP.ID))
+	auth := append(rp[:], 0x01|0x04|0x40, 0, 0, 0, 0) // UP, UV, attested credential data; counter 0
+	auth = append(auth, make([]byte, 16)...)          // AAGUID
+	auth = binary.BigEndian.AppendUint16(auth, uint16(len(k.id)))
+	auth = append(append(auth, k.id...), cose...)
+	att, err := webauthncbor.Marshal(map[string]any{"fmt": "none", "attStmt": map[string]any{}, "authData": auth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, _ := json.Marshal(map[string]string{"type": "webauthn.create", "challenge": opts.PublicKey.Challenge, "origin": origin})
+	b64 := base64.RawURLEncoding.EncodeToString
+	return map[string]any{"id": b64(k.id), "rawId": b64(k.id), "type": "public-key",
+		"response": map[string]string{"clientDataJSON": b64(client), "attestationObject": b64(att)}}
+}
+
+// TestDropPasskeyAdded: the passkey, its "passkey_added" record and its
+// alert are one transaction that a hang-up cannot split.
+func TestDropPasskeyAdded(t *testing.T) {
+	l := startTracedLatch(t)
+	attempt := 0
+	dropEveryStep(t, "INSERT INTO passkeys", func(ctx context.Context) outcome {
+		attempt++
+		name := fmt.Sprintf("Key #%d#", attempt)
+		b := l.browser()
+		b.signInPassword(l.email, testPassword).Body.Close()
+		begin := b.serveJSON(t.Context(), "/account/security/passkeys/begin", map[string]any{})
+		if begin.Code != http.StatusOK {
+			t.Fatalf("begin: %d %s", begin.Code, begin.Body)
+		}
+		cred := newSoftKey().register(t, l.url, begin.Body.Bytes())
+		// A drop before the change is decided may end the request anyhow.
+		b.serveJSON(ctx, "/account/security/passkeys/finish", map[string]any{"name": name, "credential": cred})
+		return outcome{
+			"passkey":  l.count(`SELECT count(*) FROM passkeys WHERE name = $1`, name) == 1,
+			"activity": l.count(`SELECT count(*) FROM activity WHERE kind = 'passkey_added' AND detail->>'name' = $1`, name) == 1,
+			"alert": l.count(`SELECT count(*) FROM outbox WHERE subject = 'A passkey was added to your account'
+				AND text_body LIKE '%' || $1 || '%'`, name) == 1,
+		}
+	})
+}
+
+// TestDropSignIn: a sign-in's session, its activity record and its "new
+// device" alert are one transaction that a hang-up cannot split.
+func TestDropSignIn(t *testing.T) {
+	l := startTracedLatch(t)
+	acct, _ := l.srv.accounts.ByEmail(t.Context(), l.email)
+	dropEveryStep(t, "INSERT INTO device_sessions", func(ctx context.Context) outcome {
+		l.clearThrottle(t)
+		b := l.browser()
+		form := hiddenFields(page(t, b.do("GET", "/login", nil)))
+		form.Set("email", l.email)
+		form.Set("password", testPassword)
+		sessions := `SELECT count(*) FROM device_sessions WHERE account_id = $1`
+		records := `SELECT count(*) FROM activity WHERE account_id = $1 AND kind = 'new_device'`
+		alerts := `SELECT count(*) FROM outbox WHERE account_id = $1 AND subject = 'Sign-in from a new device'`
+		s0, r0, a0 := l.count(sessions, acct.ID), l.count(records, acct.ID), l.count(alerts, acct.ID)
+		b.serveForm(ctx, "/login", form)
+		return outcome{
+			"session":  l.count(sessions, acct.ID) == s0+1,
+			"activity": l.count(records, acct.ID) == r0+1,
+			"alert":    l.count(alerts, acct.ID) == a0+1,
+		}
+	})
+}
+
+// newPasskeyOnly makes an account without a password, for recovery
+// sign-ins.
+func newPasskeyOnly(t *testing.T, l *testLatch) *authn.Account {
+	t.Helper()
+	acct, err := l.srv.accounts.Create(t.Context(), "grace@example.com", "Grace", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fakePasskey(t, l, acct.ID, true)
+	return acct
+}
+
+// recoverForm is the recovery sign-in form of a fresh browser.
+func recoverForm(t *testing.T, l *testLatch, b *browser, email, key string) url.Values {
+	t.Helper()
+	form := hiddenFields(page(t, b.do("GET", "/login/recover", nil)))
+	form.Set("email", email)
+	form.Set("recovery_key", key)
+	return form
+}
+
+// TestDropRecoveryKeyUse: spending a recovery key, the recovery session it
+// opens, its records and its alert are one transaction that a hang-up
+// cannot split.
+func TestDropRecoveryKeyUse(t *testing.T) {
+	l := startTracedLatch(t)
+	acct := newPasskeyOnly(t, l)
+	dropEveryStep(t, "UPDATE recovery_keys", func(ctx context.Context) outcome {
+		l.clearThrottle(t)
+		keys, err := l.srv.authn.Recovery.Generate(t.Context(), acct.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := l.browser()
+		form := recoverForm(t, l, b, "grace@example.com", keys[0])
+		sessions := `SELECT count(*) FROM device_sessions WHERE account_id = $1 AND restricted_until IS NOT NULL`
+		used := `SELECT count(*) FROM activity WHERE account_id = $1 AND kind = 'recovery_key_used'`
+		signins := `SELECT count(*) FROM activity WHERE account_id = $1 AND kind = 'signin'`
+		alerts := `SELECT count(*) FROM outbox WHERE account_id = $1 AND subject = 'A recovery key was used'`
+		s0, u0, i0, a0 := l.count(sessions, acct.ID), l.count(used, acct.ID), l.count(signins, acct.ID), l.count(alerts, acct.ID)
+		b.serveForm(ctx, "/login/recover", form)
+		return outcome{
+			"key spent": l.count(`SELECT count(*) FROM recovery_keys WHERE account_id = $1 AND used_at IS NOT NULL`, acct.ID) == 1,
+			"session":   l.count(sessions, acct.ID) == s0+1,
+			"record":    l.count(used, acct.ID) == u0+1,
+			"sign-in":   l.count(signins, acct.ID) == i0+1,
+			"alert":     l.count(alerts, acct.ID) == a0+1,
+		}
+	})
+}
+
+// TestRecoverFailsWhole: when creating the recovery session fails, the
+// recovery key stays unspent and nothing else is left behind.
+func TestRecoverFailsWhole(t *testing.T) {
+	l := startTracedLatch(t)
+	acct := newPasskeyOnly(t, l)
+	keys, err := l.srv.authn.Recovery.Generate(t.Context(), acct.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := l.browser()
+	rec := b.serveForm(withDrop(t, &drop{fail: "INSERT INTO device_sessions"}), "/login/recover", recoverForm(t, l, b, "grace@example.com", keys[0]))
+	if rec.Code != http.StatusInternalServerError {
+		t.Fatalf("recovery with a failing session insert: %d", rec.Code)
+	}
+	if _, err := l.srv.authn.Recovery.Check(t.Context(), acct.ID, keys[0]); err != nil {
+		t.Fatalf("the key was spent without a session: %v", err)
+	}
+	for what, q := range map[string]string{
+		"session":  `SELECT count(*) FROM device_sessions WHERE account_id = $1`,
+		"activity": `SELECT count(*) FROM activity WHERE account_id = $1`,
+		"alert":    `SELECT count(*) FROM outbox WHERE account_id = $1`,
+	} {
+		if n := l.count(q, acct.ID); n != 0 {
+			t.Errorf("a failed recovery left %d %s rows", n, what)
+		}
+	}
+	if b.session() != "" {
+		t.Error("a failed recovery set a session cookie")
+	}
+	// The same key works once the database does.
+	l.clearThrottle(t)
+	c := l.browser()
+	resp := c.do("POST", "/login/recover", recoverForm(t, l, c, "grace@example.com", keys[0]))
+	resp.Body.Close()
+	if resp.Request.URL.Path != "/account/security" {
+		t.Fatalf("recovery with the unspent key: %d %s", resp.StatusCode, resp.Request.URL)
+	}
+}
+
+// TestDropOtherChanges: removing a passkey, generating recovery keys and
+// reporting a session as "not me" hold together the same way.
+func TestDropOtherChanges(t *testing.T) {
+	l := startTracedLatch(t)
+	acct, _ := l.srv.accounts.ByEmail(t.Context(), l.email)
+	signedIn := func() (*browser, url.Values) {
+		l.clearThrottle(t)
+		b := l.browser()
+		b.signInPassword(l.email, testPassword).Body.Close()
+		return b, url.Values{"csrf_token": {b.cookie("latch_csrf")}}
+	}
+
+	t.Run("passkey removed", func(t *testing.T) {
+		attempt := 0
+		dropEveryStep(t, "DELETE FROM passkeys", func(ctx context.Context) outcome {
+			attempt++
+			name := fmt.Sprintf("Key #%d#", attempt)
+			id := make([]byte, 16)
+			rand.Read(id)
+			if _, err := l.srv.db.Pool.Exec(t.Context(), `INSERT INTO passkeys (id, account_id, name, credential, backup_eligible, backup_state, created_at)
+				VALUES ($1, $2, $3, '{}', true, true, now())`, id, acct.ID, name); err != nil {
+				t.Fatal(err)
+			}
+			b, form := signedIn()
+			b.serveForm(ctx, "/account/security/passkeys/"+base64.RawURLEncoding.EncodeToString(id)+"/remove", form)
+			return outcome{
+				"passkey gone": l.count(`SELECT count(*) FROM passkeys WHERE id = $1`, id) == 0,
+				"activity":     l.count(`SELECT count(*) FROM activity WHERE kind = 'passkey_remove' AND detail->>'name' = $1`, name) == 1,
+				"alert": l.count(`SELECT count(*) FROM outbox WHERE subject = 'A passkey was removed from your account'
+					AND text_body LIKE '%' || $1 || '%'`, name) == 1,
+			}
+		})
+	})
+
+	t.Run("recovery keys generated", func(t *testing.T) {
+		dropEveryStep(t, "DELETE FROM recovery_keys", func(ctx context.Context) outcome {
+			b, form := signedIn()
+			before, err := l.srv.authn.Recovery.CurrentSet(t.Context(), acct.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			records := `SELECT count(*) FROM activity WHERE account_id = $1 AND kind = 'recovery_generate'`
+			r0 := l.count(records, acct.ID)
+			b.serveForm(ctx, "/account/security/recovery/generate", form)
+			after, err := l.srv.authn.Recovery.CurrentSet(t.Context(), acct.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return outcome{
+				"new set":  after != before,
+				"activity": l.count(records, acct.ID) == r0+1,
+			}
+		})
+	})
+
+	t.Run("not me", func(t *testing.T) {
+		dropEveryStep(t, "UPDATE device_sessions SET ended_at", func(ctx context.Context) outcome {
+			other, _ := signedIn()
+			sid := l.sid(other.session())
+			me, form := signedIn()
+			me.serveForm(ctx, "/account/sessions/"+sid+"/not-me", form)
+			return outcome{
+				"session ended": l.count(`SELECT count(*) FROM device_sessions WHERE id = $1 AND end_reason = 'not_me'`, sid) == 1,
+				"activity":      l.count(`SELECT count(*) FROM activity WHERE kind = 'reported_not_me' AND detail->>'session' = $1`, sid) == 1,
+			}
+		})
+	})
+}
