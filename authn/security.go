@@ -33,7 +33,7 @@ func (h *Handler) securityRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /account/security/totp/remove", h.securityForm("totp_remove"))
 	mux.HandleFunc("POST /account/security/recovery/generate", h.securityForm("recovery_generate"))
 	mux.HandleFunc("POST /account/security/password", h.passwordSet)
-	mux.HandleFunc("POST /account/security/password/remove", h.securityForm("password_remove"))
+	mux.HandleFunc("POST /account/security/password/remove", h.securityForm("password_remove", "sign_out_others"))
 }
 
 // reveal is what the security page shows once after a change: new recovery
@@ -393,6 +393,14 @@ func (h *Handler) change(ctx context.Context, t *txn, r *http.Request, d *sessio
 	default:
 		return "", nil, fmt.Errorf("authn: unknown change %q", c.Action)
 	}
+	if (c.Action == "password_set" || c.Action == "password_remove") && c.Params["sign_out_others"] == "1" {
+		// Whoever knew the old password may be signed in elsewhere.
+		n, err := h.endOthers(ctx, t, acct.ID, d.ID, sessions.ReasonPassword)
+		if err != nil {
+			return "", nil, err
+		}
+		detail["sessions_ended"] = n
+	}
 	if err := h.recordTx(ctx, t, r, acct.ID, c.Action, d.ID, detail); err != nil {
 		return "", nil, err
 	}
@@ -458,7 +466,8 @@ func (h *Handler) passwordSet(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.sensitive(w, r, d, acct, change{Action: "password_set", Params: map[string]string{"hash": hash}})
+	h.sensitive(w, r, d, acct, change{Action: "password_set", Params: map[string]string{"hash": hash,
+		"sign_out_others": r.PostFormValue("sign_out_others")}})
 }
 
 // totpConfirm turns the authenticator app on once a code from it matches.

@@ -113,6 +113,7 @@ var reasons = map[string]string{
 	ReasonReplaced:       "Another account signed in",
 	ReasonTokenReuse:     "Ended after a stolen token was detected",
 	ReasonAdministrator:  "Ended by an administrator",
+	ReasonPassword:       "Signed out when the password changed",
 }
 
 func (h *Handler) deviceName(d DeviceRecord) (string, string) {

@@ -29,6 +29,7 @@ const (
 	ReasonReplaced       = "replaced"          // another account signed in on the same browser
 	ReasonTokenReuse     = "token_reuse"       // a rotated-out refresh token was presented again
 	ReasonAdministrator  = "administrator"     // ended from the command line
+	ReasonPassword       = "password_changed"  // signed out when the password was changed or removed
 )
 
 // Lifetime is the pair of limits a device session lives under.

@@ -281,8 +281,13 @@ func TestPages(t *testing.T) {
 				`<label for="confirm_password">Confirm new password</label>`,
 				`name="confirm_password" type="password" autocomplete="new-password" minlength="8" required`,
 				`Change password</button>`,
+				// Signing out other sessions, ticked, on both forms.
+				`<input id="change-sign-out" name="sign_out_others" type="checkbox" value="1" checked`,
+				`<label for="change-sign-out">Sign out my other sessions</label>`,
 				`Sign in with passkeys only`,
 				`action="/account/security/password/remove"`,
+				`<input id="remove-sign-out" name="sign_out_others" type="checkbox" value="1" checked>`,
+				`<label for="remove-sign-out">Sign out my other sessions</label>`,
 			},
 			notWant: []string{
 				`role="alert" id`, `recovery key</h2>`, `action="/account/security/totp/begin"`,
@@ -317,7 +322,8 @@ func TestPages(t *testing.T) {
 				`Set password</button>`,
 				`autocomplete="new-password"`,
 			},
-			notWant: []string{`Change password`, `/password/remove`},
+			// No password to change: nobody signed in with one.
+			notWant: []string{`Change password`, `/password/remove`, `sign_out_others`},
 		},
 		{
 			name: "security with a suspended passkey beside a good one",

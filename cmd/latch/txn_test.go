@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/go-webauthn/webauthn/protocol/webauthncbor"
 	"github.com/go-webauthn/webauthn/protocol/webauthncose"
@@ -354,6 +355,45 @@ func TestDropRecoveryKeyUse(t *testing.T) {
 	})
 }
 
+// TestDropPasswordChange: a new password, its record and the end of every
+// other session are one transaction that a hang-up cannot split.
+func TestDropPasswordChange(t *testing.T) {
+	l := startTracedLatch(t)
+	acct, _ := l.srv.accounts.ByEmail(t.Context(), l.email)
+	password := testPassword
+	attempt := 0
+	dropEveryStep(t, "INSERT INTO passwords", func(ctx context.Context) outcome {
+		attempt++
+		l.clearThrottle(t)
+		other := l.browser()
+		other.signInPassword(l.email, password).Body.Close()
+		otherSid := l.sid(other.session())
+		me := l.browser()
+		me.signInPassword(l.email, password).Body.Close()
+		next := fmt.Sprintf("new password number %d", attempt)
+		form := hiddenFields(page(t, me.do("GET", "/account/security", nil)))
+		form.Set("new_password", next)
+		form.Set("confirm_password", next)
+		form.Set("sign_out_others", "1")
+		records := `SELECT count(*) FROM activity WHERE account_id = $1 AND kind = 'password_set'`
+		r0 := l.count(records, acct.ID)
+		me.serveForm(ctx, "/account/security/password", form)
+		hash, err := l.srv.accounts.PasswordHash(t.Context(), acct.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		changed, _ := authn.VerifyPassword(hash, next)
+		if changed {
+			password = next
+		}
+		return outcome{
+			"password":            changed,
+			"activity":            l.count(records, acct.ID) == r0+1,
+			"other session ended": l.count(`SELECT count(*) FROM device_sessions WHERE id = $1 AND ended_at IS NOT NULL`, otherSid) == 1,
+		}
+	})
+}
+
 // TestRecoverFailsWhole: when creating the recovery session fails, the
 // recovery key stays unspent and nothing else is left behind.
 func TestRecoverFailsWhole(t *testing.T) {
@@ -391,6 +431,150 @@ func TestRecoverFailsWhole(t *testing.T) {
 	if resp.Request.URL.Path != "/account/security" {
 		t.Fatalf("recovery with the unspent key: %d %s", resp.StatusCode, resp.Request.URL)
 	}
+}
+
+// TestPasswordSignsOutOthers: changing or removing the password with "sign
+// out my other sessions" ticked ends every other device session (their
+// apps' refresh tokens stop working) and keeps this one; unticked, the
+// others stay. The choice survives a step-up.
+func TestPasswordSignsOutOthers(t *testing.T) {
+	l := startLatch(t)
+	acct, _ := l.srv.accounts.ByEmail(t.Context(), l.email)
+	password := testPassword
+	others := func() (*browser, *tokens, *browser) {
+		t.Helper()
+		withApp := l.browser()
+		a := l.appA()
+		f := a.newFlow()
+		tok := a.mustExchange(a.callback(withApp.signIn(withApp.do("GET", f.url, nil), l.email, password), f), f)
+		plain := l.browser()
+		plain.signInPassword(l.email, password).Body.Close()
+		return withApp, tok, plain
+	}
+	me := l.browser()
+	me.signInPassword(l.email, password).Body.Close()
+	myRefresh := me.signInFlow(l.appB()).RefreshToken
+	// refreshMine uses this session's app's refresh token (they rotate).
+	refreshMine := func(what string) {
+		t.Helper()
+		tok, err := l.appB().refresh(myRefresh)
+		if err != nil {
+			t.Fatalf("%s: this session's app lost its refresh token: %v", what, err)
+		}
+		myRefresh = tok.RefreshToken
+	}
+	// The security page ticks the box by default.
+	body := page(t, me.do("GET", "/account/security", nil))
+	if !strings.Contains(body, `name="sign_out_others" type="checkbox" value="1" checked`) {
+		t.Fatal("the change-password form does not offer to sign out other sessions, ticked")
+	}
+
+	setPassword := func(next string, signOut bool) {
+		t.Helper()
+		f := url.Values{"new_password": {next}, "confirm_password": {next}}
+		if signOut {
+			f.Set("sign_out_others", "1")
+		}
+		resp := me.post("/account/security", "/account/security/password", f)
+		resp.Body.Close()
+		if !strings.Contains(resp.Request.URL.RawQuery, "done=password_set") {
+			t.Fatalf("password change: %s", resp.Request.URL)
+		}
+		password = next
+	}
+	mustBeEnded := func(what string, b *browser, tok *tokens) {
+		t.Helper()
+		if signedInAt(t, l.url, "/account", b.session()) {
+			t.Fatalf("%s: another session is still signed in", what)
+		}
+		if tok != nil {
+			if _, err := l.appA().refresh(tok.RefreshToken); oauthErrorCode(err) != "invalid_grant" {
+				t.Fatalf("%s: the other session's refresh token: %v", what, err)
+			}
+		}
+	}
+	mustBeAlive := func(what string, b *browser) {
+		t.Helper()
+		if !signedInAt(t, l.url, "/account", b.session()) {
+			t.Fatalf("%s: a session ended", what)
+		}
+	}
+
+	// Change, ticked.
+	a, aTok, p := others()
+	setPassword("second password here", true)
+	mustBeEnded("change, ticked", a, aTok)
+	mustBeEnded("change, ticked", p, nil)
+	mustBeAlive("change, ticked (this session)", me)
+	refreshMine("change, ticked")
+	var reason string
+	l.srv.db.Pool.QueryRow(t.Context(), `SELECT end_reason FROM device_sessions WHERE id = $1`, aTok.claims.Sid).Scan(&reason)
+	if reason != "password_changed" {
+		t.Fatalf("end reason %q", reason)
+	}
+	var ended int
+	l.srv.db.Pool.QueryRow(t.Context(), `SELECT (detail->>'sessions_ended')::int FROM activity
+		WHERE account_id = $1 AND kind = 'password_set' ORDER BY id DESC LIMIT 1`, acct.ID).Scan(&ended)
+	if ended != 2 {
+		t.Fatalf("the record says %d sessions ended, want 2", ended)
+	}
+
+	// Change, unticked.
+	a, aTok, p = others()
+	setPassword("third password here", false)
+	mustBeAlive("change, unticked", a)
+	mustBeAlive("change, unticked", p)
+	if _, err := l.appA().refresh(aTok.RefreshToken); err != nil {
+		t.Fatalf("change, unticked: the other session's refresh token: %v", err)
+	}
+
+	// Change after a step-up, ticked: the choice waits with the change.
+	a, aTok, p = others()
+	l.clock.Add(11 * time.Minute)
+	resp := me.post("/account/security", "/account/security/password",
+		url.Values{"new_password": {"fourth password here"}, "confirm_password": {"fourth password here"}, "sign_out_others": {"1"}})
+	body = page(t, resp)
+	if resp.Request.URL.Path != "/account/reauth" {
+		t.Fatalf("a stale change went to %s", resp.Request.URL)
+	}
+	mustBeAlive("waiting for the step-up", a)
+	form := hiddenFields(body)
+	form.Set("password", password)
+	resp = me.do("POST", "/account/reauth", form)
+	resp.Body.Close()
+	if !strings.Contains(resp.Request.URL.RawQuery, "done=password_set") {
+		t.Fatalf("the change after its step-up: %s", resp.Request.URL)
+	}
+	password = "fourth password here"
+	mustBeEnded("change after a step-up", a, aTok)
+	mustBeEnded("change after a step-up", p, nil)
+	mustBeAlive("change after a step-up (this session)", me)
+
+	// Remove, unticked, then ticked.
+	fakePasskey(t, l, acct.ID, true)
+	body = page(t, me.do("GET", "/account/security", nil))
+	removeForm := body[strings.Index(body, `action="/account/security/password/remove"`):]
+	if !strings.Contains(removeForm[:strings.Index(removeForm, "</form>")], `name="sign_out_others" type="checkbox" value="1" checked`) {
+		t.Fatal("the remove-password form does not offer to sign out other sessions, ticked")
+	}
+	a, aTok, p = others()
+	resp = me.post("/account/security", "/account/security/password/remove", nil)
+	resp.Body.Close()
+	if !strings.Contains(resp.Request.URL.RawQuery, "done=password_gone") {
+		t.Fatalf("remove: %s", resp.Request.URL)
+	}
+	mustBeAlive("remove, unticked", a)
+	mustBeAlive("remove, unticked", p)
+	setPassword("fifth password here", false)
+	resp = me.post("/account/security", "/account/security/password/remove", url.Values{"sign_out_others": {"1"}})
+	resp.Body.Close()
+	if !strings.Contains(resp.Request.URL.RawQuery, "done=password_gone") {
+		t.Fatalf("remove, ticked: %s", resp.Request.URL)
+	}
+	mustBeEnded("remove, ticked", a, aTok)
+	mustBeEnded("remove, ticked", p, nil)
+	mustBeAlive("remove, ticked (this session)", me)
+	refreshMine("remove, ticked")
 }
 
 // TestDropOtherChanges: removing a passkey, generating recovery keys and
