@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-// RateLimiter is a token bucket per client address: Burst requests at once,
+// RateLimiter is a token bucket per client network: Burst requests at once,
 // refilled at Rate per second. It guards sign-in against a single address
 // trying many accounts, which the per-account throttle cannot see.
 type RateLimiter struct {
@@ -15,7 +15,7 @@ type RateLimiter struct {
 	Now   func() time.Time
 
 	mu      sync.Mutex
-	buckets map[netip.Addr]*bucket
+	buckets map[netip.Prefix]*bucket
 	swept   time.Time
 }
 
@@ -26,27 +26,42 @@ type bucket struct {
 
 // NewRateLimiter returns a limiter allowing burst requests and rate per second.
 func NewRateLimiter(rate, burst float64) *RateLimiter {
-	return &RateLimiter{Rate: rate, Burst: burst, Now: time.Now, buckets: map[netip.Addr]*bucket{}}
+	return &RateLimiter{Rate: rate, Burst: burst, Now: time.Now, buckets: map[netip.Prefix]*bucket{}}
 }
 
-// Allow takes a token for addr and reports whether one was there.
+// LimitKey is the network a client address is limited as: an IPv4 address
+// by itself (an IPv4-mapped IPv6 address counts as its IPv4 address), an
+// IPv6 address by its /64. A single IPv6 subscriber is routinely given a
+// whole /64 (RFC 6177, RFC 7421), so keying on the /128 would hand one
+// caller 2^64 buckets.
+func LimitKey(a netip.Addr) netip.Prefix {
+	a = a.Unmap()
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return p
+	}
+	return netip.PrefixFrom(a, a.BitLen())
+}
+
+// Allow takes a token for addr's network and reports whether one was there.
 func (l *RateLimiter) Allow(addr netip.Addr) bool {
+	key := LimitKey(addr)
 	now := l.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if now.Sub(l.swept) > time.Minute {
 		// Forget full buckets so the map does not grow without bound.
-		for a, b := range l.buckets {
+		for k, b := range l.buckets {
 			if b.tokens+now.Sub(b.at).Seconds()*l.Rate >= l.Burst {
-				delete(l.buckets, a)
+				delete(l.buckets, k)
 			}
 		}
 		l.swept = now
 	}
-	b, ok := l.buckets[addr]
+	b, ok := l.buckets[key]
 	if !ok {
 		b = &bucket{tokens: l.Burst, at: now}
-		l.buckets[addr] = b
+		l.buckets[key] = b
 	}
 	b.tokens = min(l.Burst, b.tokens+now.Sub(b.at).Seconds()*l.Rate)
 	b.at = now

@@ -62,3 +62,32 @@ func TestRateLimiter(t *testing.T) {
 		t.Fatal("refill is not one per second")
 	}
 }
+
+// TestRateLimiterNetworks: IPv6 callers share a bucket per /64, IPv4
+// callers have one each, and an IPv4-mapped IPv6 address is its IPv4
+// address.
+func TestRateLimiterNetworks(t *testing.T) {
+	for _, tc := range []struct {
+		name, a, b string
+		shared     bool
+	}{
+		{"two addresses in one /64", "2001:db8:1:2::1", "2001:db8:1:2:ffff:ffff:ffff:ffff", true},
+		{"neighbouring /64s", "2001:db8:1:2::1", "2001:db8:1:3::1", false},
+		{"two IPv4 addresses", "81.2.69.1", "81.2.69.2", false},
+		{"IPv4-mapped and IPv4", "::ffff:81.2.69.1", "81.2.69.1", true},
+		{"IPv4-mapped and another IPv4", "::ffff:81.2.69.1", "81.2.69.2", false},
+		{"zone ignored", "fe80::1%eth0", "fe80::2%eth1", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := NewRateLimiter(1, 1)
+			now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			l.Now = func() time.Time { return now }
+			if !l.Allow(netip.MustParseAddr(tc.a)) {
+				t.Fatal("the first request was refused")
+			}
+			if got := !l.Allow(netip.MustParseAddr(tc.b)); got != tc.shared {
+				t.Fatalf("%s then %s: shared bucket = %v, want %v", tc.a, tc.b, got, tc.shared)
+			}
+		})
+	}
+}
