@@ -92,10 +92,6 @@ func (h *Handler) passkeyLoginBegin(w http.ResponseWriter, r *http.Request) {
 	if !h.readJSON(w, r, &in) {
 		return
 	}
-	if !h.Limiter.Allow(h.ClientIP.Addr(r)) {
-		jsonError(w, http.StatusTooManyRequests, "Too many sign-in attempts from your network. Wait a minute and try again.")
-		return
-	}
 	a, err := h.Passkeys.BeginLogin(r.Context(), h.binding(w, r), in.Conditional)
 	if err != nil {
 		h.failMaybeJSON(w, r, err, true)
@@ -231,10 +227,6 @@ func (h *Handler) secondFactor(w http.ResponseWriter, r *http.Request) {
 	key := r.PostFormValue("recovery_key")
 	useRecovery := key != "" || r.PostForm.Has("recovery_key")
 	ctx := r.Context()
-	if !h.Limiter.Allow(h.ClientIP.Addr(r)) {
-		h.renderSecondFactor(w, r, http.StatusTooManyRequests, st, useRecovery, "Too many attempts from your network. Wait a minute and try again.")
-		return
-	}
 	acct, err := h.Accounts.ByID(ctx, st.AccountID)
 	if err != nil {
 		h.fail(w, r, err)
@@ -373,10 +365,6 @@ func (h *Handler) recover(w http.ResponseWriter, r *http.Request) {
 	page := func(status int, msg string) {
 		h.Pages.Render(w, status, "recover", templates.RecoverPage{Base: h.base(w, r, "Use a recovery key", nil),
 			AuthRequestID: r.PostFormValue("auth_request"), Email: email, Error: msg})
-	}
-	if !h.Limiter.Allow(h.ClientIP.Addr(r)) {
-		page(http.StatusTooManyRequests, "Too many attempts from your network. Wait a minute and try again.")
-		return
 	}
 	acct, err := h.accountByEmail(ctx, email)
 	if err != nil {

@@ -114,7 +114,6 @@ type Handler struct {
 	Cookies  *web.Cookies
 	CSRF     *web.CSRF
 	ClientIP *web.ClientIP
-	Limiter  *web.RateLimiter
 	Metrics  *web.Metrics
 	Logger   *slog.Logger
 	Now      func() time.Time
@@ -158,6 +157,20 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	h.consentRoutes(mux)
 }
 
+// RateLimited lists the sign-in routes, each with its sign-in method (the
+// metric's label). The per-address rate limiter runs for them in web.Guard,
+// before their body is read, so a caller over the limit costs latch no
+// parsing, no query and no argon2id.
+func (h *Handler) RateLimited() map[string]string {
+	return map[string]string{
+		"POST /login":               "password",
+		"POST /login/passkey/begin": "passkey",
+		"POST /login/verify":        "second_factor",
+		"POST /login/recover":       "recovery_key",
+		"POST /account/reauth":      "step_up",
+	}
+}
+
 // Device returns the live device session of the request's cookie, or nil.
 func (h *Handler) Device(r *http.Request) *sessions.Device { return h.device(r.Context(), r) }
 
@@ -197,7 +210,8 @@ func (h *Handler) baseFor(w http.ResponseWriter, r *http.Request, title string, 
 }
 
 // ErrorPage shows latch's error page; the identity provider uses it for
-// requests it cannot answer at the app.
+// requests it cannot answer at the app, and web.Guard for the requests it
+// refuses.
 func (h *Handler) ErrorPage(w http.ResponseWriter, r *http.Request, status int, heading, message string) {
 	h.errorPage(w, r, status, heading, message)
 }
@@ -342,13 +356,6 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	email := r.PostFormValue("email")
 	password := r.PostFormValue("password")
 	ip := h.ClientIP.Addr(r)
-	if !h.Limiter.Allow(ip) {
-		h.Metrics.SignIns.WithLabelValues("password", "rate_limited").Inc()
-		w.Header().Set("Retry-After", "60")
-		h.renderLogin(w, r, http.StatusTooManyRequests, req, email,
-			"Too many sign-in attempts from your network. Wait a minute and try again.")
-		return
-	}
 	acct, err := h.accountByEmail(r.Context(), email)
 	if err != nil {
 		h.fail(w, r, err)

@@ -264,10 +264,6 @@ func (h *Handler) reauth(w http.ResponseWriter, r *http.Request) {
 		h.renderReauth(w, r, http.StatusForbidden, d, acct, changeID, next, "This account confirms changes with a passkey only.")
 		return
 	}
-	if !h.Limiter.Allow(h.ClientIP.Addr(r)) {
-		h.renderReauth(w, r, http.StatusTooManyRequests, d, acct, changeID, next, "Too many attempts from your network. Wait a minute and try again.")
-		return
-	}
 	throttled := func(wait time.Duration, err error) bool {
 		if err == nil && wait <= 0 {
 			return false

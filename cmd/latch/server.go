@@ -139,6 +139,10 @@ type server struct {
 	throttle *authn.Throttle
 	authn    *authn.Handler
 	metrics  *web.Metrics
+	// limiter is the per-address rate limit of the sign-in routes.
+	limiter *web.RateLimiter
+	// clientIP finds a request's client address behind trusted proxies.
+	clientIP *web.ClientIP
 	// sessionsPage is the active sessions page, API and activity history.
 	sessionsPage *sessions.Handler
 	// sender delivers back-channel logouts.
@@ -177,7 +181,9 @@ func newServer(ctx context.Context, cfg *Config, db *database, logger *slog.Logg
 		"standard": {Absolute: cfg.SessionAbsolute, Idle: cfg.SessionIdle},
 		"advanced": {Absolute: cfg.AdvancedSessionAbsolute, Idle: cfg.AdvancedSessionIdle},
 	}
-	s := &server{cfg: cfg, logger: logger, db: db, metrics: web.NewMetrics()}
+	s := &server{cfg: cfg, logger: logger, db: db, metrics: web.NewMetrics(), clientIP: clientIP,
+		limiter: web.NewRateLimiter(cfg.RateLimit/60, cfg.RateLimit)}
+	s.limiter.Now = now
 	s.sessions = sessions.New(db.Pool, policy)
 	s.sessions.Now = now
 	s.sessions.TrustFor = cfg.TrustedDevice
@@ -213,11 +219,9 @@ func newServer(ctx context.Context, cfg *Config, db *database, logger *slog.Logg
 		Passkeys: &authn.Passkeys{DB: db.Pool, WebAuthn: wa, Now: now},
 		TOTP:     totp, Recovery: &recovery.Keys{DB: db.Pool, Now: now},
 		Flow: flow, StepUp: map[string]time.Duration{"standard": cfg.StepUp, "advanced": cfg.AdvancedStepUp}, Issuer: cfg.Issuer, Notify: true,
-		Cookies: cookies, CSRF: web.NewCSRF(cookies), ClientIP: clientIP,
-		Limiter: web.NewRateLimiter(cfg.RateLimit/60, cfg.RateLimit), Metrics: s.metrics,
+		Cookies: cookies, CSRF: web.NewCSRF(cookies), ClientIP: clientIP, Metrics: s.metrics,
 		Logger: logger, Now: now,
 	}
-	s.authn.Limiter.Now = now
 	authorizeLimiter := web.NewRateLimiter(cfg.AuthorizeRateLimit/60, cfg.AuthorizeRateLimit)
 	authorizeLimiter.Now = now
 	s.provider, err = idp.New(idp.Config{
@@ -281,12 +285,38 @@ func (s *server) routes() http.Handler {
 		http.Redirect(w, r, "/account", http.StatusSeeOther)
 	})
 	route := func(r *http.Request) string {
-		if r.Pattern == "" {
-			return "unmatched"
+		if r.Pattern != "" {
+			return r.Pattern
 		}
-		return r.Pattern
+		// The guard refused it before the mux saw it.
+		if _, p := mux.Handler(r); p != "" {
+			return p
+		}
+		return "unmatched"
 	}
-	return web.SecurityHeaders(s.provider.FormTargets(), s.metrics.Instrument(route, mux))
+	return web.SecurityHeaders(s.provider.FormTargets(), s.metrics.Instrument(route, s.guard().Wrap(mux)))
+}
+
+// oauthBodyLimit is the body limit of the endpoints that take tokens: their
+// forms carry tokens and client credentials, which may exceed a page form's
+// 16 KiB (they also bound their own bodies, to the same 64 KiB). Requests
+// to /authorize and /end_session stay within 16 KiB, as idp bounds them.
+const oauthBodyLimit = 64 << 10
+
+// guard is the one place every request's body limit, character checks and
+// the sign-in rate limit are enforced (web.Guard).
+func (s *server) guard() *web.Guard {
+	return &web.Guard{
+		Limits: map[string]int64{"/oauth/": oauthBodyLimit, "/revoke": oauthBodyLimit, "/userinfo": oauthBodyLimit},
+		// The token, introspection, revocation and userinfo endpoints answer
+		// RFC 6749 §5.2 errors, and the sessions API has the same shape.
+		// /authorize is left to latch's page: until the client and its
+		// redirect URI are checked, nothing may be sent to the redirect URI.
+		OAuth:       []string{"/oauth/", "/revoke", "/userinfo", "/api/"},
+		RateLimited: s.authn.RateLimited(),
+		Limiter:     s.limiter, ClientIP: s.clientIP, Metrics: s.metrics,
+		Page: s.authn.ErrorPage,
+	}
 }
 
 // ready answers 200 when the database answers, every migration is applied

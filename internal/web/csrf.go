@@ -60,7 +60,13 @@ func (c *CSRF) Check(r *http.Request) error {
 	}
 	got := r.Header.Get(CSRFHeader)
 	if got == "" {
-		got = r.PostFormValue(CSRFField)
+		// ParseForm, never PostFormValue: it would parse a multipart body
+		// (memory and temporary files) before anything checked the caller.
+		// The body is bounded by the Guard in front of every route.
+		if err := r.ParseForm(); err != nil {
+			return ErrCSRF
+		}
+		got = r.PostForm.Get(CSRFField)
 	}
 	if subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
 		return ErrCSRF
