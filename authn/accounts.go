@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"latch/internal/web"
 	"latch/sessions"
 )
 
@@ -44,16 +45,28 @@ type Accounts struct {
 	Argon2 Argon2Params
 }
 
+// PossibleEmail reports whether a typed email could belong to an account:
+// plain text no longer than any account's. Anything else is refused before
+// it reaches SQL (the throttle keys on it, and an index row has a size
+// limit) and without an argon2id, since no account can match it.
+func PossibleEmail(email string) bool {
+	return web.ValidText(strings.TrimSpace(email), MaxEmailLength)
+}
+
 // EmailKey is the form of an email used to find its account.
 func EmailKey(email string) string {
 	return strings.ToLower(strings.TrimSpace(email))
 }
 
+// MaxEmailLength bounds an address (RFC 5321 §4.5.3.1: a 64-byte local
+// part, @, a 255-byte domain).
+const MaxEmailLength = 320
+
 // CheckEmail validates an address as typed by a person or an operator.
 func CheckEmail(email string) (string, error) {
 	email = strings.TrimSpace(email)
 	a, err := mail.ParseAddress(email)
-	if err != nil || a.Address != email || !strings.Contains(email, "@") || len(email) > 320 {
+	if err != nil || a.Address != email || !strings.Contains(email, "@") || len(email) > MaxEmailLength {
 		return "", ErrBadEmail
 	}
 	return email, nil

@@ -366,6 +366,11 @@ func (h *Handler) recover(w http.ResponseWriter, r *http.Request) {
 		h.Pages.Render(w, status, "recover", templates.RecoverPage{Base: h.base(w, r, "Use a recovery key", nil),
 			AuthRequestID: r.PostFormValue("auth_request"), Email: email, Error: msg})
 	}
+	if !PossibleEmail(email) {
+		email = ""
+		page(http.StatusBadRequest, "Enter your email address, like name@example.com.")
+		return
+	}
 	acct, err := h.accountByEmail(ctx, email)
 	if err != nil {
 		h.fail(w, r, err)

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"latch/internal/web"
 	"latch/sessions"
 )
 
@@ -229,6 +230,11 @@ func (p *Passkeys) saveChallenge(ctx context.Context, binding, purpose, accountI
 // browser signed: single use even under concurrent replays (DELETE ...
 // RETURNING), only for the browser that began it, only within 5 minutes.
 func (p *Passkeys) takeChallenge(ctx context.Context, binding, purpose, challenge string) (*webauthn.SessionData, string, error) {
+	if !isChallenge(challenge) {
+		// The browser's client data is the caller's JSON, inside base64
+		// where the guard cannot see it: a NUL there would reach SQL.
+		return nil, "", ErrNoChallenge
+	}
 	var b []byte
 	var acct *string
 	err := p.DB.QueryRow(ctx, `DELETE FROM webauthn_challenges
@@ -252,6 +258,20 @@ func (p *Passkeys) takeChallenge(ctx context.Context, binding, purpose, challeng
 		a = *acct
 	}
 	return &s, a, nil
+}
+
+// isChallenge reports whether s has the form of a challenge latch made:
+// base64url (RFC 4648 §5) without padding, of a few dozen random bytes.
+func isChallenge(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for _, c := range s {
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // BeginRegistration starts adding a passkey: a discoverable credential with
@@ -281,6 +301,10 @@ func (p *Passkeys) BeginRegistration(ctx context.Context, binding, accountID str
 // VerifyRegistration verifies the authenticator's answer (using up its
 // challenge) and returns the passkey to store under name; Add stores it.
 func (p *Passkeys) VerifyRegistration(ctx context.Context, binding, accountID, name string, body []byte) (*Passkey, error) {
+	name, err := passkeyName(name, "Passkey")
+	if err != nil {
+		return nil, err
+	}
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(body)
 	if err != nil {
 		return nil, ErrPasskeyRefused
@@ -303,11 +327,7 @@ func (p *Passkeys) VerifyRegistration(ctx context.Context, binding, accountID, n
 	if !cred.Flags.UserVerified {
 		return nil, fmt.Errorf("%w: user verification is required", ErrPasskeyRefused)
 	}
-	name = strings.TrimSpace(name)
-	if name == "" {
-		name = "Passkey"
-	}
-	pk := &Passkey{ID: cred.ID, AccountID: accountID, Name: truncate(name, 64), BackupEligible: cred.Flags.BackupEligible,
+	pk := &Passkey{ID: cred.ID, AccountID: accountID, Name: name, BackupEligible: cred.Flags.BackupEligible,
 		CreatedAt: p.Now().UTC(), Credential: *cred}
 	if a := cred.Authenticator.AAGUID; len(a) == 16 && !allZero(a) {
 		pk.AAGUID = fmt.Sprintf("%x-%x-%x-%x-%x", a[0:4], a[4:6], a[6:8], a[8:10], a[10:16])
@@ -334,6 +354,30 @@ func (p *Passkeys) Add(ctx context.Context, q sessions.Querier, pk *Passkey) err
 		return fmt.Errorf("store passkey: %w", err)
 	}
 	return nil
+}
+
+// maxPasskeyName is how many characters of a passkey's name are kept, and
+// maxPasskeyNameInput how many bytes a typed name may have at all.
+const (
+	maxPasskeyName      = 64
+	maxPasskeyNameInput = 1024
+)
+
+// passkeyName cleans a name a person typed: trimmed, cut to 64 characters,
+// fallback when empty (an empty fallback refuses it). Control characters
+// and broken UTF-8 are refused rather than stored and shown on pages.
+func passkeyName(name, fallback string) (string, error) {
+	name = strings.TrimSpace(name)
+	if !web.ValidText(name, maxPasskeyNameInput) {
+		return "", ErrPasskeyName
+	}
+	if name == "" {
+		name = fallback
+	}
+	if name == "" {
+		return "", ErrPasskeyName
+	}
+	return truncate(name, maxPasskeyName), nil
 }
 
 func truncate(s string, n int) string {
@@ -563,16 +607,16 @@ func (p *Passkeys) refuse(ctx context.Context, accountID string, id []byte, coun
 	return ErrPasskeySuspended
 }
 
-// ErrPasskeyName refuses an empty passkey name.
-var ErrPasskeyName = errors.New("give the passkey a name")
+// ErrPasskeyName refuses a passkey name that is empty or not plain text.
+var ErrPasskeyName = errors.New("give the passkey a name in plain text")
 
 // Rename changes a passkey's name, inside q's transaction when q is one.
 func (p *Passkeys) Rename(ctx context.Context, q sessions.Querier, accountID string, id []byte, name string) error {
-	name = strings.TrimSpace(name)
-	if name == "" {
-		return ErrPasskeyName
+	name, err := passkeyName(name, "")
+	if err != nil {
+		return err
 	}
-	tag, err := q.Exec(ctx, `UPDATE passkeys SET name = $3 WHERE id = $1 AND account_id = $2`, id, accountID, truncate(name, 64))
+	tag, err := q.Exec(ctx, `UPDATE passkeys SET name = $3 WHERE id = $1 AND account_id = $2`, id, accountID, name)
 	if err != nil {
 		return err
 	}

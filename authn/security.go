@@ -123,7 +123,7 @@ var errorsByCode = map[string]string{
 	"last_credential":      "That is your only way to sign in. Add a passkey or set a password first.",
 	"no_passkey":           "That passkey is gone already.",
 	"restricted":           "You signed in with a recovery key: add a passkey or set a password first.",
-	"name":                 "Give the passkey a name.",
+	"name":                 "Give the passkey a name, in plain text.",
 	"password_short":       "Your password needs at least 8 characters.",
 	"password_match":       "The two passwords don't match.",
 	"advanced":             "Under advanced security, passwords and authenticator apps are off.",
@@ -563,7 +563,7 @@ func (h *Handler) passkeyAddFinish(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		h.Logger.InfoContext(r.Context(), "passkey registration refused", "err", err)
 		msg := "latch could not add that passkey. Try again."
-		if errors.Is(err, ErrNoChallenge) {
+		if errors.Is(err, ErrNoChallenge) || errors.Is(err, ErrPasskeyName) {
 			msg = capitalize(err.Error()) + "."
 		}
 		if strings.Contains(err.Error(), "user verification") {

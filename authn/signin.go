@@ -355,6 +355,10 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	}
 	email := r.PostFormValue("email")
 	password := r.PostFormValue("password")
+	if !PossibleEmail(email) {
+		h.renderLogin(w, r, http.StatusBadRequest, req, "", "Enter your email address, like name@example.com.")
+		return
+	}
 	ip := h.ClientIP.Addr(r)
 	acct, err := h.accountByEmail(r.Context(), email)
 	if err != nil {

@@ -460,7 +460,9 @@ func (p *Provider) terminateSession(ctx context.Context, req *op.EndSessionReque
 	if req.IDTokenHintClaims == nil {
 		v, err := p.logout.Encode("logout", logoutRequest{RedirectURI: redirect})
 		if err != nil {
-			return "", err
+			// The only way to fail is a value over securecookie's 4 KiB,
+			// which a long state makes: the caller's mistake, not latch's.
+			return "", oidc.ErrInvalidRequest().WithDescription("the sign-out request is too long (state and post_logout_redirect_uri)")
 		}
 		return "/logout?request=" + url.QueryEscape(v), nil
 	}

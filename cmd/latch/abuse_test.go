@@ -2,11 +2,16 @@ package main
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+	"unicode"
 )
 
 // Issue 9: anonymous callers cannot make latch do unbounded work. These
@@ -44,6 +49,14 @@ func (b *browser) send(method, path, contentType string, body io.Reader, header 
 func (b *browser) csrf() string {
 	b.t.Helper()
 	return hiddenFields(page(b.t, b.do("GET", "/login", nil))).Get("csrf_token")
+}
+
+// incompressible returns n bytes of random base64url: a value PostgreSQL
+// cannot shrink below its index limits by compressing it.
+func incompressible(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)[:n]
 }
 
 // TestMultipartRefused: no route parses multipart/form-data; a file part
@@ -124,4 +137,191 @@ func TestBodyLimits(t *testing.T) {
 			t.Fatalf("%d:\n%.600s", code, text)
 		}
 	})
+}
+
+// bad are the values every parameter gets in TestBadInputIsNever500.
+var bad = []struct{ name, value string }{
+	{"NUL", "ada\x00@example.com"},
+	{"invalid UTF-8", "ada\xff\xfe@example.com"},
+	{"control characters", "ada\x01\x1b[31m@example.com"},
+	{"over-long", incompressible(10 << 10)},
+}
+
+// TestBadInputIsNever500: NUL bytes, broken UTF-8, control characters and
+// over-long values in every form field, query parameter and JSON string of
+// every route answer below 500, and latch logs no ERROR for them, nor
+// any error of PostgreSQL's.
+func TestBadInputIsNever500(t *testing.T) {
+	l := startLatch(t)
+	ctx := t.Context()
+	acct, err := l.srv.accounts.ByEmail(ctx, l.email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fakePasskey(t, l, acct.ID, true)
+	var pkID []byte
+	l.srv.db.Pool.QueryRow(ctx, `SELECT id FROM passkeys WHERE account_id = $1`, acct.ID).Scan(&pkID)
+	passkey := base64.RawURLEncoding.EncodeToString(pkID)
+
+	// An account with an authenticator app, stopped at its second step.
+	if _, err := l.srv.accounts.Create(ctx, "totp@example.com", "Tess", testPassword); err != nil {
+		t.Fatal(err)
+	}
+	tess := l.browser()
+	tess.signInPassword("totp@example.com", testPassword).Body.Close()
+	enrollTOTP(t, l, tess)
+	tess.do("POST", "/logout", url.Values{"csrf_token": {tess.csrf()}}).Body.Close()
+	if resp := tess.signInPassword("totp@example.com", testPassword); resp.Request.URL.Path != "/login/verify" {
+		t.Fatalf("second step not reached: %s", resp.Request.URL)
+	}
+
+	me := l.browser()
+	me.signInPassword(l.email, testPassword).Body.Close()
+	a := l.appA()
+	authorize := func(param, value string) string {
+		f := a.newFlow()
+		u, _ := url.Parse(f.url)
+		q := u.Query()
+		q.Set(param, value)
+		return "/authorize?" + q.Encode()
+	}
+
+	type form struct {
+		name, path string
+		fields     []string
+		b          *browser
+	}
+	forms := []form{
+		{"login", "/login", []string{"auth_request", "email", "password"}, l.browser()},
+		{"second factor", "/login/verify", []string{"code", "recovery_key", "trust_device"}, tess},
+		{"recover", "/login/recover", []string{"auth_request", "email", "recovery_key"}, l.browser()},
+		{"reauth", "/account/reauth", []string{"change", "next", "password", "code"}, me},
+		{"consent", "/consent", []string{"auth_request", "decision"}, me},
+		{"passkey rename", "/account/security/passkeys/" + passkey + "/rename", []string{"name"}, me},
+		{"passkey rename path", "/account/security/passkeys/%00%FF/rename", []string{"name"}, me},
+		{"totp confirm", "/account/security/totp/confirm", []string{"code"}, me},
+		{"password", "/account/security/password", []string{"new_password", "confirm_password"}, me},
+		{"advanced confirm key", "/account/security/advanced/confirm-key", []string{"recovery_key"}, me},
+		{"sessions end", "/account/sessions/end", []string{"ids"}, me},
+		{"sessions end path", "/account/sessions/%00/end", []string{"x"}, me},
+		{"csrf token", "/login", []string{"csrf_token"}, l.browser()},
+		{"logout", "/logout", []string{"request"}, me},
+	}
+	queries := []struct{ name, path string }{
+		{"login", "/login?authRequestID="},
+		{"second factor", "/login/verify?recovery="},
+		{"recover", "/login/recover?auth_request="},
+		{"reauth change", "/account/reauth?next=/account&change="},
+		{"reauth next", "/account/reauth?next="},
+		{"consent", "/consent?auth_request="},
+		{"security done", "/account/security?done="},
+		{"security error", "/account/security?error="},
+		{"sessions page", "/account/sessions?page="},
+		{"sessions done", "/account/sessions?done=ended&n="},
+		{"activity", "/account/activity?page="},
+		{"logout", "/logout?request="},
+		{"callback", "/authorize/callback?id="},
+		{"end_session hint", "/end_session?id_token_hint="},
+		{"end_session state", "/end_session?client_id=app-a&state="},
+		{"end_session redirect", "/end_session?client_id=app-a&post_logout_redirect_uri="},
+	}
+	jsonCalls := []struct{ name, path, body string }{
+		{"passkey sign-in begin", "/login/passkey/begin", `{"auth_request": %s}`},
+		{"passkey sign-in finish", "/login/passkey/finish", `{"auth_request": %s, "credential": {"id": %[1]s}}`},
+		{"passkey add begin", "/account/security/passkeys/begin", `{"name": %s}`},
+		{"passkey add finish", "/account/security/passkeys/finish", `{"name": %s, "credential": {"id": %[1]s}}`},
+		{"reauth passkey finish", "/account/reauth/passkey/finish", `{"change": %s, "next": %[1]s}`},
+		{"sessions API end", "/api/account/sessions/end", `{"ids": [%s]}`},
+	}
+
+	// A WebAuthn answer carries its own JSON, base64url-encoded, where the
+	// guard cannot see it: its challenge must be checked before SQL too.
+	assertion := func(challenge string) string {
+		b64 := base64.RawURLEncoding.EncodeToString
+		client := `{"type":"webauthn.get","challenge":"` + challenge + `","origin":"` + l.url + `"}`
+		authData := append(make([]byte, 32), 0x05, 0, 0, 0, 1)
+		return `{"id":"AAAA","rawId":"AAAA","type":"public-key","response":{"clientDataJSON":"` + b64([]byte(client)) +
+			`","authenticatorData":"` + b64(authData) + `","signature":"AAAA","userHandle":"AAAA"}}`
+	}
+
+	logs := 0
+	check := func(t *testing.T, code int, text string) {
+		t.Helper()
+		if code >= 500 {
+			t.Errorf("answered %d:\n%.400s", code, text)
+		}
+		all := l.logs.String()
+		// An ERROR, or a refusal from PostgreSQL at any level: no value
+		// may reach SQL unchecked, even where the failure is handled.
+		if fresh := all[logs:]; strings.Contains(fresh, "level=ERROR") || strings.Contains(fresh, "SQLSTATE") {
+			t.Errorf("logged an ERROR or a PostgreSQL error:\n%.2000s", fresh)
+		}
+		logs = len(all)
+		// Names are text: none stored may hold a control character.
+		var name string
+		l.srv.db.Pool.QueryRow(ctx, `SELECT name FROM passkeys WHERE account_id = $1`, acct.ID).Scan(&name)
+		if strings.ContainsFunc(name, unicode.IsControl) {
+			t.Errorf("the passkey is now named %q", name)
+		}
+	}
+	for _, v := range bad {
+		// JSON can carry NUL as an escape, and broken UTF-8 as raw bytes.
+		jsonValue := `"` + v.value + `"`
+		if v.name == "NUL" {
+			jsonValue = `"ada\u0000@example.com"`
+		}
+		for _, f := range forms {
+			for _, field := range f.fields {
+				t.Run(v.name+"/form "+f.name+" "+field, func(t *testing.T) {
+					fields := url.Values{"email": {l.email}, "password": {"wrong password!"}, "new_password": {"new password 1"},
+						"confirm_password": {"new password 2"}, "name": {"Key"}, "code": {"000000"}, "decision": {"allow"}}
+					fields.Set("csrf_token", f.b.csrf())
+					fields.Set(field, v.value)
+					code, text, _ := f.b.send("POST", f.path, "application/x-www-form-urlencoded", strings.NewReader(fields.Encode()), nil)
+					check(t, code, text)
+				})
+			}
+		}
+		for _, q := range queries {
+			t.Run(v.name+"/query "+q.name, func(t *testing.T) {
+				code, text, _ := me.send("GET", q.path+url.QueryEscape(v.value), "", nil, nil)
+				check(t, code, text)
+			})
+		}
+		for _, param := range []string{"state", "nonce", "login_hint", "client_id", "redirect_uri", "scope", "prompt", "max_age", "acr_values", "code_challenge"} {
+			t.Run(v.name+"/authorize "+param, func(t *testing.T) {
+				code, text, _ := l.browser().send("GET", authorize(param, v.value), "", nil, nil)
+				check(t, code, text)
+			})
+		}
+		t.Run(v.name+"/json passkey challenge", func(t *testing.T) {
+			challenge := strings.Trim(jsonValue, `"`)
+			for _, path := range []string{"/login/passkey/finish", "/account/reauth/passkey/finish", "/account/security/passkeys/finish"} {
+				code, text, _ := me.send("POST", path, "application/json", strings.NewReader(`{"credential": `+assertion(challenge)+`}`),
+					http.Header{"X-Csrf-Token": {me.csrf()}})
+				check(t, code, text)
+			}
+		})
+		// Latch stores the User-Agent with every session and event. (HTTP
+		// itself forbids control characters in a header.)
+		t.Run(v.name+"/header User-Agent", func(t *testing.T) {
+			b := l.browser()
+			b.ua = "Mozilla/5.0 " + strings.Map(func(r rune) rune {
+				if r < 0x20 {
+					return -1
+				}
+				return r
+			}, v.value)
+			code, text, _ := b.send("POST", "/login", "application/x-www-form-urlencoded",
+				strings.NewReader(url.Values{"csrf_token": {b.csrf()}, "email": {l.email}, "password": {testPassword}}.Encode()), nil)
+			check(t, code, text)
+		})
+		for _, c := range jsonCalls {
+			t.Run(v.name+"/json "+c.name, func(t *testing.T) {
+				code, text, _ := me.send("POST", c.path, "application/json", strings.NewReader(fmt.Sprintf(c.body, jsonValue)),
+					http.Header{"X-Csrf-Token": {me.csrf()}})
+				check(t, code, text)
+			})
+		}
+	}
 }

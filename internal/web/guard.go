@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 )
 
 // Body limits. A latch form is a handful of short fields; JSON carries a
@@ -32,7 +33,9 @@ const (
 //     routes (429), before their body is read;
 //   - reads the body within the route's limit (413 past it), so handlers
 //     only ever see a bounded body held in memory;
-//   - refuses a form or JSON body holding NUL or invalid UTF-8 (400).
+//   - refuses a form or JSON body holding NUL or invalid UTF-8 (400);
+//   - cleans the User-Agent, which latch stores with sessions and events:
+//     valid UTF-8, at most 1 KiB.
 //
 // Refusals are latch's error page, or JSON for scripts ({"error":
 // sentence}) and OAuth-style callers ({"error": "invalid_request",
@@ -98,6 +101,7 @@ func (g *Guard) check(w http.ResponseWriter, r *http.Request) *refusal {
 	if !validURL(r.URL) {
 		return refuseText
 	}
+	cleanUserAgent(r.Header)
 	limit := g.limit(r.URL.Path, kind)
 	if r.ContentLength > limit {
 		return refuseSize(limit)
@@ -160,6 +164,30 @@ func validURL(u *url.URL) bool {
 	}
 	q, _ := url.ParseQuery(u.RawQuery)
 	return validValues(q)
+}
+
+// maxUserAgent bounds the User-Agent latch keeps; real ones are a few
+// hundred bytes.
+const maxUserAgent = 1 << 10
+
+// cleanUserAgent makes the User-Agent valid UTF-8 of at most maxUserAgent
+// bytes. HTTP allows any byte above 0x7F in a header (RFC 9110 §5.5,
+// obs-text), which PostgreSQL refuses in text, and a header may be as long
+// as the server's header limit.
+func cleanUserAgent(h http.Header) {
+	ua := h.Get("User-Agent")
+	if ua == "" || len(ua) <= maxUserAgent && utf8.ValidString(ua) {
+		return
+	}
+	ua = strings.ToValidUTF8(ua, "\uFFFD")
+	if len(ua) > maxUserAgent {
+		n := maxUserAgent
+		for n > 0 && !utf8.RuneStart(ua[n]) {
+			n--
+		}
+		ua = ua[:n]
+	}
+	h.Set("User-Agent", ua)
 }
 
 // mediaType is the lower-case media type of a Content-Type, or "".

@@ -98,6 +98,29 @@ func TestGuard(t *testing.T) {
 	}
 }
 
+// TestGuardUserAgent: the User-Agent reaches handlers as valid UTF-8 of at
+// most 1 KiB.
+func TestGuardUserAgent(t *testing.T) {
+	g := &Guard{}
+	var got string
+	h := g.Wrap(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = r.UserAgent() }))
+	for _, tc := range []struct{ name, ua, want string }{
+		{"ordinary", "Mozilla/5.0 (X11; Linux x86_64)", "Mozilla/5.0 (X11; Linux x86_64)"},
+		{"Latin-1", "Mozilla/5.0 caf\xe9", "Mozilla/5.0 caf\uFFFD"},
+		{"over 1 KiB", strings.Repeat("é", 600), strings.Repeat("é", 512)},
+		{"none", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/", nil)
+			r.Header.Set("User-Agent", tc.ua)
+			h.ServeHTTP(httptest.NewRecorder(), r)
+			if got != tc.want {
+				t.Fatalf("the handler saw %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
 // TestGuardRateLimit: the sign-in routes take a token before their body is
 // read; other routes take none.
 func TestGuardRateLimit(t *testing.T) {
