@@ -41,8 +41,10 @@ func (a *Account) Advanced() bool { return a.SecurityMode == "advanced" }
 
 // Accounts stores accounts and their passwords.
 type Accounts struct {
-	DB     *pgxpool.Pool
-	Argon2 Argon2Params
+	DB *pgxpool.Pool
+	// Hasher computes every password hash; commands that set no password
+	// may leave it nil.
+	Hasher *Hasher
 }
 
 // PossibleEmail reports whether a typed email could belong to an account:
@@ -80,7 +82,7 @@ func (s *Accounts) Create(ctx context.Context, email, name, password string) (*A
 	}
 	var hash string
 	if password != "" {
-		if hash, err = HashPassword(password, s.Argon2); err != nil {
+		if hash, err = s.Hasher.Hash(ctx, password); err != nil {
 			return nil, err
 		}
 	}
@@ -160,7 +162,7 @@ func (s *Accounts) PasswordHash(ctx context.Context, accountID string) (string, 
 }
 
 // SetPasswordHash sets or replaces the account's password with a hash made
-// by HashPassword, inside q's transaction when q is one.
+// by the Hasher, inside q's transaction when q is one.
 func (s *Accounts) SetPasswordHash(ctx context.Context, q sessions.Querier, accountID, hash string) error {
 	_, err := q.Exec(ctx, `INSERT INTO passwords (account_id, hash, updated_at) VALUES ($1, $2, now())
 		ON CONFLICT (account_id) DO UPDATE SET hash = EXCLUDED.hash, updated_at = now()`, accountID, hash)
@@ -205,7 +207,7 @@ func (s *Accounts) AdminReset(ctx context.Context, email, password string, totpO
 		_, err = s.DB.Exec(ctx, `DELETE FROM totp_secrets WHERE account_id = $1`, acct.ID)
 		return acct, err
 	}
-	hash, err := HashPassword(password, s.Argon2)
+	hash, err := s.Hasher.Hash(ctx, password)
 	if err != nil {
 		return nil, err
 	}

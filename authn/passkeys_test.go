@@ -44,7 +44,7 @@ func newForger(t *testing.T, backupEligible bool, signCount uint32) *forger {
 	}
 	clock := testclock.New(time.Now())
 	f := &forger{t: t, p: &Passkeys{DB: db, WebAuthn: wa, Now: clock.Now}, clock: clock}
-	accounts := &Accounts{DB: db, Argon2: Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}}
+	accounts := &Accounts{DB: db, Hasher: NewHasher(Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}, 1, time.Minute)}
 	a, err := accounts.Create(t.Context(), "ada@example.com", "Ada", "")
 	if err != nil {
 		t.Fatal(err)

@@ -31,10 +31,20 @@ const MinPasswordLength = 8
 // ErrWeakPassword is returned for a password that is too short or too long.
 var ErrWeakPassword = errors.New("password must be at least 8 and at most 1024 characters")
 
-// HashPassword returns the PHC string of an argon2id hash of password.
-func HashPassword(password string, p Argon2Params) (string, error) {
+// CheckPassword refuses a password too short or too long to be set,
+// without hashing it.
+func CheckPassword(password string) error {
 	if n := len([]rune(password)); n < MinPasswordLength || len(password) > 1024 {
-		return "", ErrWeakPassword
+		return ErrWeakPassword
+	}
+	return nil
+}
+
+// hashPassword returns the PHC string of an argon2id hash of password. Only
+// a Worker of the Hasher calls it: argon2id's memory is what the pool bounds.
+func hashPassword(password string, p Argon2Params) (string, error) {
+	if err := CheckPassword(password); err != nil {
+		return "", err
 	}
 	salt := make([]byte, 16)
 	rand.Read(salt)
@@ -43,8 +53,9 @@ func HashPassword(password string, p Argon2Params) (string, error) {
 		base64.RawStdEncoding.EncodeToString(salt), base64.RawStdEncoding.EncodeToString(key)), nil
 }
 
-// VerifyPassword compares password with a PHC string in constant time.
-func VerifyPassword(phc, password string) (bool, error) {
+// verifyPassword compares password with a PHC string in constant time.
+// Only a Worker of the Hasher calls it.
+func verifyPassword(phc, password string) (bool, error) {
 	parts := strings.Split(phc, "$")
 	if len(parts) != 6 || parts[1] != "argon2id" {
 		return false, errors.New("authn: unsupported password hash")

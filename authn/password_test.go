@@ -7,34 +7,34 @@ import (
 )
 
 func TestPasswordHash(t *testing.T) {
-	h, err := HashPassword("correct horse", DefaultArgon2)
+	h, err := hashPassword("correct horse", DefaultArgon2)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(h, "$argon2id$v=19$m=19456,t=2,p=1$") {
 		t.Fatalf("PHC string %q lacks DESIGN.md's parameters", h)
 	}
-	if ok, err := VerifyPassword(h, "correct horse"); !ok || err != nil {
+	if ok, err := verifyPassword(h, "correct horse"); !ok || err != nil {
 		t.Fatalf("right password: %v %v", ok, err)
 	}
-	if ok, _ := VerifyPassword(h, "correct horsE"); ok {
+	if ok, _ := verifyPassword(h, "correct horsE"); ok {
 		t.Fatal("wrong password accepted")
 	}
-	other, _ := HashPassword("correct horse", DefaultArgon2)
+	other, _ := hashPassword("correct horse", DefaultArgon2)
 	if other == h {
 		t.Fatal("no salt")
 	}
 	// Hashes made with other parameters still verify (parameters can rise).
-	old, _ := HashPassword("correct horse", Argon2Params{MemoryKiB: 1024, Time: 1, Threads: 1})
-	if ok, _ := VerifyPassword(old, "correct horse"); !ok {
+	old, _ := hashPassword("correct horse", Argon2Params{MemoryKiB: 1024, Time: 1, Threads: 1})
+	if ok, _ := verifyPassword(old, "correct horse"); !ok {
 		t.Fatal("hash with older parameters no longer verifies")
 	}
 	for _, bad := range []string{"short", strings.Repeat("x", 1025)} {
-		if _, err := HashPassword(bad, DefaultArgon2); err == nil {
+		if _, err := hashPassword(bad, DefaultArgon2); err == nil {
 			t.Fatalf("accepted %d-character password", len(bad))
 		}
 	}
-	if _, err := VerifyPassword("$bcrypt$whatever", "x"); err == nil {
+	if _, err := verifyPassword("$bcrypt$whatever", "x"); err == nil {
 		t.Fatal("accepted a foreign hash format")
 	}
 }

@@ -457,7 +457,7 @@ func (h *Handler) passwordSet(w http.ResponseWriter, r *http.Request) {
 		backTo(w, r, "error", "password_match")
 		return
 	}
-	hash, err := HashPassword(pw, h.Accounts.Argon2)
+	hash, err := h.Accounts.Hasher.Hash(r.Context(), pw)
 	if errors.Is(err, ErrWeakPassword) {
 		backTo(w, r, "error", "password_short")
 		return

@@ -137,7 +137,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	if h.dummyHash == "" {
 		// Unknown emails are checked against this hash so a wrong email costs
 		// as much time as a wrong password and timing reveals nothing.
-		h.dummyHash, _ = HashPassword("latch-dummy-password", h.Accounts.Argon2)
+		h.dummyHash, _ = h.Accounts.Hasher.Hash(context.Background(), "latch-dummy-password")
 	}
 	mux.HandleFunc("GET /login", h.loginPage)
 	mux.HandleFunc("POST /login", h.login)
@@ -340,6 +340,8 @@ func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, id, code, descr
 // whether the email has no account, no password or another password.
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	web.NoStore(w)
+	queue, cancel := h.hashQueue(r)
+	defer cancel()
 	if err := h.CSRF.Check(r); err != nil {
 		h.errorPage(w, r, http.StatusForbidden, "This form has expired",
 			"Reload the page and try again.")
@@ -384,7 +386,18 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.renderLogin(w, r, http.StatusTooManyRequests, req, email, msg)
 		return
 	}
-	ok, err := h.passwordMatches(r.Context(), acct, password)
+	// Only an attempt the throttle let through queues for a hashing worker,
+	// so guesses being slowed down never hold up anyone's sign-in. Past the
+	// queue's wait the answer is busy; the attempt stays counted, like any
+	// whose answer the caller did not get.
+	worker, err := h.Accounts.Hasher.Reserve(queue)
+	if err != nil {
+		h.Metrics.SignIns.WithLabelValues("password", "busy").Inc()
+		h.fail(w, r, err)
+		return
+	}
+	ok, err := h.passwordMatches(r.Context(), worker, acct, password)
+	worker.Release()
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -495,11 +508,36 @@ func roundWait(d time.Duration) string {
 }
 
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, ErrBusy) {
+		h.busy(w, r)
+		return
+	}
 	h.Logger.ErrorContext(r.Context(), "sign-in", "err", err)
 	h.Metrics.Errors.WithLabelValues("signin").Inc()
 	h.errorPage(w, r, http.StatusInternalServerError, "Something went wrong",
 		"latch could not sign you in just now. Please try again in a moment.")
 }
+
+// hashQueue is what a request reserves its hashing worker with: it ends
+// HashQueueWait after the request arrived (or when the request ends), so
+// the time spent before, reading the account and the throttle under load,
+// counts against the wait and a crowd is answered busy within about 2 s
+// rather than served in turn for as long as it lasts.
+func (h *Handler) hashQueue(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(r.Context(), HashQueueWait)
+}
+
+// busy answers a request that found every hashing worker taken: 503 and a
+// moment to wait (RFC 9110 §15.6.4), not an error of latch's to log.
+func (h *Handler) busy(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Retry-After", busyRetryAfter)
+	h.errorPage(w, r, http.StatusServiceUnavailable, "latch is busy",
+		"Too many people are signing in at this moment. Wait a few seconds and try again.")
+}
+
+// busyRetryAfter is the Retry-After of a busy answer, in seconds: a few
+// times the queue's wait, so a crowd of retries spreads out.
+const busyRetryAfter = "5"
 
 // accountByEmail returns the account with this email, or nil when there is
 // none.
@@ -511,22 +549,23 @@ func (h *Handler) accountByEmail(ctx context.Context, email string) (*Account, e
 	return acct, err
 }
 
-// checkPassword returns the account and whether password is its password. An
-// unknown email still costs one argon2id computation.
-func (h *Handler) checkPassword(ctx context.Context, email, password string) (*Account, bool, error) {
+// checkPassword returns the account and whether password is its password,
+// computing with w. An unknown email still costs one argon2id computation.
+func (h *Handler) checkPassword(ctx context.Context, w *Worker, email, password string) (*Account, bool, error) {
 	acct, err := h.accountByEmail(ctx, email)
 	if err != nil {
 		return nil, false, err
 	}
-	ok, err := h.passwordMatches(ctx, acct, password)
+	ok, err := h.passwordMatches(ctx, w, acct, password)
 	return acct, ok, err
 }
 
-// passwordMatches reports whether password is acct's password. No account
-// (nil) and no password still cost one argon2id computation.
-func (h *Handler) passwordMatches(ctx context.Context, acct *Account, password string) (bool, error) {
+// passwordMatches reports whether password is acct's password, computing
+// with w. No account (nil) and no password still cost one argon2id
+// computation.
+func (h *Handler) passwordMatches(ctx context.Context, w *Worker, acct *Account, password string) (bool, error) {
 	if acct == nil {
-		_, _ = VerifyPassword(h.dummyHash, password)
+		_, _ = w.Verify(h.dummyHash, password)
 		return false, nil
 	}
 	hash, err := h.Accounts.PasswordHash(ctx, acct.ID)
@@ -534,10 +573,10 @@ func (h *Handler) passwordMatches(ctx context.Context, acct *Account, password s
 		return false, err
 	}
 	if hash == "" {
-		_, _ = VerifyPassword(h.dummyHash, password)
+		_, _ = w.Verify(h.dummyHash, password)
 		return false, nil
 	}
-	return VerifyPassword(hash, password)
+	return w.Verify(hash, password)
 }
 
 // signIn gives the browser a fresh session secret: a re-authentication of the

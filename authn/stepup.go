@@ -254,6 +254,8 @@ func (h *Handler) reauthPage(w http.ResponseWriter, r *http.Request) {
 // when the account has one. Failures count against the same throttles as
 // sign-in.
 func (h *Handler) reauth(w http.ResponseWriter, r *http.Request) {
+	queue, cancel := h.hashQueue(r)
+	defer cancel()
 	d, acct, ok := h.formSignedIn(w, r)
 	if !ok {
 		return
@@ -286,7 +288,14 @@ func (h *Handler) reauth(w http.ResponseWriter, r *http.Request) {
 	if throttled(h.Throttle.Check(ctx, pwd)) {
 		return
 	}
-	_, good, err := h.checkPassword(ctx, acct.Email, r.PostFormValue("password"))
+	// A hashing worker once the throttle let the attempt through (see login).
+	worker, err := h.Accounts.Hasher.Reserve(queue)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	_, good, err := h.checkPassword(ctx, worker, acct.Email, r.PostFormValue("password"))
+	worker.Release()
 	if err != nil {
 		h.fail(w, r, err)
 		return

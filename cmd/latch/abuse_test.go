@@ -9,8 +9,14 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 	"unicode"
 )
 
@@ -323,5 +329,178 @@ func TestBadInputIsNever500(t *testing.T) {
 				check(t, code, text)
 			})
 		}
+	}
+}
+
+// rssKiB reads a field of /proc/self/status in KiB.
+func rssKiB(t testing.TB, field string) int64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return n
+		}
+	}
+	t.Fatalf("no %s in /proc/self/status", field)
+	return 0
+}
+
+// signInLoad is what firing n concurrent password sign-ins did.
+type signInLoad struct {
+	codes     map[int]int
+	latencies []time.Duration
+	baseKiB   int64 // RSS before
+	peakKiB   int64 // highest RSS while they ran
+	retry     bool  // every 503 carried Retry-After
+}
+
+// concurrentSignIns fires n password sign-ins at once, each for its own
+// email (unknown emails cost an argon2id too, and are what an attacker
+// needs no account for), and samples this process's RSS meanwhile.
+func concurrentSignIns(t testing.TB, l *testLatch, n int) signInLoad {
+	t.Helper()
+	b := l.browser()
+	token := b.csrf()
+	u, _ := url.Parse(l.url)
+	var cookies []string
+	for _, c := range b.client.Jar.Cookies(u) {
+		cookies = append(cookies, c.Name+"="+c.Value)
+	}
+	client := &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{MaxIdleConnsPerHost: n},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	defer client.CloseIdleConnections()
+
+	runtime.GC()
+	debug.FreeOSMemory()
+	load := signInLoad{codes: map[int]int{}, baseKiB: rssKiB(t, "VmRSS"), retry: true}
+	load.peakKiB = load.baseKiB
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		for {
+			load.peakKiB = max(load.peakKiB, rssKiB(t, "VmRSS"))
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			form := url.Values{"csrf_token": {token}, "email": {fmt.Sprintf("load%d@example.com", i)}, "password": {"wrong password!"}}
+			req, _ := http.NewRequest("POST", l.url+"/login", strings.NewReader(form.Encode()))
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+			req.Header.Set("Origin", l.url)
+			req.Header.Set("Sec-Fetch-Site", "same-origin")
+			req.Header.Set("Cookie", strings.Join(cookies, "; "))
+			<-start
+			began := time.Now()
+			resp, err := client.Do(req)
+			took := time.Since(began)
+			code := -1
+			if err == nil {
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				code = resp.StatusCode
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			load.codes[code]++
+			load.latencies = append(load.latencies, took)
+			if code == http.StatusServiceUnavailable && (resp.Header.Get("Retry-After") == "") {
+				load.retry = false
+			}
+		}()
+	}
+	close(start)
+	wg.Wait()
+	close(stop)
+	<-sampled
+	return load
+}
+
+// TestConcurrentSignInsBounded: 400 concurrent password sign-ins leave
+// latch's memory bounded by the hashing workers (the default budget of 128
+// MiB makes six), answering the ones that wait too long 503 with
+// Retry-After instead of queueing them all into memory. Before the pool,
+// RSS grew by 1.3 to 2.2 GiB here; the bound keeps latch (about 45 MiB
+// idle) under 300 MiB, though this process also holds the 400 clients.
+func TestConcurrentSignInsBounded(t *testing.T) {
+	l := startLatch(t)
+	load := concurrentSignIns(t, l, 400)
+	grew := (load.peakKiB - load.baseKiB) >> 10
+	t.Logf("400 concurrent sign-ins: %v; RSS %d MiB → peak %d MiB (+%d MiB); p50 %.0f ms",
+		load.codes, load.baseKiB>>10, load.peakKiB>>10, grew, percentile(load.latencies, 0.5))
+	bound := int64(250)
+	if raceEnabled {
+		bound *= 3 // the race detector's shadow memory (a race build grew by about 450 MiB)
+	}
+	if grew > bound {
+		t.Errorf("RSS grew by %d MiB under 400 concurrent sign-ins, want at most %d MiB", grew, bound)
+	}
+	for code, n := range load.codes {
+		if code != http.StatusUnauthorized && code != http.StatusServiceUnavailable {
+			t.Errorf("%d sign-ins answered %d; want 401 (checked) or 503 (busy)", n, code)
+		}
+	}
+	if load.codes[http.StatusUnauthorized] == 0 {
+		t.Error("no sign-in was checked at all")
+	}
+	if !load.retry {
+		t.Error("a 503 without Retry-After")
+	}
+}
+
+// TestHashingBusy: when every hashing worker stays taken past the queue's
+// deadline, a sign-in answers 503 with Retry-After and a page saying latch
+// is busy; guesses the throttle is slowing down are told so at once,
+// without queueing for a worker.
+func TestHashingBusy(t *testing.T) {
+	l := startLatch(t, func(c *Config) { c.Argon2Memory = 19 << 20 })
+	stranger := l.browser()
+	for i := range 5 {
+		if code, _ := failSignIn(t, stranger, "ghost@example.com"); code != http.StatusUnauthorized {
+			t.Fatalf("wrong password %d: %d", i+1, code)
+		}
+	}
+	hold, err := l.srv.accounts.Hasher.Reserve(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	began := time.Now()
+	if code, _ := failSignIn(t, stranger, "ghost@example.com"); code != http.StatusTooManyRequests {
+		t.Fatalf("a sixth guess with the worker taken: %d, want 429", code)
+	}
+	if waited := time.Since(began); waited > time.Second {
+		t.Errorf("a throttled guess waited %v for a worker it does not need", waited)
+	}
+
+	b := l.browser()
+	form := hiddenFields(page(t, b.do("GET", "/login", nil)))
+	form.Set("email", l.email)
+	form.Set("password", testPassword)
+	began = time.Now()
+	resp := b.do("POST", "/login", form)
+	body := page(t, resp)
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(body, "busy") {
+		t.Fatalf("with every worker taken: %d, Retry-After %q:\n%.600s", resp.StatusCode, resp.Header.Get("Retry-After"), body)
+	}
+	if waited := time.Since(began); waited < time.Second {
+		t.Errorf("answered busy after %v: the queue should wait for a worker first", waited)
+	}
+	hold.Release()
+	if resp := b.do("POST", "/login", form); resp.Request.URL.Path != "/account" {
+		t.Fatalf("with the worker free again: %d %s", resp.StatusCode, resp.Request.URL)
 	}
 }

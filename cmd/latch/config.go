@@ -9,6 +9,7 @@ import (
 	"net/mail"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,7 +36,10 @@ type Config struct {
 	// AuthorizeRateLimit is authorization requests per minute per client
 	// address from browsers that are not signed in.
 	AuthorizeRateLimit float64
-	SMTPURL            string // alerts over SMTP; without it they are written as files
+	// Argon2Memory is the memory, in bytes, argon2id may use at once; it
+	// sets the number of hashing workers.
+	Argon2Memory int64
+	SMTPURL      string // alerts over SMTP; without it they are written as files
 	// MetricsAddr is where /metrics is served, apart from the public
 	// listener; "" serves no metrics.
 	MetricsAddr string
@@ -81,6 +85,13 @@ func serveFlags(fs *flag.FlagSet, c *Config) {
 	})
 	fs.Float64Var(&c.RateLimit, "rate-limit", 30, "sign-in attempts per minute allowed from one client address")
 	fs.Float64Var(&c.AuthorizeRateLimit, "authorize-rate-limit", 120, "authorization requests per minute allowed from one client address that is not signed in")
+	c.Argon2Memory = defaultArgon2Memory
+	fs.Func("argon2-memory", "memory password hashing may use at once, like 128MiB: one argon2id worker per 19 MiB, at least one (default 128MiB)",
+		func(s string) error {
+			n, err := parseBytes(s)
+			c.Argon2Memory = n
+			return err
+		})
 	fs.StringVar(&c.SMTPURL, "smtp-url", "", "send account alerts over SMTP: smtp://user:pass@host:port (STARTTLS when offered); without it alerts are written as .eml files under --data-dir/mail")
 	fs.StringVar(&c.MailFrom, "mail-from", "latch <no-reply@localhost>", "the From of account alerts")
 	fs.DurationVar(&c.StepUp, "step-up-window", 10*time.Minute, "how recent an authentication a sensitive change needs (standard accounts)")
@@ -90,6 +101,31 @@ func serveFlags(fs *flag.FlagSet, c *Config) {
 	fs.DurationVar(&c.SessionIdle, "session-idle", 14*24*time.Hour, "device session idle lifetime (standard accounts)")
 	fs.DurationVar(&c.AdvancedSessionAbsolute, "advanced-session-absolute", 12*time.Hour, "device session absolute lifetime (advanced security)")
 	fs.DurationVar(&c.AdvancedSessionIdle, "advanced-session-idle", 15*time.Minute, "device session idle lifetime (advanced security)")
+}
+
+// defaultArgon2Memory lets six argon2id computations (m=19 MiB) run at once.
+const defaultArgon2Memory = 128 << 20
+
+// parseBytes reads a size: a whole number with an optional unit, KiB, MiB
+// or GiB (KB, MB and GB read the same; powers of 1024 either way).
+func parseBytes(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	units := []struct {
+		suffix string
+		shift  uint
+	}{{"KiB", 10}, {"MiB", 20}, {"GiB", 30}, {"KB", 10}, {"MB", 20}, {"GB", 30}, {"B", 0}}
+	shift := uint(0)
+	for _, u := range units {
+		if n, ok := strings.CutSuffix(s, u.suffix); ok {
+			s, shift = strings.TrimSpace(n), u.shift
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)>>shift {
+		return 0, errors.New("not a size like 128MiB")
+	}
+	return n << shift, nil
 }
 
 // errHelp is returned after -h printed the usage.
@@ -197,6 +233,9 @@ func (c *Config) validate(serve bool) error {
 	}
 	if c.AuthorizeRateLimit <= 0 {
 		return errors.New("--authorize-rate-limit: must be positive")
+	}
+	if c.Argon2Memory <= 0 {
+		return errors.New("--argon2-memory: must be positive, like 128MiB")
 	}
 	for _, d := range []struct {
 		name string

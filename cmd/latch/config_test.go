@@ -53,6 +53,8 @@ func TestConfigErrors(t *testing.T) {
 		{"not a database url", []string{"serve", "--database-url", "mysql://x", "--master-key-file", key}, nil, "--database-url"},
 		{"geoip", append([]string{"serve", "--geoip-db", "/nonexistent.mmdb"}, db...), nil, "--geoip-db"},
 		{"trusted proxies", append([]string{"serve", "--trusted-proxies", "10.0.0.0/8,banana"}, db...), nil, "--trusted-proxies"},
+		{"argon2 memory", []string{"serve", "--argon2-memory", "lots"}, nil, "-argon2-memory"},
+		{"argon2 memory from env", []string{"serve"}, map[string]string{"LATCH_ARGON2_MEMORY": "0"}, "--argon2-memory"},
 		{"busy address", append([]string{"serve", "--addr", busy.Addr().String()}, db...), nil, "--addr: cannot listen"},
 		{"unknown command", []string{"frobnicate"}, nil, "unknown command"},
 		{"accounts without email", append([]string{"accounts", "create"}, db...), nil, "--email: required"},
@@ -75,6 +77,34 @@ func TestConfigErrors(t *testing.T) {
 			}
 			if !strings.Contains(last, c.want) {
 				t.Fatalf("stderr %q does not name %q", out, c.want)
+			}
+		})
+	}
+}
+
+// TestParseBytes: sizes for --argon2-memory.
+func TestParseBytes(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want int64
+		ok   bool
+	}{
+		{"128MiB", 128 << 20, true},
+		{"128MB", 128 << 20, true},
+		{"1GiB", 1 << 30, true},
+		{"512 KiB", 512 << 10, true},
+		{"19922944", 19922944, true},
+		{"64B", 64, true},
+		{"", 0, false},
+		{"lots", 0, false},
+		{"-1MiB", 0, false},
+		{"1.5GiB", 0, false},
+		{"99999999999GiB", 0, false},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			got, err := parseBytes(tc.in)
+			if (err == nil) != tc.ok || got != tc.want {
+				t.Fatalf("parseBytes(%q) = %d, %v", tc.in, got, err)
 			}
 		})
 	}

@@ -122,6 +122,7 @@ func startLatch(t testing.TB, opts ...func(*Config)) *testLatch {
 		MasterKeyFile: writeFile(t, "master.key", seal.NewMasterKeyText()),
 		ClientsFile:   writeFile(t, "clients.yaml", testClients),
 		LogFormat:     "text", LogLevel: "debug", RateLimit: 6000, AuthorizeRateLimit: 6000, MetricsAddr: "127.0.0.1:0", MailFrom: "latch <no-reply@localhost>",
+		Argon2Memory:    defaultArgon2Memory,
 		SessionAbsolute: 30 * 24 * time.Hour, SessionIdle: 14 * 24 * time.Hour,
 		AdvancedSessionAbsolute: 12 * time.Hour, AdvancedSessionIdle: 15 * time.Minute,
 		StepUp: 10 * time.Minute, AdvancedStepUp: 5 * time.Minute, TrustedDevice: 30 * 24 * time.Hour,

@@ -204,7 +204,7 @@ func cmdAccounts(ctx context.Context, args []string, getenv func(string) string,
 		if password == "" {
 			return errors.New("--password-stdin: standard input is empty")
 		}
-		if _, err := authn.HashPassword(password, authn.Argon2Params{MemoryKiB: 8, Time: 1, Threads: 1}); err != nil {
+		if err := authn.CheckPassword(password); err != nil {
 			return fmt.Errorf("--password-stdin: %w", err)
 		}
 	}
@@ -213,7 +213,8 @@ func cmdAccounts(ctx context.Context, args []string, getenv func(string) string,
 		return err
 	}
 	defer closeDB(db)
-	accounts := &authn.Accounts{DB: db.Pool, Argon2: authn.DefaultArgon2}
+	// One command hashes one password: one worker, waiting as long as it takes.
+	accounts := &authn.Accounts{DB: db.Pool, Hasher: authn.NewHasher(authn.DefaultArgon2, 1, time.Minute)}
 	switch args[0] {
 	case "create":
 		a, err := accounts.Create(ctx, email, name, password)

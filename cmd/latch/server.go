@@ -202,7 +202,8 @@ func newServer(ctx context.Context, cfg *Config, db *database, logger *slog.Logg
 		}
 		return ""
 	}
-	s.accounts = &authn.Accounts{DB: db.Pool, Argon2: authn.DefaultArgon2}
+	s.accounts = &authn.Accounts{DB: db.Pool, Hasher: authn.NewHasher(authn.DefaultArgon2,
+		authn.WorkersFor(cfg.Argon2Memory, authn.DefaultArgon2), authn.HashQueueWait)}
 	s.throttle = authn.NewThrottle(db.Pool)
 	s.throttle.Now = now
 	cookies := web.NewCookies(cfg.Issuer)

@@ -382,7 +382,7 @@ func TestDropPasswordChange(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		changed, _ := authn.VerifyPassword(hash, next)
+		changed, _ := l.srv.accounts.Hasher.Verify(t.Context(), hash, next)
 		if changed {
 			password = next
 		}
