@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 	"unicode"
+
+	"golang.org/x/oauth2"
 )
 
 // Issue 9: anonymous callers cannot make latch do unbounded work. These
@@ -329,6 +331,54 @@ func TestBadInputIsNever500(t *testing.T) {
 				check(t, code, text)
 			})
 		}
+	}
+}
+
+// TestAuthorizeErrorsLogNoParameters: 200 failing authorization requests
+// write less than 50 KB of log in all, and never a parameter's value. A
+// state of latch's largest (1 KiB) reaches the OIDC library, which logs
+// its errors with the request; a 4 KiB one is refused before it.
+func TestAuthorizeErrorsLogNoParameters(t *testing.T) {
+	l := startLatch(t)
+	a := l.appA()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, tc := range []struct {
+		name  string
+		state string
+		fails string
+	}{
+		{"1 KiB state", incompressible(1 << 10), "invalid_scope"},
+		{"4 KiB state", incompressible(4 << 10), "invalid_request"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := len(l.logs.String())
+			loginHint := "hint-" + incompressible(64) + "@example.com"
+			for i := 0; i < 200; i++ {
+				u := a.oauth.AuthCodeURL(tc.state, oauth2.S256ChallengeOption(oauth2.GenerateVerifier()),
+					oauth2.SetAuthURLParam("scope", "bogus"), oauth2.SetAuthURLParam("login_hint", loginHint))
+				resp, err := client.Get(u)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if loc := resp.Header.Get("Location"); i == 0 && !strings.Contains(loc, "error="+tc.fails) {
+					t.Fatalf("the request did not fail as planned: %d %s", resp.StatusCode, loc)
+				}
+			}
+			logged := l.logs.String()[before:]
+			if len(logged) >= 50<<10 {
+				t.Errorf("200 failing requests wrote %d bytes of log, want < 50 KB:\n%.1000s", len(logged), logged)
+			}
+			for _, v := range []string{tc.state, tc.state[:64], loginHint, "bogus", "localhost:47001"} {
+				if strings.Contains(logged, v) {
+					t.Errorf("the log holds a request parameter value %.40q:\n%.1000s", v, logged)
+				}
+			}
+			// What went wrong is still there, where the library logged it.
+			if n := strings.Count(logged, "invalid_scope"); tc.fails == "invalid_scope" && n != 200 {
+				t.Errorf("the log names the error %d times, want 200:\n%.1000s", n, logged)
+			}
+		})
 	}
 }
 

@@ -7,7 +7,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -47,7 +46,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	logger := newLogger(&cfg, stderr)
 	// The OIDC library logs through the default logger.
-	slog.SetDefault(logger)
+	setDefaultLogger(logger)
 	db, err := openDatabase(ctx, &cfg, logger, true)
 	if err != nil {
 		return err

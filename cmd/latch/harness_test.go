@@ -145,6 +145,10 @@ func runLatch(t testing.TB, cfg *Config, ln net.Listener, clock *testclock.Clock
 	t.Helper()
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	// The OIDC library logs through the default logger, as under latch serve.
+	prev := slog.Default()
+	setDefaultLogger(logger)
+	t.Cleanup(func() { slog.SetDefault(prev) })
 	ctx := t.Context()
 	db, err := openDatabase(ctx, cfg, logger, true)
 	if err != nil {
