@@ -100,13 +100,13 @@ func (w *Worker) Release() {
 // computation leaves its m as garbage, and by default the collector lets
 // the heap grow to twice what was live before it runs again, so a busy
 // pool held about twice its budget (400 concurrent sign-ins: +240 MiB with
-// six workers). So once finished computations have left half the pool's
-// memory as garbage, the next one collects it before allocating its own:
-// about one collection per workers/2 computations, and a cheap one, since
-// argon2id's blocks hold no pointers to mark.
+// six workers). So once finished computations have left a quarter of the
+// pool's memory as garbage, the next one collects it before allocating its
+// own: about one collection per workers/4 computations, and a cheap one,
+// since argon2id's blocks hold no pointers to mark.
 func (w *Worker) compute(f func()) {
 	h, m := w.h, int64(w.h.Params.MemoryKiB)<<10
-	if g := h.garbage.Load(); g >= int64(h.Workers())*m/2 && h.garbage.CompareAndSwap(g, 0) {
+	if g := h.garbage.Load(); g >= int64(h.Workers())*m/4 && h.garbage.CompareAndSwap(g, 0) {
 		runtime.GC()
 	}
 	f()
