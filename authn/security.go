@@ -339,7 +339,8 @@ func (h *Handler) change(ctx context.Context, t *txn, r *http.Request, d *sessio
 		case err != nil:
 			return "", nil, err
 		}
-		detail["name"], done = strings.TrimSpace(c.Params["name"]), "passkey_renamed"
+		// The history names the passkey as stored: at most 64 characters.
+		detail["name"], done = truncate(strings.TrimSpace(c.Params["name"]), 64), "passkey_renamed"
 	case "passkey_remove":
 		id, err := base64.RawURLEncoding.DecodeString(c.Params["id"])
 		if err != nil {
