@@ -97,6 +97,12 @@ type RefreshRequest struct {
 	// email and name are the account's claims, read with the token.
 	email, name string
 	claims      bool
+	// minted is set by Storage.Refresh, which rotated the token and wrote
+	// its successors: accessID, newRefresh and accessExp.
+	minted     bool
+	accessID   string
+	newRefresh string
+	accessExp  time.Time
 }
 
 var _ op.RefreshTokenRequest = (*RefreshRequest)(nil)

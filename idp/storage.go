@@ -274,7 +274,10 @@ func (s *Storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (s
 // rotating currentRefreshToken when the request is a refresh.
 func (s *Storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenRequest, current string) (string, string, time.Time, error) {
 	if r, ok := req.(*RefreshRequest); ok {
-		return s.rotate(ctx, r)
+		if !r.minted {
+			return "", "", time.Time{}, errors.New("refresh: tokens are minted by Storage.Refresh")
+		}
+		return r.accessID, r.newRefresh, r.accessExp, nil
 	}
 	return s.issue(ctx, req, current)
 }
@@ -334,53 +337,90 @@ func (s *Storage) issue(ctx context.Context, req op.TokenRequest, currentRefresh
 	return "", "", time.Time{}, fmt.Errorf("issue tokens: %w", err)
 }
 
-// rotate answers a refresh in one statement, one round trip: the presented
-// token is rotated out (once: of two concurrent uses exactly one updates
-// it), and only if its app and device session are live at this moment are
-// a new access token and refresh token written, and the app session's last
-// activity with them (at most once a minute). A session ended concurrently
-// either ends before this statement's snapshot (no tokens are written) or
-// after it, and then its end marks the app session these tokens hang on,
-// which every check joins to.
-func (s *Storage) rotate(ctx context.Context, r *RefreshRequest) (accessID, refresh string, exp time.Time, err error) {
+// Refresh answers a refresh in one statement, one round trip: the presented
+// token, if it was issued to clientID, is unused, unrevoked and unexpired,
+// grants every scope asked for, and its app and device session are live at
+// this moment, is rotated out (once: of two concurrent uses the second waits
+// for the first and then finds it rotated) and its successors — an access
+// token and a refresh token — are written, with the app session's last
+// activity (at most once a minute). A session ended concurrently either ends
+// before this statement's snapshot (nothing is written) or after it, and
+// then its end marks the app session these tokens hang on, which every check
+// joins to. ErrRefreshRefused means nothing was changed: RefreshRefusal says
+// why.
+func (s *Storage) Refresh(ctx context.Context, token, clientID string, scopes []string) (*RefreshRequest, error) {
 	now := s.Now().UTC()
-	exp = now.Add(AccessTokenLifetime)
-	refresh = randomToken()
-	var rotated bool
-	var id *string
-	err = s.DB.QueryRow(ctx, `WITH rot AS (
-			UPDATE refresh_tokens SET rotated_at = $2
-			WHERE id = $1 AND rotated_at IS NULL AND revoked_at IS NULL RETURNING app_session_id
-		), live AS (
-			SELECT a.id, a.last_active_at FROM rot
-				JOIN app_sessions a ON a.id = rot.app_session_id
-				JOIN device_sessions d ON d.id = a.device_session_id
-			WHERE a.ended_at IS NULL AND d.ended_at IS NULL AND d.restricted_until IS NULL
-				AND $2 < d.absolute_expires_at AND $2 < d.last_active_at + d.idle_timeout
+	r := &RefreshRequest{clientID: clientID, claims: true, minted: true, newRefresh: randomToken(), accessExp: now.Add(AccessTokenLifetime)}
+	if scopes == nil {
+		scopes = []string{}
+	}
+	err := s.DB.QueryRow(ctx, `WITH rot AS (
+			UPDATE refresh_tokens t SET rotated_at = $3
+			FROM app_sessions a, device_sessions d, accounts acc
+			WHERE t.token_hash = $1 AND t.client_id = $2 AND t.rotated_at IS NULL AND t.revoked_at IS NULL AND $3 < t.expires_at
+				AND $4::text[] <@ t.scopes
+				AND a.id = t.app_session_id AND d.id = a.device_session_id AND acc.id = t.account_id
+				AND a.ended_at IS NULL AND d.ended_at IS NULL AND d.restricted_until IS NULL
+				AND $3 < d.absolute_expires_at AND $3 < d.last_active_at + d.idle_timeout
+			RETURNING t.id, t.app_session_id, t.family_id, a.device_session_id, t.account_id, t.scopes, t.audience,
+				t.amr, t.acr, t.auth_time, t.expires_at, a.last_active_at AS app_active, acc.email, acc.name
 		), touched AS (
-			UPDATE app_sessions SET last_active_at = $2 FROM live
-			WHERE app_sessions.id = live.id AND live.last_active_at < $2::timestamptz - interval '1 minute'
+			UPDATE app_sessions SET last_active_at = $3 FROM rot
+			WHERE app_sessions.id = rot.app_session_id AND rot.app_active < $3::timestamptz - interval '1 minute'
 		), access AS (
 			INSERT INTO access_tokens (app_session_id, family_id, account_id, client_id, scopes, created_at, expires_at)
-			SELECT live.id, $3, $4, $5, $6, $2, $7 FROM live RETURNING id
+			SELECT app_session_id, family_id, account_id, $2,
+				CASE WHEN cardinality($4::text[]) > 0 THEN $4::text[] ELSE scopes END, $3, $5 FROM rot
+			RETURNING id
 		), refresh AS (
 			INSERT INTO refresh_tokens (token_hash, app_session_id, family_id, account_id, client_id,
 				scopes, audience, amr, acr, auth_time, created_at, expires_at)
-			SELECT $8, live.id, $3, $4, $5, $14, $9, $10, $11, $12, $2, $13 FROM live
+			SELECT $6, app_session_id, family_id, account_id, $2, scopes, audience, amr, acr, auth_time, $3, expires_at FROM rot
 		)
-		SELECT EXISTS (SELECT 1 FROM rot), (SELECT id::text FROM access)`,
-		r.tokenID, now, r.familyID, r.accountID, r.clientID, r.scopes, exp,
-		hashToken(refresh), r.audience, r.amr, r.acr, r.authTime, r.expiresAt, r.grantScopes).Scan(&rotated, &id)
-	switch {
-	case err != nil:
-		return "", "", time.Time{}, fmt.Errorf("rotate refresh token: %w", err)
-	case !rotated:
-		s.endForReuse(ctx, r.appSessionID)
-		return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("refresh token already used")
-	case id == nil:
-		return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("the session has ended")
+		SELECT rot.id, rot.app_session_id, rot.family_id, rot.device_session_id, rot.account_id, rot.scopes, rot.audience,
+			rot.amr, rot.acr, rot.auth_time, rot.expires_at, rot.email, rot.name, (SELECT id::text FROM access)
+		FROM rot`,
+		hashToken(token), clientID, now, scopes, r.accessExp, hashToken(r.newRefresh)).Scan(
+		&r.tokenID, &r.appSessionID, &r.familyID, &r.sid, &r.accountID, &r.grantScopes, &r.audience,
+		&r.amr, &r.acr, &r.authTime, &r.expiresAt, &r.email, &r.name, &r.accessID)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, ErrRefreshRefused
 	}
-	return *id, refresh, exp, nil
+	if err != nil {
+		return nil, fmt.Errorf("refresh: %w", err)
+	}
+	r.scopes = r.grantScopes
+	if len(scopes) > 0 {
+		r.scopes = scopes
+	}
+	return r, nil
+}
+
+// ErrRefreshRefused means a refresh token could not be used as presented.
+var ErrRefreshRefused = errors.New("refresh token refused")
+
+// RefreshRefusal says why Refresh refused a token, and ends the app session
+// of a rotated-out token presented again (reuse: a copy is in someone's
+// hands). It reads the token again: the refused path may cost more.
+func (s *Storage) RefreshRefusal(ctx context.Context, token, clientID string, scopes []string) error {
+	req, err := s.TokenRequestByRefreshToken(ctx, token)
+	var inv errRefreshInvalid
+	switch {
+	case errors.Is(err, op.ErrInvalidRefreshToken) || errors.As(err, &inv):
+		return oidc.ErrInvalidGrant().WithDescription("the refresh token is invalid, expired, revoked or already used")
+	case err != nil:
+		return err
+	case req.GetClientID() != clientID:
+		return oidc.ErrInvalidGrant().WithDescription("the refresh token was issued to another client")
+	}
+	for _, sc := range scopes {
+		if !slices.Contains(req.GetScopes(), sc) {
+			return oidc.ErrInvalidScope().WithDescription("scope asks for more than was granted")
+		}
+	}
+	// Usable now, refused a moment ago: it changed in between (a concurrent
+	// use rotated it, or it was just issued). The app may try again.
+	return oidc.ErrInvalidGrant().WithDescription("the refresh token changed while it was being used; try again")
 }
 
 // endForReuse ends an app session whose rotated-out refresh token came back:

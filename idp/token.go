@@ -106,29 +106,26 @@ func (p *Provider) codeGrant(ctx context.Context, r *http.Request, c *Client) (*
 }
 
 // refreshGrant rotates a refresh token (RFC 6749 §6): it was issued to
-// this client, and any scope asked for is one it was granted.
+// this client, and any scope asked for is one it was granted. The whole
+// check and rotation is one statement (Storage.Refresh); only a refused
+// token is read again, to say why.
 func (p *Provider) refreshGrant(ctx context.Context, r *http.Request, c *Client) (*oidc.AccessTokenResponse, error) {
 	token := r.PostForm.Get("refresh_token")
 	if token == "" {
 		return nil, oidc.ErrInvalidRequest().WithDescription("refresh_token is missing")
 	}
-	req, err := p.Storage.TokenRequestByRefreshToken(ctx, token)
+	if len(token) > 1024 {
+		return nil, oidc.ErrInvalidGrant().WithDescription("the refresh token is invalid, expired, revoked or already used")
+	}
+	scopes := strings.Fields(r.PostForm.Get("scope"))
+	req, err := p.Storage.Refresh(ctx, token, c.GetID(), scopes)
+	if errors.Is(err, ErrRefreshRefused) {
+		return nil, p.Storage.RefreshRefusal(ctx, token, c.GetID(), scopes)
+	}
 	if err != nil {
-		var inv errRefreshInvalid
-		if errors.Is(err, op.ErrInvalidRefreshToken) || errors.As(err, &inv) {
-			return nil, oidc.ErrInvalidGrant().WithDescription("the refresh token is invalid, expired, revoked or already used")
-		}
 		return nil, err
 	}
-	if req.GetClientID() != c.GetID() {
-		return nil, oidc.ErrInvalidGrant().WithDescription("the refresh token was issued to another client")
-	}
-	if scope := r.PostForm.Get("scope"); scope != "" {
-		if err := op.ValidateRefreshTokenScopes(strings.Fields(scope), req); err != nil {
-			return nil, oidc.ErrInvalidScope().WithDescription("scope asks for more than was granted")
-		}
-	}
-	return op.CreateTokenResponse(ctx, req.(*RefreshRequest), c, p.op, true, "", token)
+	return op.CreateTokenResponse(ctx, req, c, p.op, true, "", token)
 }
 
 // grantError answers a failed grant: the OAuth error when the request was
