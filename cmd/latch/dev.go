@@ -72,14 +72,21 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	logger.Info("latch is serving", "issuer", cfg.Issuer, "addr", srv.ln.Addr().String(), "version", version)
-	<-ctx.Done()
-	logger.Info("shutting down")
+	var failed error
+	select {
+	case <-ctx.Done():
+		logger.Info("shutting down")
+	case failed = <-db.Failed():
+		// latch's own PostgreSQL cannot be kept running: stop, and exit
+		// non-zero so that whatever runs latch sees it.
+		logger.Error("shutting down: " + failed.Error())
+	}
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	for _, d := range demos {
 		d.Shutdown(shutdownCtx)
 	}
-	return srv.shutdown(shutdownCtx)
+	return errors.Join(failed, srv.shutdown(shutdownCtx))
 }
 
 // demoApps are the three relying parties of `latch dev`, matching the

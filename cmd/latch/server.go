@@ -33,6 +33,19 @@ type database struct {
 	Pool   *pgxpool.Pool
 	Master *seal.MasterKey
 	stop   func(context.Context) error
+	// postgres keeps latch's own PostgreSQL running, for serve and dev;
+	// nil with --database-url and for the other commands.
+	postgres *pg.Supervisor
+}
+
+// Failed receives an error when latch's own PostgreSQL cannot be kept
+// running; it never does with --database-url, where latch answers 503
+// until the server is back.
+func (d *database) Failed() <-chan error {
+	if d.postgres == nil {
+		return nil
+	}
+	return d.postgres.Failed()
 }
 
 func (d *database) Close(ctx context.Context) error {
@@ -61,13 +74,17 @@ func openDatabase(ctx context.Context, cfg *Config, logger *slog.Logger, owner b
 			if err != nil {
 				return nil, err
 			}
-			c, err := lock.StartCluster(ctx, logger)
+			// A long-running latch restarts its PostgreSQL when it dies
+			// (killed, crashed): the pool reconnects by itself, and requests
+			// meanwhile answer 503.
+			sup, err := lock.Supervise(ctx, logger, pg.DefaultRestartPolicy)
 			if err != nil {
 				lock.Release()
 				return nil, err
 			}
-			dsn = c.DSN()
-			db.stop = func(ctx context.Context) error { return errors.Join(c.Stop(ctx), lock.Release()) }
+			dsn = sup.DSN()
+			db.postgres = sup
+			db.stop = func(ctx context.Context) error { return errors.Join(sup.Stop(ctx), lock.Release()) }
 		} else {
 			var err error
 			dsn, db.stop, err = pg.Attach(ctx, cfg.DataDir, logger)

@@ -9,6 +9,9 @@
 // [Attach] lets short-lived subcommands such as `latch migrate` use the cluster
 // of a `latch serve` already running there instead of starting a second one.
 //
-// cmd/latch calls [Lock], [DirLock.StartCluster] or [Attach], then [Open];
-// the test harness in internal/pgtest calls [Start] directly.
+// A long-running latch (serve, dev) starts its cluster with
+// [DirLock.Supervise], which restarts the server when it dies and gives up,
+// for latch to exit non-zero, when it keeps dying. Other commands call
+// [Attach]; all then call [Open]. The test harness in internal/pgtest calls
+// [Start] directly.
 package pg
