@@ -2,6 +2,7 @@ package pg
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -26,7 +27,29 @@ type Listener struct {
 	OnNotify func(payload string)
 	// OnDown runs each time a listening connection is lost.
 	OnDown func(err error)
+	// PingEvery and PingTimeout are how a silent connection is told from a
+	// dead one (see once); zero means DefaultPingEvery and
+	// DefaultPingTimeout.
+	PingEvery, PingTimeout time.Duration
 }
+
+// A listening connection only reads, so a dead one can go unnoticed: when
+// the server is SIGSTOPped, or a network path between latch and the server
+// drops packets without a reset, no error ever arrives, and the connection
+// waits for notifications that will never come. For the server that is
+// stopped this is harmless, since nothing can commit while it is (and after
+// SIGCONT the same connection delivers what was sent), but a replica cut off
+// by the network from a server that others still reach would keep trusting
+// a cache whose invalidations no longer arrive. So after PingEvery without a
+// notification the listener pings its connection, and a ping unanswered
+// within PingTimeout counts as a lost connection: OnDown runs (the caches
+// stop trusting themselves) within PingEvery+PingTimeout, 4 seconds by
+// default, and the listener reconnects. The cost is one round trip every
+// two seconds per listener.
+const (
+	DefaultPingEvery   = 2 * time.Second
+	DefaultPingTimeout = 2 * time.Second
+)
 
 // Run listens until ctx ends.
 func (l Listener) Run(ctx context.Context) {
@@ -58,14 +81,37 @@ func (l Listener) once(ctx context.Context) (bool, error) {
 		return false, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{l.Channel}.Sanitize()); err != nil {
+	every, timeout := l.PingEvery, l.PingTimeout
+	if every <= 0 {
+		every = DefaultPingEvery
+	}
+	if timeout <= 0 {
+		timeout = DefaultPingTimeout
+	}
+	lctx, cancel := context.WithTimeout(ctx, timeout)
+	_, err = conn.Exec(lctx, "LISTEN "+pgx.Identifier{l.Channel}.Sanitize())
+	cancel()
+	if err != nil {
 		return false, err
 	}
 	if l.OnUp != nil {
 		l.OnUp()
 	}
 	for {
-		n, err := conn.WaitForNotification(ctx)
+		wctx, cancel := context.WithTimeout(ctx, every)
+		n, err := conn.WaitForNotification(wctx)
+		cancel()
+		if err != nil && ctx.Err() == nil && wctx.Err() != nil && !conn.IsClosed() {
+			// Quiet for a while: ask the server whether it is still there.
+			// A wait cut short by its deadline leaves the connection usable.
+			pctx, cancel := context.WithTimeout(ctx, timeout)
+			err = conn.Ping(pctx)
+			cancel()
+			if err != nil {
+				return true, fmt.Errorf("listening connection did not answer a ping within %s: %w", timeout, err)
+			}
+			continue
+		}
 		if err != nil {
 			return true, err
 		}
