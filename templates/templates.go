@@ -250,6 +250,17 @@ type ErrorPage struct {
 	Message string // plain sentence for people, never internals
 }
 
+// UnavailablePage says calmly that latch cannot reach its database: the
+// person's session and credentials are fine, and trying again in a moment
+// is all there is to do. Its handler answers 503 with Retry-After and never
+// asks the database anything, so it renders with a plain Base (no account
+// in the header, no sign-in button either: the person may well be signed
+// in).
+type UnavailablePage struct {
+	Base
+	Retry string // a same-site path to load again ("Try again"); empty after a form was posted
+}
+
 // AccountPage is the overview at /account.
 type AccountPage struct {
 	Base
@@ -423,6 +434,7 @@ func pages() map[string][]any {
 		"logged_out":     {LoggedOutPage{}},
 		"consent":        {ConsentPage{AppName: "x", AuthRequestID: "x", Permissions: []string{"x"}}},
 		"error":          {ErrorPage{Status: http.StatusBadRequest}},
+		"unavailable":    {UnavailablePage{Retry: "/account"}, UnavailablePage{}},
 		"account": {AccountPage{
 			Base:       Base{SignedIn: true, Email: "a@example.com"},
 			Name:       "A",
@@ -623,6 +635,27 @@ func (s *Set) logger() *slog.Logger {
 		return s.Logger
 	}
 	return slog.Default()
+}
+
+// RetryAfter is the Retry-After, in seconds, of latch's 503 answers while
+// its database is away.
+const RetryAfter = "2"
+
+// Unavailable answers 503 with the unavailable page: latch could not ask
+// its database, so it cannot tell whether the person is signed in or what
+// their request would do, and says neither. Loading the page again is
+// offered after a GET; after a POST the person resends the form.
+func (s *Set) Unavailable(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Retry-After", RetryAfter)
+	h.Set("Cache-Control", "no-store")
+	p := UnavailablePage{Base: Base{Title: "Try again in a moment"}}
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		if u := r.URL.RequestURI(); strings.HasPrefix(u, "/") && !strings.HasPrefix(u, "//") && !strings.HasPrefix(u, "/\\") {
+			p.Retry = u
+		}
+	}
+	s.Render(w, http.StatusServiceUnavailable, "unavailable", p)
 }
 
 // initials returns up to two letters for the avatar on the account page: the

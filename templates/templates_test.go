@@ -576,6 +576,21 @@ func TestPages(t *testing.T) {
 			want: []string{`Something went wrong`, `Please go back and try again.`, `href="/account"`},
 		},
 		{
+			name: "unavailable",
+			page: "unavailable",
+			data: UnavailablePage{Base: Base{Title: "Try again in a moment"}, Retry: "/account/sessions?page=2"},
+			want: []string{`<title>Try again in a moment · latch</title>`, `latch can't reach its database right now`,
+				`If you were signed in, you still are.`, `href="/account/sessions?page=2">Try again</a>`, `Error 503`},
+			notWant: []string{`href="/login"`, `Sign out`},
+		},
+		{
+			name:    "unavailable after a form",
+			page:    "unavailable",
+			data:    UnavailablePage{},
+			want:    []string{`Go back and send the form again in a moment.`},
+			notWant: []string{`Try again</a>`},
+		},
+		{
 			name: "account",
 			page: "account",
 			data: AccountPage{
@@ -1526,6 +1541,38 @@ func TestAdvancedViewMet(t *testing.T) {
 	} {
 		if got := tt.v.Met(); got != tt.want {
 			t.Errorf("%+v.Met() = %d, want %d", tt.v, got, tt.want)
+		}
+	}
+}
+
+// TestUnavailable: the database-unavailable answer is a 503 with
+// Retry-After that offers to load a same-site GET again, and nothing after
+// a POST or for a path that would leave the site.
+func TestUnavailable(t *testing.T) {
+	s := parse(t)
+	for _, tt := range []struct {
+		method, target, retry string
+	}{
+		{"GET", "/account/sessions?page=2", `href="/account/sessions?page=2"`},
+		{"POST", "/logout", ""},
+		{"GET", "//evil.example/x", ""},
+	} {
+		rec := httptest.NewRecorder()
+		r := httptest.NewRequest(tt.method, "http://latch.example/", nil)
+		r.URL.Path, r.URL.RawQuery = tt.target, ""
+		if i := strings.IndexByte(tt.target, '?'); i >= 0 {
+			r.URL.Path, r.URL.RawQuery = tt.target[:i], tt.target[i+1:]
+		}
+		s.Unavailable(rec, r)
+		body := rec.Body.String()
+		if rec.Code != http.StatusServiceUnavailable || rec.Header().Get("Retry-After") == "" || rec.Header().Get("Cache-Control") != "no-store" {
+			t.Errorf("%s %s: %d %v", tt.method, tt.target, rec.Code, rec.Header())
+		}
+		if !strings.Contains(body, "latch can't reach its database right now") {
+			t.Errorf("%s %s: not the unavailable page:\n%s", tt.method, tt.target, body)
+		}
+		if got := strings.Contains(body, "Try again</a>"); got != (tt.retry != "") || (tt.retry != "" && !strings.Contains(body, tt.retry)) {
+			t.Errorf("%s %s: retry link %v, want %q", tt.method, tt.target, got, tt.retry)
 		}
 	}
 }
