@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"latch/internal/pg"
 	"latch/internal/seal"
 )
 
@@ -39,6 +40,7 @@ type Keys struct {
 	Now    func() time.Time
 
 	mu       sync.Mutex
+	loading  bool // a read of the keys is under way
 	loadedAt time.Time
 	current  *signingKey
 	public   []op.Key
@@ -133,15 +135,40 @@ func (k *Keys) EnsureKey(ctx context.Context) error {
 
 func (k *Keys) load(ctx context.Context) (*signingKey, error) {
 	k.mu.Lock()
-	defer k.mu.Unlock()
 	now := k.Now()
-	if k.current != nil && now.Sub(k.loadedAt) < keyCacheTTL {
+	// While one caller reads the keys again, the others use the ones they
+	// have rather than queue behind a query that may be slow or hang.
+	if k.current != nil && (now.Sub(k.loadedAt) < keyCacheTTL || k.loading) {
+		defer k.mu.Unlock()
 		return k.current, nil
 	}
+	k.loading = true
+	k.mu.Unlock()
+	current, public, err := k.read(ctx, now)
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.loading = false
+	if err != nil {
+		// While the database is away, the keys read last stay good: every
+		// token signed with them still verifies (a JWT access token is not
+		// called invalid because latch could not re-read its keys), and
+		// what latch signs meanwhile verifies for as long as another
+		// process's rotation keeps the old key published (KeyOverlap).
+		if k.current != nil && pg.Unavailable(err) {
+			return k.current, nil
+		}
+		return nil, err
+	}
+	k.current, k.public, k.loadedAt = current, public, now
+	return current, nil
+}
+
+// read loads the current signing key and every published public key.
+func (k *Keys) read(ctx context.Context, now time.Time) (*signingKey, []op.Key, error) {
 	rows, err := k.DB.Query(ctx, `SELECT id, private_key, public_jwk, retired_at FROM signing_keys
 		WHERE retired_at IS NULL OR retired_at > $1 ORDER BY created_at DESC`, now.Add(-KeyOverlap).UTC())
 	if err != nil {
-		return nil, fmt.Errorf("signing keys: %w", err)
+		return nil, nil, fmt.Errorf("signing keys: %w", err)
 	}
 	defer rows.Close()
 	var current *signingKey
@@ -151,37 +178,36 @@ func (k *Keys) load(ctx context.Context) (*signingKey, error) {
 		var sealed, jwkJSON []byte
 		var retired *time.Time
 		if err := rows.Scan(&id, &sealed, &jwkJSON, &retired); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		var jwk jose.JSONWebKey
 		if err := json.Unmarshal(jwkJSON, &jwk); err != nil {
-			return nil, fmt.Errorf("signing key %s: %w", id, err)
+			return nil, nil, fmt.Errorf("signing key %s: %w", id, err)
 		}
 		pub, ok := jwk.Key.(*ecdsa.PublicKey)
 		if !ok {
-			return nil, fmt.Errorf("signing key %s: not an EC public key", id)
+			return nil, nil, fmt.Errorf("signing key %s: not an EC public key", id)
 		}
 		public = append(public, &publicKey{id: id, key: pub})
 		if retired == nil && current == nil {
 			der, err := k.Sealer.Open(sealed, []byte(id))
 			if err != nil {
-				return nil, fmt.Errorf("signing key %s: %w", id, err)
+				return nil, nil, fmt.Errorf("signing key %s: %w", id, err)
 			}
 			priv, err := x509.ParseECPrivateKey(der)
 			if err != nil {
-				return nil, fmt.Errorf("signing key %s: %w", id, err)
+				return nil, nil, fmt.Errorf("signing key %s: %w", id, err)
 			}
 			current = &signingKey{id: id, key: priv}
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if current == nil {
-		return nil, errors.New("no signing key: run `latch migrate` or start latch once")
+		return nil, nil, errors.New("no signing key: run `latch migrate` or start latch once")
 	}
-	k.current, k.public, k.loadedAt = current, public, now
-	return current, nil
+	return current, public, nil
 }
 
 // SigningKey is the key that signs now.

@@ -31,6 +31,11 @@ func (p *Provider) CheckAccessToken(ctx context.Context, raw string) (*checkedTo
 	}
 	id, subject, ok := p.tokenIDAndSubject(ctx, raw)
 	if !ok {
+		// A JWT verifies against the published keys; if latch could not
+		// load them, it cannot tell whether the token is good.
+		if _, err := p.Storage.KeySet(ctx); err != nil {
+			return nil, err
+		}
 		return nil, ErrTokenInvalid
 	}
 	return p.Storage.checkTokenID(ctx, key, id, subject)
