@@ -60,7 +60,10 @@ func (h *Handler) consentRoutes(mux *http.ServeMux) {
 
 func (h *Handler) consentPage(w http.ResponseWriter, r *http.Request) {
 	web.NoStore(w)
-	d := h.Device(r)
+	d, ok := h.device(w, r)
+	if !ok {
+		return
+	}
 	if d == nil || d.Restricted() {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
@@ -87,7 +90,10 @@ func (h *Handler) consent(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, r, http.StatusForbidden, "This form has expired", "Reload the page and try again.")
 		return
 	}
-	d := h.Device(r)
+	d, ok := h.device(w, r)
+	if !ok {
+		return
+	}
 	if d == nil || d.Restricted() {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return

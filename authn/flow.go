@@ -42,6 +42,10 @@ func (h *Handler) failMaybeJSON(w http.ResponseWriter, r *http.Request, err erro
 		h.fail(w, r, err)
 		return
 	}
+	if databaseAway(err) {
+		h.unavailableJSON(w, r, err)
+		return
+	}
 	h.Logger.ErrorContext(r.Context(), "sign-in", "err", err)
 	h.Metrics.Errors.WithLabelValues("signin").Inc()
 	jsonError(w, http.StatusInternalServerError, "latch could not sign you in just now. Please try again in a moment.")
@@ -111,11 +115,20 @@ func (h *Handler) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 	if in.AuthRequest != "" {
 		var err error
 		if req, err = h.Requests.LoginRequest(r.Context(), in.AuthRequest); err != nil {
+			if databaseAway(err) {
+				h.unavailableJSON(w, r, err)
+				return
+			}
 			jsonError(w, http.StatusBadRequest, "This sign-in link has expired. Go back to the app and start again.")
 			return
 		}
 	}
 	as, err := h.Passkeys.FinishLogin(r.Context(), h.binding(w, r), in.Credential, h.cloneRefused(r, ""))
+	if databaseAway(err) {
+		// Not a refused passkey: latch could not look it up.
+		h.unavailableJSON(w, r, err)
+		return
+	}
 	if err != nil {
 		h.Metrics.SignIns.WithLabelValues("passkey", "failure").Inc()
 		h.Logger.InfoContext(r.Context(), "passkey sign-in refused", "err", err)
@@ -407,7 +420,11 @@ func (h *Handler) recover(w http.ResponseWriter, r *http.Request) {
 	// hang-up changes nothing. The key, the recovery session, their
 	// records and the alert commit together or not at all.
 	ctx = context.WithoutCancel(r.Context())
-	old := h.device(ctx, r)
+	old, err := h.deviceWith(ctx, r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	var d *sessions.Device
 	var secret string
 	err = h.transact(ctx, func(t *txn) error {

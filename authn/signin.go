@@ -12,6 +12,7 @@ import (
 
 	"github.com/gorilla/securecookie"
 
+	"latch/internal/pg"
 	"latch/internal/web"
 	"latch/recovery"
 	"latch/sessions"
@@ -171,24 +172,75 @@ func (h *Handler) RateLimited() map[string]string {
 	}
 }
 
-// Device returns the live device session of the request's cookie, or nil.
-func (h *Handler) Device(r *http.Request) *sessions.Device { return h.device(r.Context(), r) }
+// Device returns the live device session of the request's cookie: nil
+// without an error when there is none (no cookie, or a session that ended,
+// expired or never existed), and an error when latch could not tell,
+// because its database did not answer. That error never means "signed
+// out": the person's cookie may be perfectly good, and a page that treated
+// it as signed out would show the sign-in form or, worse, act on it.
+func (h *Handler) Device(r *http.Request) (*sessions.Device, error) {
+	return h.deviceWith(r.Context(), r)
+}
 
-// device is Device with a context of the caller's: a change that is
+// deviceWith is Device with a context of the caller's: a change that is
 // decided looks the session up with a context the client cannot cancel.
-func (h *Handler) device(ctx context.Context, r *http.Request) *sessions.Device {
+func (h *Handler) deviceWith(ctx context.Context, r *http.Request) (*sessions.Device, error) {
 	secret, ok := h.Cookies.Read(r, "latch")
 	if !ok {
-		return nil
+		return nil, nil
 	}
 	d, err := h.Sessions.BySecret(ctx, secret)
-	if err != nil {
-		if !errors.Is(err, sessions.ErrNotFound) {
-			h.Logger.ErrorContext(ctx, "session lookup", "err", err)
-		}
-		return nil
+	if errors.Is(err, sessions.ErrNotFound) {
+		return nil, nil
 	}
-	return d
+	if err != nil {
+		return nil, fmt.Errorf("session lookup: %w", err)
+	}
+	return d, nil
+}
+
+// device is Device for a handler that answers with a page: when latch
+// could not tell, the answer has been written (503 while the database is
+// away) and ok is false.
+func (h *Handler) device(w http.ResponseWriter, r *http.Request) (d *sessions.Device, ok bool) {
+	d, err := h.Device(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return nil, false
+	}
+	return d, true
+}
+
+// jsonDevice is device for a script's JSON call.
+func (h *Handler) jsonDevice(w http.ResponseWriter, r *http.Request) (d *sessions.Device, ok bool) {
+	d, err := h.Device(r)
+	if err != nil {
+		h.failMaybeJSON(w, r, err, true)
+		return nil, false
+	}
+	return d, true
+}
+
+// databaseAway reports whether err means that latch could not ask its
+// database (or the request was given up), so the answer is "try again",
+// never "wrong" or "signed out".
+func databaseAway(err error) bool {
+	return pg.Unavailable(err) || errors.Is(err, context.Canceled)
+}
+
+// Unavailable answers a page request that latch could not serve because
+// its database did not answer: 503, Retry-After, and a calm page that says
+// so. The identity provider uses it too.
+func (h *Handler) Unavailable(w http.ResponseWriter, r *http.Request, err error) {
+	h.Logger.WarnContext(r.Context(), "answering 503: database unavailable", "path", r.URL.Path, "err", err)
+	h.Pages.Unavailable(w, r)
+}
+
+// unavailableJSON is Unavailable for a script's JSON call.
+func (h *Handler) unavailableJSON(w http.ResponseWriter, r *http.Request, err error) {
+	h.Logger.WarnContext(r.Context(), "answering 503: database unavailable", "path", r.URL.Path, "err", err)
+	w.Header().Set("Retry-After", templates.RetryAfter)
+	jsonError(w, http.StatusServiceUnavailable, "latch can't reach its database right now. Try again in a moment.")
 }
 
 func (h *Handler) base(w http.ResponseWriter, r *http.Request, title string, d *sessions.Device) templates.Base {
@@ -242,7 +294,10 @@ func (h *Handler) satisfies(ctx context.Context, req *AuthRequest, d *sessions.D
 
 func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
 	web.NoStore(w)
-	d := h.Device(r)
+	d, ok := h.device(w, r)
+	if !ok {
+		return
+	}
 	id := r.URL.Query().Get("authRequestID")
 	if id == "" {
 		if d != nil {
@@ -262,7 +317,7 @@ func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/account/security", http.StatusSeeOther)
 		return
 	}
-	ok, err := h.satisfies(r.Context(), req, d)
+	ok, err = h.satisfies(r.Context(), req, d)
 	if err != nil {
 		h.requestError(w, r, err)
 		return
@@ -284,13 +339,20 @@ func (h *Handler) requestError(w http.ResponseWriter, r *http.Request, err error
 			"Go back to the app and start signing in again.")
 		return
 	}
+	if databaseAway(err) {
+		h.Unavailable(w, r, err)
+		return
+	}
 	h.Logger.ErrorContext(r.Context(), "authorization request", "err", err)
 	h.errorPage(w, r, http.StatusInternalServerError, "Something went wrong",
 		"latch could not continue signing you in. Please try again in a moment.")
 }
 
 func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int, req *AuthRequest, email, msg string) {
-	d := h.Device(r)
+	d, ok := h.device(w, r)
+	if !ok {
+		return
+	}
 	p := templates.LoginPage{Base: h.base(w, r, "Sign in", d), Email: email, Error: msg}
 	if req != nil {
 		p.AppName, p.AuthRequestID = req.AppName, req.ID
@@ -507,9 +569,16 @@ func roundWait(d time.Duration) string {
 	return fmt.Sprintf("%d minutes", int(d.Minutes()+0.999))
 }
 
+// fail answers a request that went wrong: 503 and the unavailable page
+// when the database did not answer, otherwise 500 and a sentence for
+// people (the detail goes to the log only).
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, ErrBusy) {
 		h.busy(w, r)
+		return
+	}
+	if databaseAway(err) {
+		h.Unavailable(w, r, err)
 		return
 	}
 	h.Logger.ErrorContext(r.Context(), "sign-in", "err", err)
@@ -590,10 +659,13 @@ func (h *Handler) passwordMatches(ctx context.Context, w *Worker, acct *Account,
 // the request: the sign-in is decided. The cookie is set once it commits.
 func (h *Handler) signIn(ctx context.Context, w http.ResponseWriter, r *http.Request, acct *Account, amr []string, acr string,
 	ev sessions.Event, also func(t *txn) error) (*sessions.Device, error) {
-	old := h.device(ctx, r)
+	old, err := h.deviceWith(ctx, r)
+	if err != nil {
+		return nil, err
+	}
 	var d *sessions.Device
 	var secret string
-	err := h.transact(ctx, func(t *txn) error {
+	err = h.transact(ctx, func(t *txn) error {
 		if also != nil {
 			if err := also(t); err != nil {
 				return err
@@ -669,7 +741,10 @@ func (h *Handler) deviceKind(ctx context.Context, q sessions.Querier, w http.Res
 
 func (h *Handler) account(w http.ResponseWriter, r *http.Request) {
 	web.NoStore(w)
-	d := h.Device(r)
+	d, ok := h.device(w, r)
+	if !ok {
+		return
+	}
 	if d == nil {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return
@@ -708,7 +783,10 @@ func MethodNames(amr []string) []string {
 // logoutPage shows the end_session confirmation, or a sign-out button.
 func (h *Handler) logoutPage(w http.ResponseWriter, r *http.Request) {
 	web.NoStore(w)
-	d := h.Device(r)
+	d, ok := h.device(w, r)
+	if !ok {
+		return
+	}
 	p := templates.LogoutConfirmPage{Base: h.base(w, r, "Sign out", d), Request: r.URL.Query().Get("request")}
 	h.Pages.Render(w, http.StatusOK, "logout_confirm", p)
 }
@@ -732,7 +810,13 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 		}
 		to = u
 	}
-	if d := h.Device(r); d != nil {
+	// Signing out keeps the cookie until the session has really ended: a
+	// browser told "signed out" while its session lives on would be a lie.
+	d, ok := h.device(w, r)
+	if !ok {
+		return
+	}
+	if d != nil {
 		ctx := context.WithoutCancel(r.Context())
 		if err := h.Sessions.End(ctx, d.ID, sessions.ReasonSignedOut); err != nil && !errors.Is(err, sessions.ErrNotFound) {
 			h.fail(w, r, err)

@@ -214,7 +214,10 @@ func (h *Handler) jsonSignedIn(w http.ResponseWriter, r *http.Request, in any) (
 	if !h.readJSON(w, r, in) {
 		return nil, nil, false
 	}
-	d := h.Device(r)
+	d, ok := h.jsonDevice(w, r)
+	if !ok {
+		return nil, nil, false
+	}
 	if d == nil {
 		jsonError(w, http.StatusUnauthorized, "You are signed out. Sign in again.")
 		return nil, nil, false
@@ -229,7 +232,10 @@ func (h *Handler) jsonSignedIn(w http.ResponseWriter, r *http.Request, in any) (
 
 // signedIn returns the browser's session and account, or sends it to sign in.
 func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request) (*sessions.Device, *Account, bool) {
-	d := h.Device(r)
+	d, ok := h.device(w, r)
+	if !ok {
+		return nil, nil, false
+	}
 	if d == nil {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return nil, nil, false
@@ -436,7 +442,10 @@ func (h *Handler) reauthPasskeyBegin(w http.ResponseWriter, r *http.Request) {
 	if !h.readJSON(w, r, &in) {
 		return
 	}
-	d := h.Device(r)
+	d, ok := h.jsonDevice(w, r)
+	if !ok {
+		return
+	}
 	if d == nil {
 		jsonError(w, http.StatusUnauthorized, "You are signed out. Sign in again.")
 		return
@@ -460,6 +469,10 @@ func (h *Handler) reauthPasskeyFinish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	as, err := h.Passkeys.FinishStepUp(r.Context(), h.binding(w, r), d.AccountID, in.Credential, h.cloneRefused(r, d.ID))
+	if databaseAway(err) {
+		h.unavailableJSON(w, r, err)
+		return
+	}
 	if err != nil {
 		h.Logger.InfoContext(r.Context(), "passkey step-up refused", "err", err)
 		msg := "latch could not verify that passkey. Try again."

@@ -100,8 +100,14 @@ func (p *Provider) authorize(next http.Handler) http.Handler {
 				return
 			}
 		}
-		if p.cfg.AuthorizeLimiter != nil && p.cfg.CurrentDevice(r) == nil {
-			if !p.cfg.AuthorizeLimiter.Allow(p.clientAddr(r)) {
+		if p.cfg.AuthorizeLimiter != nil {
+			d, err := p.cfg.CurrentDevice(r)
+			if err != nil {
+				// The request could not be stored either.
+				p.failPage(w, r, err)
+				return
+			}
+			if d == nil && !p.cfg.AuthorizeLimiter.Allow(p.clientAddr(r)) {
 				w.Header().Set("Retry-After", "60")
 				p.badRequest(w, r, http.StatusTooManyRequests, "Too many sign-in requests from your network. Wait a minute and try again.")
 				return

@@ -36,9 +36,10 @@ type Config struct {
 	Metrics   *web.Metrics
 	Logger    *slog.Logger
 	Now       func() time.Time
-	// CurrentDevice returns the browser's live device session, or nil
+	// CurrentDevice returns the browser's live device session, nil when
+	// there is none, or an error when latch could not tell
 	// (authn.Handler.Device).
-	CurrentDevice func(*http.Request) *sessions.Device
+	CurrentDevice func(*http.Request) (*sessions.Device, error)
 	// ClientIP is the caller's address (behind trusted proxies);
 	// AuthorizeLimiter limits authorization requests per address from
 	// browsers that are not signed in. Both optional.
@@ -46,6 +47,9 @@ type Config struct {
 	AuthorizeLimiter *web.RateLimiter
 	// ErrorPage shows latch's error page (authn.Handler.ErrorPage).
 	ErrorPage func(w http.ResponseWriter, r *http.Request, status int, heading, message string)
+	// Unavailable answers a browser with latch's 503 page when the
+	// database did not answer (authn.Handler.Unavailable). Optional.
+	Unavailable func(w http.ResponseWriter, r *http.Request, err error)
 }
 
 // Provider is latch's OpenID Provider.
@@ -151,8 +155,8 @@ func (p *Provider) Client(id string) (*Client, bool) {
 // closes a gap of the library.
 func (p *Provider) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /.well-known/openid-configuration", p.discovery)
-	mux.Handle("/authorize", p.authorize(p.withIssParam(p.op)))
-	mux.Handle("/authorize/callback", p.withIssParam(p.bindCallback(p.op)))
+	mux.Handle("/authorize", p.authorize(p.withIssParam(p.guard(p.op))))
+	mux.Handle("/authorize/callback", p.withIssParam(p.bindCallback(p.guard(p.op))))
 	// latch answers the endpoints that take tokens itself (token.go,
 	// userinfo.go): strict client authentication, RFC 6749 errors, and 503
 	// rather than "invalid" when the database cannot be asked.
@@ -160,8 +164,8 @@ func (p *Provider) Routes(mux *http.ServeMux) {
 	mux.Handle("/userinfo", p.cors.Handler(http.HandlerFunc(p.userinfo)))
 	mux.Handle("/oauth/introspect", p.cors.Handler(http.HandlerFunc(p.introspect)))
 	mux.Handle("/revoke", p.cors.Handler(http.HandlerFunc(p.revoke)))
-	mux.Handle("/end_session", p.endSession(p.op))
-	mux.Handle("/keys", p.op)
+	mux.Handle("/end_session", p.endSession(p.guard(p.op)))
+	mux.Handle("/keys", p.guardJSON(p.op))
 }
 
 // discovery serves the discovery document with only what latch supports: the
@@ -243,7 +247,16 @@ func (p *Provider) withIssParam(next http.Handler) http.Handler {
 func (p *Provider) bindCallback(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		a, err := p.Storage.pendingRequest(r.Context(), r.URL.Query().Get("id"))
-		d := p.cfg.CurrentDevice(r)
+		var nf errNotFound
+		if err != nil && !errors.As(err, &nf) {
+			p.failPage(w, r, err)
+			return
+		}
+		d, derr := p.cfg.CurrentDevice(r)
+		if derr != nil {
+			p.failPage(w, r, derr)
+			return
+		}
 		if err != nil || !a.Done() || d == nil || d.ID != a.deviceSessionID {
 			web.NoStore(w)
 			http.Error(w, "This sign-in link is not valid for this browser. Go back to the app and sign in again.", http.StatusBadRequest)
@@ -316,7 +329,11 @@ func (p *Provider) Complete(ctx context.Context, id string, d *sessions.Device) 
 func (p *Provider) Refuse(ctx context.Context, id, code, description string) (string, error) {
 	a, err := p.Storage.pendingRequest(ctx, id)
 	if err != nil {
-		return "", authn.ErrUnknownRequest
+		var nf errNotFound
+		if errors.As(err, &nf) {
+			return "", authn.ErrUnknownRequest
+		}
+		return "", err
 	}
 	if _, err := p.cfg.DB.Exec(ctx, `DELETE FROM auth_requests WHERE id = $1`, a.id); err != nil {
 		return "", err
@@ -385,7 +402,12 @@ func (p *Provider) endSession(next http.Handler) http.Handler {
 			p.badRequest(w, r, http.StatusBadRequest, "This sign-out request names a return address the app has not registered.")
 			return
 		}
-		st := &endSessionState{device: p.cfg.CurrentDevice(r)}
+		d, err := p.cfg.CurrentDevice(r)
+		if err != nil {
+			p.failPage(w, r, err)
+			return
+		}
+		st := &endSessionState{device: d}
 		r = r.WithContext(context.WithValue(r.Context(), endSessionKey{}, st))
 		next.ServeHTTP(&cookieClearingWriter{ResponseWriter: w, state: st, cookies: p.cfg.Cookies}, r)
 	})
@@ -468,7 +490,14 @@ func (p *Provider) terminateSession(ctx context.Context, req *op.EndSessionReque
 	}
 	claims := req.IDTokenHintClaims
 	if sid := claims.SessionID; sid != "" {
-		if d, err := p.cfg.Sessions.Get(ctx, sid); err == nil && d.AccountID == claims.Subject {
+		d, err := p.cfg.Sessions.Get(ctx, sid)
+		switch {
+		case errors.Is(err, sessions.ErrNotFound):
+		case err != nil:
+			// Never send the app on as if signed out while the session
+			// may live on.
+			return "", err
+		case d.AccountID == claims.Subject:
 			if err := p.cfg.Sessions.End(ctx, sid, sessions.ReasonSignedOut); err != nil && !errors.Is(err, sessions.ErrNotFound) {
 				return "", err
 			}

@@ -19,6 +19,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"latch/internal/pg"
 	"latch/sessions"
 )
 
@@ -129,7 +130,15 @@ func (s *Storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 		VALUES ($1, $2, $3, $4) RETURNING id`,
 		a.clientID, a.marshalParams(), a.createdAt, a.createdAt.Add(AuthRequestLifetime)).Scan(&a.id)
 	if err != nil {
-		return nil, fmt.Errorf("store auth request: %w", err)
+		err = fmt.Errorf("store auth request: %w", err)
+		// guard shows the 503 page instead of the library's redirect; were
+		// the error ever to reach the app, it says temporarily_unavailable
+		// (RFC 6749 §4.1.2.1) rather than server_error.
+		noteFailure(ctx, err)
+		if pg.Unavailable(err) {
+			return nil, errTemporarilyUnavailable(err)
+		}
+		return nil, err
 	}
 	return a, nil
 }
@@ -157,7 +166,12 @@ func scanAuthRequest(row pgx.Row, extra ...any) (*AuthRequest, error) {
 
 // AuthRequestByID returns a pending request (not expired, no code issued yet).
 func (s *Storage) AuthRequestByID(ctx context.Context, id string) (op.AuthRequest, error) {
-	return s.pendingRequest(ctx, id)
+	a, err := s.pendingRequest(ctx, id)
+	if err != nil {
+		noteFailure(ctx, err)
+		return nil, err
+	}
+	return a, nil
 }
 
 func (s *Storage) pendingRequest(ctx context.Context, id string) (*AuthRequest, error) {
@@ -179,6 +193,7 @@ func (s *Storage) SaveAuthCode(ctx context.Context, id, code string) error {
 		WHERE id = $1 AND code_hash IS NULL AND account_id IS NOT NULL AND expires_at > $4`,
 		id, hashToken(code), now.Add(CodeLifetime), now)
 	if err != nil {
+		noteFailure(ctx, err)
 		return err
 	}
 	if tag.RowsAffected() == 0 {
@@ -489,7 +504,9 @@ func (s *Storage) TerminateSession(context.Context, string, string) error {
 
 // TerminateSessionFromRequest handles end_session (Provider.terminateSession).
 func (s *Storage) TerminateSessionFromRequest(ctx context.Context, req *op.EndSessionRequest) (string, error) {
-	return s.terminate(ctx, req)
+	u, err := s.terminate(ctx, req)
+	noteFailure(ctx, err)
+	return u, err
 }
 
 // GetRefreshTokenInfo identifies a refresh token for revocation.
@@ -751,7 +768,11 @@ func (s *Storage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorith
 }
 
 // KeySet is the published public keys.
-func (s *Storage) KeySet(ctx context.Context) ([]op.Key, error) { return s.Keys.KeySet(ctx) }
+func (s *Storage) KeySet(ctx context.Context) ([]op.Key, error) {
+	keys, err := s.Keys.KeySet(ctx)
+	noteFailure(ctx, err)
+	return keys, err
+}
 
 // Health reports whether the database answers.
 func (s *Storage) Health(ctx context.Context) error { return s.DB.Ping(ctx) }

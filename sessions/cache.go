@@ -17,9 +17,12 @@ const maxCached = 100_000
 // read the database to learn that its session is alive. It is only as good
 // as its invalidation: each replica LISTENs for ended sessions on a
 // connection of its own and drops them at once. While that connection is
-// down the cache is not trusted at all (every lookup reads the database),
-// and when it comes back the cache starts empty, because notifications sent
-// meanwhile were lost.
+// down the cache is not trusted at all (every lookup reads the database,
+// and while the database is away too the caller answers 503, never "signed
+// out"), and when it comes back the cache starts empty, because
+// notifications sent meanwhile were lost. A connection that goes silent
+// without an error (a hung server or network) counts as down once it
+// misses a ping (pg.Listener).
 type Cache struct {
 	mu         sync.Mutex
 	trusted    bool

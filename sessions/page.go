@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"latch/internal/pg"
 	"latch/internal/web"
 	"latch/templates"
 )
@@ -59,15 +60,19 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/account/sessions/end", h.apiEndMany)
 }
 
-// current returns the browser's live session, or sends it to sign in.
+// current returns the browser's live session, or sends it to sign in when
+// it has none. When latch could not tell (the database did not answer), it
+// answers 503 instead: the cookie may be perfectly good, and sending its
+// owner to the sign-in page would tell them they were signed out.
 func (h *Handler) current(w http.ResponseWriter, r *http.Request) (*Device, bool) {
 	secret, _ := h.Cookies.Read(r, "latch")
 	d, err := h.Store.BySecret(r.Context(), secret)
-	if err != nil {
-		if !errors.Is(err, ErrNotFound) {
-			h.Logger.ErrorContext(r.Context(), "session lookup", "err", err)
-		}
+	if errors.Is(err, ErrNotFound) {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return nil, false
+	}
+	if err != nil {
+		h.fail(w, r, err)
 		return nil, false
 	}
 	if d.Restricted() {
@@ -223,9 +228,34 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 	h.Pages.Render(w, http.StatusOK, "sessions", p)
 }
 
+// fail answers a page request that went wrong: 503 and the unavailable
+// page when the database did not answer, 500 and latch's error page
+// otherwise, never the error's text.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if databaseAway(err) {
+		h.Logger.WarnContext(r.Context(), "answering 503: database unavailable", "path", r.URL.Path, "err", err)
+		h.Pages.Unavailable(w, r)
+		return
+	}
 	h.Logger.ErrorContext(r.Context(), "sessions page", "err", err)
-	http.Error(w, "latch could not do that just now. Please try again in a moment.", http.StatusInternalServerError)
+	web.NoStore(w)
+	h.Pages.Render(w, http.StatusInternalServerError, "error", templates.ErrorPage{
+		Base: templates.Base{Title: "Something went wrong"}, Status: http.StatusInternalServerError,
+		Heading: "Something went wrong", Message: "latch could not do that just now. Please try again in a moment."})
+}
+
+// databaseAway reports whether err means that latch could not ask its
+// database (or the request was given up): the answer is "try again",
+// never "signed out" or "not found".
+func databaseAway(err error) bool {
+	return pg.Unavailable(err) || errors.Is(err, context.Canceled)
+}
+
+// apiUnavailable is the JSON API's 503.
+func (h *Handler) apiUnavailable(w http.ResponseWriter, r *http.Request, err error) {
+	h.Logger.WarnContext(r.Context(), "answering 503: database unavailable", "path", r.URL.Path, "err", err)
+	w.Header().Set("Retry-After", templates.RetryAfter)
+	apiError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "latch can't reach its database right now; try again in a moment")
 }
 
 // form checks a POST from the page and returns the browser's session.
@@ -396,6 +426,10 @@ func (h *Handler) apiCaller(w http.ResponseWriter, r *http.Request, write bool) 
 			return "", "", false
 		}
 		acct, sid, err := h.Bearer.SessionsToken(r.Context(), token)
+		if err != nil && databaseAway(err) {
+			h.apiUnavailable(w, r, err)
+			return "", "", false
+		}
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer error="insufficient_scope", scope="sessions"`)
 			apiError(w, http.StatusForbidden, "insufficient_scope", "the token needs scope sessions from a first-party app")
@@ -412,11 +446,26 @@ func (h *Handler) apiCaller(w http.ResponseWriter, r *http.Request, write bool) 
 	}
 	secret, _ := h.Cookies.Read(r, "latch")
 	d, err := h.Store.BySecret(r.Context(), secret)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		h.apiFail(w, r, err)
+		return "", "", false
+	}
 	if err != nil || d.Restricted() {
 		apiError(w, http.StatusUnauthorized, "unauthenticated", "sign in first")
 		return "", "", false
 	}
 	return d.AccountID, d.ID, true
+}
+
+// apiFail answers an API call that went wrong: 503 when the database did
+// not answer, 500 otherwise.
+func (h *Handler) apiFail(w http.ResponseWriter, r *http.Request, err error) {
+	if databaseAway(err) {
+		h.apiUnavailable(w, r, err)
+		return
+	}
+	h.Logger.ErrorContext(r.Context(), "sessions api", "err", err)
+	apiError(w, http.StatusInternalServerError, "server_error", "try again")
 }
 
 func apiError(w http.ResponseWriter, status int, code, msg string) {
@@ -461,8 +510,7 @@ func (h *Handler) apiList(w http.ResponseWriter, r *http.Request) {
 	}
 	devices, _, err := h.Store.Devices(r.Context(), acct, self, 0, -1)
 	if err != nil {
-		h.Logger.ErrorContext(r.Context(), "sessions api", "err", err)
-		apiError(w, http.StatusInternalServerError, "server_error", "try again")
+		h.apiFail(w, r, err)
 		return
 	}
 	out := []APISession{}
@@ -499,8 +547,7 @@ func (h *Handler) apiEnded(w http.ResponseWriter, r *http.Request, n int, err er
 	case errors.Is(err, ErrNotYours):
 		apiError(w, http.StatusNotFound, "not_found", "no such session")
 	case err != nil:
-		h.Logger.ErrorContext(r.Context(), "sessions api", "err", err)
-		apiError(w, http.StatusInternalServerError, "server_error", "try again")
+		h.apiFail(w, r, err)
 	default:
 		apiJSON(w, map[string]int{"ended": n})
 	}

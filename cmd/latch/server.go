@@ -246,6 +246,7 @@ func newServer(ctx context.Context, cfg *Config, db *database, logger *slog.Logg
 		Issuer: cfg.Issuer, DB: db.Pool, Clients: clients, MasterKey: db.Master, Sessions: s.sessions,
 		Cookies: cookies, Metrics: s.metrics, Logger: logger, CurrentDevice: s.authn.Device, Now: now,
 		ClientIP: clientIP, AuthorizeLimiter: authorizeLimiter, ErrorPage: s.authn.ErrorPage,
+		Unavailable: s.authn.Unavailable,
 	})
 	if err != nil {
 		return nil, err
