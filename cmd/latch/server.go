@@ -313,7 +313,7 @@ func (s *server) routes() http.Handler {
 		}
 		return "unmatched"
 	}
-	return web.SecurityHeaders(s.provider.FormTargets(), s.metrics.Instrument(route, s.guard().Wrap(mux)))
+	return web.SecurityHeaders(s.provider.FormTargets(), withDeadline(s.metrics.Instrument(route, s.guard().Wrap(mux))))
 }
 
 // oauthBodyLimit is the body limit of the endpoints that take tokens: their
@@ -336,6 +336,26 @@ func (s *server) guard() *web.Guard {
 		Limiter:     s.limiter, ClientIP: s.clientIP, Metrics: s.metrics,
 		Page: s.authn.ErrorPage,
 	}
+}
+
+// requestTimeout bounds how long a request may wait for the database. A
+// server that hangs rather than refuses (SIGSTOPped, or cut off by a
+// network that drops packets) would otherwise hold every request until
+// the 30-second write timeout, which the client sees as a broken
+// connection; with the deadline it gets 503 temporarily_unavailable and
+// Retry-After. It is generous on purpose: a pause shorter than this (a
+// failover, a stopped and continued server) costs a slow answer rather
+// than an error, and a token refresh whose answer is lost after its
+// commit would leave the app holding a rotated-out refresh token.
+const requestTimeout = 15 * time.Second
+
+// withDeadline gives every request's context requestTimeout.
+func withDeadline(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), requestTimeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 // ready answers 200 when the database answers, every migration is applied
