@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -645,5 +647,66 @@ func TestExternalPostgresOutage(t *testing.T) {
 	}
 	if _, err := l.appB().refresh(tok.RefreshToken); err != nil {
 		t.Errorf("the refresh token does not work after the outage: %v", err)
+	}
+}
+
+// TestServeExitsWhenPostgresKeepsDying: once latch's own PostgreSQL has
+// died more often than the restart policy allows, serve stops and exits
+// non-zero with one line saying why.
+func TestServeExitsWhenPostgresKeepsDying(t *testing.T) {
+	old := restartPolicy
+	restartPolicy = pg.RestartPolicy{MaxStarts: 1, Window: time.Minute, FirstBackoff: 50 * time.Millisecond, MaxBackoff: time.Second}
+	t.Cleanup(func() { restartPolicy = old })
+	dir, err := os.MkdirTemp("", "latch-dying-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o711)
+	dataDir := filepath.Join(dir, "data")
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	served := make(chan int, 1)
+	var serveErr syncBuffer
+	go func() {
+		served <- run(ctx, []string{"serve", "--data-dir", dataDir, "--addr", addr, "--issuer", "http://localhost:" + port(ln),
+			"--clients", writeFile(t, "clients.yaml", testClients)}, func(string) string { return "" }, strings.NewReader(""), io.Discard, &serveErr)
+	}()
+	ready := func() bool {
+		resp, err := http.Get("http://" + addr + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}
+	postmaster := func() int {
+		b, err := os.ReadFile(filepath.Join(dataDir, "postgres", "data", "postmaster.pid"))
+		if err != nil {
+			return 0
+		}
+		pid, _ := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]))
+		return pid
+	}
+	within(t, 60*time.Second, "serve never became ready", ready)
+	first := postmaster()
+	if first == 0 {
+		t.Fatal("no postmaster.pid")
+	}
+	syscall.Kill(first, syscall.SIGKILL)
+	within(t, 30*time.Second, "serve did not restart its PostgreSQL", func() bool { p := postmaster(); return p != first && p != 0 && ready() })
+	syscall.Kill(postmaster(), syscall.SIGKILL)
+	select {
+	case code := <-served:
+		out := strings.TrimSpace(serveErr.String())
+		last := out[strings.LastIndexByte(out, '\n')+1:]
+		if code != 1 || !strings.HasPrefix(last, "latch serve: PostgreSQL could not be kept running") {
+			t.Fatalf("serve exited %d with %q", code, last)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("serve kept running without its PostgreSQL")
 	}
 }

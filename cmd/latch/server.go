@@ -58,6 +58,10 @@ func (d *database) Close(ctx context.Context) error {
 	return nil
 }
 
+// restartPolicy is how hard serve and dev try to keep their own
+// PostgreSQL running; tests make it give up sooner.
+var restartPolicy = pg.DefaultRestartPolicy
+
 // openDatabase connects to --database-url, or runs latch's own PostgreSQL
 // under --data-dir. owner is true for serve and dev, which take the data
 // directory for themselves; other commands attach to a running owner's
@@ -77,7 +81,7 @@ func openDatabase(ctx context.Context, cfg *Config, logger *slog.Logger, owner b
 			// A long-running latch restarts its PostgreSQL when it dies
 			// (killed, crashed): the pool reconnects by itself, and requests
 			// meanwhile answer 503.
-			sup, err := lock.Supervise(ctx, logger, pg.DefaultRestartPolicy)
+			sup, err := lock.Supervise(ctx, logger, restartPolicy)
 			if err != nil {
 				lock.Release()
 				return nil, err
