@@ -222,10 +222,11 @@ func (h *Handler) jsonDevice(w http.ResponseWriter, r *http.Request) (d *session
 }
 
 // databaseAway reports whether err means that latch could not ask its
-// database (or the request was given up), so the answer is "try again",
-// never "wrong" or "signed out".
+// database, so the answer is "try again", never "wrong" or "signed out".
+// A request cancelled on latch's side (the client hung up) is not that:
+// nobody reads its answer, and it stays the failure it is.
 func databaseAway(err error) bool {
-	return pg.Unavailable(err) || errors.Is(err, context.Canceled)
+	return pg.Unavailable(err) && !errors.Is(err, context.Canceled)
 }
 
 // Unavailable answers a page request that latch could not serve because

@@ -51,6 +51,13 @@ func errTemporarilyUnavailable(err error) *oidc.Error {
 		Description: "latch cannot answer right now; try again in a moment"}).WithParent(err)
 }
 
+// databaseAway reports whether err means that latch could not ask its
+// database; a request cancelled on latch's side (the client hung up) is
+// not that.
+func databaseAway(err error) bool {
+	return pg.Unavailable(err) && !errors.Is(err, context.Canceled)
+}
+
 // guard runs the library's handler for a browser with a callState, and
 // answers for it with a page when a storage method failed or the library
 // answered 5xx.
@@ -104,7 +111,7 @@ func (g *guardWriter) WriteHeader(code int) {
 		g.p.failPage(g.ResponseWriter, g.r, err)
 		return
 	}
-	if pg.Unavailable(err) || errors.Is(err, context.Canceled) {
+	if databaseAway(err) {
 		g.p.unavailable(g.ResponseWriter, g.r, err)
 		return
 	}
@@ -127,7 +134,7 @@ func (g *guardWriter) Write(b []byte) (int, error) {
 // page when the database did not answer, a generic error page otherwise,
 // never the error's text.
 func (p *Provider) failPage(w http.ResponseWriter, r *http.Request, err error) {
-	if pg.Unavailable(err) || errors.Is(err, context.Canceled) {
+	if databaseAway(err) {
 		if p.cfg.Unavailable != nil {
 			p.cfg.Unavailable(w, r, err)
 			return

@@ -245,10 +245,11 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 // databaseAway reports whether err means that latch could not ask its
-// database (or the request was given up): the answer is "try again",
-// never "signed out" or "not found".
+// database: the answer is "try again", never "signed out" or "not
+// found". A request cancelled on latch's side (the client hung up) is not
+// that; nobody reads its answer.
 func databaseAway(err error) bool {
-	return pg.Unavailable(err) || errors.Is(err, context.Canceled)
+	return pg.Unavailable(err) && !errors.Is(err, context.Canceled)
 }
 
 // apiUnavailable is the JSON API's 503.
