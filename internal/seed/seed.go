@@ -81,7 +81,7 @@ func Seed(ctx context.Context, db *pgxpool.Pool, size Size, progress Progress) e
 	}
 	// One hash for every account: argon2id is slow on purpose (tens of
 	// milliseconds), and a hash per account would take days at 10 million.
-	hash, err := authn.HashPassword(password, authn.DefaultArgon2)
+	hash, err := authn.NewHasher(authn.DefaultArgon2, 1, time.Minute).Hash(ctx, password)
 	if err != nil {
 		return fmt.Errorf("seed: hash password: %w", err)
 	}

@@ -280,7 +280,7 @@ func TestSeed(t *testing.T) {
 // checkAccount reads seeded account i the way latch does.
 func checkAccount(t *testing.T, ctx context.Context, db *pgxpool.Pool, now time.Time, i int) {
 	t.Helper()
-	accounts := &authn.Accounts{DB: db, Argon2: authn.DefaultArgon2}
+	accounts := &authn.Accounts{DB: db}
 	acct, err := accounts.ByEmail(ctx, Email(i))
 	if err != nil {
 		t.Fatalf("account %d: %v", i, err)
@@ -293,7 +293,7 @@ func checkAccount(t *testing.T, ctx context.Context, db *pgxpool.Pool, now time.
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ok, err := authn.VerifyPassword(hash, Password()); err != nil || !ok {
+		if ok, err := authn.NewHasher(authn.DefaultArgon2, 1, time.Minute).Verify(t.Context(), hash, Password()); err != nil || !ok {
 			t.Errorf("account %d: password does not verify (%v)", i, err)
 		}
 	}
@@ -322,7 +322,7 @@ func checkAccount(t *testing.T, ctx context.Context, db *pgxpool.Pool, now time.
 
 	store := sessions.New(db, sessions.DefaultPolicy())
 	store.Now = func() time.Time { return now }
-	devices, err := store.Devices(ctx, acct.ID)
+	devices, _, err := store.Devices(ctx, acct.ID, "", 0, -1)
 	if err != nil {
 		t.Fatal(err)
 	}
