@@ -3,7 +3,7 @@ GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build run test deps lint bench fuzz clean
+.PHONY: build run test deps lint bench bench-scale fuzz clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/latch ./cmd/latch
@@ -27,7 +27,14 @@ lint:
 	$(GO) vet ./...
 
 bench: deps
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 0 ./...
+
+# Seeds a fresh database at each size of ROWS (total rows) and measures
+# refresh, userinfo, introspection, the code exchange, ending a session and
+# the sessions page at each; prints the table in BENCHMARKS.md.
+ROWS ?= 10000,1000000,10000000
+bench-scale: deps
+	LATCH_SCALE_ROWS=$(ROWS) $(GO) test -count=1 -run '^$$' -bench '^BenchmarkScale$$' -benchtime 1x -timeout 0 ./cmd/latch
 
 # Runs every fuzz target for FUZZTIME each (default 30s); `make test` runs
 # their seed corpora only.

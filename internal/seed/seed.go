@@ -2,6 +2,7 @@ package seed
 
 import (
 	"context"
+	"crypto/md5"
 	"errors"
 	"fmt"
 	"runtime"
@@ -195,4 +196,12 @@ func seedBatch(ctx context.Context, conn *pgx.Conn, lo, hi int64, hash string, r
 		report(t.name, tag.RowsAffected(), time.Since(start))
 	}
 	return nil
+}
+
+// DeviceID returns the id (the OIDC sid) of device session j of seeded
+// account i, as the seed's SQL makes it: md5('seed-device-i-j') read as a
+// UUID.
+func DeviceID(i, j int) string {
+	h := fmt.Sprintf("%x", md5.Sum([]byte(fmt.Sprintf("seed-device-%d-%d", i, j))))
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
 }
