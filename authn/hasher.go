@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,6 +36,7 @@ type Hasher struct {
 	slots chan struct{}
 
 	garbage atomic.Int64 // bytes finished computations left since the last collection
+	freeing atomic.Bool  // a return of memory to the system is scheduled
 }
 
 // NewHasher returns a pool of workers computing with p.
@@ -92,6 +94,26 @@ func (w *Worker) Release() {
 	w.once.Do(func() {
 		w.done = true
 		<-w.h.slots
+		w.h.idleSoon()
+	})
+}
+
+// idleSoon hands the memory of finished computations back to the system
+// once the pool has stayed idle for a moment. Without it a burst of
+// sign-ins left latch's RSS near the pool's budget for minutes (Go returns
+// freed memory to the system slowly), which is most of latch's memory
+// while it answers tokens; under a steady stream of sign-ins the pool is
+// never idle and this costs nothing.
+func (h *Hasher) idleSoon() {
+	if len(h.slots) > 0 || h.garbage.Load() == 0 || !h.freeing.CompareAndSwap(false, true) {
+		return
+	}
+	time.AfterFunc(200*time.Millisecond, func() {
+		defer h.freeing.Store(false)
+		if len(h.slots) == 0 {
+			h.garbage.Store(0)
+			debug.FreeOSMemory()
+		}
 	})
 }
 

@@ -786,7 +786,10 @@ func (s *Storage) Sweep(ctx context.Context) error {
 	for _, q := range []string{
 		`DELETE FROM auth_requests WHERE expires_at < $1::timestamptz - interval '1 hour'`,
 		`DELETE FROM access_tokens WHERE expires_at < $1::timestamptz - interval '1 hour'`,
-		`DELETE FROM refresh_tokens WHERE expires_at < $1::timestamptz OR revoked_at < $1::timestamptz - interval '1 day' OR rotated_at < $1::timestamptz - interval '30 days'`,
+		// Rotated and revoked tokens go with their expiry: indexing when
+		// they were rotated would make every refresh update every index
+		// (migrations/00009).
+		`DELETE FROM refresh_tokens WHERE expires_at < $1::timestamptz`,
 		`DELETE FROM device_sessions WHERE ended_at < $1::timestamptz - interval '30 days'`,
 	} {
 		if _, err := s.DB.Exec(ctx, q, now); err != nil {
