@@ -13,10 +13,19 @@ import (
 )
 
 // Place is a coarse location: never more precise than a city. Its parts are
-// English names; any of them may be empty.
+// English names; any of them may be empty. Network names an address that no
+// map can place but a person recognises: "This computer" for loopback,
+// "Local network" for private and link-local addresses.
 type Place struct {
 	City, Region, Country string
+	Network               string
 }
+
+// Places of addresses that are not on the public internet.
+const (
+	ThisComputer = "This computer"
+	LocalNetwork = "Local network"
+)
 
 // String writes the place as people read it, most precise part first:
 // "London, England, United Kingdom". Empty parts are left out, and so is a
@@ -24,6 +33,9 @@ type Place struct {
 // "Singapore" and Berlin reads "Berlin, Germany". A place with no parts is
 // "Unknown location".
 func (p Place) String() string {
+	if p.Network != "" {
+		return p.Network
+	}
 	parts := make([]string, 0, 3)
 	for _, s := range []string{p.City, p.Region, p.Country} {
 		if s == "" || containsFold(parts, s) {
@@ -39,7 +51,7 @@ func (p Place) String() string {
 
 // Known reports whether any part of the place is known.
 func (p Place) Known() bool {
-	return p.City != "" || p.Region != "" || p.Country != ""
+	return p.City != "" || p.Region != "" || p.Country != "" || p.Network != ""
 }
 
 // containsFold reports whether list holds s, ignoring case.
@@ -122,20 +134,24 @@ func pathErr(err error) error {
 	return err
 }
 
-// Locate returns the approximate place of a. It returns the empty Place when
-// l is nil or closed, when a is not a public unicast address (private,
-// loopback, link-local, multicast, unspecified or invalid), and when the
-// database has no record or a record it cannot read: a sessions page is
-// better off saying "Unknown location" than failing.
+// Locate returns the approximate place of a. A loopback address is "This
+// computer" and a private or link-local one "Local network", with or
+// without a database. It returns the empty Place when a is not a unicast
+// address (multicast, unspecified or invalid), when l is nil or closed, and
+// when the database has no record or a record it cannot read: a sessions
+// page is better off saying "Unknown location" than failing.
 func (l *Locator) Locate(a netip.Addr) Place {
-	if l == nil {
-		return Place{}
-	}
 	// Unmap first: ::ffff:10.0.0.1 is a private address too, and an IPv4
 	// record is found under its IPv4 form.
 	a = a.Unmap().WithZone("")
-	if !a.IsValid() || a.IsUnspecified() || a.IsLoopback() || a.IsPrivate() ||
-		a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() || a.IsMulticast() {
+	switch {
+	case !a.IsValid() || a.IsUnspecified() || a.IsLinkLocalMulticast() || a.IsMulticast():
+		return Place{}
+	case a.IsLoopback():
+		return Place{Network: ThisComputer}
+	case a.IsPrivate() || a.IsLinkLocalUnicast():
+		return Place{Network: LocalNetwork}
+	case l == nil:
 		return Place{}
 	}
 	l.mu.RLock()

@@ -118,17 +118,17 @@ func TestLocatorLocate(t *testing.T) {
 		{"not in database", netip.MustParseAddr("8.8.8.8"), "Unknown location"},
 		{"ipv6 not in database", netip.MustParseAddr("2606:4700::1111"), "Unknown location"},
 		{"record of the wrong shape", netip.MustParseAddr("89.160.20.1"), "Unknown location"},
-		{"private", netip.MustParseAddr("10.0.0.1"), "Unknown location"},
-		{"private 192.168", netip.MustParseAddr("192.168.1.20"), "Unknown location"},
-		{"loopback", netip.MustParseAddr("127.0.0.1"), "Unknown location"},
-		{"ipv6 loopback", netip.MustParseAddr("::1"), "Unknown location"},
-		{"link-local", netip.MustParseAddr("fe80::1"), "Unknown location"},
-		{"link-local with zone", netip.MustParseAddr("fe80::1%eth0"), "Unknown location"},
-		{"ipv4 link-local", netip.MustParseAddr("169.254.1.1"), "Unknown location"},
-		{"unique local", netip.MustParseAddr("fd12:3456::1"), "Unknown location"},
+		{"private", netip.MustParseAddr("10.0.0.1"), "Local network"},
+		{"private 192.168", netip.MustParseAddr("192.168.1.20"), "Local network"},
+		{"loopback", netip.MustParseAddr("127.0.0.1"), "This computer"},
+		{"ipv6 loopback", netip.MustParseAddr("::1"), "This computer"},
+		{"link-local", netip.MustParseAddr("fe80::1"), "Local network"},
+		{"link-local with zone", netip.MustParseAddr("fe80::1%eth0"), "Local network"},
+		{"ipv4 link-local", netip.MustParseAddr("169.254.1.1"), "Local network"},
+		{"unique local", netip.MustParseAddr("fd12:3456::1"), "Local network"},
 		{"multicast", netip.MustParseAddr("ff02::1"), "Unknown location"},
-		{"mapped private", netip.MustParseAddr("::ffff:10.0.0.1"), "Unknown location"},
-		{"mapped loopback", netip.MustParseAddr("::ffff:127.0.0.1"), "Unknown location"},
+		{"mapped private", netip.MustParseAddr("::ffff:10.0.0.1"), "Local network"},
+		{"mapped loopback", netip.MustParseAddr("::ffff:127.0.0.1"), "This computer"},
 		{"unspecified", netip.IPv4Unspecified(), "Unknown location"},
 		{"ipv6 unspecified", netip.IPv6Unspecified(), "Unknown location"},
 		{"invalid", netip.Addr{}, "Unknown location"},
@@ -155,6 +155,12 @@ func TestLocatorNil(t *testing.T) {
 	}
 	if err := l.Close(); err != nil {
 		t.Errorf("nil Locator: Close = %v", err)
+	}
+	// Without a database, addresses a person recognises still have a place.
+	for addr, want := range map[string]string{"127.0.0.1": ThisComputer, "::1": ThisComputer, "192.168.1.20": LocalNetwork, "fd12:3456::1": LocalNetwork, "8.8.8.8": "Unknown location"} {
+		if got := l.Locate(netip.MustParseAddr(addr)).String(); got != want {
+			t.Errorf("nil Locator: Locate(%s) = %q, want %q", addr, got, want)
+		}
 	}
 }
 
@@ -254,14 +260,16 @@ func TestPlaceString(t *testing.T) {
 		want  string
 		known bool
 	}{
-		{"all parts", Place{"London", "England", "United Kingdom"}, "London, England, United Kingdom", true},
-		{"city state", Place{"Singapore", "", "Singapore"}, "Singapore", true},
-		{"city repeated as region", Place{"Berlin", "Berlin", "Germany"}, "Berlin, Germany", true},
-		{"repeat ignores case", Place{"Monaco", "", "MONACO"}, "Monaco", true},
-		{"no city", Place{"", "Bavaria", "Germany"}, "Bavaria, Germany", true},
+		{"all parts", Place{City: "London", Region: "England", Country: "United Kingdom"}, "London, England, United Kingdom", true},
+		{"city state", Place{City: "Singapore", Region: "", Country: "Singapore"}, "Singapore", true},
+		{"city repeated as region", Place{City: "Berlin", Region: "Berlin", Country: "Germany"}, "Berlin, Germany", true},
+		{"repeat ignores case", Place{City: "Monaco", Region: "", Country: "MONACO"}, "Monaco", true},
+		{"no city", Place{City: "", Region: "Bavaria", Country: "Germany"}, "Bavaria, Germany", true},
 		{"country only", Place{Country: "Sweden"}, "Sweden", true},
 		{"city only", Place{City: "Paris"}, "Paris", true},
 		{"empty", Place{}, "Unknown location", false},
+		{"this computer", Place{Network: ThisComputer}, "This computer", true},
+		{"local network", Place{Network: LocalNetwork}, "Local network", true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

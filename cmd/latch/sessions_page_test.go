@@ -73,7 +73,7 @@ func TestSessionsPage(t *testing.T) {
 	phone.signInFlow(l.appB())
 
 	body := page(t, me.do("GET", "/account/sessions", nil))
-	for _, want := range []string{"Chrome on macOS", "Safari on iPhone", "London, England, United Kingdom", "Unknown location", "Alpha", "Beta", "This device", "Signed in with password"} {
+	for _, want := range []string{"Chrome on macOS", "Safari on iPhone", "London, England, United Kingdom", "This computer", "Alpha", "Beta", "This device", "Signed in with password"} {
 		if !strings.Contains(body, want) {
 			t.Errorf("sessions page lacks %q", want)
 		}

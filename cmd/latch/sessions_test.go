@@ -336,7 +336,7 @@ func TestSessionsAPI(t *testing.T) {
 		t.Fatalf("list: %d %v", code, out)
 	}
 	first := list[0].(map[string]any)
-	if first["ip"] != "127.0.0.1" || first["location"] != "Unknown location" || first["method"] != "Password" {
+	if first["ip"] != "127.0.0.1" || first["location"] != "This computer" || first["method"] != "Password" {
 		t.Fatalf("session entry %v", first)
 	}
 
