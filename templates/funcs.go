@@ -1,12 +1,48 @@
 package templates
 
 import (
+	"fmt"
+	"html/template"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
 )
+
+// funcs are the functions every page may call. The clock-reading ones
+// close over s, so that a Now set after Parse is followed; assets maps each
+// static file to its content hash.
+func (s *Set) funcs(assets map[string]string) template.FuncMap {
+	return template.FuncMap{
+		// asset returns the URL of a static file with a content hash in the
+		// query, so Static can let browsers cache for a year and a new
+		// release is still fetched at once.
+		"asset": func(name string) (string, error) {
+			v, ok := assets[name]
+			if !ok {
+				return "", fmt.Errorf("templates: no static asset %q", name)
+			}
+			return "/static/" + name + "?v=" + v, nil
+		},
+		"initials":   initials,
+		"longDate":   func(t time.Time) string { return t.UTC().Format("2 January 2006, 15:04 MST") },
+		"shortDate":  func(t time.Time) string { return t.UTC().Format("2 Jan 2006") },
+		"group4":     group4,
+		"isoTime":    func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+		"clock":      func(t time.Time) string { return t.UTC().Format("15:04") },
+		"isoDate":    func(t time.Time) string { return t.UTC().Format(time.DateOnly) },
+		"ago":        func(t time.Time) string { return ago(s.now(), t) },
+		"byDay":      func(events []EventView) []eventDay { return byDay(s.now(), events) },
+		"lowerFirst": lowerFirst,
+		"deviceName": func(name string) string {
+			if name == "" {
+				return "Unknown device"
+			}
+			return name
+		},
+	}
+}
 
 // initials returns up to two letters for the avatar on the account page: the
 // first letters of the first and last words of the name, or the first letter

@@ -47,35 +47,7 @@ func Parse() (*Set, error) {
 	// The set exists before its templates so that the clock-reading
 	// functions can close over it and follow a Now set after Parse.
 	s := &Set{pages: make(map[string]page)}
-	funcs := template.FuncMap{
-		// asset returns the URL of a static file with a content hash in the
-		// query, so Static can let browsers cache for a year and a new
-		// release is still fetched at once.
-		"asset": func(name string) (string, error) {
-			v, ok := assets[name]
-			if !ok {
-				return "", fmt.Errorf("templates: no static asset %q", name)
-			}
-			return "/static/" + name + "?v=" + v, nil
-		},
-		"initials":   initials,
-		"longDate":   func(t time.Time) string { return t.UTC().Format("2 January 2006, 15:04 MST") },
-		"shortDate":  func(t time.Time) string { return t.UTC().Format("2 Jan 2006") },
-		"group4":     group4,
-		"isoTime":    func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-		"clock":      func(t time.Time) string { return t.UTC().Format("15:04") },
-		"isoDate":    func(t time.Time) string { return t.UTC().Format(time.DateOnly) },
-		"ago":        func(t time.Time) string { return ago(s.now(), t) },
-		"byDay":      func(events []EventView) []eventDay { return byDay(s.now(), events) },
-		"lowerFirst": lowerFirst,
-		"deviceName": func(name string) string {
-			if name == "" {
-				return "Unknown device"
-			}
-			return name
-		},
-	}
-	layout, err := template.New("layout.html").Funcs(funcs).ParseFS(pageFiles, "html/layout.html")
+	layout, err := template.New("layout.html").Funcs(s.funcs(assets)).ParseFS(pageFiles, "html/layout.html")
 	if err != nil {
 		return nil, fmt.Errorf("templates: layout: %w", err)
 	}
