@@ -51,42 +51,42 @@ func Parse() (*Set, error) {
 	if err != nil {
 		return nil, fmt.Errorf("templates: layout: %w", err)
 	}
-	for name, samples := range pages() {
+	for _, p := range pages() {
+		if _, dup := s.pages[p.name]; dup {
+			return nil, fmt.Errorf("templates: %s: listed twice", p.name)
+		}
 		t, err := layout.Clone()
 		if err != nil {
-			return nil, fmt.Errorf("templates: %s: %w", name, err)
+			return nil, fmt.Errorf("templates: %s: %w", p.name, err)
 		}
-		if _, err := t.ParseFS(pageFiles, "html/"+name+".html"); err != nil {
-			return nil, fmt.Errorf("templates: %s: %w", name, err)
+		if _, err := t.ParseFS(pageFiles, "html/"+p.name+".html"); err != nil {
+			return nil, fmt.Errorf("templates: %s: %w", p.name, err)
 		}
-		data := reflect.TypeOf(samples[0])
-		for i, sample := range samples {
-			if reflect.TypeOf(sample) != data {
-				return nil, fmt.Errorf("templates: %s: sample %d is a %T, want %v", name, i, sample, data)
-			}
+		for i, sample := range p.samples {
 			if err := t.ExecuteTemplate(io.Discard, "layout", sample); err != nil {
-				return nil, fmt.Errorf("templates: %s: sample %d: %w", name, i, err)
+				return nil, fmt.Errorf("templates: %s: sample %d: %w", p.name, i, err)
 			}
 		}
-		s.pages[name] = page{tmpl: t, data: data}
+		s.pages[p.name] = page{tmpl: t, data: p.data}
 	}
 	return s, nil
 }
 
-// Render writes the named page with the given status. It executes into a
+// Render writes the page with the given status; v is a page bound to its
+// data, such as templates.Login.With(p). It executes into a
 // buffer first so that a template error answers with a clean 500 instead of
 // half a page under a 200 status.
 //
 // Pages carry CSRF tokens and personal data, so Render marks them no-store
 // unless the handler has already chosen a Cache-Control.
-func (s *Set) Render(w http.ResponseWriter, status int, name string, data any) {
+func (s *Set) Render(w http.ResponseWriter, status int, v View) {
 	if status == 0 {
 		status = http.StatusOK
 	}
 	var buf bytes.Buffer
-	err := s.execute(&buf, name, data)
+	err := s.execute(&buf, v.name, v.data)
 	if err != nil {
-		s.logger().Error("render page", "page", name, "err", err)
+		s.logger().Error("render page", "page", v.name, "err", err)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(http.StatusInternalServerError)
@@ -105,9 +105,9 @@ func (s *Set) Render(w http.ResponseWriter, status int, name string, data any) {
 }
 
 // execute renders the page after checking that data is the page's own type
-// (or a pointer to it). html/template would happily render a sign-in form
-// from nil data, with an empty CSRF token; a wrong type is a wiring mistake
-// and should fail loudly in the first test that meets it.
+// (or a pointer to it). [Page.With] makes a wrong type a compile error; the
+// check stays for the zero View, and because html/template would happily
+// render a sign-in form from nil data, with an empty CSRF token.
 func (s *Set) execute(w io.Writer, name string, data any) error {
 	p, ok := s.pages[name]
 	if !ok {
@@ -155,5 +155,5 @@ func (s *Set) Unavailable(w http.ResponseWriter, r *http.Request) {
 			p.Retry = u
 		}
 	}
-	s.Render(w, http.StatusServiceUnavailable, "unavailable", p)
+	s.Render(w, http.StatusServiceUnavailable, Unavailable.With(p))
 }

@@ -5,29 +5,29 @@ import (
 	"time"
 )
 
-// pages names every page and pairs it with sample data, one sample for each
-// branch worth reaching. Parse executes each page with every sample so that a
-// misspelt field, which html/template only notices when it executes the
-// branch that holds it, fails start-up instead of a person's request. All
-// samples of a page share its data type; the first one names it.
-func pages() map[string][]any {
+// pages lists every page with sample data, one sample for each branch worth
+// reaching. Parse executes each page with every sample so that a misspelt
+// field, which html/template only notices when it executes the branch that
+// holds it, fails start-up instead of a person's request. A page missing
+// here cannot be rendered at all.
+func pages() []pageSamples {
 	t := time.Unix(0, 0)
-	return map[string][]any{
-		"login": {
+	return []pageSamples{
+		Login.samples(
 			LoginPage{Error: "x", Notice: "x", Reauth: true, Email: "x", AuthRequestID: "x"},
 			LoginPage{AppName: "x", PasskeyOnly: true},
-		},
-		"second_factor": {
+		),
+		SecondFactor.samples(
 			SecondFactorPage{AppName: "x", Email: "x", Error: "x"},
 			SecondFactorPage{UseRecovery: true, AppName: "x", Error: "x", CanTrust: true},
 			SecondFactorPage{CanTrust: true},
-		},
-		"recover": {RecoverPage{AuthRequestID: "x", Email: "x", Error: "x"}},
-		"reauth": {
+		),
+		Recover.samples(RecoverPage{AuthRequestID: "x", Email: "x", Error: "x"}),
+		Reauth.samples(
 			ReauthPage{Base: Base{Email: "x"}, Description: "x", HasPassword: true, HasTOTP: true, HasPasskey: true, Error: "x"},
 			ReauthPage{HasPasskey: true, PasskeyOnly: true},
-		},
-		"security": {
+		),
+		Security.samples(
 			SecurityPage{
 				Base:       Base{SignedIn: true, Email: "a@example.com"},
 				Name:       "A",
@@ -63,20 +63,20 @@ func pages() map[string][]any {
 				Passkeys: []PasskeyView{{ID: "x", Name: "x", CreatedAt: t, Suspended: true}, {ID: "y", CreatedAt: t}},
 				Advanced: AdvancedView{SuspendedPasskey: true}},
 			SecurityPage{Passkeys: []PasskeyView{{ID: "x", CreatedAt: t, Suspended: true}}},
-		},
-		"logout_confirm": {LogoutConfirmPage{AppName: "x"}},
-		"logged_out":     {LoggedOutPage{}},
-		"consent":        {ConsentPage{AppName: "x", AuthRequestID: "x", Permissions: []string{"x"}}},
-		"error":          {ErrorPage{Status: http.StatusBadRequest}},
-		"unavailable":    {UnavailablePage{Retry: "/account"}, UnavailablePage{}},
-		"account": {AccountPage{
+		),
+		LogoutConfirm.samples(LogoutConfirmPage{AppName: "x"}),
+		LoggedOut.samples(LoggedOutPage{}),
+		Consent.samples(ConsentPage{AppName: "x", AuthRequestID: "x", Permissions: []string{"x"}}),
+		Error.samples(ErrorPage{Status: http.StatusBadRequest}),
+		Unavailable.samples(UnavailablePage{Retry: "/account"}, UnavailablePage{}),
+		Account.samples(AccountPage{
 			Base:       Base{SignedIn: true, Email: "a@example.com"},
 			Name:       "A",
 			SignedInAt: t,
 			Methods:    []string{"Password"},
 			Device:     "x",
-		}},
-		"sessions": {
+		}),
+		Sessions.samples(
 			SessionsPage{
 				Base:  Base{SignedIn: true, Email: "a@example.com"},
 				Name:  "A",
@@ -103,8 +103,8 @@ func pages() map[string][]any {
 			SessionsPage{Devices: []DeviceView{{ID: "a", Current: true}}},
 			SessionsPage{Devices: []DeviceView{{ID: "a"}}},
 			SessionsPage{},
-		},
-		"activity": {
+		),
+		Activity.samples(
 			ActivityPage{
 				Base: Base{SignedIn: true, Email: "a@example.com"},
 				Name: "A",
@@ -119,6 +119,6 @@ func pages() map[string][]any {
 				},
 			},
 			ActivityPage{},
-		},
+		),
 	}
 }
