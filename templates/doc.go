@@ -1,8 +1,8 @@
 // Package templates owns latch's HTML pages and the static assets they link
 // to: the sign-in pages (password, passkey, second factor, recovery key), the
 // step-up, the account, security, sessions and activity pages, sign-out,
-// their shared layout, the stylesheet, the passkey script and the sessions
-// page's small selection script.
+// their shared layout and icons (html/parts/icons.html), the stylesheet,
+// the passkey script and the sessions page's small selection script.
 //
 // Everything is embedded in the binary and parsed once by [Parse] at start, so
 // a broken template stops latch before it serves a request rather than when a

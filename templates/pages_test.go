@@ -4,6 +4,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -91,4 +92,22 @@ func TestWith(t *testing.T) {
 		t.Errorf("missing the error in:\n%s", body)
 	}
 	checkCommon(t, body)
+}
+
+// TestSVGOnlyInIcons keeps every drawing in html/parts/icons.html, where
+// the next icon is looked for, rather than inside the layout or a page.
+func TestSVGOnlyInIcons(t *testing.T) {
+	files, err := fs.Glob(pageFiles, "html/*.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		b, err := fs.ReadFile(pageFiles, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(b), "<svg") {
+			t.Errorf("%s draws an SVG; define it in html/parts/icons.html", f)
+		}
+	}
 }

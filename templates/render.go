@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-//go:embed html/*.html
+//go:embed html/*.html html/parts/*.html
 var pageFiles embed.FS
 
 // Set holds every parsed page. It is safe for concurrent use.
@@ -47,7 +47,7 @@ func Parse() (*Set, error) {
 	// The set exists before its templates so that the clock-reading
 	// functions can close over it and follow a Now set after Parse.
 	s := &Set{pages: make(map[string]page)}
-	layout, err := template.New("layout.html").Funcs(s.funcs(assets)).ParseFS(pageFiles, "html/layout.html")
+	layout, err := template.New("layout.html").Funcs(s.funcs(assets)).ParseFS(pageFiles, "html/layout.html", "html/parts/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("templates: layout: %w", err)
 	}
