@@ -208,7 +208,6 @@ type LogoutConfirmPage struct {
 	Request string // hidden input name="request": opaque value to post back
 }
 
-// LoggedOutPage is shown after a sign-out that has nowhere else to go.
 // ConsentPage asks a person to let an app that is not one of latch's own
 // (first_party: false) sign them in and see what it asked for.
 type ConsentPage struct {
@@ -218,6 +217,7 @@ type ConsentPage struct {
 	Permissions   []string // what the app asks for, in words
 }
 
+// LoggedOutPage is shown after a sign-out that has nowhere else to go.
 type LoggedOutPage struct{ Base }
 
 // ErrorPage tells a person what went wrong in words meant for them; the
