@@ -79,7 +79,7 @@ func (h *Handler) consentPage(w http.ResponseWriter, r *http.Request) {
 			p.Permissions = append(p.Permissions, words)
 		}
 	}
-	h.Pages.Render(w, http.StatusOK, "consent", p)
+	h.Pages.Render(w, http.StatusOK, templates.Consent.With(p))
 }
 
 // consent records the person's answer: allowed, the request completes and

@@ -212,7 +212,7 @@ func (h *Handler) renderSecondFactor(w http.ResponseWriter, r *http.Request, sta
 			p.AppName = req.AppName
 		}
 	}
-	h.Pages.Render(w, status, "second_factor", p)
+	h.Pages.Render(w, status, templates.SecondFactor.With(p))
 }
 
 func (h *Handler) secondFactorPage(w http.ResponseWriter, r *http.Request) {
@@ -358,8 +358,8 @@ func (h *Handler) secondFactor(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) recoverPage(w http.ResponseWriter, r *http.Request) {
 	web.NoStore(w)
-	h.Pages.Render(w, http.StatusOK, "recover", templates.RecoverPage{Base: h.base(w, r, "Use a recovery key", nil),
-		AuthRequestID: r.URL.Query().Get("auth_request")})
+	h.Pages.Render(w, http.StatusOK, templates.Recover.With(templates.RecoverPage{Base: h.base(w, r, "Use a recovery key", nil),
+		AuthRequestID: r.URL.Query().Get("auth_request")}))
 }
 
 // recover signs a passkey-only account that lost its passkeys in with its
@@ -376,8 +376,8 @@ func (h *Handler) recover(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	email := r.PostFormValue("email")
 	page := func(status int, msg string) {
-		h.Pages.Render(w, status, "recover", templates.RecoverPage{Base: h.base(w, r, "Use a recovery key", nil),
-			AuthRequestID: r.PostFormValue("auth_request"), Email: email, Error: msg})
+		h.Pages.Render(w, status, templates.Recover.With(templates.RecoverPage{Base: h.base(w, r, "Use a recovery key", nil),
+			AuthRequestID: r.PostFormValue("auth_request"), Email: email, Error: msg}))
 	}
 	if !PossibleEmail(email) {
 		email = ""

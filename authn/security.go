@@ -188,7 +188,7 @@ func (h *Handler) securityPage(w http.ResponseWriter, r *http.Request) {
 			p.TOTPSetup = &templates.TOTPSetupView{QRDataURL: qrDataURL(rv.TOTPURL), Secret: rv.TOTPSecret, Error: rv.TOTPError}
 		}
 	}
-	h.Pages.Render(w, http.StatusOK, "security", p)
+	h.Pages.Render(w, http.StatusOK, templates.Security.With(p))
 }
 
 // securityForm handles a form POST that makes a sensitive change: CSRF, a

@@ -271,8 +271,8 @@ func (h *Handler) ErrorPage(w http.ResponseWriter, r *http.Request, status int, 
 
 func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, status int, heading, message string) {
 	web.NoStore(w)
-	h.Pages.Render(w, status, "error", templates.ErrorPage{
-		Base: h.base(w, r, heading, nil), Status: status, Heading: heading, Message: message})
+	h.Pages.Render(w, status, templates.Error.With(templates.ErrorPage{
+		Base: h.base(w, r, heading, nil), Status: status, Heading: heading, Message: message}))
 }
 
 // satisfies reports whether an existing sign-in answers req: it meets the
@@ -360,7 +360,7 @@ func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int
 		p.Reauth = d != nil
 		p.PasskeyOnly = req.WantsPasskey()
 	}
-	h.Pages.Render(w, status, "login", p)
+	h.Pages.Render(w, status, templates.Login.With(p))
 }
 
 func (h *Handler) complete(w http.ResponseWriter, r *http.Request, req *AuthRequest, d *sessions.Device) {
@@ -759,10 +759,10 @@ func (h *Handler) account(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.Pages.Render(w, http.StatusOK, "account", templates.AccountPage{
+	h.Pages.Render(w, http.StatusOK, templates.Account.With(templates.AccountPage{
 		Base: h.baseFor(w, r, "Your account", acct), Name: acct.Name, SignedInAt: d.CreatedAt,
 		Methods: MethodNames(d.AMR), Device: "",
-	})
+	}))
 }
 
 // MethodNames turns amr values into words for people.
@@ -789,7 +789,7 @@ func (h *Handler) logoutPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := templates.LogoutConfirmPage{Base: h.base(w, r, "Sign out", d), Request: r.URL.Query().Get("request")}
-	h.Pages.Render(w, http.StatusOK, "logout_confirm", p)
+	h.Pages.Render(w, http.StatusOK, templates.LogoutConfirm.With(p))
 }
 
 // logout ends this browser's device session. With a request value from the
@@ -830,7 +830,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) loggedOut(w http.ResponseWriter, r *http.Request) {
 	web.NoStore(w)
-	h.Pages.Render(w, http.StatusOK, "logged_out", templates.LoggedOutPage{Base: h.base(w, r, "Signed out", nil)})
+	h.Pages.Render(w, http.StatusOK, templates.LoggedOut.With(templates.LoggedOutPage{Base: h.base(w, r, "Signed out", nil)}))
 }
 
 // LoginURL is the sign-in page for an authorization request.

@@ -194,7 +194,7 @@ func (h *Handler) renderReauth(w http.ResponseWriter, r *http.Request, status in
 	p := templates.ReauthPage{Base: h.baseFor(w, r, "Confirm it's you", acct), Change: changeID, Next: safeNext(next),
 		HasPassword: acct.HasPassword, HasTOTP: hasTOTP, HasPasskey: n > 0, PasskeyOnly: passkeyOnly,
 		Error: msg, Description: description}
-	h.Pages.Render(w, status, "reauth", p)
+	h.Pages.Render(w, status, templates.Reauth.With(p))
 }
 
 // formSignedIn checks a form POST of a signed-in page: CSRF first, then the

@@ -97,7 +97,7 @@ func (h *Handler) activity(w http.ResponseWriter, r *http.Request) {
 		}
 		p.Events = append(p.Events, v)
 	}
-	h.Pages.Render(w, http.StatusOK, "activity", p)
+	h.Pages.Render(w, http.StatusOK, templates.Activity.With(p))
 }
 
 func methodWords(m string) string {

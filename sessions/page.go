@@ -225,7 +225,7 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 		}
 		p.Ended = append(p.Ended, v)
 	}
-	h.Pages.Render(w, http.StatusOK, "sessions", p)
+	h.Pages.Render(w, http.StatusOK, templates.Sessions.With(p))
 }
 
 // fail answers a page request that went wrong: 503 and the unavailable
@@ -239,9 +239,9 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	h.Logger.ErrorContext(r.Context(), "sessions page", "err", err)
 	web.NoStore(w)
-	h.Pages.Render(w, http.StatusInternalServerError, "error", templates.ErrorPage{
+	h.Pages.Render(w, http.StatusInternalServerError, templates.Error.With(templates.ErrorPage{
 		Base: templates.Base{Title: "Something went wrong"}, Status: http.StatusInternalServerError,
-		Heading: "Something went wrong", Message: "latch could not do that just now. Please try again in a moment."})
+		Heading: "Something went wrong", Message: "latch could not do that just now. Please try again in a moment."}))
 }
 
 // databaseAway reports whether err means that latch could not ask its

@@ -1,14 +1,16 @@
 // Package templates owns latch's HTML pages and the static assets they link
 // to: the sign-in pages (password, passkey, second factor, recovery key), the
 // step-up, the account, security, sessions and activity pages, sign-out,
-// their shared layout, the stylesheet, the passkey script and the sessions
-// page's small selection script.
+// their shared layout and icons (html/parts/icons.html), the stylesheet,
+// the passkey script and the sessions page's small selection script.
 //
 // Everything is embedded in the binary and parsed once by [Parse] at start, so
 // a broken template stops latch before it serves a request rather than when a
-// person first opens the page. Handlers in authn, idp and sessions fill one of
-// the page structs defined here and call [Set.Render]; cmd/latch mounts
-// [Static] at "/static/".
+// person first opens the page. Each page is a [Page] value ([Login],
+// [Security], [Sessions], ...) typed by its view model: handlers fill that
+// struct and call [Set.Render] with, say, templates.Login.With(p), so a page
+// given the wrong data does not compile. cmd/latch mounts [Static] at
+// "/static/".
 //
 // The pages carry no inline script or style: the Content-Security-Policy
 // that latch sends forbids both, every rule lives in static/latch.css, and

@@ -35,7 +35,7 @@ func parse(t *testing.T) *Set {
 func render(t *testing.T, s *Set, status int, name string, data any) *httptest.ResponseRecorder {
 	t.Helper()
 	rec := httptest.NewRecorder()
-	s.Render(rec, status, name, data)
+	s.Render(rec, status, View{name: name, data: data})
 	return rec
 }
 
@@ -947,7 +947,7 @@ func TestRenderHeaders(t *testing.T) {
 	// A handler's own caching decision is kept.
 	rec = httptest.NewRecorder()
 	rec.Header().Set("Cache-Control", "private, max-age=60")
-	s.Render(rec, http.StatusOK, "logged_out", LoggedOutPage{})
+	s.Render(rec, http.StatusOK, LoggedOut.With(LoggedOutPage{}))
 	if got := rec.Header().Get("Cache-Control"); got != "private, max-age=60" {
 		t.Errorf("Cache-Control = %q, want the handler's value", got)
 	}
@@ -1134,7 +1134,10 @@ func TestEveryPageHasSamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	samples := pages()
+	samples := make(map[string][]any)
+	for _, p := range pages() {
+		samples[p.name] = p.samples
+	}
 	for _, f := range files {
 		name := strings.TrimSuffix(strings.TrimPrefix(f, "html/"), ".html")
 		if name == "layout" {

@@ -1,0 +1,351 @@
+package templates
+
+import (
+	"html/template"
+	"time"
+)
+
+// Base is embedded in every page's data. The layout reads it as .Base, never
+// through promoted fields, so a page's own field of the same name (the email
+// typed into the sign-in form, say) can never stand in for the signed-in
+// account in the header.
+type Base struct {
+	Title     string // <title> and heading context
+	CSRFToken string // value for hidden input name="csrf_token" in every POST form
+	SignedIn  bool   // shows "Account" and "Sign out" in the header when true
+	Email     string // the signed-in account's email, shown in the header when SignedIn
+}
+
+// LoginPage is the sign-in page at /login: a password form, a "Sign in with
+// a passkey" button, passkey autofill on the email field, and a link to the
+// recovery-key sign-in. passkeys.js drives the passkey parts and reads the
+// auth request id from the hidden input name="auth_request".
+type LoginPage struct {
+	Base
+	AppName       string // the app the person is signing in to ("ChatGPT"); empty when signing in to latch itself
+	AuthRequestID string // hidden input name="auth_request"; may be empty
+	Email         string // refilled after an error
+	Error         string // a plain sentence, e.g. "Wrong email or password." (role="alert")
+	Notice        string // neutral information (role="status"), never an error
+	Reauth        bool   // true when the app asked for a fresh sign-in (prompt=login/max_age): say "Confirm it's you"
+
+	// PasskeyOnly shows the passkey button alone, with a sentence saying
+	// why, and no password form: the app asked for phishing-resistant
+	// sign-in (acr_values=phr) or the account signs in with passkeys only.
+	PasskeyOnly bool
+}
+
+// SecondFactorPage asks for the second step of a password sign-in at
+// /login/verify: a code from the authenticator app, or a recovery key.
+type SecondFactorPage struct {
+	Base
+	AppName     string // may be empty
+	Email       string // who is signing in, shown
+	UseRecovery bool   // ask for a recovery key instead of a code
+	Error       string
+
+	// CanTrust offers the checkbox name="trust_device" value="1": a
+	// trusted browser skips the second step here for 30 days. The handler
+	// leaves it false where trust is not allowed (advanced security).
+	CanTrust bool
+}
+
+// RecoverPage is the recovery-key sign-in at /login/recover, for accounts
+// that sign in with passkeys only and have lost them. It leads to a short
+// restricted session in which the person adds a passkey or sets a password.
+type RecoverPage struct {
+	Base
+	AuthRequestID string // hidden input name="auth_request"; may be empty
+	Email         string // refilled after an error
+	Error         string
+}
+
+// ReauthPage is the step-up at /account/reauth that stands before a
+// sensitive change. Change and Next travel in hidden inputs, for the form
+// and for passkeys.js alike.
+type ReauthPage struct {
+	Base
+	Description string // what is waiting, e.g. "Confirm it's you to remove the passkey “MacBook”."
+	Change      string // hidden input name="change"
+	Next        string // hidden input name="next"; also where Cancel leads (a same-site path)
+	HasPassword bool   // show the password form
+	HasTOTP     bool   // the password form also asks for a 6-digit code (field "code")
+	HasPasskey  bool   // show "Use your passkey"
+	PasskeyOnly bool   // accept only a passkey: no password form even when HasPassword
+	Error       string
+}
+
+// SecurityPage is /account/security: passkeys, authenticator app, recovery
+// keys, password and advanced security.
+type SecurityPage struct {
+	Base
+	Name       string // the account's display name, for the page head
+	Flash      string // a success sentence (role="status"), e.g. "Passkey added."
+	Error      string // role="alert"
+	Restricted bool   // a recovery session: say that this is the only page until a passkey or password is added
+
+	Passkeys    []PasskeyView
+	TOTPEnabled bool
+	TOTPSetup   *TOTPSetupView // non-nil while setting up the authenticator app
+	Recovery    RecoveryView
+
+	// NewRecoveryKeys is non-empty only in the answer that generated them:
+	// they are shown this once, with RecoveryDownload, a
+	// data:text/plain;base64,... URL of the same keys for a download link.
+	NewRecoveryKeys  []string
+	RecoveryDownload template.URL
+
+	HasPassword       bool
+	CanRemovePassword bool // a passkey that can sign in exists, so the password may go
+
+	// UsablePasskey is true when a passkey is not suspended: it can vouch
+	// for a suspended one. A suspended passkey's warning says how it can be
+	// confirmed, and, when the account has neither such a passkey nor a
+	// password, that recovery keys are the way back in.
+	UsablePasskey bool
+
+	// Advanced is the advanced security section. While it is on, the
+	// password and authenticator app panels say they are not used and
+	// offer no forms.
+	Advanced AdvancedView
+}
+
+// SuspendedPasskeys counts the passkeys that are suspended, for the state
+// of the passkeys panel.
+func (p SecurityPage) SuspendedPasskeys() int {
+	n := 0
+	for _, pk := range p.Passkeys {
+		if pk.Suspended {
+			n++
+		}
+	}
+	return n
+}
+
+// AdvancedView is the advanced security section of the security page:
+// while it is off, what it costs, the conditions for turning it on and how
+// to meet each; while it is on, what it means and the way to turn it off.
+type AdvancedView struct {
+	On              bool      // the account is in advanced mode
+	Since           time.Time // when it was turned on (zero when off)
+	PasskeyStepUp   bool      // condition: signed in or confirmed with a passkey in the last few minutes
+	TwoPasskeys     bool      // condition: at least two passkeys
+	SyncedPasskey   bool      // condition: at least one of them synced (backup eligible)
+	RecoverySaved   bool      // condition: a recovery key set generated for this and confirmed saved by typing one key back
+	RecoveryPending bool      // keys were generated for this; waiting for the typed-back key
+	// SuspendedPasskey says a passkey is suspended and so counts for none
+	// of the passkey conditions.
+	SuspendedPasskey bool
+	Ready            bool   // every condition met
+	Error            string // refusal sentence for this section (role="alert")
+	// The policy in words, from latch's flags: "12 hours", "15 minutes",
+	// "5 minutes". Empty means DESIGN.md's defaults.
+	SessionLimit, IdleLimit, StepUpWindow string
+}
+
+// Limits returns the section's policy phrases, with DESIGN.md's defaults
+// where the handler gave none.
+func (a AdvancedView) Limits() AdvancedView {
+	if a.SessionLimit == "" {
+		a.SessionLimit = "12 hours"
+	}
+	if a.IdleLimit == "" {
+		a.IdleLimit = "15 minutes"
+	}
+	if a.StepUpWindow == "" {
+		a.StepUpWindow = "5 minutes"
+	}
+	return a
+}
+
+// Met counts the conditions already met, for the "2 of 4 done" line.
+func (a AdvancedView) Met() int {
+	n := 0
+	for _, ok := range []bool{a.PasskeyStepUp, a.TwoPasskeys, a.SyncedPasskey, a.RecoverySaved} {
+		if ok {
+			n++
+		}
+	}
+	return n
+}
+
+// PasskeyView is one passkey on the security page.
+type PasskeyView struct {
+	ID            string // base64url credential id, used in the rename and remove URLs
+	Name          string
+	CreatedAt     time.Time
+	LastUsedAt    *time.Time // nil when never used
+	Synced        bool       // backup eligible: "Synced" rather than "This device only"
+	Authenticator string     // e.g. "iCloud Keychain"; empty when unknown
+	// Suspended: the passkey showed an out-of-date counter, a sign of a
+	// copy, and signs nothing in. The page warns beside it and offers
+	// "It's mine, keep it" (POST .../passkeys/{ID}/reinstate) and "Remove
+	// it" in place of the plain Remove.
+	Suspended bool
+}
+
+// RecoveryView summarises the account's recovery keys.
+type RecoveryView struct {
+	HasSet    bool
+	Total     int
+	Remaining int
+	CreatedAt time.Time
+}
+
+// TOTPSetupView is the authenticator app enrolment in progress.
+type TOTPSetupView struct {
+	QRDataURL template.URL // data:image/png;base64,... of the otpauth:// URI
+	Secret    string       // base32, shown in groups of four for typing
+	Error     string       // the confirmation code was wrong
+}
+
+// LogoutConfirmPage asks before ending the device session when a logout
+// request cannot prove it came from the person (RP-Initiated Logout 1.0 §2
+// leaves confirmation to the OP when id_token_hint is missing or stale).
+type LogoutConfirmPage struct {
+	Base
+	AppName string // may be empty
+	Request string // hidden input name="request": opaque value to post back
+}
+
+// ConsentPage asks a person to let an app that is not one of latch's own
+// (first_party: false) sign them in and see what it asked for.
+type ConsentPage struct {
+	Base
+	AppName       string
+	AuthRequestID string   // hidden auth_request
+	Permissions   []string // what the app asks for, in words
+}
+
+// LoggedOutPage is shown after a sign-out that has nowhere else to go.
+type LoggedOutPage struct{ Base }
+
+// ErrorPage tells a person what went wrong in words meant for them; the
+// detail belongs in the log.
+type ErrorPage struct {
+	Base
+	Status  int
+	Heading string // "This sign-in link is not valid"
+	Message string // plain sentence for people, never internals
+}
+
+// UnavailablePage says calmly that latch cannot reach its database: the
+// person's session and credentials are fine, and trying again in a moment
+// is all there is to do. Its handler answers 503 with Retry-After and never
+// asks the database anything, so it renders with a plain Base (no account
+// in the header, no sign-in button either: the person may well be signed
+// in).
+type UnavailablePage struct {
+	Base
+	Retry string // a same-site path to load again ("Try again"); empty after a form was posted
+}
+
+// AccountPage is the overview at /account.
+type AccountPage struct {
+	Base
+	Name       string
+	SignedInAt time.Time
+	Methods    []string // e.g. ["Password"]
+	Device     string   // e.g. "Chrome on Linux" (may be empty)
+}
+
+// SessionsPage is /account/sessions, "Where you're signed in": every device
+// session with the app sessions under it, each of which the person can end,
+// and the sessions that ended in the last 30 days.
+type SessionsPage struct {
+	Base
+	Name    string       // the account's display name, for the page head
+	Flash   string       // a success sentence (role="status"), e.g. "Signed out of 2 sessions."
+	Error   string       // role="alert"
+	Devices []DeviceView // this device first, then the others by last activity
+	Ended   []EndedView  // recently ended (30 days), newest first
+	// Total is how many live device sessions the account has; Devices is
+	// one page of them. NextPage and PrevPage link the neighbouring pages.
+	Total    int
+	NextPage string
+	PrevPage string
+}
+
+// ThisDevice returns the device session the page is shown on, or nil when
+// none of Devices is marked Current.
+func (p SessionsPage) ThisDevice() *DeviceView {
+	for i := range p.Devices {
+		if p.Devices[i].Current {
+			return &p.Devices[i]
+		}
+	}
+	return nil
+}
+
+// OtherDevices returns every device session but the current one, in the
+// order of Devices. Only these can be selected for "End selected sessions"
+// or reported with "This wasn't me".
+func (p SessionsPage) OtherDevices() []DeviceView {
+	var out []DeviceView
+	for _, d := range p.Devices {
+		if !d.Current {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// DeviceView is one device session on the sessions page. The page never
+// shows an IP address: Location is the approximate place it maps to.
+type DeviceView struct {
+	ID           string // opaque device session id, used in the URLs
+	Name         string // "Chrome on macOS", "Safari on iPhone", "Codex CLI"
+	Kind         string // "desktop", "phone", "tablet", "app" or "unknown": picks the icon
+	Location     string // "London, England, United Kingdom" or "Unknown location"
+	SignedInAt   time.Time
+	LastActiveAt time.Time
+	Method       string    // "Passkey", "Password and authenticator app", "Password", "Recovery key"
+	Trusted      bool      // a trusted device: a "Trusted" chip and a "Stop trusting" form
+	Current      bool      // the device the page is shown on: "This device", no checkbox, "Sign out"
+	Apps         []AppView // the apps signed in on it
+}
+
+// AppView is one app session inside a device session.
+type AppView struct {
+	ID           string // opaque app session id
+	Name         string // "ChatGPT"
+	SignedInAt   time.Time
+	LastActiveAt time.Time // its last token refresh
+}
+
+// EndedView is a device session that ended in the last 30 days.
+type EndedView struct {
+	Name     string // device name
+	Kind     string
+	Location string
+	EndedAt  time.Time
+	Reason   string // a sentence fragment: "Signed out", "Ended from another device", "Expired", ...
+	Apps     []EndedAppView
+}
+
+// EndedAppView is an app that was signed in on an ended session, with the
+// state of the back-channel logout message sent to it.
+type EndedAppView struct {
+	Name     string
+	Delivery string // "delivered", "pending", "failed", or "" when the app takes no back-channel logout
+}
+
+// ActivityPage is /account/activity: the account's history, newest first,
+// grouped by day on the page.
+type ActivityPage struct {
+	Base
+	Name   string
+	Events []EventView // newest first
+}
+
+// EventView is one entry of the activity history. Unlike the sessions page,
+// the history shows the IP address the event came from.
+type EventView struct {
+	At       time.Time
+	Kind     string // "signin", "new_device", "ended", "credential", "recovery", "lock" or "other": picks the icon
+	Title    string // "Signed in", "Passkey added", "Recovery key used", ...
+	Detail   string // "with a passkey", "by you on Chrome on macOS", ... (may be empty)
+	Device   string // "Firefox on Windows" or ""
+	Location string // "Berlin, Germany" or ""
+	IP       string
+}
