@@ -262,3 +262,38 @@ func TestAuthorizeRateLimit(t *testing.T) {
 		t.Fatal("a signed-in browser was held up by the limit")
 	}
 }
+
+// TestStyledMisses: an unknown path is latch's 404 page and a wrong method
+// its 405 page with Allow; under /api/ and /oauth/ both are JSON.
+func TestStyledMisses(t *testing.T) {
+	l := startLatch(t)
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		contentType  string
+		want         string
+	}{
+		{"GET", "/no-such-page", 404, "text/html", "Page not found"},
+		{"GET", "/account/nothing/here", 404, "text/html", "Page not found"},
+		{"DELETE", "/healthz", 405, "text/html", "can&#39;t be done here"},
+		{"GET", "/api/account/nothing", 404, "application/json", `"error":"not_found"`},
+		{"DELETE", "/api/account/sessions", 405, "application/json", `"error":"method_not_allowed"`},
+		{"GET", "/oauth/nothing", 404, "application/json", `"error":"not_found"`},
+	} {
+		req, _ := http.NewRequest(tc.method, l.url+tc.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body := page(t, resp)
+		if resp.StatusCode != tc.status || !strings.HasPrefix(resp.Header.Get("Content-Type"), tc.contentType) || !strings.Contains(body, tc.want) {
+			t.Errorf("%s %s: %d %s\n%.400s", tc.method, tc.path, resp.StatusCode, resp.Header.Get("Content-Type"), body)
+		}
+		if tc.status == 405 && resp.Header.Get("Allow") == "" {
+			t.Errorf("%s %s: 405 without Allow", tc.method, tc.path)
+		}
+		if tc.contentType == "text/html" && !strings.Contains(body, "/static/") {
+			t.Errorf("%s %s: not latch's styled page:\n%.400s", tc.method, tc.path, body)
+		}
+	}
+}

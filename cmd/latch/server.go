@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -10,6 +11,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -318,8 +320,57 @@ func (s *server) routes() http.Handler {
 		}
 		return "unmatched"
 	}
-	return web.SecurityHeaders(s.provider.FormTargets(), withDeadline(s.metrics.Instrument(route, s.guard().Wrap(mux))))
+	return web.SecurityHeaders(s.provider.FormTargets(), withDeadline(s.metrics.Instrument(route, s.guard().Wrap(s.styledMisses(mux)))))
 }
+
+// styledMisses answers a path no route has (404) and a method a route does
+// not take (405, with its Allow header) with latch's error page, or JSON for
+// the API and OAuth endpoints, instead of the mux's bare text.
+func (s *server) styledMisses(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, pattern := mux.Handler(r)
+		if pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		// The mux's own answer says which miss it is and sets Allow.
+		probe := &missProbe{header: http.Header{}}
+		h.ServeHTTP(probe, r)
+		if allow := probe.header.Get("Allow"); allow != "" {
+			w.Header().Set("Allow", allow)
+		}
+		status, heading, message := http.StatusNotFound, "Page not found",
+			"There is nothing at this address. Check the link, or go to your account."
+		if probe.status == http.StatusMethodNotAllowed {
+			status, heading, message = http.StatusMethodNotAllowed, "That can't be done here",
+				"This address does not take that kind of request. Go back and try again from the page."
+		}
+		if strings.HasPrefix(r.URL.Path, "/api/") || strings.HasPrefix(r.URL.Path, "/oauth/") ||
+			strings.HasPrefix(r.Header.Get("Accept"), "application/json") {
+			web.NoStore(w)
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			code := "not_found"
+			if status == http.StatusMethodNotAllowed {
+				code = "method_not_allowed"
+			}
+			// An error writing is the client gone: nothing is left to tell.
+			_ = json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": message})
+			return
+		}
+		s.authn.ErrorPage(w, r, status, heading, message)
+	})
+}
+
+// missProbe records the status and headers of the mux's 404 or 405.
+type missProbe struct {
+	header http.Header
+	status int
+}
+
+func (p *missProbe) Header() http.Header         { return p.header }
+func (p *missProbe) Write(b []byte) (int, error) { return len(b), nil }
+func (p *missProbe) WriteHeader(status int)      { p.status = status }
 
 // oauthBodyLimit is the body limit of the endpoints that take tokens: their
 // forms carry tokens and client credentials, which may exceed a page form's
