@@ -8,9 +8,10 @@ LDFLAGS := -X main.version=$(VERSION)
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/latch ./cmd/latch
 
-# Starts latch with its own PostgreSQL under ./latch-data, plus the demo apps.
+# Starts latch with its own PostgreSQL under ./latch-data, plus the demo apps;
+# ARGS go to latch dev: make run ARGS='--addr :8081 --demo-ports 9101,9102,9103'
 run: deps build
-	./bin/latch dev
+	./bin/latch dev $(ARGS)
 
 # Installs what the tests need (PostgreSQL's server programs), then vets and
 # runs every test with the race detector against real PostgreSQL.

@@ -52,6 +52,20 @@ func DefaultClients() ([]*Client, error) {
 	return ParseClients("built-in clients", defaultClients)
 }
 
+// DemoClients returns the built-in clients with the three demo apps
+// listening on ports instead of 9001, 9002 and 9003 (latch dev
+// --demo-ports); an empty port keeps its default.
+func DemoClients(ports [3]string) ([]*Client, error) {
+	for i, p := range ports {
+		if p == "" {
+			ports[i] = strconv.Itoa(9001 + i)
+		}
+	}
+	r := strings.NewReplacer("localhost:9001", "localhost:"+ports[0], "localhost:9002", "localhost:"+ports[1],
+		"localhost:9003", "localhost:"+ports[2])
+	return ParseClients("built-in clients", []byte(r.Replace(string(defaultClients))))
+}
+
 // LoadClients reads and validates a clients file.
 func LoadClients(path string) ([]*Client, error) {
 	b, err := os.ReadFile(path)

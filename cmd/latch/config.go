@@ -22,7 +22,10 @@ import (
 // Config is everything `latch serve` and `latch dev` are started with. Flags
 // and environment are read here and nowhere else.
 type Config struct {
-	Addr           string
+	Addr string
+	// DemoPorts are the ports of latch dev's three demo apps (ChatGPT,
+	// Codex, Platform); the built-in clients' URIs follow them.
+	DemoPorts      [3]string
 	Issuer         string
 	DatabaseURL    string
 	DataDir        string
@@ -86,6 +89,7 @@ func serveFlags(fs *flag.FlagSet, c *Config) {
 	fs.Float64Var(&c.RateLimit, "rate-limit", 30, "sign-in attempts per minute allowed from one client address")
 	fs.Float64Var(&c.AuthorizeRateLimit, "authorize-rate-limit", 120, "authorization requests per minute allowed from one client address that is not signed in")
 	c.Argon2Memory = defaultArgon2Memory
+	c.DemoPorts = [3]string{"9001", "9002", "9003"}
 	fs.Func("argon2-memory", "memory password hashing may use at once, like 128MiB: one argon2id worker per 19 MiB, at least one (default 128MiB)",
 		func(s string) error {
 			n, err := parseBytes(s)
@@ -248,4 +252,26 @@ func (c *Config) validate(serve bool) error {
 		}
 	}
 	return nil
+}
+
+// demoPortsFlag declares latch dev's --demo-ports.
+func demoPortsFlag(fs *flag.FlagSet, c *Config) {
+	fs.Func("demo-ports", "ports of the ChatGPT, Codex and Platform demo apps, like 9101,9102,9103 (default 9001,9002,9003)",
+		func(s string) error {
+			parts := strings.Split(s, ",")
+			if len(parts) != 3 {
+				return errors.New("give three ports, like 9101,9102,9103")
+			}
+			seen := map[string]bool{}
+			for i, p := range parts {
+				p = strings.TrimSpace(p)
+				n, err := strconv.Atoi(p)
+				if err != nil || n < 1 || n > 65535 || seen[p] {
+					return fmt.Errorf("%q is not a free port number (1 to 65535, each used once)", p)
+				}
+				seen[p] = true
+				c.DemoPorts[i] = p
+			}
+			return nil
+		})
 }

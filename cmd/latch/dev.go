@@ -32,6 +32,9 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	serveFlags(fs, &cfg)
+	if dev {
+		demoPortsFlag(fs, &cfg)
+	}
 	if err := parseFlags(fs, args, getenv, stderr); err != nil {
 		return err
 	}
@@ -123,8 +126,13 @@ func startDemo(ctx context.Context, cfg *Config, srv *server, stdout io.Writer) 
 			return nil, err
 		}
 	}
+	signIn, err := demoSignIn(ctx, srv, password, pwFile)
+	if err != nil {
+		return nil, err
+	}
 	var servers []*http.Server
-	for _, d := range demoApps {
+	for i, d := range demoApps {
+		d.port = cfg.DemoPorts[i]
 		base := "http://localhost:" + d.port
 		app, err := demoapp.New(demoapp.Config{Name: d.name, ClientID: d.clientID, ClientSecret: d.secret,
 			Issuer: cfg.Issuer, BaseURL: base, Logger: srv.logger})
@@ -146,18 +154,46 @@ func startDemo(ctx context.Context, cfg *Config, srv *server, stdout io.Writer) 
 latch dev is running.
 
   latch:     %s  (your account: %s/account)
-  ChatGPT:   http://localhost:9001
-  Codex:     http://localhost:9002
-  Platform:  http://localhost:9003
+  ChatGPT:   http://localhost:%s
+  Codex:     http://localhost:%s
+  Platform:  http://localhost:%s
 
   Demo account:  %s
-  Password:      %s
+  %s
 
 Sign in to ChatGPT, then open Codex: you are signed in without asking again.
 Press Ctrl-C to stop everything.
 
-`, cfg.Issuer, cfg.Issuer, demoEmail, password)
+`, cfg.Issuer, cfg.Issuer, cfg.DemoPorts[0], cfg.DemoPorts[1], cfg.DemoPorts[2], demoEmail, signIn)
 	return servers, nil
+}
+
+// demoSignIn says truly how the demo account signs in today: with the
+// password latch dev gave it (kept in pwFile), or not with that password
+// any more, because the person changed or removed it on the security page.
+func demoSignIn(ctx context.Context, srv *server, password, pwFile string) (string, error) {
+	acct, err := srv.accounts.ByEmail(ctx, demoEmail)
+	if err != nil {
+		return "", err
+	}
+	hash, err := srv.accounts.PasswordHash(ctx, acct.ID)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case hash == "" && acct.Advanced():
+		return "Password:      none: the account uses advanced security, so it signs in with its passkeys only", nil
+	case hash == "":
+		return "Password:      none: the password was removed, so the account signs in with its passkeys", nil
+	}
+	ok, err := srv.accounts.Hasher.Verify(ctx, hash, password)
+	if err != nil {
+		return "", err
+	}
+	if !ok {
+		return "Password:      changed since latch dev set it (the one it set is in " + pwFile + ")", nil
+	}
+	return "Password:      " + password + "  (kept in " + pwFile + ")", nil
 }
 
 // tuneGC sets the garbage collector for a server whose live heap is small

@@ -149,7 +149,7 @@ func loadClients(cfg *Config) ([]*idp.Client, error) {
 	if cfg.ClientsFile != "" {
 		return idp.LoadClients(cfg.ClientsFile)
 	}
-	return idp.DefaultClients()
+	return idp.DemoClients(cfg.DemoPorts)
 }
 
 // server is a running latch: its handler and the pieces tests reach into.
