@@ -1,5 +1,6 @@
 # latch: the two commands are `make run` and `make test`.
 GO      ?= go
+SHELL   := /bin/bash
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
@@ -18,7 +19,8 @@ run: deps build
 test: deps
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
-	$(GO) test -race -count=1 -timeout 14m ./...
+	$(GO) build -o bin/testprogress ./internal/testprogress
+	set -o pipefail; $(GO) test -json -race -count=1 -timeout 14m ./... | bin/testprogress
 
 deps:
 	@scripts/install-deps.sh
