@@ -165,6 +165,8 @@ func New(cfg Config) (*App, error) {
 	mux.HandleFunc("POST /logout", a.logout)
 	mux.HandleFunc("POST /backchannel-logout", a.backchannelLogout)
 	mux.HandleFunc("GET /static/demo.css", a.css)
+	mux.HandleFunc("GET /favicon.svg", a.favicon)
+	mux.HandleFunc("GET /favicon.ico", a.favicon)
 	// Browsers send Sec-Fetch-Site and Origin with every form POST, so a
 	// cross-site form cannot sign the person out or burn their refresh
 	// token. The provider's back-channel POST is server to server and

@@ -844,3 +844,37 @@ func TestThemeFor(t *testing.T) {
 		t.Error("themeFor is not stable")
 	}
 }
+
+// TestManageDevicesAndRestart: a signed-in page links to latch's sessions
+// page; the app has a favicon; a browser whose session the app forgot in a
+// restart is told so, not shown a bare sign-in page.
+func TestManageDevicesAndRestart(t *testing.T) {
+	is := newFakeIssuer(t)
+	_, srv := newApp(t, is)
+	b := newBrowser(t)
+	auth := startLogin(t, b, srv, "")
+	code := is.issueCode(auth, "alice", "sid-1")
+	b.do("GET", callbackURL(srv, url.Values{"code": {code}, "state": {auth.Get("state")}, "iss": {is.URL()}}), nil)
+	_, home := b.do("GET", srv.URL+"/", nil)
+	if !strings.Contains(home, `href="`+is.URL()+`/account/sessions">Manage devices</a>`) {
+		t.Errorf("signed-in page has no Manage devices link to latch:\n%s", home)
+	}
+	if !strings.Contains(home, `rel="icon" href="/favicon.svg"`) {
+		t.Error("the page names no favicon")
+	}
+	resp, icon := b.do("GET", srv.URL+"/favicon.svg", nil)
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/svg+xml" || !strings.Contains(icon, "<svg") {
+		t.Errorf("favicon: %d %s %s", resp.StatusCode, resp.Header.Get("Content-Type"), icon)
+	}
+
+	// The same browser meets a new process of the app: its cookie names a
+	// session that app never had (cookies ignore the port).
+	_, restarted := newApp(t, is)
+	_, home = b.do("GET", restarted.URL+"/", nil)
+	if !strings.Contains(home, "restarted and forgot its sessions") || !strings.Contains(home, "Sign in with latch") {
+		t.Errorf("after a restart:\n%s", home)
+	}
+	if _, again := b.do("GET", restarted.URL+"/", nil); strings.Contains(again, "restarted") {
+		t.Error("the restart notice stays after the cookie was cleared")
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"hash/fnv"
+	"html/template"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -16,6 +18,9 @@ import (
 // view is the data for page.html. At most one of Error and Session is set;
 // with neither, the page offers to sign in.
 type view struct {
+	// Manage is latch's active sessions page, where a person sees every
+	// device signed in and ends any of them.
+	Manage   string
 	App      string
 	Initial  string
 	Theme    string
@@ -62,6 +67,10 @@ func (a *App) home(w http.ResponseWriter, r *http.Request) {
 		// clear the cookie either way.
 		if reason := a.takeEnded(id); reason != "" {
 			v.Notice = &notice{Kind: "warn", Text: reason}
+		} else {
+			// A cookie for a session this app never ended: it restarted.
+			v.Notice = &notice{Kind: "info", Text: a.cfg.Name + " restarted and forgot its sessions: this demo keeps them in memory only. " +
+				"Sign in again: if latch still knows this browser, it takes one click."}
 		}
 		http.SetCookie(w, a.cookie(a.sessionName, "", -1))
 	}
@@ -94,6 +103,7 @@ func (a *App) fail(w http.ResponseWriter, status int, heading, message string) {
 
 func (a *App) view() view {
 	return view{
+		Manage:   strings.TrimSuffix(a.cfg.Issuer, "/") + "/account/sessions",
 		App:      a.cfg.Name,
 		Initial:  initial(a.cfg.Name),
 		Theme:    a.theme,
@@ -137,6 +147,23 @@ func (a *App) css(w http.ResponseWriter, r *http.Request) {
 
 // themeFor picks the app's accent: the three known apps get their own
 // colours, and any other app a stable one from its name.
+// themeColors are the accents of the themes in demo.css, for the favicon.
+var themeColors = map[string]string{"green": "#0b7d61", "indigo": "#4f46e5", "orange": "#c2410c",
+	"teal": "#0f766e", "rose": "#be123c", "violet": "#6d28d9"}
+
+// favicon is the app's mark: its initial on its accent colour.
+func (a *App) favicon(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "image/svg+xml")
+	w.Header().Set("Cache-Control", "max-age=86400")
+	var b strings.Builder
+	b.WriteString(`<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" fill="`)
+	b.WriteString(themeColors[a.theme])
+	b.WriteString(`"/><text x="16" y="22" font-family="system-ui,sans-serif" font-size="18" font-weight="700" fill="#fff" text-anchor="middle">`)
+	template.HTMLEscape(&b, []byte(initial(a.cfg.Name)))
+	b.WriteString(`</text></svg>`)
+	io.WriteString(w, b.String())
+}
+
 func themeFor(name string) string {
 	lower := strings.ToLower(name)
 	switch {
