@@ -472,7 +472,7 @@ func (h *Handler) recover(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_ = h.Throttle.Succeed(ctx, g)
-	h.Cookies.Set(w, "latch", secret, 0)
+	h.SetSessionCookie(w, secret, d)
 	h.Metrics.SignIns.WithLabelValues("recovery_key", "success").Inc()
 	http.Redirect(w, r, "/account/security", http.StatusSeeOther)
 }

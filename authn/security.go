@@ -521,7 +521,7 @@ func (h *Handler) totpConfirm(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.Cookies.Set(w, "latch", secret, 0)
+	h.SetSessionCookie(w, secret, d)
 	backTo(w, r, "done", "totp_on")
 }
 

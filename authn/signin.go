@@ -712,8 +712,16 @@ func (h *Handler) signIn(ctx context.Context, w http.ResponseWriter, r *http.Req
 	if err != nil {
 		return nil, err
 	}
-	h.Cookies.Set(w, "latch", secret, 0)
+	h.SetSessionCookie(w, secret, d)
 	return d, nil
+}
+
+// SetSessionCookie gives the browser the device session's cookie for as
+// long as the session can live (its absolute lifetime: 30 days, or 12
+// hours in advanced mode). A cookie that died with the browser left a
+// session on the server that nobody could use, listed as live for weeks.
+func (h *Handler) SetSessionCookie(w http.ResponseWriter, secret string, d *sessions.Device) {
+	h.Cookies.Set(w, "latch", secret, max(d.AbsoluteExpiresAt.Sub(h.Now()), time.Second))
 }
 
 // deviceCookieLifetime keeps the device cookie that tells a known browser

@@ -371,7 +371,7 @@ func (h *Handler) stepUp(ctx context.Context, w http.ResponseWriter, r *http.Req
 	if err != nil {
 		return err
 	}
-	h.Cookies.Set(w, "latch", secret, 0)
+	h.SetSessionCookie(w, secret, d)
 	return nil
 }
 

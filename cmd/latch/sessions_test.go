@@ -404,3 +404,43 @@ func TestSessionsAPI(t *testing.T) {
 		t.Fatalf("ending an ended session: %d", code)
 	}
 }
+
+// TestSessionCookieLivesAsLongAsTheSession: the session cookie is not a
+// browser-session cookie (closing the browser would leave a session
+// nobody can use listed as live); it lasts exactly as long as the device
+// session can.
+func TestSessionCookieLivesAsLongAsTheSession(t *testing.T) {
+	l := startLatch(t, func(c *Config) { c.SessionAbsolute = 2 * time.Hour })
+	b := l.browser()
+	form, err := signInForm(l, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("POST", l.url+"/login", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", l.url)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	b.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := b.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	var got *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == "latch" {
+			got = c
+		}
+	}
+	if got == nil {
+		t.Fatalf("no session cookie after signing in: %d %v", resp.StatusCode, resp.Header["Set-Cookie"])
+	}
+	d, err := l.srv.sessions.BySecret(t.Context(), got.Value)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := time.Until(d.AbsoluteExpiresAt)
+	if age := time.Duration(got.MaxAge) * time.Second; age < want-time.Minute || age > want+time.Minute || age > 2*time.Hour {
+		t.Errorf("session cookie Max-Age %v; the session can live %v more", age, want)
+	}
+}
