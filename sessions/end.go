@@ -31,6 +31,21 @@ func (s *Store) End(ctx context.Context, id, reason string) error {
 	return err
 }
 
+// forgetsTrust reports whether a session ended for reason takes its
+// device's "trust this device" mark with it. Ended from elsewhere, reported,
+// replayed, by an administrator or by a password change: the device may be
+// in the wrong hands, and it must show the second factor again. Signing out
+// on the device itself, expiring, or another account signing in there
+// keeps the mark: skipping the code at the next sign-in on that browser is
+// what the person asked for.
+func forgetsTrust(reason string) bool {
+	switch reason {
+	case ReasonSignedOut, ReasonExpired, ReasonReplaced:
+		return false
+	}
+	return true
+}
+
 // Forget drops sessions from this replica's cache at once. The
 // notification every replica hears comes a moment later; the replica that
 // made the change must not serve the old state even for that moment. Call
@@ -64,14 +79,21 @@ func (s *Store) EndTx(ctx context.Context, q Querier, id, reason string) error {
 	}
 	now := s.Now().UTC()
 	var accountID string
+	var trustedID *string
 	err := q.QueryRow(ctx, `
 		UPDATE device_sessions SET ended_at = $2, end_reason = $3
-		WHERE id = $1 AND ended_at IS NULL RETURNING account_id`, id, now, reason).Scan(&accountID)
+		WHERE id = $1 AND ended_at IS NULL RETURNING account_id, trusted_device_id`, id, now, reason).Scan(&accountID, &trustedID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ErrNotFound
 	}
 	if err != nil {
 		return fmt.Errorf("sessions: end: %w", err)
+	}
+	if trustedID != nil && forgetsTrust(reason) {
+		if _, err := q.Exec(ctx, `UPDATE trusted_devices SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL`,
+			*trustedID, now); err != nil {
+			return fmt.Errorf("sessions: end: forget trust: %w", err)
+		}
 	}
 	rows, err := q.Query(ctx, `
 		UPDATE app_sessions SET ended_at = $2, end_reason = $3

@@ -234,3 +234,46 @@ func TestNativeClientDeviceName(t *testing.T) {
 		t.Fatalf("the CLI's session is not named after its device_name:\n%.2000s", body)
 	}
 }
+
+// TestEndingForgetsTrust: a trusted device whose session is ended from
+// another device, or reported as not the person's, must show the second
+// factor again at its next sign-in; signing out on the device itself keeps
+// the trust the person asked for.
+func TestEndingForgetsTrust(t *testing.T) {
+	l := startLatch(t)
+	me := l.browser()
+	me.signInPassword(l.email, testPassword).Body.Close()
+	secret := enrollTOTP(t, l, me)
+	trust := func(b *browser) {
+		t.Helper()
+		l.clock.Add(31 * time.Second)
+		form := hiddenFields(page(t, b.signInPassword(l.email, testPassword)))
+		form.Set("code", totpCode(t, secret, l.clock.Now()))
+		form.Set("trust_device", "1")
+		b.do("POST", "/login/verify", form).Body.Close()
+	}
+	asksCode := func(b *browser) bool {
+		r := b.signInPassword(l.email, testPassword)
+		r.Body.Close()
+		return r.Request.URL.Path == "/login/verify"
+	}
+	l.clock.Add(95 * time.Second)
+	for _, end := range []string{"end", "not-me"} {
+		phone := l.browser()
+		trust(phone)
+		sid := l.sid(phone.session())
+		me.post("/account/sessions", "/account/sessions/"+sid+"/"+end, nil).Body.Close()
+		if _, err := l.srv.sessions.BySecret(t.Context(), phone.session()); err == nil {
+			t.Fatalf("%s: the session was not ended", end)
+		}
+		if !asksCode(phone) {
+			t.Errorf("%s: the ended device signed in again without the second factor", end)
+		}
+	}
+	laptop := l.browser()
+	trust(laptop)
+	laptop.post("/account", "/logout", nil).Body.Close()
+	if asksCode(laptop) {
+		t.Error("signing out on the trusted device itself forgot its trust")
+	}
+}
