@@ -422,7 +422,7 @@ func TestPages(t *testing.T) {
 			data: SecurityPage{
 				Base:        securityBase,
 				Passkeys:    []PasskeyView{{ID: "c", Name: "YubiKey", CreatedAt: day(2025, 9, 2)}},
-				TOTPEnabled: true, HasPassword: true, CanRemovePassword: true,
+				TOTPEnabled: true, HasPassword: true, CanRemovePassword: true, UsablePasskey: true,
 			},
 			want: []string{
 				`<section class="panel" id="passkeys" aria-labelledby="passkeys-heading">`,
@@ -1438,6 +1438,20 @@ func TestLowerFirst(t *testing.T) {
 	}
 }
 
+// TestAdvancedWithoutPasskey: the first step is not a "Confirm with a
+// passkey" button for an account with no passkey that can sign in; it says
+// to add one first.
+func TestAdvancedWithoutPasskey(t *testing.T) {
+	s := parse(t)
+	base := Base{Title: "Security", CSRFToken: csrf, SignedIn: true, Email: "ada@example.com"}
+	body := render(t, s, http.StatusOK, "security", SecurityPage{Base: base, HasPassword: true}).Body.String()
+	start := strings.Index(body, `<section class="panel" id="advanced"`)
+	section := body[start : start+strings.Index(body[start:], `</section>`)]
+	if strings.Contains(section, "/account/reauth") || !strings.Contains(section, `<a href="#passkeys">add one</a> first`) {
+		t.Errorf("advanced step 1 without a passkey:\n%s", section)
+	}
+}
+
 // TestSecurityAdvanced checks the advanced security section in each of its
 // states: every form carries the CSRF token, the button that turns it on
 // works only once every condition is met, and each missing condition
@@ -1459,7 +1473,7 @@ func TestSecurityAdvanced(t *testing.T) {
 	enrollButton := regexp.MustCompile(`(?s)<form method="post" action="/account/security/advanced/enroll">.*?(<button[^>]*>)`)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			data := SecurityPage{Base: base, HasPassword: true, CanRemovePassword: true, TOTPEnabled: true, Advanced: tt.adv}
+			data := SecurityPage{Base: base, HasPassword: true, CanRemovePassword: true, TOTPEnabled: true, UsablePasskey: true, Advanced: tt.adv}
 			body := render(t, s, http.StatusOK, "security", data).Body.String()
 			checkCommon(t, body)
 			start := strings.Index(body, `<section class="panel" id="advanced"`)
