@@ -6,6 +6,11 @@ LDFLAGS := -X main.version=$(VERSION)
 
 .PHONY: build run test deps lint bench bench-scale fuzz clean
 
+# staticcheck, pinned: `make lint` installs this version into ./bin when it
+# is missing. Bump both together (2026.2.2 is module version v0.8.2).
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK := bin/staticcheck-$(STATICCHECK_VERSION)
+
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/latch ./cmd/latch
 
@@ -25,9 +30,16 @@ test: deps
 deps:
 	@scripts/install-deps.sh
 
-lint:
-	gofmt -l .
+# gofmt, go vet and staticcheck (its default checks; none is turned off).
+lint: $(STATICCHECK)
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
+	$(STATICCHECK) ./...
+
+$(STATICCHECK):
+	GOBIN=$(CURDIR)/bin/staticcheck.tmp $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	mv bin/staticcheck.tmp/staticcheck $@
+	rmdir bin/staticcheck.tmp
 
 bench: deps
 	$(GO) test -run '^$$' -bench . -benchmem -timeout 0 ./...

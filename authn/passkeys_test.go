@@ -58,9 +58,11 @@ func newForger(t *testing.T, backupEligible bool, signCount uint32) *forger {
 	f.key, _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	f.credID = make([]byte, 16)
 	rand.Read(f.credID)
-	x, y := make([]byte, 32), make([]byte, 32)
-	f.key.PublicKey.X.FillBytes(x)
-	f.key.PublicKey.Y.FillBytes(y)
+	point, err := f.key.PublicKey.Bytes() // 0x04 || X || Y
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, y := point[1:33], point[33:]
 	cose, err := webauthncbor.Marshal(webauthncose.EC2PublicKeyData{
 		PublicKeyData: webauthncose.PublicKeyData{KeyType: int64(webauthncose.EllipticKey), Algorithm: int64(webauthncose.AlgES256)},
 		Curve:         1, XCoord: x, YCoord: y,

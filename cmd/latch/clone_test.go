@@ -46,9 +46,11 @@ func holdPasskey(t *testing.T, l *testLatch, accountID, name string, synced bool
 		t.Fatal(err)
 	}
 	k.key, _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	x, y := make([]byte, 32), make([]byte, 32)
-	k.key.PublicKey.X.FillBytes(x)
-	k.key.PublicKey.Y.FillBytes(y)
+	point, err := k.key.PublicKey.Bytes() // 0x04 || X || Y
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, y := point[1:33], point[33:]
 	cose, err := webauthncbor.Marshal(webauthncose.EC2PublicKeyData{
 		PublicKeyData: webauthncose.PublicKeyData{KeyType: int64(webauthncose.EllipticKey), Algorithm: int64(webauthncose.AlgES256)},
 		Curve:         1, XCoord: x, YCoord: y,
@@ -376,7 +378,7 @@ func TestOnlyPasskeySuspended(t *testing.T) {
 		t.Fatalf("recovery sign-in beside a suspended passkey: %s\n%.1500s", resp.Request.URL, body)
 	}
 	resp = b.post("/account/security", "/account/security/passkeys/"+b64(phone.id)+"/reinstate", nil)
-	body = page(t, resp)
+	page(t, resp)
 	if !strings.Contains(resp.Request.URL.RawQuery, "error=reinstate_other") || !l.suspended(phone) {
 		t.Fatalf("keeping the only passkey: %s", resp.Request.URL)
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
 	"html"
@@ -458,11 +457,6 @@ func oauthErrorCode(err error) string {
 		return re.ErrorCode
 	}
 	return ""
-}
-
-func sha256Hex(s string) string {
-	h := sha256.Sum256([]byte(s))
-	return fmt.Sprintf("%x", h)
 }
 
 func sprint(v any) string { return fmt.Sprintf("%#v", v) }

@@ -211,9 +211,9 @@ func TestRecoveryKeyAsSecondFactor(t *testing.T) {
 	keys := generateRecoveryKeys(t, b)
 	use := func(key string) int {
 		other := l.browser()
-		body := page(t, other.signInPassword(l.email, testPassword))
+		page(t, other.signInPassword(l.email, testPassword))
 		resp := other.do("GET", "/login/verify?recovery=1", nil)
-		body = page(t, resp)
+		body := page(t, resp)
 		if !strings.Contains(body, `name="recovery_key"`) {
 			t.Fatal("no recovery key field")
 		}

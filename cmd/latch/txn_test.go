@@ -229,9 +229,11 @@ func (k *softKey) register(t *testing.T, origin string, options []byte) map[stri
 	if err := json.Unmarshal(options, &opts); err != nil || opts.PublicKey.Challenge == "" {
 		t.Fatalf("creation options %s: %v", options, err)
 	}
-	x, y := make([]byte, 32), make([]byte, 32)
-	k.key.PublicKey.X.FillBytes(x)
-	k.key.PublicKey.Y.FillBytes(y)
+	point, err := k.key.PublicKey.Bytes() // 0x04 || X || Y
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, y := point[1:33], point[33:]
 	cose, err := webauthncbor.Marshal(webauthncose.EC2PublicKeyData{
 		PublicKeyData: webauthncose.PublicKeyData{KeyType: int64(webauthncose.EllipticKey), Algorithm: int64(webauthncose.AlgES256)},
 		Curve:         1, XCoord: x, YCoord: y,

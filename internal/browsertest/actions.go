@@ -122,7 +122,8 @@ func saveFailureScreenshot(t testing.TB, ctx context.Context) {
 		return
 	}
 	path := filepath.Join(os.Getenv(EnvScreenshots), t.Name(), fmt.Sprintf("failed-%d.png", time.Now().UnixNano()))
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err == nil {
+	err = os.MkdirAll(filepath.Dir(path), 0o755)
+	if err == nil {
 		err = os.WriteFile(path, png, 0o644)
 	}
 	if err != nil {

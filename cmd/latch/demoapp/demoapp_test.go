@@ -840,7 +840,7 @@ func TestThemeFor(t *testing.T) {
 			t.Errorf("themeFor(%q) = %q, want %q", name, got, want)
 		}
 	}
-	if themeFor("Sora") != themeFor("Sora") {
+	if first, again := themeFor("Sora"), themeFor("Sora"); first != again {
 		t.Error("themeFor is not stable")
 	}
 }
