@@ -4,7 +4,7 @@ SHELL   := /bin/bash
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build run test deps lint bench bench-scale fuzz clean
+.PHONY: build run test test-short deps lint bench bench-scale fuzz clean
 
 # staticcheck, pinned: `make lint` installs this version into ./bin when it
 # is missing. Bump both together (2026.2.2 is module version v0.8.2).
@@ -26,6 +26,14 @@ test: deps
 	$(GO) vet ./...
 	$(GO) build -o bin/testprogress ./internal/testprogress
 	set -o pipefail; $(GO) test -json -race -count=1 -timeout 14m ./... | bin/testprogress
+
+# The packages whose tests drive no browser (all but those that are or
+# import internal/browsertest: today cmd/latch's end-to-end tests), against
+# real PostgreSQL, without the race detector: under a minute.
+SHORT_PKGS = $(shell $(GO) list -f '{{.ImportPath}}{{range .TestImports}} {{.}}{{end}}{{range .XTestImports}} {{.}}{{end}}' ./... \
+	| awk '!/\/internal\/browsertest( |$$)/ { print $$1 }')
+test-short: deps
+	$(GO) test -short -count=1 $(SHORT_PKGS)
 
 deps:
 	@scripts/install-deps.sh
