@@ -20,8 +20,9 @@ import (
 	"latch/sessions"
 )
 
-// ChallengeLifetime is how long a WebAuthn ceremony may take (DESIGN.md:
-// server-side single-use challenges that expire in 5 minutes).
+// ChallengeLifetime is how long a WebAuthn ceremony may take
+// (docs/design.md §Policies P15: server-side single-use challenges that
+// expire in 5 minutes).
 const ChallengeLifetime = 5 * time.Minute
 
 // Errors of passkey ceremonies, worded for people.

@@ -11,17 +11,17 @@ import (
 	"golang.org/x/crypto/argon2"
 )
 
-// Argon2Params are the argon2id cost parameters. DESIGN.md fixes the
-// defaults at OWASP's minimum (m=19 MiB, t=2, p=1); hashes carry their
-// parameters in the PHC string, so they can rise later without breaking old
-// hashes.
+// Argon2Params are the argon2id cost parameters. docs/design.md §Policies
+// P11 fixes the defaults at OWASP's minimum (m=19 MiB, t=2, p=1); hashes
+// carry their parameters in the PHC string, so they can rise later without
+// breaking old hashes.
 type Argon2Params struct {
 	MemoryKiB uint32
 	Time      uint32
 	Threads   uint8
 }
 
-// DefaultArgon2 is DESIGN.md's choice.
+// DefaultArgon2 is the choice of docs/design.md §Policies P11.
 var DefaultArgon2 = Argon2Params{MemoryKiB: 19 * 1024, Time: 2, Threads: 1}
 
 // MinPasswordLength follows NIST SP 800-63B: at least 8 characters, no

@@ -12,7 +12,7 @@ func TestPasswordHash(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !strings.HasPrefix(h, "$argon2id$v=19$m=19456,t=2,p=1$") {
-		t.Fatalf("PHC string %q lacks DESIGN.md's parameters", h)
+		t.Fatalf("PHC string %q lacks the parameters of docs/design.md §Policies P11", h)
 	}
 	if ok, err := verifyPassword(h, "correct horse"); !ok || err != nil {
 		t.Fatalf("right password: %v %v", ok, err)

@@ -122,7 +122,8 @@ type Handler struct {
 	// second factor into a cookie.
 	Flow *securecookie.SecureCookie
 	// StepUp is the window within which an authentication counts for a
-	// sensitive change, by security mode (DESIGN.md: 10 and 5 minutes).
+	// sensitive change, by security mode (docs/design.md §Policies P2: 10
+	// and 5 minutes).
 	StepUp map[string]time.Duration
 	// Issuer is latch's public URL, for links in alerts.
 	Issuer string

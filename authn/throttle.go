@@ -41,8 +41,9 @@ type Throttle struct {
 	Forget time.Duration
 }
 
-// NewThrottle returns DESIGN.md's limits: delays after 5 failures doubling
-// from a second up to 15 minutes, a lock after 100 second-factor failures.
+// NewThrottle returns the limits of docs/design.md §Policies P16: delays
+// after 5 failures doubling from a second up to 15 minutes, a lock after 100
+// second-factor failures.
 func NewThrottle(db *pgxpool.Pool) *Throttle {
 	return &Throttle{DB: db, Now: time.Now, FreeFailures: 5, LockAfter: 100,
 		BaseDelay: time.Second, MaxDelay: 15 * time.Minute, Forget: 24 * time.Hour}

@@ -32,8 +32,9 @@ var (
 	ErrNoTOTP     = errors.New("no authenticator app is set up")
 )
 
-// The TOTP parameters of DESIGN.md, which are also the ones every
-// authenticator app assumes when an otpauth:// URL names no others.
+// The TOTP parameters of docs/design.md §Policies P13, which are also the
+// ones every authenticator app assumes when an otpauth:// URL names no
+// others.
 const (
 	// totpPeriod is the time step X of RFC 6238 §4.1, in seconds.
 	totpPeriod = 30

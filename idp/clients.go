@@ -21,7 +21,8 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// ClientConfig is one entry of the clients file (DESIGN.md, "Clients file").
+// ClientConfig is one entry of the clients file (docs/design.md §Contract
+// "Clients file").
 type ClientConfig struct {
 	ID                     string   `yaml:"id"`
 	App                    string   `yaml:"app"`

@@ -23,7 +23,7 @@ import (
 	"latch/sessions"
 )
 
-// Lifetimes of what the provider issues (DESIGN.md, "Tokens").
+// Lifetimes of what the provider issues (docs/design.md §Policies P8).
 const (
 	AuthRequestLifetime = 30 * time.Minute // time to sign in
 	CodeLifetime        = 60 * time.Second

@@ -7,6 +7,6 @@
 //
 // The sign-in flow in package authn calls Use as a second factor or to
 // regain access; the security page calls Generate and Status. Raising the
-// alert that DESIGN.md requires for every use is the caller's job, in the
-// same transaction.
+// alert that docs/design.md §Policies P14 requires for every use is the
+// caller's job, in the same transaction.
 package recovery

@@ -21,12 +21,13 @@ import (
 // that a guesser learns nothing from which of them it was.
 var ErrInvalidKey = errors.New("that recovery key is not valid")
 
-// SetSize is the number of keys in a set (DESIGN.md).
+// SetSize is the number of keys in a set (docs/design.md §Policies P14).
 const SetSize = 10
 
 const (
 	// keyBytes is the randomness of one key: 120 bits, above the 112 bits
-	// DESIGN.md asks for (NIST SP 800-63B's minimum for a look-up secret).
+	// docs/design.md §Policies P14 asks for (NIST SP 800-63B's minimum for a
+	// look-up secret).
 	keyBytes = 15
 	// keyChars is the length of a key in base32 without dashes: 8 bits per
 	// byte, 5 per character, and 120 is a multiple of 5, so no padding.

@@ -66,11 +66,12 @@ func (s *Store) Forget(ids ...string) {
 // and "app:<id>" for an ended app session.
 func (s *Store) OnForget(f func(payload string)) { s.forgetters = append(s.forgetters, f) }
 
-// EndTx ends a device session inside a caller's transaction, as DESIGN.md
-// draws it: the device session and its app sessions are marked ended with a
-// reason, one back-channel logout job is written per app session whose
-// client takes them, the end is recorded in the history, and the session id
-// is announced so every replica drops it from its cache. Tokens need no
+// EndTx ends a device session inside a caller's transaction, as
+// docs/design.md §Architecture "Ending a session" draws it: the device
+// session and its app sessions are marked ended with a reason, one
+// back-channel logout job is written per app session whose client takes
+// them, the end is recorded in the history, and the session id is announced
+// so every replica drops it from its cache. Tokens need no
 // separate revocation: every token check joins to its app and device
 // session, so they stop working the moment this commits.
 func (s *Store) EndTx(ctx context.Context, q Querier, id, reason string) error {

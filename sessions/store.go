@@ -41,7 +41,7 @@ type Lifetime struct {
 // Policy maps security modes ("standard", "advanced") to lifetimes.
 type Policy map[string]Lifetime
 
-// DefaultPolicy is DESIGN.md's table.
+// DefaultPolicy is the table of docs/design.md §Policies P1.
 func DefaultPolicy() Policy {
 	return Policy{
 		"standard": {Absolute: 30 * 24 * time.Hour, Idle: 14 * 24 * time.Hour},
@@ -50,7 +50,7 @@ func DefaultPolicy() Policy {
 }
 
 // touchEvery is how stale last_active_at may get before a request writes it
-// again (DESIGN.md: at most once a minute per session).
+// again (docs/design.md §Policies P6: at most once a minute per session).
 const touchEvery = time.Minute
 
 // Store reads and writes sessions in PostgreSQL.

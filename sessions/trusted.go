@@ -6,8 +6,8 @@ import (
 )
 
 // DefaultTrustLifetime is how long "trust this device" skips the second
-// factor (DESIGN.md: 30 days, standard accounts only); Store.TrustFor
-// overrides it.
+// factor (docs/design.md §Policies P3: 30 days, standard accounts only);
+// Store.TrustFor overrides it.
 const DefaultTrustLifetime = 30 * 24 * time.Hour
 
 // trustFor is the store's trusted-device lifetime.

@@ -139,12 +139,13 @@ type AdvancedView struct {
 	Ready            bool   // every condition met
 	Error            string // refusal sentence for this section (role="alert")
 	// The policy in words, from latch's flags: "12 hours", "15 minutes",
-	// "5 minutes". Empty means DESIGN.md's defaults.
+	// "5 minutes". Empty means the defaults of docs/design.md §Policies P1
+	// and P2.
 	SessionLimit, IdleLimit, StepUpWindow string
 }
 
-// Limits returns the section's policy phrases, with DESIGN.md's defaults
-// where the handler gave none.
+// Limits returns the section's policy phrases, with the defaults of
+// docs/design.md §Policies P1 and P2 where the handler gave none.
 func (a AdvancedView) Limits() AdvancedView {
 	if a.SessionLimit == "" {
 		a.SessionLimit = "12 hours"
