@@ -4,7 +4,7 @@ SHELL   := /bin/bash
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build run test test-short deps lint bench bench-scale fuzz clean
+.PHONY: build run test test-short deps lint check-structure bench bench-scale fuzz clean
 
 # staticcheck, pinned: `make lint` installs this version into ./bin when it
 # is missing. Bump both together (2026.2.2 is module version v0.8.2).
@@ -43,6 +43,10 @@ lint: $(STATICCHECK)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
+
+# The README's table of each package's latch imports against `go list`.
+check-structure:
+	@GO=$(GO) scripts/check-structure.sh
 
 $(STATICCHECK):
 	GOBIN=$(CURDIR)/bin/staticcheck.tmp $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
