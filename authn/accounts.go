@@ -12,6 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"latch/internal/pg"
 	"latch/internal/web"
 	"latch/sessions"
 )
@@ -163,7 +164,7 @@ func (s *Accounts) PasswordHash(ctx context.Context, accountID string) (string, 
 
 // SetPasswordHash sets or replaces the account's password with a hash made
 // by the Hasher, inside q's transaction when q is one.
-func (s *Accounts) SetPasswordHash(ctx context.Context, q sessions.Querier, accountID, hash string) error {
+func (s *Accounts) SetPasswordHash(ctx context.Context, q pg.Querier, accountID, hash string) error {
 	_, err := q.Exec(ctx, `INSERT INTO passwords (account_id, hash, updated_at) VALUES ($1, $2, now())
 		ON CONFLICT (account_id) DO UPDATE SET hash = EXCLUDED.hash, updated_at = now()`, accountID, hash)
 	return err

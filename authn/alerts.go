@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"latch/internal/notify"
-	"latch/recovery"
+	"latch/internal/pg"
 	"latch/sessions"
 )
 
@@ -65,7 +65,7 @@ func alertSignIn(h *Handler, r *http.Request, acct *Account, newDevice bool, met
 
 // alertRecoveryUsed counts the keys left as q sees them: inside the
 // transaction that spent one, without it.
-func alertRecoveryUsed(ctx context.Context, h *Handler, q recovery.Querier, r *http.Request, acct *Account) (alertDraft, error) {
+func alertRecoveryUsed(ctx context.Context, h *Handler, q pg.Querier, r *http.Request, acct *Account) (alertDraft, error) {
 	device, place := h.where(r)
 	st, err := h.Recovery.StatusTx(ctx, q, acct.ID)
 	if err != nil {

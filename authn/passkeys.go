@@ -16,8 +16,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"latch/internal/pg"
 	"latch/internal/web"
-	"latch/sessions"
 )
 
 // ChallengeLifetime is how long a WebAuthn ceremony may take
@@ -338,7 +338,7 @@ func (p *Passkeys) VerifyRegistration(ctx context.Context, binding, accountID, n
 
 // Add stores a passkey that VerifyRegistration returned, inside q's
 // transaction: the change that adds it also records and announces it.
-func (p *Passkeys) Add(ctx context.Context, q sessions.Querier, pk *Passkey) error {
+func (p *Passkeys) Add(ctx context.Context, q pg.Querier, pk *Passkey) error {
 	credJSON, err := json.Marshal(pk.Credential)
 	if err != nil {
 		return err
@@ -612,7 +612,7 @@ func (p *Passkeys) refuse(ctx context.Context, accountID string, id []byte, coun
 var ErrPasskeyName = errors.New("give the passkey a name in plain text")
 
 // Rename changes a passkey's name, inside q's transaction when q is one.
-func (p *Passkeys) Rename(ctx context.Context, q sessions.Querier, accountID string, id []byte, name string) error {
+func (p *Passkeys) Rename(ctx context.Context, q pg.Querier, accountID string, id []byte, name string) error {
 	name, err := passkeyName(name, "")
 	if err != nil {
 		return err

@@ -733,7 +733,7 @@ const deviceCookieLifetime = 400 * 24 * time.Hour
 // used before ("signin") or a new one ("new_device"), by a long-lived
 // random device cookie whose hash the account remembers (inside q, the
 // sign-in's transaction).
-func (h *Handler) deviceKind(ctx context.Context, q sessions.Querier, w http.ResponseWriter, r *http.Request, accountID string) (string, error) {
+func (h *Handler) deviceKind(ctx context.Context, q pg.Querier, w http.ResponseWriter, r *http.Request, accountID string) (string, error) {
 	id, ok := h.Cookies.Read(r, "did")
 	if !ok || len(id) < 32 {
 		id, _ = sessions.NewSecret()

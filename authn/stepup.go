@@ -13,6 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"latch/internal/pg"
 	"latch/internal/web"
 	"latch/sessions"
 	"latch/templates"
@@ -113,7 +114,7 @@ var errChangeGone = errors.New("authn: the change was applied already")
 // takePending deletes the stored change c is, through q: of two
 // concurrent step-ups that found it, one applies it and the other finds
 // errChangeGone. A change made at once has nothing to delete.
-func (h *Handler) takePending(ctx context.Context, q sessions.Querier, d *sessions.Device, c change) error {
+func (h *Handler) takePending(ctx context.Context, q pg.Querier, d *sessions.Device, c change) error {
 	if c.pending == "" {
 		return nil
 	}

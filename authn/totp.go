@@ -18,8 +18,8 @@ import (
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 
+	"latch/internal/pg"
 	"latch/internal/seal"
-	"latch/sessions"
 )
 
 // Errors of authenticator apps, worded for the person who caused them.
@@ -172,7 +172,7 @@ func (t *TOTP) Confirm(ctx context.Context, accountID, code string) error {
 
 // ConfirmTx is Confirm inside the caller's transaction, so that the app
 // turns on together with its activity record.
-func (t *TOTP) ConfirmTx(ctx context.Context, q sessions.Querier, accountID, code string) error {
+func (t *TOTP) ConfirmTx(ctx context.Context, q pg.Querier, accountID, code string) error {
 	return t.check(ctx, q, accountID, code, false)
 }
 
@@ -189,7 +189,7 @@ func (t *TOTP) Verify(ctx context.Context, accountID, code string) error {
 }
 
 // check is Confirm (confirmed false) and Verify (confirmed true), through q.
-func (t *TOTP) check(ctx context.Context, q sessions.Querier, accountID, code string, confirmed bool) error {
+func (t *TOTP) check(ctx context.Context, q pg.Querier, accountID, code string, confirmed bool) error {
 	code, ok := normalizeTOTPCode(code)
 	if !ok {
 		// Refused before reading the secret: a malformed code says nothing
@@ -304,7 +304,7 @@ func (t *TOTP) Enabled(ctx context.Context, accountID string) (bool, error) {
 // Removing nothing is not an error, so a form submitted twice does not fail
 // the second time. Callers demand a step-up first, since removing a second
 // factor weakens the account. q is the change's transaction.
-func (t *TOTP) Remove(ctx context.Context, q sessions.Querier, accountID string) error {
+func (t *TOTP) Remove(ctx context.Context, q pg.Querier, accountID string) error {
 	if _, err := q.Exec(ctx, `DELETE FROM totp_secrets WHERE account_id = $1`, accountID); err != nil {
 		return fmt.Errorf("authn: totp: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"latch/internal/pg"
 	"latch/sessions"
 )
 
@@ -17,7 +18,7 @@ import (
 // that hangs up once the change is decided does not cancel half of it.
 //
 // Handlers begin the transaction with transact; the stores' helpers take
-// it (a pgx.Tx where their statements must share one, a sessions.Querier
+// it (a pgx.Tx where their statements must share one, a pg.Querier
 // where one statement does) and never use the pool meanwhile, so a change
 // holds one connection however many statements it has.
 
@@ -30,7 +31,7 @@ type txn struct {
 	forget []string
 }
 
-var _ sessions.Querier = (*txn)(nil)
+var _ pg.Querier = (*txn)(nil)
 
 // transact runs fn in one transaction and commits it when fn returns nil.
 // ctx must be detached from the request once the change is decided.

@@ -12,8 +12,9 @@ import (
 	"unicode"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"latch/internal/pg"
 )
 
 // ErrInvalidKey means a recovery key is unknown, already used, voided by a
@@ -41,18 +42,6 @@ const (
 // case, and none of the digits 0, 1 and 8 that are easily taken for the
 // letters O, I and B.
 var b32 = base32.StdEncoding.WithPadding(base32.NoPadding)
-
-// Querier is what both a pool and a transaction offer, so Use can run inside
-// the caller's transaction.
-type Querier interface {
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
-var (
-	_ Querier = (*pgxpool.Pool)(nil)
-	_ Querier = pgx.Tx(nil)
-)
 
 // Keys stores recovery keys.
 //
@@ -141,7 +130,7 @@ func (k *Keys) Status(ctx context.Context, accountID string) (Status, error) {
 
 // StatusTx is Status as q sees it: inside a transaction that has just used
 // a key, the key counts as used.
-func (k *Keys) StatusTx(ctx context.Context, q Querier, accountID string) (Status, error) {
+func (k *Keys) StatusTx(ctx context.Context, q pg.Querier, accountID string) (Status, error) {
 	var s Status
 	var created *time.Time
 	err := q.QueryRow(ctx, `SELECT count(*), count(*) FILTER (WHERE used_at IS NULL), max(created_at)
@@ -168,7 +157,7 @@ func (k *Keys) StatusTx(ctx context.Context, q Querier, accountID string) (Statu
 // q is the caller's transaction when the key must burn together with what
 // it unlocks (a new session, say), so that neither happens without the
 // other; otherwise pass the pool.
-func (k *Keys) Use(ctx context.Context, q Querier, accountID, key string) error {
+func (k *Keys) Use(ctx context.Context, q pg.Querier, accountID, key string) error {
 	plain, ok := normalize(key)
 	if !ok {
 		return ErrInvalidKey

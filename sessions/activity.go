@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/netip"
 	"time"
+
+	"latch/internal/pg"
 )
 
 // Event is one line of an account's activity history.
@@ -20,7 +22,7 @@ type Event struct {
 
 // Record appends an event to the account's history, inside q's transaction
 // when q is one.
-func Record(ctx context.Context, q Querier, e Event) error {
+func Record(ctx context.Context, q pg.Querier, e Event) error {
 	var sid any
 	if e.DeviceSessionID != "" {
 		sid = e.DeviceSessionID

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"latch/internal/pg"
 )
 
 // Notification channels. Every replica listens to ChannelEnded to drop from
@@ -74,7 +76,7 @@ func (s *Store) OnForget(f func(payload string)) { s.forgetters = append(s.forge
 // so every replica drops it from its cache. Tokens need no
 // separate revocation: every token check joins to its app and device
 // session, so they stop working the moment this commits.
-func (s *Store) EndTx(ctx context.Context, q Querier, id, reason string) error {
+func (s *Store) EndTx(ctx context.Context, q pg.Querier, id, reason string) error {
 	if !IsID(id) {
 		return ErrNotFound
 	}
@@ -125,7 +127,7 @@ func (s *Store) EndTx(ctx context.Context, q Querier, id, reason string) error {
 	return s.notify(ctx, q, id, jobs)
 }
 
-func (s *Store) notify(ctx context.Context, q Querier, deviceID string, jobs bool) error {
+func (s *Store) notify(ctx context.Context, q pg.Querier, deviceID string, jobs bool) error {
 	if _, err := q.Exec(ctx, `SELECT pg_notify($1, $2)`, ChannelEnded, deviceID); err != nil {
 		return fmt.Errorf("sessions: notify: %w", err)
 	}
@@ -139,7 +141,7 @@ func (s *Store) notify(ctx context.Context, q Querier, deviceID string, jobs boo
 
 // logoutJob writes the back-channel logout of one ended app session, when
 // its client takes them.
-func (s *Store) logoutJob(ctx context.Context, q Querier, appID, deviceID, accountID, clientID string, now time.Time) (bool, error) {
+func (s *Store) logoutJob(ctx context.Context, q pg.Querier, appID, deviceID, accountID, clientID string, now time.Time) (bool, error) {
 	if s.LogoutURI == nil {
 		return false, nil
 	}
@@ -164,7 +166,7 @@ func (s *Store) EndApp(ctx context.Context, appSessionID, reason string) error {
 	return err
 }
 
-func (s *Store) endApp(ctx context.Context, q Querier, appSessionID, reason string) error {
+func (s *Store) endApp(ctx context.Context, q pg.Querier, appSessionID, reason string) error {
 	if !IsID(appSessionID) {
 		return ErrNotFound
 	}

@@ -13,6 +13,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"latch/internal/pg"
 )
 
 // ErrNotFound means no live session matches: it never existed, has ended or
@@ -142,13 +144,6 @@ func HashSecret(secret string) []byte {
 	return h[:]
 }
 
-// Querier is what both a pool and a transaction offer.
-type Querier interface {
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
 func ipArg(a netip.Addr) any {
 	if !a.IsValid() {
 		return nil
@@ -163,7 +158,7 @@ func (s *Store) Create(ctx context.Context, nd NewDevice) (*Device, string, erro
 
 // CreateTx is Create inside a caller's transaction, so that a sign-in's
 // session, its activity record and its alert commit together.
-func (s *Store) CreateTx(ctx context.Context, q Querier, nd NewDevice) (*Device, string, error) {
+func (s *Store) CreateTx(ctx context.Context, q pg.Querier, nd NewDevice) (*Device, string, error) {
 	life, ok := s.Policy[nd.Mode]
 	if !ok {
 		return nil, "", fmt.Errorf("sessions: unknown security mode %q", nd.Mode)
@@ -212,7 +207,7 @@ func (s *Store) CreateTx(ctx context.Context, q Querier, nd NewDevice) (*Device,
 // secret captured before this sign-in is worthless after it, while the
 // session id (the sid apps hold) stays. Every replica hears of it at
 // commit; the caller calls Forget(id) after committing.
-func (s *Store) ReauthenticateTx(ctx context.Context, q Querier, id string, amr []string, acr string) (*Device, string, error) {
+func (s *Store) ReauthenticateTx(ctx context.Context, q pg.Querier, id string, amr []string, acr string) (*Device, string, error) {
 	if !IsID(id) {
 		return nil, "", ErrNotFound
 	}
@@ -309,7 +304,7 @@ func (s *Store) Get(ctx context.Context, id string) (*Device, error) {
 // (FOR SHARE) until the transaction ends, so an End cannot commit in
 // between: whatever the transaction attaches to the session (a new app
 // session at a code exchange) is seen, and signed out, by that End.
-func (s *Store) LockLive(ctx context.Context, q Querier, id string) (*Device, error) {
+func (s *Store) LockLive(ctx context.Context, q pg.Querier, id string) (*Device, error) {
 	if !IsID(id) {
 		return nil, ErrNotFound
 	}
@@ -348,7 +343,7 @@ func (s *Store) checkLive(ctx context.Context, d *Device, cacheKey string) (*Dev
 // Unrestrict turns a recovery session into a normal one, once the person has
 // added a passkey or set a password, inside the caller's transaction. The
 // caller calls Forget(id) after committing.
-func (s *Store) Unrestrict(ctx context.Context, q Querier, id string) error {
+func (s *Store) Unrestrict(ctx context.Context, q pg.Querier, id string) error {
 	if _, err := q.Exec(ctx, `UPDATE device_sessions SET restricted_until = NULL WHERE id = $1 AND ended_at IS NULL`, id); err != nil {
 		return fmt.Errorf("sessions: unrestrict: %w", err)
 	}
@@ -367,7 +362,7 @@ func (s *Store) Touch(ctx context.Context, id string) error {
 
 // AppSession returns the live app session of clientID inside device session
 // deviceID, creating it on the client's first code exchange there.
-func (s *Store) AppSession(ctx context.Context, q Querier, deviceID, accountID, clientID string) (string, error) {
+func (s *Store) AppSession(ctx context.Context, q pg.Querier, deviceID, accountID, clientID string) (string, error) {
 	now := s.Now().UTC()
 	var id string
 	// The partial unique index on live (device, client) pairs makes two
@@ -386,7 +381,7 @@ func (s *Store) AppSession(ctx context.Context, q Querier, deviceID, accountID, 
 
 // AppAlive reports whether an app session and its device session are both
 // live at the store's clock. Token checks call it.
-func (s *Store) AppAlive(ctx context.Context, q Querier, appSessionID string) (bool, error) {
+func (s *Store) AppAlive(ctx context.Context, q pg.Querier, appSessionID string) (bool, error) {
 	var alive bool
 	err := q.QueryRow(ctx, `
 		SELECT a.ended_at IS NULL AND d.ended_at IS NULL AND d.restricted_until IS NULL
@@ -485,7 +480,7 @@ func isInvalidUUID(err error) bool {
 // once. Tightening, the absolute end becomes at most now plus the new
 // limit, so the session that turned advanced security on lives on rather
 // than dying on the spot; loosening, it is counted from the sign-in again.
-func (s *Store) SetLifetime(ctx context.Context, q Querier, id string, life Lifetime, now time.Time, tighten bool) error {
+func (s *Store) SetLifetime(ctx context.Context, q pg.Querier, id string, life Lifetime, now time.Time, tighten bool) error {
 	_, err := q.Exec(ctx, `UPDATE device_sessions SET idle_timeout = $2, last_active_at = $4,
 		absolute_expires_at = CASE WHEN $5 THEN least(absolute_expires_at, $4::timestamptz + $3::interval)
 			ELSE created_at + $3::interval END

@@ -3,6 +3,8 @@ package sessions
 import (
 	"context"
 	"time"
+
+	"latch/internal/pg"
 )
 
 // DefaultTrustLifetime is how long "trust this device" skips the second
@@ -21,7 +23,7 @@ func (s *Store) trustFor() time.Duration {
 // Trust remembers this browser for the account after a multi-factor
 // sign-in and returns the secret for its device cookie (only its hash is
 // stored) and the trusted device's id. q is the sign-in's transaction.
-func (s *Store) Trust(ctx context.Context, q Querier, accountID string) (secret, id string, err error) {
+func (s *Store) Trust(ctx context.Context, q pg.Querier, accountID string) (secret, id string, err error) {
 	secret, hash := NewSecret()
 	now := s.Now().UTC()
 	err = q.QueryRow(ctx, `INSERT INTO trusted_devices (account_id, secret_hash, created_at, expires_at)
@@ -43,7 +45,7 @@ func (s *Store) Trusted(ctx context.Context, accountID, secret string) (string, 
 
 // Untrust stops trusting the device a session signed in from, inside q's
 // transaction when q is one.
-func (s *Store) Untrust(ctx context.Context, q Querier, accountID, deviceSessionID string) error {
+func (s *Store) Untrust(ctx context.Context, q pg.Querier, accountID, deviceSessionID string) error {
 	if !IsID(deviceSessionID) {
 		return ErrNotFound
 	}
@@ -60,7 +62,7 @@ func (s *Store) Untrust(ctx context.Context, q Querier, accountID, deviceSession
 }
 
 // ForgetTrustedDevices stops trusting every device of the account.
-func (s *Store) ForgetTrustedDevices(ctx context.Context, q Querier, accountID string) error {
+func (s *Store) ForgetTrustedDevices(ctx context.Context, q pg.Querier, accountID string) error {
 	_, err := q.Exec(ctx, `UPDATE trusted_devices SET revoked_at = $2 WHERE account_id = $1 AND revoked_at IS NULL`,
 		accountID, s.Now().UTC())
 	return err
@@ -70,7 +72,7 @@ func (s *Store) ForgetTrustedDevices(ctx context.Context, q Querier, accountID s
 // device cookie carries secret, and reports whether that was the first
 // time. q is the sign-in's transaction, so a sign-in that does not commit
 // leaves the browser new.
-func (s *Store) SeenDevice(ctx context.Context, q Querier, accountID, secret string) (bool, error) {
+func (s *Store) SeenDevice(ctx context.Context, q pg.Querier, accountID, secret string) (bool, error) {
 	tag, err := q.Exec(ctx, `INSERT INTO known_devices (account_id, device_hash, first_seen) VALUES ($1, $2, $3)
 		ON CONFLICT DO NOTHING`, accountID, HashSecret(secret), s.Now().UTC())
 	if err != nil {

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"latch/internal/pg"
@@ -75,25 +74,12 @@ func (m Message) validate() error {
 	return nil
 }
 
-// Querier is what a pool, a connection and a transaction all offer, so an
-// alert is written in the same transaction as what it announces.
-type Querier interface {
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-}
-
-var (
-	_ Querier = (*pgxpool.Pool)(nil)
-	_ Querier = (*pgx.Conn)(nil)
-	_ Querier = pgx.Tx(nil)
-)
-
 // Enqueue writes m to the outbox, due at once, and notifies ChannelOutbox so
 // a Notifier sends it without waiting to poll. Inside a transaction both
 // take effect only at commit: a rolled-back change announces nothing.
 // An invalid message is refused before any SQL runs, so it does not abort
 // the caller's transaction.
-func Enqueue(ctx context.Context, q Querier, now time.Time, m Message) error {
+func Enqueue(ctx context.Context, q pg.Querier, now time.Time, m Message) error {
 	if err := m.validate(); err != nil {
 		return err
 	}
