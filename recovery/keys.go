@@ -12,6 +12,7 @@ import (
 	"unicode"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"latch/internal/pg"
@@ -90,15 +91,12 @@ func (k *Keys) GenerateTx(ctx context.Context, tx pgx.Tx, accountID string) ([]s
 		hashes[i] = hashKey(plain)
 	}
 	now := k.Now().UTC()
-	// Lock the account so that two Generates run one after the other:
-	// otherwise each would delete only the committed set and both new
-	// sets would survive. NO KEY UPDATE does not block the foreign-key
-	// checks of other tables' inserts.
-	var one int
-	err := tx.QueryRow(ctx, `SELECT 1 FROM accounts WHERE id = $1 FOR NO KEY UPDATE`, accountID).Scan(&one)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, fmt.Errorf("recovery: generate: no account %s", accountID)
-	}
+	// Two Generates of one account run one after the other, or each would
+	// delete only the committed set and both new sets would survive. The
+	// lock is the account's within recovery's own keys (a transaction
+	// advisory lock): the account row belongs to package authn, and
+	// locking it would also queue behind its credential changes.
+	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended('recovery_keys:' || $1::text, 0))`, accountID)
 	if err == nil {
 		_, err = tx.Exec(ctx, `DELETE FROM recovery_keys WHERE account_id = $1`, accountID)
 	}
@@ -108,6 +106,10 @@ func (k *Keys) GenerateTx(ctx context.Context, tx pgx.Tx, accountID string) ([]s
 			INSERT INTO recovery_keys (account_id, set_id, key_hash, created_at)
 			SELECT $1, s.id, h, $3 FROM s, unnest($2::bytea[]) AS h`,
 			accountID, hashes, now)
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23503" { // foreign_key_violation
+		return nil, fmt.Errorf("recovery: generate: no account %s", accountID)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("recovery: generate: %w", err)
