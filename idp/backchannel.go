@@ -14,7 +14,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/zitadel/oidc/v3/pkg/crypto"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -27,20 +26,18 @@ import (
 // §2.4 recommends a short one; the issue asks for at most 2 minutes).
 const LogoutTokenLifetime = 2 * time.Minute
 
-// maxAttempts is how often a logout is tried before it counts as failed:
-// with the doubling backoff below, about two hours.
-const maxAttempts = 14
-
-// Sender delivers back-channel logouts from the logout_jobs table. Every
-// replica runs one; FOR UPDATE SKIP LOCKED lets them share the work without
-// sending a logout twice, and a job that fails waits longer each time.
+// Sender delivers the back-channel logouts that ending a session queued
+// (sessions.Store.DeliverLogouts). Every replica runs one; they share the
+// work without sending a logout twice, and a job that fails waits longer
+// each time.
 type Sender struct {
-	DB     *pgxpool.Pool
-	Keys   *Keys
-	Issuer string
-	HTTP   *http.Client
-	Logger *slog.Logger
-	Now    func() time.Time
+	DB       *pgxpool.Pool
+	Sessions *sessions.Store
+	Keys     *Keys
+	Issuer   string
+	HTTP     *http.Client
+	Logger   *slog.Logger
+	Now      func() time.Time
 	// Poll is how often the sender looks for due jobs when no notification
 	// woke it (retries, and jobs written while it was disconnected).
 	Poll time.Duration
@@ -48,8 +45,8 @@ type Sender struct {
 
 // NewSender returns a sender with a client that does not follow redirects:
 // a logout token goes only to the registered URI.
-func NewSender(db *pgxpool.Pool, keys *Keys, issuer string, logger *slog.Logger) *Sender {
-	return &Sender{DB: db, Keys: keys, Issuer: issuer, Logger: logger, Now: time.Now, Poll: time.Second,
+func NewSender(db *pgxpool.Pool, store *sessions.Store, keys *Keys, issuer string, logger *slog.Logger) *Sender {
+	return &Sender{DB: db, Sessions: store, Keys: keys, Issuer: issuer, Logger: logger, Now: time.Now, Poll: time.Second,
 		HTTP: &http.Client{Timeout: 5 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		}}}
@@ -62,30 +59,10 @@ func (s *Sender) Run(ctx context.Context) {
 		func(ctx context.Context) (int, error) { return s.DeliverDue(ctx, 32) })
 }
 
-type logoutJob struct {
-	id               int64
-	sid, sub, client string
-	uri              string
-	attempts         int
-}
-
 // DeliverDue sends up to limit due jobs and returns how many it handled.
+// The sessions store picks the jobs and records their outcomes.
 func (s *Sender) DeliverDue(ctx context.Context, limit int) (int, error) {
-	n := 0
-	err := pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT id, device_session_id::text, account_id::text, client_id, uri, attempts
-			FROM logout_jobs WHERE status = 'pending' AND next_attempt_at <= $1
-			ORDER BY next_attempt_at, id LIMIT $2 FOR UPDATE SKIP LOCKED`, s.Now().UTC(), limit)
-		if err != nil {
-			return err
-		}
-		jobs, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (logoutJob, error) {
-			var j logoutJob
-			return j, r.Scan(&j.id, &j.sid, &j.sub, &j.client, &j.uri, &j.attempts)
-		})
-		if err != nil {
-			return err
-		}
+	return s.Sessions.DeliverLogouts(ctx, limit, func(ctx context.Context, jobs []sessions.LogoutJob) []error {
 		// Deliver the batch at once, so one slow or dead receiver (up to
 		// its 5-second timeout) does not hold back the other apps' logouts.
 		errs := make([]error, len(jobs))
@@ -99,29 +76,12 @@ func (s *Sender) DeliverDue(ctx context.Context, limit int) (int, error) {
 		}
 		wg.Wait()
 		for i, j := range jobs {
-			derr := errs[i]
-			now := s.Now().UTC()
-			switch {
-			case derr == nil:
-				_, err = tx.Exec(ctx, `UPDATE logout_jobs SET status = 'delivered', attempts = attempts + 1, delivered_at = $2, last_error = '' WHERE id = $1`, j.id, now)
-			case j.attempts+1 >= maxAttempts:
-				_, err = tx.Exec(ctx, `UPDATE logout_jobs SET status = 'failed', attempts = attempts + 1, last_error = $2 WHERE id = $1`, j.id, derr.Error())
-			default:
-				backoff := min(time.Second<<j.attempts, time.Hour)
-				_, err = tx.Exec(ctx, `UPDATE logout_jobs SET attempts = attempts + 1, next_attempt_at = $2, last_error = $3 WHERE id = $1`,
-					j.id, now.Add(backoff), derr.Error())
+			if errs[i] != nil {
+				s.Logger.Warn("back-channel logout not delivered", "client_id", j.ClientID, "attempt", j.Attempts+1, "err", errs[i])
 			}
-			if err != nil {
-				return err
-			}
-			if derr != nil {
-				s.Logger.Warn("back-channel logout not delivered", "client_id", j.client, "attempt", j.attempts+1, "err", derr)
-			}
-			n++
 		}
-		return nil
+		return errs
 	})
-	return n, err
 }
 
 // LogoutToken signs a logout token (OIDC Back-Channel Logout 1.0 §2.4): iss,
@@ -140,14 +100,14 @@ func (s *Sender) LogoutToken(ctx context.Context, clientID, sub, sid string) (st
 	return crypto.Sign(claims, signer)
 }
 
-func (s *Sender) deliver(ctx context.Context, j logoutJob) error {
-	token, err := s.LogoutToken(ctx, j.client, j.sub, j.sid)
+func (s *Sender) deliver(ctx context.Context, j sessions.LogoutJob) error {
+	token, err := s.LogoutToken(ctx, j.ClientID, j.AccountID, j.DeviceSessionID)
 	if err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, j.uri, strings.NewReader(url.Values{"logout_token": {token}}.Encode()))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, j.URI, strings.NewReader(url.Values{"logout_token": {token}}.Encode()))
 	if err != nil {
 		return err
 	}

@@ -276,7 +276,7 @@ func newServer(ctx context.Context, cfg *Config, db *database, logger *slog.Logg
 			}
 			return ""
 		}}
-	s.sender = idp.NewSender(db.Pool, s.provider.Keys, cfg.Issuer, logger)
+	s.sender = idp.NewSender(db.Pool, s.sessions, s.provider.Keys, cfg.Issuer, logger)
 	s.sender.Now = now
 	var transport notify.Transport
 	if cfg.SMTPURL != "" {
