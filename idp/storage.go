@@ -777,10 +777,10 @@ func (s *Storage) KeySet(ctx context.Context) ([]op.Key, error) {
 // Health reports whether the database answers.
 func (s *Storage) Health(ctx context.Context) error { return s.DB.Ping(ctx) }
 
-// Sweep deletes what no longer matters: answered or abandoned authorization
-// requests, tokens past their expiry, and ended sessions older than the 30
-// days of history the sessions page shows. (The sign-in throttle sweeps its
-// own counts: authn.Throttle.Sweep.)
+// Sweep deletes what of idp's own no longer matters: answered or
+// abandoned authorization requests and tokens past their expiry. (Every
+// owner of tables sweeps its own: sessions.Store.Sweep the ended sessions,
+// authn.Throttle.Sweep the sign-in throttle's counts.)
 func (s *Storage) Sweep(ctx context.Context) error {
 	now := s.Now().UTC()
 	for _, q := range []string{
@@ -790,33 +790,10 @@ func (s *Storage) Sweep(ctx context.Context) error {
 		// they were rotated would make every refresh update every index
 		// (migrations/00009).
 		`DELETE FROM refresh_tokens WHERE expires_at < $1::timestamptz`,
-		`DELETE FROM device_sessions WHERE ended_at < $1::timestamptz - interval '30 days'`,
 	} {
 		if _, err := s.DB.Exec(ctx, q, now); err != nil {
 			return fmt.Errorf("sweep: %w", err)
 		}
 	}
 	return nil
-}
-
-// SweepLoop runs Sweep, and the extra sweeps given (ending expired
-// sessions), every interval until ctx ends.
-func (s *Storage) SweepLoop(ctx context.Context, every time.Duration, more ...func(context.Context) (int, error)) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		if err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
-			s.Logger.Error("sweep", "err", err)
-		}
-		for _, f := range more {
-			if _, err := f(ctx); err != nil && ctx.Err() == nil {
-				s.Logger.Error("sweep", "err", err)
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }

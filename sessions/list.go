@@ -258,6 +258,18 @@ func (s *Store) EndExpired(ctx context.Context) (int, error) {
 	return n, nil
 }
 
+// Sweep deletes the device sessions that ended more than HistoryDays ago,
+// which the sessions page no longer shows, and returns how many. Their app
+// sessions, tokens, logout jobs and pending changes go with them (the
+// foreign keys cascade). EndExpired is the other half of sessions' sweep.
+func (s *Store) Sweep(ctx context.Context) (int, error) {
+	tag, err := s.DB.Exec(ctx, `DELETE FROM device_sessions WHERE ended_at < $1::timestamptz - interval '30 days'`, s.Now().UTC())
+	if err != nil {
+		return 0, fmt.Errorf("sessions: sweep: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
+}
+
 // IsID reports whether s has the form of a session id (a UUID). Ids come
 // from URLs; anything else is answered as not found before it reaches the
 // database, which would refuse some bytes (NUL) with an error.

@@ -306,13 +306,7 @@ func hotPaths(t *testing.T, l *testLatch, key *heldPasskey) {
 	stranger := seededLatch.browser()
 	stranger.signIn(stranger.do("GET", "/login", nil), seed.Email(2), "not the password").Body.Close()
 	ctx := t.Context()
-	if err := l.srv.provider.Storage.Sweep(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := l.srv.sessions.EndExpired(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := l.srv.throttle.Sweep(ctx); err != nil {
+	if err := l.srv.sweep(ctx); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -473,7 +473,7 @@ func (s *server) start(ctx context.Context, ln net.Listener) error {
 	}()
 	go func() {
 		defer wg.Done()
-		s.provider.Storage.SweepLoop(bg, time.Minute, s.sessions.EndExpired, s.throttle.Sweep)
+		s.sweepLoop(bg, time.Minute)
 	}()
 	go func() {
 		defer wg.Done()
@@ -489,6 +489,46 @@ func (s *server) start(ctx context.Context, ln net.Listener) error {
 		}
 	}()
 	return nil
+}
+
+// sweep is the janitor's round: each owner of tables deletes (or ends)
+// what of its own rows no longer matters. A failing sweep does not stop
+// the others.
+func (s *server) sweep(ctx context.Context) error {
+	counted := func(f func(context.Context) (int, error)) func(context.Context) error {
+		return func(ctx context.Context) error { _, err := f(ctx); return err }
+	}
+	var errs []error
+	for _, sw := range []struct {
+		owner string
+		run   func(context.Context) error
+	}{
+		{"idp", s.provider.Storage.Sweep},            // authorization requests, expired tokens
+		{"sessions", counted(s.sessions.Sweep)},      // sessions ended 30 days ago
+		{"sessions", counted(s.sessions.EndExpired)}, // sessions past their lifetime end
+		{"authn", counted(s.throttle.Sweep)},         // the throttle's counts of a day ago
+	} {
+		if err := sw.run(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", sw.owner, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// sweepLoop runs sweep every interval until ctx ends.
+func (s *server) sweepLoop(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if err := s.sweep(ctx); err != nil && ctx.Err() == nil {
+			s.logger.Error("sweep", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // startMetrics serves /metrics on --metrics-addr, apart from the public
