@@ -136,6 +136,18 @@ func (s *Accounts) ByID(ctx context.Context, id string) (*Account, error) {
 	return a, err
 }
 
+// Claims returns what an ID token says of an account: its email and name.
+func (s *Accounts) Claims(ctx context.Context, id string) (email, name string, err error) {
+	if !sessions.IsID(id) {
+		return "", "", ErrNoAccount
+	}
+	err = s.DB.QueryRow(ctx, `SELECT email, name FROM accounts WHERE id = $1`, id).Scan(&email, &name)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", "", ErrNoAccount
+	}
+	return email, name, err
+}
+
 // List returns every account, oldest first.
 func (s *Accounts) List(ctx context.Context) ([]Account, error) {
 	rows, err := s.DB.Query(ctx, `SELECT `+accountColumns+`

@@ -32,6 +32,7 @@ type Config struct {
 	Clients   []*Client
 	MasterKey *seal.MasterKey
 	Sessions  *sessions.Store
+	Accounts  *authn.Accounts
 	Cookies   *web.Cookies
 	Metrics   *web.Metrics
 	Logger    *slog.Logger
@@ -97,7 +98,8 @@ func New(cfg Config) (*Provider, error) {
 		AllowCredentials: false,
 	}
 	p.cors = cors.New(corsOptions)
-	p.Storage = &Storage{DB: cfg.DB, Clients: clients, Keys: keys, Sessions: cfg.Sessions, Logger: cfg.Logger, Now: cfg.Now}
+	p.Storage = &Storage{DB: cfg.DB, Clients: clients, Keys: keys, Sessions: cfg.Sessions,
+		Accounts: cfg.Accounts, Logger: cfg.Logger, Now: cfg.Now}
 	var cryptoKey [32]byte
 	copy(cryptoKey[:], cfg.MasterKey.Derive("opaque-tokens"))
 	opts := []op.Option{op.WithCORSOptions(&corsOptions)}

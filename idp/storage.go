@@ -19,6 +19,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"latch/authn"
 	"latch/internal/pg"
 	"latch/sessions"
 )
@@ -36,6 +37,9 @@ type Storage struct {
 	Clients  map[string]*Client
 	Keys     *Keys
 	Sessions *sessions.Store
+	// Accounts gives the claims of an ID token whose grant did not read
+	// them already.
+	Accounts *authn.Accounts
 	Logger   *slog.Logger
 	Now      func() time.Time
 
@@ -369,32 +373,7 @@ func (s *Storage) Refresh(ctx context.Context, token, clientID string, scopes []
 	if scopes == nil {
 		scopes = []string{}
 	}
-	err := s.DB.QueryRow(ctx, `WITH rot AS (
-			UPDATE refresh_tokens t SET rotated_at = $3
-			FROM app_sessions a, device_sessions d, accounts acc
-			WHERE t.token_hash = $1 AND t.client_id = $2 AND t.rotated_at IS NULL AND t.revoked_at IS NULL AND $3 < t.expires_at
-				AND $4::text[] <@ t.scopes
-				AND a.id = t.app_session_id AND d.id = a.device_session_id AND acc.id = t.account_id
-				AND a.ended_at IS NULL AND d.ended_at IS NULL AND d.restricted_until IS NULL
-				AND $3 < d.absolute_expires_at AND $3 < d.last_active_at + d.idle_timeout
-			RETURNING t.id, t.app_session_id, t.family_id, a.device_session_id, t.account_id, t.scopes, t.audience,
-				t.amr, t.acr, t.auth_time, t.expires_at, a.last_active_at AS app_active, acc.email, acc.name
-		), touched AS (
-			UPDATE app_sessions SET last_active_at = $3 FROM rot
-			WHERE app_sessions.id = rot.app_session_id AND rot.app_active < $3::timestamptz - interval '1 minute'
-		), access AS (
-			INSERT INTO access_tokens (app_session_id, family_id, account_id, client_id, scopes, created_at, expires_at)
-			SELECT app_session_id, family_id, account_id, $2,
-				CASE WHEN cardinality($4::text[]) > 0 THEN $4::text[] ELSE scopes END, $3, $5 FROM rot
-			RETURNING id
-		), refresh AS (
-			INSERT INTO refresh_tokens (token_hash, app_session_id, family_id, account_id, client_id,
-				scopes, audience, amr, acr, auth_time, created_at, expires_at)
-			SELECT $6, app_session_id, family_id, account_id, $2, scopes, audience, amr, acr, auth_time, $3, expires_at FROM rot
-		)
-		SELECT rot.id, rot.app_session_id, rot.family_id, rot.device_session_id, rot.account_id, rot.scopes, rot.audience,
-			rot.amr, rot.acr, rot.auth_time, rot.expires_at, rot.email, rot.name, (SELECT id::text FROM access)
-		FROM rot`,
+	err := s.DB.QueryRow(ctx, refreshSQL,
 		hashToken(token), clientID, now, scopes, r.accessExp, hashToken(r.newRefresh)).Scan(
 		&r.tokenID, &r.appSessionID, &r.familyID, &r.sid, &r.accountID, &r.grantScopes, &r.audience,
 		&r.amr, &r.acr, &r.authTime, &r.expiresAt, &r.email, &r.name, &r.accessID)
@@ -410,6 +389,34 @@ func (s *Storage) Refresh(ctx context.Context, token, clientID string, scopes []
 	}
 	return r, nil
 }
+
+// refreshSQL is Refresh's statement. The app and device session, and the
+// account's claims, come from the pieces their owners publish
+// (sessions.AppSessionLivenessSQL, authn.AccountClaimsSQL); so does the
+// app session's activity (sessions.TouchAppSessionsSQL).
+var refreshSQL = `WITH rot AS (
+			UPDATE refresh_tokens t SET rotated_at = $3
+			FROM ` + sessions.AppSessionLivenessSQL + ` a, ` + authn.AccountClaimsSQL + ` acc
+			WHERE t.token_hash = $1 AND t.client_id = $2 AND t.rotated_at IS NULL AND t.revoked_at IS NULL AND $3 < t.expires_at
+				AND $4::text[] <@ t.scopes
+				AND a.id = t.app_session_id AND acc.id = t.account_id AND a.open AND $3 < a.live_until
+			RETURNING t.id, t.app_session_id, t.family_id, a.device_session_id, t.account_id, t.scopes, t.audience,
+				t.amr, t.acr, t.auth_time, t.expires_at, a.last_active_at AS app_active, acc.email, acc.name
+		), touched AS (
+			` + sessions.TouchAppSessionsSQL("rot", "app_session_id", "app_active", "$3") + `
+		), access AS (
+			INSERT INTO access_tokens (app_session_id, family_id, account_id, client_id, scopes, created_at, expires_at)
+			SELECT app_session_id, family_id, account_id, $2,
+				CASE WHEN cardinality($4::text[]) > 0 THEN $4::text[] ELSE scopes END, $3, $5 FROM rot
+			RETURNING id
+		), refresh AS (
+			INSERT INTO refresh_tokens (token_hash, app_session_id, family_id, account_id, client_id,
+				scopes, audience, amr, acr, auth_time, created_at, expires_at)
+			SELECT $6, app_session_id, family_id, account_id, $2, scopes, audience, amr, acr, auth_time, $3, expires_at FROM rot
+		)
+		SELECT rot.id, rot.app_session_id, rot.family_id, rot.device_session_id, rot.account_id, rot.scopes, rot.audience,
+			rot.amr, rot.acr, rot.auth_time, rot.expires_at, rot.email, rot.name, (SELECT id::text FROM access)
+		FROM rot`
 
 // ErrRefreshRefused means a refresh token could not be used as presented.
 var ErrRefreshRefused = errors.New("refresh token refused")
@@ -457,16 +464,7 @@ func (s *Storage) TokenRequestByRefreshToken(ctx context.Context, token string) 
 	var r RefreshRequest
 	var rotated, revoked *time.Time
 	var alive bool
-	err := s.DB.QueryRow(ctx, `SELECT t.id, t.app_session_id, t.family_id, a.device_session_id, t.account_id, t.client_id,
-			t.scopes, t.audience, t.amr, t.acr, t.auth_time, t.expires_at, t.rotated_at, t.revoked_at,
-			a.ended_at IS NULL AND d.ended_at IS NULL AND d.restricted_until IS NULL
-				AND $2 < d.absolute_expires_at AND $2 < d.last_active_at + d.idle_timeout,
-			acc.email, acc.name
-		FROM refresh_tokens t
-			JOIN app_sessions a ON a.id = t.app_session_id
-			JOIN device_sessions d ON d.id = a.device_session_id
-			JOIN accounts acc ON acc.id = t.account_id
-		WHERE t.token_hash = $1`, hashToken(token), s.Now().UTC()).Scan(
+	err := s.DB.QueryRow(ctx, refreshGrantSQL, hashToken(token), s.Now().UTC()).Scan(
 		&r.tokenID, &r.appSessionID, &r.familyID, &r.sid, &r.accountID, &r.clientID,
 		&r.scopes, &r.audience, &r.amr, &r.acr, &r.authTime, &r.expiresAt, &rotated, &revoked, &alive, &r.email, &r.name)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -490,6 +488,16 @@ func (s *Storage) TokenRequestByRefreshToken(ctx context.Context, token string) 
 	r.grantScopes = r.scopes
 	return &r, nil
 }
+
+// refreshGrantSQL reads a refresh token with its app session's liveness and
+// the account's claims (see refreshSQL).
+var refreshGrantSQL = `SELECT t.id, t.app_session_id, t.family_id, a.device_session_id, t.account_id, t.client_id,
+			t.scopes, t.audience, t.amr, t.acr, t.auth_time, t.expires_at, t.rotated_at, t.revoked_at,
+			a.open AND $2 < a.live_until, acc.email, acc.name
+		FROM refresh_tokens t
+			JOIN ` + sessions.AppSessionLivenessSQL + ` a ON a.id = t.app_session_id
+			JOIN ` + authn.AccountClaimsSQL + ` acc ON acc.id = t.account_id
+		WHERE t.token_hash = $1`
 
 // errRefreshInvalid is a refresh token that exists but may not be used.
 type errRefreshInvalid string
@@ -591,15 +599,7 @@ func (s *Storage) loadToken(ctx context.Context, id string) (*checkedToken, erro
 		return nil, ErrTokenInvalid
 	}
 	var t checkedToken
-	err := s.DB.QueryRow(ctx, `SELECT t.id, t.app_session_id, a.device_session_id, t.family_id, t.account_id, t.client_id,
-			t.scopes, t.created_at, t.expires_at,
-			t.revoked_at IS NULL AND a.ended_at IS NULL AND d.ended_at IS NULL AND d.restricted_until IS NULL,
-			least(d.absolute_expires_at, d.last_active_at + d.idle_timeout), acc.email, acc.name
-		FROM access_tokens t
-			JOIN app_sessions a ON a.id = t.app_session_id
-			JOIN device_sessions d ON d.id = a.device_session_id
-			JOIN accounts acc ON acc.id = t.account_id
-		WHERE t.id = $1`, id).Scan(
+	err := s.DB.QueryRow(ctx, accessTokenSQL, id).Scan(
 		&t.id, &t.appSessionID, &t.sid, &t.familyID, &t.accountID, &t.clientID, &t.scopes, &t.createdAt, &t.expiresAt,
 		&t.alive, &t.aliveUntil, &t.email, &t.name)
 	if errors.Is(err, pgx.ErrNoRows) {
@@ -610,6 +610,15 @@ func (s *Storage) loadToken(ctx context.Context, id string) (*checkedToken, erro
 	}
 	return &t, nil
 }
+
+// accessTokenSQL reads an access token with its app session's liveness and
+// the account's claims (see refreshSQL).
+var accessTokenSQL = `SELECT t.id, t.app_session_id, a.device_session_id, t.family_id, t.account_id, t.client_id,
+			t.scopes, t.created_at, t.expires_at, t.revoked_at IS NULL AND a.open, a.live_until, acc.email, acc.name
+		FROM access_tokens t
+			JOIN ` + sessions.AppSessionLivenessSQL + ` a ON a.id = t.app_session_id
+			JOIN ` + authn.AccountClaimsSQL + ` acc ON acc.id = t.account_id
+		WHERE t.id = $1`
 
 // checkTokenID returns the live access token with this id, issued to
 // subject, from the cache when it may be used. key is the presented token's
@@ -699,11 +708,8 @@ func (s *Storage) SetUserinfoFromRequest(ctx context.Context, info *oidc.UserInf
 }
 
 func (s *Storage) accountClaims(ctx context.Context, accountID string) (email, name string, err error) {
-	if !sessions.IsID(accountID) {
-		return "", "", errNotFound{"account"}
-	}
-	err = s.DB.QueryRow(ctx, `SELECT email, name FROM accounts WHERE id = $1`, accountID).Scan(&email, &name)
-	if errors.Is(err, pgx.ErrNoRows) {
+	email, name, err = s.Accounts.Claims(ctx, accountID)
+	if errors.Is(err, authn.ErrNoAccount) {
 		return "", "", errNotFound{"account"}
 	}
 	return email, name, err

@@ -250,7 +250,7 @@ func newServer(ctx context.Context, cfg *Config, db *database, logger *slog.Logg
 	authorizeLimiter := web.NewRateLimiter(cfg.AuthorizeRateLimit/60, cfg.AuthorizeRateLimit)
 	authorizeLimiter.Now = now
 	s.provider, err = idp.New(idp.Config{
-		Issuer: cfg.Issuer, DB: db.Pool, Clients: clients, MasterKey: db.Master, Sessions: s.sessions,
+		Issuer: cfg.Issuer, DB: db.Pool, Clients: clients, MasterKey: db.Master, Sessions: s.sessions, Accounts: s.accounts,
 		Cookies: cookies, Metrics: s.metrics, Logger: logger, CurrentDevice: s.authn.Device, Now: now,
 		ClientIP: clientIP, AuthorizeLimiter: authorizeLimiter, ErrorPage: s.authn.ErrorPage,
 		Unavailable: s.authn.Unavailable,
