@@ -143,7 +143,7 @@ func (h *Handler) advancedEnroll(w http.ResponseWriter, r *http.Request) {
 	ctx = context.WithoutCancel(r.Context())
 	now := h.Now().UTC()
 	life := h.Sessions.Policy["advanced"]
-	err = h.transact(ctx, func(t *txn) error {
+	err = h.Sessions.Transact(ctx, func(t *sessions.Tx) error {
 		if _, err := t.Exec(ctx, `SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE`, acct.ID); err != nil {
 			return err
 		}
@@ -162,7 +162,7 @@ func (h *Handler) advancedEnroll(w http.ResponseWriter, r *http.Request) {
 		if _, err := t.Exec(ctx, `UPDATE accounts SET security_mode = 'advanced', advanced_since = $2 WHERE id = $1`, acct.ID, now); err != nil {
 			return err
 		}
-		t.forget = append(t.forget, d.ID)
+		t.Forget(d.ID)
 		if err := h.Sessions.SetLifetime(ctx, t, d.ID, life, now, true); err != nil {
 			return err
 		}
@@ -182,12 +182,12 @@ func (h *Handler) advancedEnroll(w http.ResponseWriter, r *http.Request) {
 // leaveAdvanced returns the account to standard security inside t:
 // standard lifetimes for this session, a password may be set again; the
 // change is recorded and announced.
-func (h *Handler) leaveAdvanced(ctx context.Context, t *txn, r *http.Request, d *sessions.Device, acct *Account) error {
+func (h *Handler) leaveAdvanced(ctx context.Context, t *sessions.Tx, r *http.Request, d *sessions.Device, acct *Account) error {
 	now := h.Now().UTC()
 	if _, err := t.Exec(ctx, `UPDATE accounts SET security_mode = 'standard', advanced_since = NULL WHERE id = $1`, acct.ID); err != nil {
 		return err
 	}
-	t.forget = append(t.forget, d.ID)
+	t.Forget(d.ID)
 	if err := h.Sessions.SetLifetime(ctx, t, d.ID, h.Sessions.Policy["standard"], now, false); err != nil {
 		return err
 	}

@@ -115,7 +115,7 @@ func (h *Handler) consent(w http.ResponseWriter, r *http.Request) {
 	}
 	// Allowed: from here a hang-up changes nothing.
 	ctx = context.WithoutCancel(r.Context())
-	err = h.transact(ctx, func(t *txn) error {
+	err = h.Sessions.Transact(ctx, func(t *sessions.Tx) error {
 		_, err := t.Exec(ctx, `INSERT INTO consents (account_id, client_id, scopes, granted_at) VALUES ($1, $2, $3, $4)
 			ON CONFLICT (account_id, client_id) DO UPDATE SET scopes = (SELECT array_agg(DISTINCT s) FROM unnest(consents.scopes || EXCLUDED.scopes) s),
 				granted_at = EXCLUDED.granted_at`, d.AccountID, req.ClientID, req.Scopes, h.Now().UTC())

@@ -310,7 +310,7 @@ func (h *Handler) secondFactor(w http.ResponseWriter, r *http.Request) {
 	trust := r.PostFormValue("trust_device") == "1" && acct.SecurityMode == "standard"
 	var trustSecret string
 	// A recovery key is a one-time password too (RFC 8176 "otp").
-	d, err := h.signIn(ctx, w, r, acct, []string{"pwd", "otp", "mfa"}, "", ev, func(t *txn) error {
+	d, err := h.signIn(ctx, w, r, acct, []string{"pwd", "otp", "mfa"}, "", ev, func(t *sessions.Tx) error {
 		if useRecovery {
 			if err := h.Recovery.Use(ctx, t, acct.ID, key); err != nil {
 				return err
@@ -427,12 +427,12 @@ func (h *Handler) recover(w http.ResponseWriter, r *http.Request) {
 	}
 	var d *sessions.Device
 	var secret string
-	err = h.transact(ctx, func(t *txn) error {
+	err = h.Sessions.Transact(ctx, func(t *sessions.Tx) error {
 		if err := h.Recovery.Use(ctx, t, acct.ID, r.PostFormValue("recovery_key")); err != nil {
 			return err
 		}
 		if old != nil {
-			t.forget = append(t.forget, old.ID)
+			t.Forget(old.ID)
 			if err := h.Sessions.EndTx(ctx, t, old.ID, sessions.ReasonReplaced); err != nil && !errors.Is(err, sessions.ErrNotFound) {
 				return err
 			}

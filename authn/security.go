@@ -272,7 +272,7 @@ func (h *Handler) apply(ctx context.Context, w http.ResponseWriter, r *http.Requ
 	}
 	var done string
 	var rv *reveal
-	err := h.transact(ctx, func(t *txn) error {
+	err := h.Sessions.Transact(ctx, func(t *sessions.Tx) error {
 		if err := h.takePending(ctx, t, d, c); err != nil {
 			return err
 		}
@@ -321,7 +321,7 @@ func (h *Handler) outside(ctx context.Context, w http.ResponseWriter, r *http.Re
 // change makes c inside t with its activity record, its alert and the
 // sessions it ends, and returns the code of its flash and what the page
 // must show once.
-func (h *Handler) change(ctx context.Context, t *txn, r *http.Request, d *sessions.Device, acct *Account, c change) (string, *reveal, error) {
+func (h *Handler) change(ctx context.Context, t *sessions.Tx, r *http.Request, d *sessions.Device, acct *Account, c change) (string, *reveal, error) {
 	detail := map[string]any{}
 	var done string
 	var rv *reveal
@@ -375,7 +375,7 @@ func (h *Handler) change(ctx context.Context, t *txn, r *http.Request, d *sessio
 			return "", nil, err
 		}
 		if d.Restricted() {
-			t.forget = append(t.forget, d.ID)
+			t.Forget(d.ID)
 			if err := h.Sessions.Unrestrict(ctx, t, d.ID); err != nil {
 				return "", nil, err
 			}
@@ -486,7 +486,7 @@ func (h *Handler) totpConfirm(w http.ResponseWriter, r *http.Request) {
 	// here a hang-up changes nothing.
 	ctx := context.WithoutCancel(r.Context())
 	var secret string
-	err := h.transact(ctx, func(t *txn) error {
+	err := h.Sessions.Transact(ctx, func(t *sessions.Tx) error {
 		if err := h.TOTP.ConfirmTx(ctx, t, acct.ID, r.PostFormValue("code")); err != nil {
 			return err
 		}
@@ -576,7 +576,7 @@ func (h *Handler) passkeyAddFinish(w http.ResponseWriter, r *http.Request) {
 	// The passkey is verified: from here a hang-up changes nothing. It is
 	// stored, recorded and announced in one transaction.
 	ctx := context.WithoutCancel(r.Context())
-	err = h.transact(ctx, func(t *txn) error {
+	err = h.Sessions.Transact(ctx, func(t *sessions.Tx) error {
 		if err := h.Passkeys.Add(ctx, t, pk); err != nil {
 			return err
 		}
@@ -587,7 +587,7 @@ func (h *Handler) passkeyAddFinish(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		if d.Restricted() {
-			t.forget = append(t.forget, d.ID)
+			t.Forget(d.ID)
 			return h.Sessions.Unrestrict(ctx, t, d.ID)
 		}
 		return nil

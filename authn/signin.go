@@ -660,14 +660,14 @@ func (h *Handler) passwordMatches(ctx context.Context, w *Worker, acct *Account,
 // record and its alert commit together or not at all. ctx is detached from
 // the request: the sign-in is decided. The cookie is set once it commits.
 func (h *Handler) signIn(ctx context.Context, w http.ResponseWriter, r *http.Request, acct *Account, amr []string, acr string,
-	ev sessions.Event, also func(t *txn) error) (*sessions.Device, error) {
+	ev sessions.Event, also func(t *sessions.Tx) error) (*sessions.Device, error) {
 	old, err := h.deviceWith(ctx, r)
 	if err != nil {
 		return nil, err
 	}
 	var d *sessions.Device
 	var secret string
-	err = h.transact(ctx, func(t *txn) error {
+	err = h.Sessions.Transact(ctx, func(t *sessions.Tx) error {
 		if also != nil {
 			if err := also(t); err != nil {
 				return err
@@ -676,13 +676,13 @@ func (h *Handler) signIn(ctx context.Context, w http.ResponseWriter, r *http.Req
 		var err error
 		d = nil
 		if old != nil && old.AccountID == acct.ID && !old.Restricted() {
-			t.forget = append(t.forget, old.ID)
+			t.Forget(old.ID)
 			d, secret, err = h.Sessions.ReauthenticateTx(ctx, t, old.ID, amr, acr)
 			if err != nil && !errors.Is(err, sessions.ErrNotFound) {
 				return err
 			}
 		} else if old != nil {
-			t.forget = append(t.forget, old.ID)
+			t.Forget(old.ID)
 			if err := h.Sessions.EndTx(ctx, t, old.ID, sessions.ReasonReplaced); err != nil && !errors.Is(err, sessions.ErrNotFound) {
 				return err
 			}

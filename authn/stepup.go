@@ -364,7 +364,7 @@ func (h *Handler) reauth(w http.ResponseWriter, r *http.Request) {
 // the new cookie once it commits.
 func (h *Handler) stepUp(ctx context.Context, w http.ResponseWriter, r *http.Request, d *sessions.Device, amr []string, acr string) error {
 	var secret string
-	err := h.transact(ctx, func(t *txn) error {
+	err := h.Sessions.Transact(ctx, func(t *sessions.Tx) error {
 		var err error
 		secret, err = h.steppedUp(ctx, t, r, d, amr, acr)
 		return err
@@ -379,8 +379,8 @@ func (h *Handler) stepUp(ctx context.Context, w http.ResponseWriter, r *http.Req
 // steppedUp records the fresh authentication inside t, with its activity
 // record: a new auth time and a new cookie secret, which it returns for
 // the caller to set once t commits.
-func (h *Handler) steppedUp(ctx context.Context, t *txn, r *http.Request, d *sessions.Device, amr []string, acr string) (string, error) {
-	t.forget = append(t.forget, d.ID)
+func (h *Handler) steppedUp(ctx context.Context, t *sessions.Tx, r *http.Request, d *sessions.Device, amr []string, acr string) (string, error) {
+	t.Forget(d.ID)
 	_, secret, err := h.Sessions.ReauthenticateTx(ctx, t, d.ID, amr, acr)
 	if err != nil {
 		return "", err

@@ -108,7 +108,7 @@ func (h *Handler) reinstate(ctx context.Context, w http.ResponseWriter, r *http.
 	}
 	// The suspension is lifted, recorded and announced in one transaction,
 	// with the stored change it was.
-	err = h.transact(ctx, func(t *txn) error {
+	err = h.Sessions.Transact(ctx, func(t *sessions.Tx) error {
 		if err := h.takePending(ctx, t, d, c); err != nil {
 			return err
 		}
