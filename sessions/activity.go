@@ -6,6 +6,8 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"latch/internal/pg"
 )
 
@@ -37,4 +39,30 @@ func Record(ctx context.Context, q pg.Querier, e Event) error {
 		return fmt.Errorf("sessions: record %s: %w", e.Kind, err)
 	}
 	return nil
+}
+
+// HistoryEvent is a line of an account's history as the activity page shows
+// it: the event, with the name and place of the device session it happened
+// in, when there was one.
+type HistoryEvent struct {
+	At     time.Time
+	Kind   string
+	Detail map[string]any
+	Device string
+	Place  string
+	IP     *netip.Addr
+}
+
+// History returns the account's latest limit events, newest first.
+func (s *Store) History(ctx context.Context, accountID string, limit int) ([]HistoryEvent, error) {
+	rows, err := s.DB.Query(ctx, `SELECT a.at, a.kind, a.detail, coalesce(s.device_name, ''), coalesce(s.place, ''), a.ip
+		FROM activity a LEFT JOIN device_sessions s ON s.id = a.device_session_id
+		WHERE a.account_id = $1 ORDER BY a.at DESC, a.id DESC LIMIT $2`, accountID, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (HistoryEvent, error) {
+		var e HistoryEvent
+		return e, r.Scan(&e.At, &e.Kind, &e.Detail, &e.Device, &e.Place, &e.IP)
+	})
 }

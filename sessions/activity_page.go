@@ -2,10 +2,6 @@ package sessions
 
 import (
 	"net/http"
-	"net/netip"
-	"time"
-
-	"github.com/jackc/pgx/v5"
 
 	"latch/internal/web"
 	"latch/templates"
@@ -39,33 +35,13 @@ var eventWords = map[string]struct{ kind, title string }{
 	"consent_granted":       {"credential", "Allowed an app"},
 }
 
-// Event is a history line for the activity page.
-type EventRecord struct {
-	At     time.Time
-	Kind   string
-	Detail map[string]any
-	Device string
-	Place  string
-	IP     *netip.Addr
-}
-
 func (h *Handler) activity(w http.ResponseWriter, r *http.Request) {
 	web.NoStore(w)
 	d, ok := h.current(w, r)
 	if !ok {
 		return
 	}
-	rows, err := h.Store.DB.Query(r.Context(), `SELECT a.at, a.kind, a.detail, coalesce(s.device_name, ''), coalesce(s.place, ''), a.ip
-		FROM activity a LEFT JOIN device_sessions s ON s.id = a.device_session_id
-		WHERE a.account_id = $1 ORDER BY a.at DESC, a.id DESC LIMIT 200`, d.AccountID)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	events, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (EventRecord, error) {
-		var e EventRecord
-		return e, r.Scan(&e.At, &e.Kind, &e.Detail, &e.Device, &e.Place, &e.IP)
-	})
+	events, err := h.Store.History(r.Context(), d.AccountID, 200)
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -190,6 +190,20 @@ func (s *Store) EndOwnedTx(ctx context.Context, tx pgx.Tx, accountID string, ids
 	return nil
 }
 
+// ReportNotMe ends the account's session id, which its owner does not
+// recognise, and records the report as made from session by, in one
+// transaction.
+func (s *Store) ReportNotMe(ctx context.Context, accountID, by, id string) error {
+	return s.Transact(ctx, func(t *Tx) error {
+		t.Forget(id)
+		if err := s.EndOwnedTx(ctx, t, accountID, []string{id}, func(string) string { return ReasonNotMe }); err != nil {
+			return err
+		}
+		return Record(ctx, t, Event{AccountID: accountID, At: s.Now(), Kind: "reported_not_me", DeviceSessionID: by,
+			Detail: map[string]any{"session": id}})
+	})
+}
+
 // EndOwnedApp ends one app session of the account on the given device.
 func (s *Store) EndOwnedApp(ctx context.Context, accountID, deviceID, appID, reason string) error {
 	if !IsID(deviceID) || !IsID(appID) {

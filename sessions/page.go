@@ -13,8 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"latch/internal/pg"
 	"latch/internal/web"
 	"latch/templates"
@@ -371,15 +369,7 @@ func (h *Handler) notMe(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/account/sessions", http.StatusSeeOther)
 		return
 	}
-	ctx := context.WithoutCancel(r.Context())
-	err := pgx.BeginFunc(ctx, h.Store.DB, func(tx pgx.Tx) error {
-		if err := h.Store.EndOwnedTx(ctx, tx, d.AccountID, []string{id}, reasonFrom(d, ReasonNotMe)); err != nil {
-			return err
-		}
-		return Record(ctx, tx, Event{AccountID: d.AccountID, At: h.Now(), Kind: "reported_not_me",
-			DeviceSessionID: d.ID, Detail: map[string]any{"session": id}})
-	})
-	h.Store.Forget(id)
+	err := h.Store.ReportNotMe(context.WithoutCancel(r.Context()), d.AccountID, d.ID, id)
 	if errors.Is(err, ErrNotYours) {
 		http.Redirect(w, r, "/account/sessions?error=gone", http.StatusSeeOther)
 		return
@@ -398,14 +388,7 @@ func (h *Handler) untrust(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ctx := context.WithoutCancel(r.Context())
-	err := pgx.BeginFunc(ctx, h.Store.DB, func(tx pgx.Tx) error {
-		if err := h.Store.Untrust(ctx, tx, d.AccountID, r.PathValue("id")); err != nil {
-			return err
-		}
-		return Record(ctx, tx, Event{AccountID: d.AccountID, At: h.Now(), Kind: "device_untrusted", DeviceSessionID: d.ID,
-			Detail: map[string]any{"session": r.PathValue("id")}})
-	})
+	err := h.Store.StopTrusting(context.WithoutCancel(r.Context()), d.AccountID, d.ID, r.PathValue("id"))
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		h.fail(w, r, err)
 		return

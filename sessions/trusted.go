@@ -61,6 +61,20 @@ func (s *Store) Untrust(ctx context.Context, q pg.Querier, accountID, deviceSess
 	return nil
 }
 
+// StopTrusting stops trusting the device the account's session id signed
+// in from, and records it as done from session by, in one transaction. It
+// returns ErrNotFound, and changes nothing, when that device is not
+// trusted.
+func (s *Store) StopTrusting(ctx context.Context, accountID, by, id string) error {
+	return s.Transact(ctx, func(t *Tx) error {
+		if err := s.Untrust(ctx, t, accountID, id); err != nil {
+			return err
+		}
+		return Record(ctx, t, Event{AccountID: accountID, At: s.Now(), Kind: "device_untrusted", DeviceSessionID: by,
+			Detail: map[string]any{"session": id}})
+	})
+}
+
 // ForgetTrustedDevices stops trusting every device of the account.
 func (s *Store) ForgetTrustedDevices(ctx context.Context, q pg.Querier, accountID string) error {
 	_, err := q.Exec(ctx, `UPDATE trusted_devices SET revoked_at = $2 WHERE account_id = $1 AND revoked_at IS NULL`,
