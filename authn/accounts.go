@@ -40,7 +40,8 @@ type Account struct {
 // Advanced reports whether the account is in advanced security mode.
 func (a *Account) Advanced() bool { return a.SecurityMode == "advanced" }
 
-// Accounts stores accounts and their passwords.
+// Accounts stores accounts, their passwords, their security mode and the
+// apps each has allowed (consents).
 type Accounts struct {
 	DB *pgxpool.Pool
 	// Hasher computes every password hash; commands that set no password
@@ -225,4 +226,69 @@ func (s *Accounts) AdminReset(ctx context.Context, email, password string, totpO
 		return nil, err
 	}
 	return acct, s.SetPasswordHash(ctx, s.DB, acct.ID, hash)
+}
+
+// RecoveryConfirmedSet returns the recovery key set the person proved they
+// saved (by typing one of its keys back), or "".
+func (s *Accounts) RecoveryConfirmedSet(ctx context.Context, id string) (string, error) {
+	var set *string
+	if err := s.DB.QueryRow(ctx, `SELECT recovery_confirmed_set::text FROM accounts WHERE id = $1`, id).Scan(&set); err != nil {
+		return "", err
+	}
+	if set == nil {
+		return "", nil
+	}
+	return *set, nil
+}
+
+// ConfirmRecoverySet records that the person proved they saved recovery
+// key set set, a condition of advanced security.
+func (s *Accounts) ConfirmRecoverySet(ctx context.Context, id, set string) error {
+	_, err := s.DB.Exec(ctx, `UPDATE accounts SET recovery_confirmed_set = $2 WHERE id = $1`, id, set)
+	return err
+}
+
+// EnterAdvancedTx puts the account under advanced security inside tx, the
+// transaction that also ends its other sessions and records and announces
+// the change: the password and the authenticator app are deleted, and the
+// account row stays locked until tx ends.
+func (s *Accounts) EnterAdvancedTx(ctx context.Context, tx pgx.Tx, id string, since time.Time) error {
+	if _, err := tx.Exec(ctx, `SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE`, id); err != nil {
+		return err
+	}
+	for _, q := range []string{`DELETE FROM passwords WHERE account_id = $1`, `DELETE FROM totp_secrets WHERE account_id = $1`} {
+		if _, err := tx.Exec(ctx, q, id); err != nil {
+			return err
+		}
+	}
+	_, err := tx.Exec(ctx, `UPDATE accounts SET security_mode = 'advanced', advanced_since = $2 WHERE id = $1`, id, since)
+	return err
+}
+
+// LeaveAdvancedTx returns the account to standard security, inside q's
+// transaction when q is one: a password may be set again.
+func (s *Accounts) LeaveAdvancedTx(ctx context.Context, q pg.Querier, id string) error {
+	_, err := q.Exec(ctx, `UPDATE accounts SET security_mode = 'standard', advanced_since = NULL WHERE id = $1`, id)
+	return err
+}
+
+// Consented returns the scopes the account allowed a client that is not one
+// of latch's own, and false when it allowed that client nothing yet.
+func (s *Accounts) Consented(ctx context.Context, accountID, clientID string) ([]string, bool, error) {
+	var granted []string
+	err := s.DB.QueryRow(ctx, `SELECT scopes FROM consents WHERE account_id = $1 AND client_id = $2`,
+		accountID, clientID).Scan(&granted)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, false, nil
+	}
+	return granted, err == nil, err
+}
+
+// ConsentTx records, inside q's transaction when q is one, that the account
+// allowed a client these scopes, besides any it allowed before.
+func (s *Accounts) ConsentTx(ctx context.Context, q pg.Querier, accountID, clientID string, scopes []string, at time.Time) error {
+	_, err := q.Exec(ctx, `INSERT INTO consents (account_id, client_id, scopes, granted_at) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (account_id, client_id) DO UPDATE SET scopes = (SELECT array_agg(DISTINCT s) FROM unnest(consents.scopes || EXCLUDED.scopes) s),
+				granted_at = EXCLUDED.granted_at`, accountID, clientID, scopes, at.UTC())
+	return err
 }

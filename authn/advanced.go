@@ -51,11 +51,11 @@ func (h *Handler) advancedConditions(ctx context.Context, d *sessions.Device, ac
 	if err != nil {
 		return v, err
 	}
-	var confirmed *string
-	if err := h.Sessions.DB.QueryRow(ctx, `SELECT recovery_confirmed_set::text FROM accounts WHERE id = $1`, acct.ID).Scan(&confirmed); err != nil {
+	confirmed, err := h.Accounts.RecoveryConfirmedSet(ctx, acct.ID)
+	if err != nil {
 		return v, err
 	}
-	v.RecoverySaved = current != "" && confirmed != nil && *confirmed == current
+	v.RecoverySaved = current != "" && confirmed == current
 	v.RecoveryPending = current != "" && !v.RecoverySaved
 	v.Ready = v.PasskeyStepUp && v.TwoPasskeys && v.SyncedPasskey && v.RecoverySaved
 	return v, nil
@@ -108,7 +108,7 @@ func (h *Handler) advancedConfirmKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_ = h.Throttle.Succeed(ctx, g)
-	if _, err := h.Sessions.DB.Exec(ctx, `UPDATE accounts SET recovery_confirmed_set = $2 WHERE id = $1`, acct.ID, set); err != nil {
+	if err := h.Accounts.ConfirmRecoverySet(ctx, acct.ID, set); err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -144,22 +144,14 @@ func (h *Handler) advancedEnroll(w http.ResponseWriter, r *http.Request) {
 	now := h.Now().UTC()
 	life := h.Sessions.Policy["advanced"]
 	err = h.Sessions.Transact(ctx, func(t *sessions.Tx) error {
-		if _, err := t.Exec(ctx, `SELECT 1 FROM accounts WHERE id = $1 FOR UPDATE`, acct.ID); err != nil {
+		if err := h.Accounts.EnterAdvancedTx(ctx, t, acct.ID, now); err != nil {
 			return err
-		}
-		for _, q := range []string{`DELETE FROM passwords WHERE account_id = $1`, `DELETE FROM totp_secrets WHERE account_id = $1`} {
-			if _, err := t.Exec(ctx, q, acct.ID); err != nil {
-				return err
-			}
 		}
 		if err := h.Sessions.ForgetTrustedDevices(ctx, t, acct.ID); err != nil {
 			return err
 		}
 		ended, err := h.endOthers(ctx, t, acct.ID, d.ID, sessions.ReasonAdvanced)
 		if err != nil {
-			return err
-		}
-		if _, err := t.Exec(ctx, `UPDATE accounts SET security_mode = 'advanced', advanced_since = $2 WHERE id = $1`, acct.ID, now); err != nil {
 			return err
 		}
 		t.Forget(d.ID)
@@ -184,7 +176,7 @@ func (h *Handler) advancedEnroll(w http.ResponseWriter, r *http.Request) {
 // change is recorded and announced.
 func (h *Handler) leaveAdvanced(ctx context.Context, t *sessions.Tx, r *http.Request, d *sessions.Device, acct *Account) error {
 	now := h.Now().UTC()
-	if _, err := t.Exec(ctx, `UPDATE accounts SET security_mode = 'standard', advanced_since = NULL WHERE id = $1`, acct.ID); err != nil {
+	if err := h.Accounts.LeaveAdvancedTx(ctx, t, acct.ID); err != nil {
 		return err
 	}
 	t.Forget(d.ID)

@@ -39,10 +39,8 @@ func (h *Handler) needsConsent(ctx context.Context, id string, d *sessions.Devic
 }
 
 func (h *Handler) consented(ctx context.Context, accountID string, req *AuthRequest) bool {
-	var granted []string
-	err := h.Sessions.DB.QueryRow(ctx, `SELECT scopes FROM consents WHERE account_id = $1 AND client_id = $2`,
-		accountID, req.ClientID).Scan(&granted)
-	if err != nil {
+	granted, ok, err := h.Accounts.Consented(ctx, accountID, req.ClientID)
+	if err != nil || !ok {
 		return false
 	}
 	for _, s := range req.Scopes {
@@ -116,10 +114,7 @@ func (h *Handler) consent(w http.ResponseWriter, r *http.Request) {
 	// Allowed: from here a hang-up changes nothing.
 	ctx = context.WithoutCancel(r.Context())
 	err = h.Sessions.Transact(ctx, func(t *sessions.Tx) error {
-		_, err := t.Exec(ctx, `INSERT INTO consents (account_id, client_id, scopes, granted_at) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (account_id, client_id) DO UPDATE SET scopes = (SELECT array_agg(DISTINCT s) FROM unnest(consents.scopes || EXCLUDED.scopes) s),
-				granted_at = EXCLUDED.granted_at`, d.AccountID, req.ClientID, req.Scopes, h.Now().UTC())
-		if err != nil {
+		if err := h.Accounts.ConsentTx(ctx, t, d.AccountID, req.ClientID, req.Scopes, h.Now()); err != nil {
 			return err
 		}
 		return sessions.Record(ctx, t, sessions.Event{AccountID: d.AccountID, At: h.Now(), Kind: "consent_granted",
