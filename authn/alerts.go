@@ -29,6 +29,30 @@ func (h *Handler) alert(ctx context.Context, tx pgx.Tx, acct *Account, a alertDr
 	return notify.Queue(ctx, tx, h.Now(), a.Alert.Message(acct.ID, acct.Email, a.Subject))
 }
 
+// The alerts of the changes package account makes, queued inside tx, the
+// transaction of the change they announce.
+
+// AlertPasskey announces a passkey added to acct, or removed (added false).
+func (h *Handler) AlertPasskey(ctx context.Context, tx pgx.Tx, r *http.Request, acct *Account, name string, added bool) error {
+	return h.alert(ctx, tx, acct, alertPasskey(h, r, acct, name, added))
+}
+
+// AlertPasskeyReinstated announces a suspended passkey its owner confirmed.
+func (h *Handler) AlertPasskeyReinstated(ctx context.Context, tx pgx.Tx, r *http.Request, acct *Account, name string) error {
+	return h.alert(ctx, tx, acct, alertPasskeyReinstated(h, r, name))
+}
+
+// AlertAdvancedOn announces advanced security turned on, and how many
+// other sessions that ended.
+func (h *Handler) AlertAdvancedOn(ctx context.Context, tx pgx.Tx, acct *Account, ended int) error {
+	return h.alert(ctx, tx, acct, alertAdvancedOn(h, acct, ended))
+}
+
+// AlertAdvancedOff announces advanced security turned off.
+func (h *Handler) AlertAdvancedOff(ctx context.Context, tx pgx.Tx, acct *Account) error {
+	return h.alert(ctx, tx, acct, alertAdvancedOff(h, acct))
+}
+
 type alertDraft struct {
 	Subject string
 	notify.Alert

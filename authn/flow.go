@@ -51,6 +51,12 @@ func (h *Handler) failMaybeJSON(w http.ResponseWriter, r *http.Request, err erro
 	jsonError(w, http.StatusInternalServerError, "latch could not sign you in just now. Please try again in a moment.")
 }
 
+// FailJSON is failMaybeJSON for a script's JSON call of package account's
+// pages.
+func (h *Handler) FailJSON(w http.ResponseWriter, r *http.Request, err error) {
+	h.failMaybeJSON(w, r, err, true)
+}
+
 // readJSON decodes a small JSON body after the CSRF check every script call
 // passes (the token travels in the X-CSRF-Token header).
 func (h *Handler) readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
@@ -78,6 +84,12 @@ func (h *Handler) binding(w http.ResponseWriter, r *http.Request) string {
 	v := base64.RawURLEncoding.EncodeToString(b)
 	h.Cookies.Set(w, "wa", v, 0)
 	return v
+}
+
+// WebAuthnBinding is binding for package account's passkey ceremonies
+// (adding a passkey, a passkey step-up).
+func (h *Handler) WebAuthnBinding(w http.ResponseWriter, r *http.Request) string {
+	return h.binding(w, r)
 }
 
 func (h *Handler) event(r *http.Request, method string) sessions.Event {
@@ -123,7 +135,7 @@ func (h *Handler) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	as, err := h.Passkeys.FinishLogin(r.Context(), h.binding(w, r), in.Credential, h.cloneRefused(r, ""))
+	as, err := h.Passkeys.FinishLogin(r.Context(), h.binding(w, r), in.Credential, h.CloneRefused(r, ""))
 	if databaseAway(err) {
 		// Not a refused passkey: latch could not look it up.
 		h.unavailableJSON(w, r, err)

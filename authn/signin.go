@@ -589,6 +589,10 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		"latch could not sign you in just now. Please try again in a moment.")
 }
 
+// Fail is fail for the pages of package account, which share latch's
+// answers to what went wrong.
+func (h *Handler) Fail(w http.ResponseWriter, r *http.Request, err error) { h.fail(w, r, err) }
+
 // hashQueue is what a request reserves its hashing worker with: it ends
 // HashQueueWait after the request arrived (or when the request ends), so
 // the time spent before, reading the account and the throttle under load,

@@ -267,92 +267,22 @@ func (h *Handler) reauth(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ctx := r.Context()
 	changeID, next := r.PostFormValue("change"), r.PostFormValue("next")
-	if acct.SecurityMode == "advanced" {
-		h.renderReauth(w, r, http.StatusForbidden, d, acct, changeID, next, "This account confirms changes with a passkey only.")
-		return
-	}
-	throttled := func(wait time.Duration, err error) bool {
-		if err == nil && wait <= 0 {
-			return false
+	amr, err := h.CheckStepUp(queue, r, acct, r.PostFormValue("password"), r.PostFormValue("code"))
+	var refused *StepUpRefused
+	switch {
+	case errors.As(err, &refused):
+		if refused.Wait > 0 {
+			w.Header().Set("Retry-After", fmt.Sprint(int(refused.Wait.Seconds()+1)))
 		}
-		msg := "Too many failed attempts. Try again in " + roundWait(wait) + "."
-		if errors.Is(err, ErrLocked) {
-			msg = "Password sign-in to this account is locked after too many wrong verification codes."
-		} else if err != nil {
-			h.fail(w, r, err)
-			return true
-		} else {
-			w.Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds()+1)))
-		}
-		h.renderReauth(w, r, http.StatusTooManyRequests, d, acct, changeID, next, msg)
-		return true
-	}
-	// The password and the code count against the same budgets as at
-	// sign-in: this browser's own, as it signed in to the account.
-	pwd := h.guess(r, EmailKey(acct.Email), acct)
-	if throttled(h.Throttle.Check(ctx, pwd)) {
+		h.renderReauth(w, r, refused.Status, d, acct, changeID, next, refused.Message)
 		return
-	}
-	// A hashing worker once the throttle let the attempt through (see login).
-	worker, err := h.Accounts.Hasher.Reserve(queue)
-	if err != nil {
+	case err != nil:
 		h.fail(w, r, err)
 		return
-	}
-	_, good, err := h.checkPassword(ctx, worker, acct.Email, r.PostFormValue("password"))
-	worker.Release()
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	ev := h.event(r, "password")
-	amr := []string{"pwd"}
-	hasTOTP, err := h.TOTP.Enabled(ctx, acct.ID)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	msg := "That password is not right."
-	if hasTOTP {
-		msg = "That password or code is not right."
-	}
-	if !good {
-		if err := h.Throttle.Fail(ctx, pwd, ev, h.throttleAlert(r, acct, guessPassword)); err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		h.renderReauth(w, r, http.StatusUnauthorized, d, acct, changeID, next, msg)
-		return
-	}
-	_ = h.Throttle.Succeed(ctx, pwd)
-	if hasTOTP {
-		// A wrong code after the right password is a second-factor guess,
-		// counted (and locking) as at sign-in.
-		otp := pwd
-		otp.Key, otp.Lock = secondFactorKey(acct.ID), true
-		if throttled(h.Throttle.Check(ctx, otp)) {
-			return
-		}
-		if err := h.TOTP.Verify(ctx, acct.ID, r.PostFormValue("code")); err != nil {
-			if !errors.Is(err, ErrBadCode) {
-				h.fail(w, r, err)
-				return
-			}
-			ev = h.event(r, "password+totp")
-			if err := h.Throttle.Fail(ctx, otp, ev, h.throttleAlert(r, acct, guessSecondFactor)); err != nil {
-				h.fail(w, r, err)
-				return
-			}
-			h.renderReauth(w, r, http.StatusUnauthorized, d, acct, changeID, next, msg)
-			return
-		}
-		_ = h.Throttle.Succeed(ctx, otp)
-		amr = []string{"pwd", "otp", "mfa"}
 	}
 	// The person is who they say: from here a hang-up changes nothing.
-	ctx = context.WithoutCancel(r.Context())
+	ctx := context.WithoutCancel(r.Context())
 	if err := h.stepUp(ctx, w, r, d, amr, ""); err != nil {
 		h.fail(w, r, err)
 		return
@@ -469,7 +399,7 @@ func (h *Handler) reauthPasskeyFinish(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	as, err := h.Passkeys.FinishStepUp(r.Context(), h.binding(w, r), d.AccountID, in.Credential, h.cloneRefused(r, d.ID))
+	as, err := h.Passkeys.FinishStepUp(r.Context(), h.binding(w, r), d.AccountID, in.Credential, h.CloneRefused(r, d.ID))
 	if databaseAway(err) {
 		h.unavailableJSON(w, r, err)
 		return
