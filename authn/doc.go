@@ -1,6 +1,8 @@
 // Package authn owns accounts and their credentials and the sign-in flow: the
 // /login page, password verification with argon2id, the per-account throttle
-// and the per-address rate limit, the /account page and sign-out. It hands a
+// and the per-address rate limit, the consent page and sign-out. It hands a
 // finished sign-in to the identity provider through the small AuthRequests
-// interface declared here, and keeps sessions through package sessions.
+// interface declared here, and keeps sessions through package sessions. The
+// person's own pages (package account) check a step-up with CheckStepUp and
+// change credentials through the stores here (Accounts, Passkeys, TOTP).
 package authn

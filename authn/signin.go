@@ -101,7 +101,9 @@ type LogoutRequests interface {
 }
 
 // Handler serves the sign-in pages (/login and its second factor, passkey
-// and recovery steps), sign-out, /account and the security settings.
+// and recovery steps), the consent page and sign-out. The pages of a
+// signed-in person (package account) use its Device, Fail, CheckStepUp and
+// alerts.
 type Handler struct {
 	Accounts *Accounts
 	Sessions *sessions.Store
@@ -121,10 +123,6 @@ type Handler struct {
 	// Flow seals the short-lived state between a correct password and the
 	// second factor into a cookie.
 	Flow *securecookie.SecureCookie
-	// StepUp is the window within which an authentication counts for a
-	// sensitive change, by security mode (docs/design.md §Policies P2: 10
-	// and 5 minutes).
-	StepUp map[string]time.Duration
 	// Issuer is latch's public URL, for links in alerts.
 	Issuer string
 	// Notify turns account alerts on (the outbox exists and a notifier
@@ -143,7 +141,6 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	}
 	mux.HandleFunc("GET /login", h.loginPage)
 	mux.HandleFunc("POST /login", h.login)
-	mux.HandleFunc("GET /account", h.account)
 	mux.HandleFunc("GET /logout", h.logoutPage)
 	mux.HandleFunc("POST /logout", h.logout)
 	mux.HandleFunc("GET /logged-out", h.loggedOut)
@@ -153,9 +150,6 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /login/verify", h.secondFactor)
 	mux.HandleFunc("GET /login/recover", h.recoverPage)
 	mux.HandleFunc("POST /login/recover", h.recover)
-	h.stepUpRoutes(mux)
-	h.securityRoutes(mux)
-	h.advancedRoutes(mux)
 	h.consentRoutes(mux)
 }
 
@@ -169,7 +163,6 @@ func (h *Handler) RateLimited() map[string]string {
 		"POST /login/passkey/begin": "passkey",
 		"POST /login/verify":        "second_factor",
 		"POST /login/recover":       "recovery_key",
-		"POST /account/reauth":      "step_up",
 	}
 }
 
@@ -751,47 +744,6 @@ func (h *Handler) deviceKind(ctx context.Context, q pg.Querier, w http.ResponseW
 		return "new_device", nil
 	}
 	return "signin", nil
-}
-
-func (h *Handler) account(w http.ResponseWriter, r *http.Request) {
-	web.NoStore(w)
-	d, ok := h.device(w, r)
-	if !ok {
-		return
-	}
-	if d == nil {
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
-		return
-	}
-	if d.Restricted() {
-		http.Redirect(w, r, "/account/security", http.StatusSeeOther)
-		return
-	}
-	acct, err := h.Accounts.ByID(r.Context(), d.AccountID)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	h.Pages.Render(w, http.StatusOK, templates.Account.With(templates.AccountPage{
-		Base: h.baseFor(w, r, "Your account", acct), Name: acct.Name, SignedInAt: d.CreatedAt,
-		Methods: MethodNames(d.AMR), Device: "",
-	}))
-}
-
-// MethodNames turns amr values into words for people.
-func MethodNames(amr []string) []string {
-	var out []string
-	for _, m := range amr {
-		switch m {
-		case "pwd":
-			out = append(out, "Password")
-		case "otp":
-			out = append(out, "Authenticator app")
-		case "hwk", "swk":
-			out = append(out, "Passkey")
-		}
-	}
-	return out
 }
 
 // logoutPage shows the end_session confirmation, or a sign-out button.

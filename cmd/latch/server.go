@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/pprof"
@@ -18,6 +19,7 @@ import (
 	"github.com/gorilla/securecookie"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"latch/account"
 	"latch/authn"
 	"latch/idp"
 	"latch/internal/notify"
@@ -167,8 +169,9 @@ type server struct {
 	limiter *web.RateLimiter
 	// clientIP finds a request's client address behind trusted proxies.
 	clientIP *web.ClientIP
-	// sessionsPage is the active sessions page, API and activity history.
-	sessionsPage *sessions.Handler
+	// account serves the signed-in person's pages: security, step-up,
+	// sessions and their API, activity.
+	account *account.Handler
 	// sender delivers back-channel logouts.
 	sender *idp.Sender
 	// notifier delivers account alerts.
@@ -243,7 +246,7 @@ func newServer(ctx context.Context, cfg *Config, db *database, logger *slog.Logg
 		Accounts: s.accounts, Sessions: s.sessions, Throttle: s.throttle, Pages: pages,
 		Passkeys: &authn.Passkeys{DB: db.Pool, WebAuthn: wa, Now: now},
 		TOTP:     totp, Recovery: &recovery.Keys{DB: db.Pool, Now: now},
-		Flow: flow, StepUp: map[string]time.Duration{"standard": cfg.StepUp, "advanced": cfg.AdvancedStepUp}, Issuer: cfg.Issuer, Notify: true,
+		Flow: flow, Issuer: cfg.Issuer, Notify: true,
 		Cookies: cookies, CSRF: web.NewCSRF(cookies), ClientIP: clientIP, Metrics: s.metrics,
 		Logger: logger, Now: now,
 	}
@@ -262,8 +265,10 @@ func newServer(ctx context.Context, cfg *Config, db *database, logger *slog.Logg
 	if err := s.provider.Keys.EnsureKey(ctx); err != nil {
 		return nil, err
 	}
-	s.sessionsPage = &sessions.Handler{Store: s.sessions, Pages: pages, Cookies: cookies, CSRF: s.authn.CSRF,
-		Logger: logger, Bearer: s.provider, Now: now,
+	s.account = &account.Handler{Authn: s.authn, Accounts: s.accounts, Passkeys: s.authn.Passkeys, TOTP: totp,
+		Throttle: s.throttle, Recovery: s.authn.Recovery, Sessions: s.sessions, Changes: &account.Changes{DB: db.Pool, Now: now},
+		Pages: pages, Cookies: cookies, CSRF: s.authn.CSRF, ClientIP: clientIP, Logger: logger, Now: now, Reveal: flow,
+		StepUp: map[string]time.Duration{"standard": cfg.StepUp, "advanced": cfg.AdvancedStepUp}, Bearer: s.provider,
 		AppName: func(id string) string {
 			if c, ok := byID[id]; ok {
 				return c.App()
@@ -300,7 +305,7 @@ func (s *server) routes() http.Handler {
 	mux := http.NewServeMux()
 	s.provider.Routes(mux)
 	s.authn.Routes(mux)
-	s.sessionsPage.Routes(mux)
+	s.account.Routes(mux)
 	mux.Handle("GET /static/", templates.Static())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -381,6 +386,8 @@ const oauthBodyLimit = 64 << 10
 // guard is the one place every request's body limit, character checks and
 // the sign-in rate limit are enforced (web.Guard).
 func (s *server) guard() *web.Guard {
+	rateLimited := s.authn.RateLimited()
+	maps.Copy(rateLimited, s.account.RateLimited())
 	return &web.Guard{
 		Limits: map[string]int64{"/oauth/": oauthBodyLimit, "/revoke": oauthBodyLimit, "/userinfo": oauthBodyLimit},
 		// The token, introspection, revocation and userinfo endpoints answer
@@ -388,7 +395,7 @@ func (s *server) guard() *web.Guard {
 		// /authorize is left to latch's page: until the client and its
 		// redirect URI are checked, nothing may be sent to the redirect URI.
 		OAuth:       []string{"/oauth/", "/revoke", "/userinfo", "/api/"},
-		RateLimited: s.authn.RateLimited(),
+		RateLimited: rateLimited,
 		Limiter:     s.limiter, ClientIP: s.clientIP, Metrics: s.metrics,
 		Page: s.authn.ErrorPage,
 	}
@@ -503,10 +510,11 @@ func (s *server) sweep(ctx context.Context) error {
 		owner string
 		run   func(context.Context) error
 	}{
-		{"idp", s.provider.Storage.Sweep},            // authorization requests, expired tokens
-		{"sessions", counted(s.sessions.Sweep)},      // sessions ended 30 days ago
-		{"sessions", counted(s.sessions.EndExpired)}, // sessions past their lifetime end
-		{"authn", counted(s.throttle.Sweep)},         // the throttle's counts of a day ago
+		{"idp", s.provider.Storage.Sweep},             // authorization requests, expired tokens
+		{"sessions", counted(s.sessions.Sweep)},       // sessions ended 30 days ago
+		{"sessions", counted(s.sessions.EndExpired)},  // sessions past their lifetime end
+		{"authn", counted(s.throttle.Sweep)},          // the throttle's counts of a day ago
+		{"account", counted(s.account.Changes.Sweep)}, // changes whose step-up never came
 	} {
 		if err := sw.run(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", sw.owner, err))

@@ -1,4 +1,4 @@
-package sessions
+package account
 
 import (
 	"net/http"
@@ -41,12 +41,16 @@ func (h *Handler) activity(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	events, err := h.Store.History(r.Context(), d.AccountID, 200)
+	events, err := h.Sessions.History(r.Context(), d.AccountID, 200)
 	if err != nil {
-		h.fail(w, r, err)
+		h.failSessions(w, r, err)
 		return
 	}
-	base, name := h.base(w, r, "Activity", d)
+	base, name, err := h.sessionsBase(w, r, "Activity", d)
+	if err != nil {
+		h.failSessions(w, r, err)
+		return
+	}
 	p := templates.ActivityPage{Base: base, Name: name}
 	for _, e := range events {
 		words, ok := eventWords[e.Kind]

@@ -1,4 +1,4 @@
-package sessions
+package account
 
 import (
 	"context"
@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"slices"
 	"strconv"
@@ -15,6 +14,7 @@ import (
 
 	"latch/internal/pg"
 	"latch/internal/web"
+	"latch/sessions"
 	"latch/templates"
 )
 
@@ -26,31 +26,19 @@ type BearerChecker interface {
 	SessionsToken(ctx context.Context, token string) (accountID, sid string, err error)
 }
 
-// Handler serves the active sessions page (/account/sessions), its JSON
-// API (/api/account/sessions) and the activity history (/account/activity).
+// The active sessions page (/account/sessions), its JSON API
+// (/api/account/sessions) and the activity history (/account/activity).
 // Ending sessions never asks for a step-up: ending is protective, and a
 // person who sees a stranger's session must be able to end it at once.
-type Handler struct {
-	Store    *Store
-	Pages    *templates.Set
-	Cookies  *web.Cookies
-	CSRF     *web.CSRF
-	Logger   *slog.Logger
-	Bearer   BearerChecker
-	Now      func() time.Time
-	AppName  func(clientID string) string
-	AppAlias func(clientID string) string // a native or CLI client's device_name, or ""
-}
 
-// Routes registers the handler's routes.
-func (h *Handler) Routes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /account/sessions", h.page)
+func (h *Handler) sessionsRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /account/sessions", h.sessionsPage)
 	mux.HandleFunc("POST /account/sessions/{id}/end", h.endOne)
 	mux.HandleFunc("POST /account/sessions/{id}/apps/{app}/end", h.endApp)
 	mux.HandleFunc("POST /account/sessions/{id}/not-me", h.notMe)
 	mux.HandleFunc("POST /account/sessions/{id}/untrust", h.untrust)
 	mux.HandleFunc("POST /account/sessions/end", h.endSelected)
-	mux.HandleFunc("POST /account/sessions/end-others", h.endOthers)
+	mux.HandleFunc("POST /account/sessions/end-others", h.endAllOthers)
 	mux.HandleFunc("GET /account/activity", h.activity)
 	mux.HandleFunc("GET /api/account/sessions", h.apiList)
 	mux.HandleFunc("POST /api/account/sessions/{id}/end", h.apiEnd)
@@ -62,15 +50,15 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 // it has none. When latch could not tell (the database did not answer), it
 // answers 503 instead: the cookie may be perfectly good, and sending its
 // owner to the sign-in page would tell them they were signed out.
-func (h *Handler) current(w http.ResponseWriter, r *http.Request) (*Device, bool) {
+func (h *Handler) current(w http.ResponseWriter, r *http.Request) (*sessions.Device, bool) {
 	secret, _ := h.Cookies.Read(r, "latch")
-	d, err := h.Store.BySecret(r.Context(), secret)
-	if errors.Is(err, ErrNotFound) {
+	d, err := h.Sessions.BySecret(r.Context(), secret)
+	if errors.Is(err, sessions.ErrNotFound) {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
 		return nil, false
 	}
 	if err != nil {
-		h.fail(w, r, err)
+		h.failSessions(w, r, err)
 		return nil, false
 	}
 	if d.Restricted() {
@@ -80,14 +68,15 @@ func (h *Handler) current(w http.ResponseWriter, r *http.Request) (*Device, bool
 	return d, true
 }
 
-func (h *Handler) account(ctx context.Context, id string) (email, name string) {
-	_ = h.Store.DB.QueryRow(ctx, `SELECT email, name FROM accounts WHERE id = $1`, id).Scan(&email, &name)
-	return email, name
-}
-
-func (h *Handler) base(w http.ResponseWriter, r *http.Request, title string, d *Device) (templates.Base, string) {
-	email, name := h.account(r.Context(), d.AccountID)
-	return templates.Base{Title: title, CSRFToken: h.CSRF.Token(w, r), SignedIn: true, Email: email}, name
+// sessionsBase is the frame of the sessions and activity pages, and the
+// person's name. An account latch could not read answers as any failure
+// does (503 while the database is away), never as a page without a name.
+func (h *Handler) sessionsBase(w http.ResponseWriter, r *http.Request, title string, d *sessions.Device) (templates.Base, string, error) {
+	acct, err := h.Accounts.ByID(r.Context(), d.AccountID)
+	if err != nil {
+		return templates.Base{}, "", err
+	}
+	return h.baseFor(w, r, title, acct), acct.Name, nil
 }
 
 // MethodName says how a session signed in, from its amr.
@@ -108,18 +97,18 @@ func MethodName(amr []string) string {
 
 // reasons are the words for end reasons on the page.
 var reasons = map[string]string{
-	ReasonSignedOut:      "Signed out",
-	ReasonEndedElsewhere: "Ended from another device",
-	ReasonNotMe:          "Reported as not you",
-	ReasonExpired:        "Expired",
-	ReasonAdvanced:       "Ended by advanced security",
-	ReasonReplaced:       "Another account signed in",
-	ReasonTokenReuse:     "Ended after a stolen token was detected",
-	ReasonAdministrator:  "Ended by an administrator",
-	ReasonPassword:       "Signed out when the password changed",
+	sessions.ReasonSignedOut:      "Signed out",
+	sessions.ReasonEndedElsewhere: "Ended from another device",
+	sessions.ReasonNotMe:          "Reported as not you",
+	sessions.ReasonExpired:        "Expired",
+	sessions.ReasonAdvanced:       "Ended by advanced security",
+	sessions.ReasonReplaced:       "Another account signed in",
+	sessions.ReasonTokenReuse:     "Ended after a stolen token was detected",
+	sessions.ReasonAdministrator:  "Ended by an administrator",
+	sessions.ReasonPassword:       "Signed out when the password changed",
 }
 
-func (h *Handler) deviceName(d DeviceRecord) (string, string) {
+func (h *Handler) deviceName(d sessions.DeviceRecord) (string, string) {
 	// A session whose apps are all native or CLI clients is named after them.
 	if len(d.Apps) > 0 && h.AppAlias != nil {
 		alias := h.AppAlias(d.Apps[0].ClientID)
@@ -164,7 +153,7 @@ func flash(code string, n string) string {
 	return ""
 }
 
-func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) sessionsPage(w http.ResponseWriter, r *http.Request) {
 	web.NoStore(w)
 	d, ok := h.current(w, r)
 	if !ok {
@@ -175,19 +164,23 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 	if n, err := strconv.Atoi(r.URL.Query().Get("page")); err == nil && n > 1 && n <= 1_000_000 {
 		pageNo = n
 	}
-	devices, total, err := h.Store.Devices(ctx, d.AccountID, d.ID, (pageNo-1)*DevicePageSize, DevicePageSize)
+	devices, total, err := h.Sessions.Devices(ctx, d.AccountID, d.ID, (pageNo-1)*sessions.DevicePageSize, sessions.DevicePageSize)
 	if err != nil {
-		h.fail(w, r, err)
+		h.failSessions(w, r, err)
 		return
 	}
-	ended, err := h.Store.Ended(ctx, d.AccountID, 50)
+	ended, err := h.Sessions.Ended(ctx, d.AccountID, 50)
 	if err != nil {
-		h.fail(w, r, err)
+		h.failSessions(w, r, err)
 		return
 	}
-	base, name := h.base(w, r, "Sessions", d)
+	base, name, err := h.sessionsBase(w, r, "Sessions", d)
+	if err != nil {
+		h.failSessions(w, r, err)
+		return
+	}
 	p := templates.SessionsPage{Base: base, Name: name, Flash: flash(r.URL.Query().Get("done"), r.URL.Query().Get("n")), Total: total}
-	if pageNo*DevicePageSize < total {
+	if pageNo*sessions.DevicePageSize < total {
 		p.NextPage = fmt.Sprintf("/account/sessions?page=%d", pageNo+1)
 	}
 	if pageNo > 1 {
@@ -226,10 +219,11 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request) {
 	h.Pages.Render(w, http.StatusOK, templates.Sessions.With(p))
 }
 
-// fail answers a page request that went wrong: 503 and the unavailable
-// page when the database did not answer, 500 and latch's error page
-// otherwise, never the error's text.
-func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+// failSessions answers a request of the sessions or activity page that
+// went wrong: 503 and the unavailable page when the database did not
+// answer, 500 and latch's error page otherwise, never the error's text.
+// (The security pages answer as the sign-in pages do: fail.)
+func (h *Handler) failSessions(w http.ResponseWriter, r *http.Request, err error) {
 	if databaseAway(err) {
 		h.Logger.WarnContext(r.Context(), "answering 503: database unavailable", "path", r.URL.Path, "err", err)
 		h.Pages.Unavailable(w, r)
@@ -258,7 +252,7 @@ func (h *Handler) apiUnavailable(w http.ResponseWriter, r *http.Request, err err
 }
 
 // form checks a POST from the page and returns the browser's session.
-func (h *Handler) form(w http.ResponseWriter, r *http.Request) (*Device, bool) {
+func (h *Handler) form(w http.ResponseWriter, r *http.Request) (*sessions.Device, bool) {
 	web.NoStore(w)
 	if err := h.CSRF.Check(r); err != nil {
 		http.Error(w, "This form has expired. Reload the page and try again.", http.StatusForbidden)
@@ -268,27 +262,27 @@ func (h *Handler) form(w http.ResponseWriter, r *http.Request) (*Device, bool) {
 }
 
 // reasonFrom is the reason for ending id from session d.
-func reasonFrom(d *Device, why string) func(string) string {
+func reasonFrom(d *sessions.Device, why string) func(string) string {
 	return func(id string) string {
 		if why != "" {
 			return why
 		}
 		if id == d.ID {
-			return ReasonSignedOut
+			return sessions.ReasonSignedOut
 		}
-		return ReasonEndedElsewhere
+		return sessions.ReasonEndedElsewhere
 	}
 }
 
 // afterEnd answers a page form that ended sessions: back to the page, or to
 // the signed-out page when this browser's own session ended.
-func (h *Handler) afterEnd(w http.ResponseWriter, r *http.Request, d *Device, ids []string, err error, done string) {
-	if errors.Is(err, ErrNotYours) {
+func (h *Handler) afterEnd(w http.ResponseWriter, r *http.Request, d *sessions.Device, ids []string, err error, done string) {
+	if errors.Is(err, sessions.ErrNotYours) {
 		http.Redirect(w, r, "/account/sessions?error=gone", http.StatusSeeOther)
 		return
 	}
 	if err != nil {
-		h.fail(w, r, err)
+		h.failSessions(w, r, err)
 		return
 	}
 	if slices.Contains(ids, d.ID) {
@@ -307,7 +301,7 @@ func (h *Handler) endOne(w http.ResponseWriter, r *http.Request) {
 	ids := []string{r.PathValue("id")}
 	// From here the person has decided: hanging up does not undo it.
 	ctx := context.WithoutCancel(r.Context())
-	h.afterEnd(w, r, d, ids, h.Store.EndOwned(ctx, d.AccountID, ids, reasonFrom(d, "")), "ended")
+	h.afterEnd(w, r, d, ids, h.Sessions.EndOwned(ctx, d.AccountID, ids, reasonFrom(d, "")), "ended")
 }
 
 func (h *Handler) endSelected(w http.ResponseWriter, r *http.Request) {
@@ -321,17 +315,17 @@ func (h *Handler) endSelected(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := context.WithoutCancel(r.Context())
-	h.afterEnd(w, r, d, ids, h.Store.EndOwned(ctx, d.AccountID, ids, reasonFrom(d, "")), "ended")
+	h.afterEnd(w, r, d, ids, h.Sessions.EndOwned(ctx, d.AccountID, ids, reasonFrom(d, "")), "ended")
 }
 
-func (h *Handler) endOthers(w http.ResponseWriter, r *http.Request) {
+func (h *Handler) endAllOthers(w http.ResponseWriter, r *http.Request) {
 	d, ok := h.form(w, r)
 	if !ok {
 		return
 	}
 	// Whatever is live at this moment ends; a session that ended meanwhile
 	// (its owner signed out, the sweep expired it) is simply not among them.
-	_, err := h.Store.EndAll(context.WithoutCancel(r.Context()), d.AccountID, d.ID, ReasonEndedElsewhere)
+	_, err := h.Sessions.EndAll(context.WithoutCancel(r.Context()), d.AccountID, d.ID, sessions.ReasonEndedElsewhere)
 	h.afterEnd(w, r, d, nil, err, "others")
 }
 
@@ -340,17 +334,17 @@ func (h *Handler) endApp(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	reason := ReasonEndedElsewhere
+	reason := sessions.ReasonEndedElsewhere
 	if r.PathValue("id") == d.ID {
-		reason = ReasonSignedOut
+		reason = sessions.ReasonSignedOut
 	}
-	err := h.Store.EndOwnedApp(context.WithoutCancel(r.Context()), d.AccountID, r.PathValue("id"), r.PathValue("app"), reason)
-	if errors.Is(err, ErrNotYours) {
+	err := h.Sessions.EndOwnedApp(context.WithoutCancel(r.Context()), d.AccountID, r.PathValue("id"), r.PathValue("app"), reason)
+	if errors.Is(err, sessions.ErrNotYours) {
 		http.Redirect(w, r, "/account/sessions?error=gone", http.StatusSeeOther)
 		return
 	}
 	if err != nil {
-		h.fail(w, r, err)
+		h.failSessions(w, r, err)
 		return
 	}
 	http.Redirect(w, r, "/account/sessions?done=app", http.StatusSeeOther)
@@ -369,13 +363,13 @@ func (h *Handler) notMe(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/account/sessions", http.StatusSeeOther)
 		return
 	}
-	err := h.Store.ReportNotMe(context.WithoutCancel(r.Context()), d.AccountID, d.ID, id)
-	if errors.Is(err, ErrNotYours) {
+	err := h.Sessions.ReportNotMe(context.WithoutCancel(r.Context()), d.AccountID, d.ID, id)
+	if errors.Is(err, sessions.ErrNotYours) {
 		http.Redirect(w, r, "/account/sessions?error=gone", http.StatusSeeOther)
 		return
 	}
 	if err != nil {
-		h.fail(w, r, err)
+		h.failSessions(w, r, err)
 		return
 	}
 	http.Redirect(w, r, "/account/security?done=not_me", http.StatusSeeOther)
@@ -388,9 +382,9 @@ func (h *Handler) untrust(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	err := h.Store.StopTrusting(context.WithoutCancel(r.Context()), d.AccountID, d.ID, r.PathValue("id"))
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		h.fail(w, r, err)
+	err := h.Sessions.StopTrusting(context.WithoutCancel(r.Context()), d.AccountID, d.ID, r.PathValue("id"))
+	if err != nil && !errors.Is(err, sessions.ErrNotFound) {
+		h.failSessions(w, r, err)
 		return
 	}
 	http.Redirect(w, r, "/account/sessions?done=untrusted", http.StatusSeeOther)
@@ -429,8 +423,8 @@ func (h *Handler) apiCaller(w http.ResponseWriter, r *http.Request, write bool) 
 		}
 	}
 	secret, _ := h.Cookies.Read(r, "latch")
-	d, err := h.Store.BySecret(r.Context(), secret)
-	if err != nil && !errors.Is(err, ErrNotFound) {
+	d, err := h.Sessions.BySecret(r.Context(), secret)
+	if err != nil && !errors.Is(err, sessions.ErrNotFound) {
 		h.apiFail(w, r, err)
 		return "", "", false
 	}
@@ -492,7 +486,7 @@ func (h *Handler) apiList(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	devices, _, err := h.Store.Devices(r.Context(), acct, self, 0, -1)
+	devices, _, err := h.Sessions.Devices(r.Context(), acct, self, 0, -1)
 	if err != nil {
 		h.apiFail(w, r, err)
 		return
@@ -520,15 +514,15 @@ func (h *Handler) apiList(w http.ResponseWriter, r *http.Request) {
 func apiReason(self string) func(string) string {
 	return func(id string) string {
 		if id == self {
-			return ReasonSignedOut
+			return sessions.ReasonSignedOut
 		}
-		return ReasonEndedElsewhere
+		return sessions.ReasonEndedElsewhere
 	}
 }
 
 func (h *Handler) apiEnded(w http.ResponseWriter, r *http.Request, n int, err error) {
 	switch {
-	case errors.Is(err, ErrNotYours):
+	case errors.Is(err, sessions.ErrNotYours):
 		apiError(w, http.StatusNotFound, "not_found", "no such session")
 	case err != nil:
 		h.apiFail(w, r, err)
@@ -543,7 +537,7 @@ func (h *Handler) apiEnd(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ids := []string{r.PathValue("id")}
-	h.apiEnded(w, r, 1, h.Store.EndOwned(context.WithoutCancel(r.Context()), acct, ids, apiReason(self)))
+	h.apiEnded(w, r, 1, h.Sessions.EndOwned(context.WithoutCancel(r.Context()), acct, ids, apiReason(self)))
 }
 
 func (h *Handler) apiEndApp(w http.ResponseWriter, r *http.Request) {
@@ -551,11 +545,11 @@ func (h *Handler) apiEndApp(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	reason := ReasonEndedElsewhere
+	reason := sessions.ReasonEndedElsewhere
 	if r.PathValue("id") == self {
-		reason = ReasonSignedOut
+		reason = sessions.ReasonSignedOut
 	}
-	h.apiEnded(w, r, 1, h.Store.EndOwnedApp(context.WithoutCancel(r.Context()), acct, r.PathValue("id"), r.PathValue("app"), reason))
+	h.apiEnded(w, r, 1, h.Sessions.EndOwnedApp(context.WithoutCancel(r.Context()), acct, r.PathValue("id"), r.PathValue("app"), reason))
 }
 
 func (h *Handler) apiEndMany(w http.ResponseWriter, r *http.Request) {
@@ -574,9 +568,9 @@ func (h *Handler) apiEndMany(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := context.WithoutCancel(r.Context())
 	if in.AllOthers {
-		n, err := h.Store.EndAll(ctx, acct, self, ReasonEndedElsewhere)
+		n, err := h.Sessions.EndAll(ctx, acct, self, sessions.ReasonEndedElsewhere)
 		h.apiEnded(w, r, n, err)
 		return
 	}
-	h.apiEnded(w, r, len(uniq(in.IDs)), h.Store.EndOwned(ctx, acct, in.IDs, apiReason(self)))
+	h.apiEnded(w, r, len(uniq(in.IDs)), h.Sessions.EndOwned(ctx, acct, in.IDs, apiReason(self)))
 }

@@ -1,4 +1,4 @@
-package authn
+package account
 
 import (
 	"context"
@@ -11,21 +11,17 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
+	"latch/authn"
 	"latch/internal/pg"
 	"latch/internal/web"
 	"latch/sessions"
 	"latch/templates"
 )
 
-// pendingChangeLifetime is how long a sensitive change waits for its step-up.
-const pendingChangeLifetime = 10 * time.Minute
-
 // fresh reports whether the session's last authentication is recent enough
 // for a sensitive change. A recovery session is: it was just authenticated
 // with a recovery key, and it dies within 15 minutes anyway.
-func (h *Handler) fresh(ctx context.Context, d *sessions.Device, acct *Account) bool {
+func (h *Handler) fresh(ctx context.Context, d *sessions.Device, acct *authn.Account) bool {
 	if d.Restricted() {
 		return true
 	}
@@ -34,7 +30,7 @@ func (h *Handler) fresh(ctx context.Context, d *sessions.Device, acct *Account) 
 		window = 5 * time.Minute
 	}
 	// Advanced accounts confirm changes with a passkey only.
-	if acct.Advanced() && d.ACR != ACRPhishingResistant {
+	if acct.Advanced() && d.ACR != authn.ACRPhishingResistant {
 		return false
 	}
 	// An account with an authenticator app confirms with it (or a passkey):
@@ -59,7 +55,7 @@ type change struct {
 
 // sensitive applies c if the session is fresh; otherwise it asks for a
 // step-up first.
-func (h *Handler) sensitive(w http.ResponseWriter, r *http.Request, d *sessions.Device, acct *Account, c change) {
+func (h *Handler) sensitive(w http.ResponseWriter, r *http.Request, d *sessions.Device, acct *authn.Account, c change) {
 	if h.fresh(r.Context(), d, acct) {
 		// The change is decided: from here a hang-up changes nothing.
 		h.apply(context.WithoutCancel(r.Context()), w, r, d, acct, c)
@@ -71,11 +67,7 @@ func (h *Handler) sensitive(w http.ResponseWriter, r *http.Request, d *sessions.
 // askStepUp stores c and sends the person to re-authenticate, after which
 // c is applied.
 func (h *Handler) askStepUp(w http.ResponseWriter, r *http.Request, d *sessions.Device, c change) {
-	params, _ := json.Marshal(c.Params)
-	now := h.Now().UTC()
-	var id string
-	err := h.Sessions.DB.QueryRow(r.Context(), `INSERT INTO pending_changes (device_session_id, action, params, created_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5) RETURNING id`, d.ID, c.Action, params, now, now.Add(pendingChangeLifetime)).Scan(&id)
+	id, err := h.Changes.Keep(r.Context(), d.ID, c.Action, c.Params)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -87,29 +79,12 @@ func (h *Handler) askStepUp(w http.ResponseWriter, r *http.Request, d *sessions.
 // not expired, or nil. Applying it deletes it (takePending), in the
 // transaction of the change.
 func (h *Handler) pendingChange(ctx context.Context, d *sessions.Device, id string) (*change, error) {
-	if !sessions.IsID(id) {
-		return nil, nil
-	}
-	c := change{pending: id}
-	var params []byte
-	err := h.Sessions.DB.QueryRow(ctx, `SELECT action, params FROM pending_changes
-		WHERE id = $1 AND device_session_id = $2 AND expires_at > $3`,
-		id, d.ID, h.Now().UTC()).Scan(&c.Action, &params)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil
-	}
-	if err != nil {
+	action, params, ok, err := h.Changes.Get(ctx, d.ID, id)
+	if !ok || err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal(params, &c.Params); err != nil {
-		return nil, err
-	}
-	return &c, nil
+	return &change{Action: action, Params: params, pending: id}, nil
 }
-
-// errChangeGone means a stored change was applied meanwhile (the step-up
-// was sent twice) or has expired.
-var errChangeGone = errors.New("authn: the change was applied already")
 
 // takePending deletes the stored change c is, through q: of two
 // concurrent step-ups that found it, one applies it and the other finds
@@ -118,15 +93,7 @@ func (h *Handler) takePending(ctx context.Context, q pg.Querier, d *sessions.Dev
 	if c.pending == "" {
 		return nil
 	}
-	tag, err := q.Exec(ctx, `DELETE FROM pending_changes WHERE id = $1 AND device_session_id = $2 AND expires_at > $3`,
-		c.pending, d.ID, h.Now().UTC())
-	if err != nil {
-		return err
-	}
-	if tag.RowsAffected() == 0 {
-		return errChangeGone
-	}
-	return nil
+	return h.Changes.Take(ctx, q, d.ID, c.pending)
 }
 
 // describeChange returns the action of a stored change and the sentence
@@ -135,9 +102,8 @@ func (h *Handler) describeChange(ctx context.Context, d *sessions.Device, id str
 	if !sessions.IsID(id) {
 		return "", "Confirm it's you to continue."
 	}
-	var action string
-	if err := h.Sessions.DB.QueryRow(ctx, `SELECT action FROM pending_changes WHERE id = $1 AND device_session_id = $2`,
-		id, d.ID).Scan(&action); err != nil {
+	action, err := h.Changes.Action(ctx, d.ID, id)
+	if err != nil {
 		return "", "Confirm it's you to continue."
 	}
 	return action, changeSentence(action)
@@ -182,7 +148,7 @@ func safeNext(next string) string {
 	return "/account/security"
 }
 
-func (h *Handler) renderReauth(w http.ResponseWriter, r *http.Request, status int, d *sessions.Device, acct *Account, changeID, next, msg string) {
+func (h *Handler) renderReauth(w http.ResponseWriter, r *http.Request, status int, d *sessions.Device, acct *authn.Account, changeID, next, msg string) {
 	web.NoStore(w)
 	ctx := r.Context()
 	hasTOTP, _ := h.TOTP.Enabled(ctx, acct.ID)
@@ -200,7 +166,7 @@ func (h *Handler) renderReauth(w http.ResponseWriter, r *http.Request, status in
 
 // formSignedIn checks a form POST of a signed-in page: CSRF first, then the
 // session and its account.
-func (h *Handler) formSignedIn(w http.ResponseWriter, r *http.Request) (*sessions.Device, *Account, bool) {
+func (h *Handler) formSignedIn(w http.ResponseWriter, r *http.Request) (*sessions.Device, *authn.Account, bool) {
 	web.NoStore(w)
 	if err := h.CSRF.Check(r); err != nil {
 		h.errorPage(w, r, http.StatusForbidden, "This form has expired", "Reload the page and try again.")
@@ -211,7 +177,7 @@ func (h *Handler) formSignedIn(w http.ResponseWriter, r *http.Request) (*session
 
 // jsonSignedIn reads a script's JSON call (CSRF in the header) of a
 // signed-in page and returns the session and its account.
-func (h *Handler) jsonSignedIn(w http.ResponseWriter, r *http.Request, in any) (*sessions.Device, *Account, bool) {
+func (h *Handler) jsonSignedIn(w http.ResponseWriter, r *http.Request, in any) (*sessions.Device, *authn.Account, bool) {
 	if !h.readJSON(w, r, in) {
 		return nil, nil, false
 	}
@@ -232,7 +198,7 @@ func (h *Handler) jsonSignedIn(w http.ResponseWriter, r *http.Request, in any) (
 }
 
 // signedIn returns the browser's session and account, or sends it to sign in.
-func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request) (*sessions.Device, *Account, bool) {
+func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request) (*sessions.Device, *authn.Account, bool) {
 	d, ok := h.device(w, r)
 	if !ok {
 		return nil, nil, false
@@ -261,15 +227,15 @@ func (h *Handler) reauthPage(w http.ResponseWriter, r *http.Request) {
 // when the account has one. Failures count against the same throttles as
 // sign-in.
 func (h *Handler) reauth(w http.ResponseWriter, r *http.Request) {
-	queue, cancel := h.hashQueue(r)
+	queue, cancel := context.WithTimeout(r.Context(), authn.HashQueueWait)
 	defer cancel()
 	d, acct, ok := h.formSignedIn(w, r)
 	if !ok {
 		return
 	}
 	changeID, next := r.PostFormValue("change"), r.PostFormValue("next")
-	amr, err := h.CheckStepUp(queue, r, acct, r.PostFormValue("password"), r.PostFormValue("code"))
-	var refused *StepUpRefused
+	amr, err := h.Authn.CheckStepUp(queue, r, acct, r.PostFormValue("password"), r.PostFormValue("code"))
+	var refused *authn.StepUpRefused
 	switch {
 	case errors.As(err, &refused):
 		if refused.Wait > 0 {
@@ -302,7 +268,7 @@ func (h *Handler) stepUp(ctx context.Context, w http.ResponseWriter, r *http.Req
 	if err != nil {
 		return err
 	}
-	h.SetSessionCookie(w, secret, d)
+	h.Authn.SetSessionCookie(w, secret, d)
 	return nil
 }
 
@@ -324,7 +290,7 @@ func (h *Handler) steppedUp(ctx context.Context, t *sessions.Tx, r *http.Request
 
 // afterStepUp applies the change that waited, or goes back where the person
 // came from. ctx is detached from the request: the step-up is done.
-func (h *Handler) afterStepUp(ctx context.Context, w http.ResponseWriter, r *http.Request, d *sessions.Device, acct *Account, changeID, next string, asJSON bool) {
+func (h *Handler) afterStepUp(ctx context.Context, w http.ResponseWriter, r *http.Request, d *sessions.Device, acct *authn.Account, changeID, next string, asJSON bool) {
 	c, err := h.pendingChange(ctx, d, changeID)
 	if err != nil {
 		h.failMaybeJSON(w, r, err, asJSON)
@@ -382,7 +348,7 @@ func (h *Handler) reauthPasskeyBegin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a, err := h.Passkeys.BeginStepUp(r.Context(), h.binding(w, r), d.AccountID)
-	if errors.Is(err, ErrPasskeyNotFound) {
+	if errors.Is(err, authn.ErrPasskeyNotFound) {
 		jsonError(w, http.StatusBadRequest, "Your account has no passkey yet.")
 		return
 	}
@@ -399,15 +365,15 @@ func (h *Handler) reauthPasskeyFinish(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	as, err := h.Passkeys.FinishStepUp(r.Context(), h.binding(w, r), d.AccountID, in.Credential, h.CloneRefused(r, d.ID))
+	as, err := h.Passkeys.FinishStepUp(r.Context(), h.binding(w, r), d.AccountID, in.Credential, h.Authn.CloneRefused(r, d.ID))
 	if databaseAway(err) {
-		h.unavailableJSON(w, r, err)
+		h.failMaybeJSON(w, r, err, true) // 503: not a refused passkey
 		return
 	}
 	if err != nil {
 		h.Logger.InfoContext(r.Context(), "passkey step-up refused", "err", err)
 		msg := "latch could not verify that passkey. Try again."
-		if errors.Is(err, ErrPasskeyClone) || errors.Is(err, ErrPasskeySuspended) {
+		if errors.Is(err, authn.ErrPasskeyClone) || errors.Is(err, authn.ErrPasskeySuspended) {
 			msg = "That passkey is suspended because a copy of it may exist. Confirm with another way to sign in."
 		}
 		jsonError(w, http.StatusUnauthorized, msg)
@@ -415,7 +381,7 @@ func (h *Handler) reauthPasskeyFinish(w http.ResponseWriter, r *http.Request) {
 	}
 	// The passkey is verified: from here a hang-up changes nothing.
 	ctx := context.WithoutCancel(r.Context())
-	if err := h.stepUp(ctx, w, r, d, as.AMR(), ACRPhishingResistant); err != nil {
+	if err := h.stepUp(ctx, w, r, d, as.AMR(), authn.ACRPhishingResistant); err != nil {
 		h.failMaybeJSON(w, r, err, true)
 		return
 	}

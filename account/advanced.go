@@ -1,12 +1,11 @@
-package authn
+package account
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
-	"time"
 
+	"latch/authn"
 	"latch/sessions"
 	"latch/templates"
 )
@@ -20,17 +19,17 @@ import (
 var ErrNotReady = errors.New("complete every step first")
 
 // advancedConditions works out the enrolment checklist.
-func (h *Handler) advancedConditions(ctx context.Context, d *sessions.Device, acct *Account) (templates.AdvancedView, error) {
+func (h *Handler) advancedConditions(ctx context.Context, d *sessions.Device, acct *authn.Account) (templates.AdvancedView, error) {
 	life := h.Sessions.Policy["advanced"]
-	v := templates.AdvancedView{On: acct.Advanced(), SessionLimit: Words(life.Absolute), IdleLimit: Words(life.Idle),
-		StepUpWindow: Words(h.StepUp["advanced"])}
+	v := templates.AdvancedView{On: acct.Advanced(), SessionLimit: authn.Words(life.Absolute), IdleLimit: authn.Words(life.Idle),
+		StepUpWindow: authn.Words(h.StepUp["advanced"])}
 	if acct.AdvancedSince != nil {
 		v.Since = *acct.AdvancedSince
 	}
 	if v.On {
 		return v, nil
 	}
-	v.PasskeyStepUp = d.ACR == ACRPhishingResistant && h.Now().Sub(d.AuthTime) <= h.StepUp["standard"]
+	v.PasskeyStepUp = d.ACR == authn.ACRPhishingResistant && h.Now().Sub(d.AuthTime) <= h.StepUp["standard"]
 	list, err := h.Passkeys.List(ctx, acct.ID)
 	if err != nil {
 		return v, err
@@ -96,7 +95,7 @@ func (h *Handler) advancedConfirmKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	g := Guess{Key: "confirm:" + acct.ID, Lock: true}
+	g := authn.Guess{Key: "confirm:" + acct.ID, Lock: true}
 	if wait, err := h.Throttle.Check(ctx, g); err != nil || wait > 0 {
 		backTo(w, r, "error", "advanced_key")
 		return
@@ -150,7 +149,7 @@ func (h *Handler) advancedEnroll(w http.ResponseWriter, r *http.Request) {
 		if err := h.Sessions.ForgetTrustedDevices(ctx, t, acct.ID); err != nil {
 			return err
 		}
-		ended, err := h.endOthers(ctx, t, acct.ID, d.ID, sessions.ReasonAdvanced)
+		ended, err := h.endOthersTx(ctx, t, acct.ID, d.ID, sessions.ReasonAdvanced)
 		if err != nil {
 			return err
 		}
@@ -162,7 +161,7 @@ func (h *Handler) advancedEnroll(w http.ResponseWriter, r *http.Request) {
 			IP: h.ClientIP.Addr(r), UserAgent: r.UserAgent(), Detail: map[string]any{"sessions_ended": ended}}); err != nil {
 			return err
 		}
-		return h.alert(ctx, t, acct, alertAdvancedOn(h, acct, ended))
+		return h.Authn.AlertAdvancedOn(ctx, t, acct, ended)
 	})
 	if err != nil {
 		h.fail(w, r, err)
@@ -174,7 +173,7 @@ func (h *Handler) advancedEnroll(w http.ResponseWriter, r *http.Request) {
 // leaveAdvanced returns the account to standard security inside t:
 // standard lifetimes for this session, a password may be set again; the
 // change is recorded and announced.
-func (h *Handler) leaveAdvanced(ctx context.Context, t *sessions.Tx, r *http.Request, d *sessions.Device, acct *Account) error {
+func (h *Handler) leaveAdvanced(ctx context.Context, t *sessions.Tx, r *http.Request, d *sessions.Device, acct *authn.Account) error {
 	now := h.Now().UTC()
 	if err := h.Accounts.LeaveAdvancedTx(ctx, t, acct.ID); err != nil {
 		return err
@@ -187,25 +186,5 @@ func (h *Handler) leaveAdvanced(ctx context.Context, t *sessions.Tx, r *http.Req
 		IP: h.ClientIP.Addr(r), UserAgent: r.UserAgent()}); err != nil {
 		return err
 	}
-	return h.alert(ctx, t, acct, alertAdvancedOff(h, acct))
-}
-
-// Words says a policy duration the way people do: "12 hours", "15 minutes",
-// "30 days", "90 seconds".
-func Words(d time.Duration) string {
-	unit := func(n int64, one string) string {
-		if n == 1 {
-			return "1 " + one
-		}
-		return fmt.Sprintf("%d %ss", n, one)
-	}
-	switch {
-	case d >= 24*time.Hour && d%(24*time.Hour) == 0:
-		return unit(int64(d/(24*time.Hour)), "day")
-	case d >= time.Hour && d%time.Hour == 0:
-		return unit(int64(d/time.Hour), "hour")
-	case d >= time.Minute && d%time.Minute == 0:
-		return unit(int64(d/time.Minute), "minute")
-	}
-	return unit(int64(d/time.Second), "second")
+	return h.Authn.AlertAdvancedOff(ctx, t, acct)
 }

@@ -1,4 +1,4 @@
-package authn
+package account
 
 import (
 	"context"
@@ -7,12 +7,14 @@ import (
 	"net/http"
 	"slices"
 
+	"latch/authn"
 	"latch/sessions"
 )
 
 // A passkey whose signature counter goes backwards is suspended (see
-// Passkeys.refuse): it signs nothing in until its owner confirms on the
-// security page that it is theirs, with another method, or removes it.
+// authn.Passkeys.refuse and authn.Handler.CloneRefused): it signs nothing
+// in until its owner confirms here, on the security page, that it is
+// theirs, with another method, or removes it.
 
 // reinstate lifts a passkey's suspension: "It's mine, keep it" on the
 // security page. The person must have confirmed it's them with another
@@ -22,7 +24,7 @@ import (
 // factor), since whoever holds a copy of the passkey may be signed in
 // already with it. A session that has not confirmed so is sent to step up,
 // when the account has such a method; otherwise the page says what to add.
-func (h *Handler) reinstate(ctx context.Context, w http.ResponseWriter, r *http.Request, d *sessions.Device, acct *Account, c change) {
+func (h *Handler) reinstate(ctx context.Context, w http.ResponseWriter, r *http.Request, d *sessions.Device, acct *authn.Account, c change) {
 	id, err := base64.RawURLEncoding.DecodeString(c.Params["id"])
 	if err != nil {
 		if h.outside(ctx, w, r, d, c) {
@@ -31,7 +33,7 @@ func (h *Handler) reinstate(ctx context.Context, w http.ResponseWriter, r *http.
 		return
 	}
 	pk, err := h.Passkeys.Get(ctx, acct.ID, id)
-	if errors.Is(err, ErrPasskeyNotFound) {
+	if errors.Is(err, authn.ErrPasskeyNotFound) {
 		if h.outside(ctx, w, r, d, c) {
 			backTo(w, r, "error", "no_passkey")
 		}
@@ -76,13 +78,13 @@ func (h *Handler) reinstate(ctx context.Context, w http.ResponseWriter, r *http.
 		if err := h.recordTx(ctx, t, r, acct.ID, "passkey_reinstated", d.ID, map[string]any{"name": name}); err != nil {
 			return err
 		}
-		return h.alert(ctx, t, acct, alertPasskeyReinstated(h, r, name))
+		return h.Authn.AlertPasskeyReinstated(ctx, t, r, acct, name)
 	})
 	if errors.Is(err, errChangeGone) {
 		http.Redirect(w, r, "/account/security", http.StatusSeeOther)
 		return
 	}
-	if errors.Is(err, ErrPasskeyNotFound) {
+	if errors.Is(err, authn.ErrPasskeyNotFound) {
 		backTo(w, r, "error", "no_passkey")
 		return
 	}
@@ -96,7 +98,7 @@ func (h *Handler) reinstate(ctx context.Context, w http.ResponseWriter, r *http.
 // canConfirmSuspended reports whether the account has a method that may
 // vouch for a suspended passkey: a passkey in good standing, or (outside
 // advanced security) a password with an authenticator app.
-func (h *Handler) canConfirmSuspended(ctx context.Context, acct *Account) (bool, error) {
+func (h *Handler) canConfirmSuspended(ctx context.Context, acct *authn.Account) (bool, error) {
 	n, err := h.Passkeys.Usable(ctx, acct.ID)
 	if err != nil || n > 0 {
 		return n > 0, err

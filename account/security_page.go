@@ -1,4 +1,4 @@
-package authn
+package account
 
 import (
 	"bytes"
@@ -16,6 +16,7 @@ import (
 
 	"github.com/pquerna/otp"
 
+	"latch/authn"
 	"latch/internal/web"
 	"latch/sessions"
 	"latch/templates"
@@ -48,7 +49,7 @@ type reveal struct {
 }
 
 func (h *Handler) setReveal(w http.ResponseWriter, v reveal) error {
-	s, err := h.Flow.Encode(h.Cookies.Name("reveal"), v)
+	s, err := h.Reveal.Encode(h.Cookies.Name("reveal"), v)
 	if err != nil {
 		return err
 	}
@@ -65,7 +66,7 @@ func (h *Handler) takeReveal(w http.ResponseWriter, r *http.Request) *reveal {
 		return nil
 	}
 	var v reveal
-	if err := h.Flow.Decode(h.Cookies.Name("reveal"), s, &v); err != nil {
+	if err := h.Reveal.Decode(h.Cookies.Name("reveal"), s, &v); err != nil {
 		h.Cookies.Clear(w, "reveal")
 		return nil
 	}
@@ -153,7 +154,7 @@ func (h *Handler) securityPage(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, pk := range list {
 		p.Passkeys = append(p.Passkeys, templates.PasskeyView{ID: base64.RawURLEncoding.EncodeToString(pk.ID), Name: pk.Name,
-			CreatedAt: pk.CreatedAt, LastUsedAt: pk.LastUsedAt, Synced: pk.BackupEligible, Authenticator: AuthenticatorName(pk.AAGUID),
+			CreatedAt: pk.CreatedAt, LastUsedAt: pk.LastUsedAt, Synced: pk.BackupEligible, Authenticator: authn.AuthenticatorName(pk.AAGUID),
 			Suspended: pk.Suspended()})
 		p.UsablePasskey = p.UsablePasskey || !pk.Suspended()
 	}
@@ -227,7 +228,7 @@ func (r refusal) Error() string { return "authn: change refused: " + string(r) }
 // the change is decided. The change, its activity record, its alert and
 // the sessions it ends commit in one transaction, together with the
 // deletion of the stored change it was, if it waited for a step-up.
-func (h *Handler) apply(ctx context.Context, w http.ResponseWriter, r *http.Request, d *sessions.Device, acct *Account, c change) {
+func (h *Handler) apply(ctx context.Context, w http.ResponseWriter, r *http.Request, d *sessions.Device, acct *authn.Account, c change) {
 	outside := func() bool { return h.outside(ctx, w, r, d, c) }
 	refuse := func(code string) {
 		if outside() {
@@ -259,7 +260,7 @@ func (h *Handler) apply(ctx context.Context, w http.ResponseWriter, r *http.Requ
 			}
 			return
 		}
-		if d.ACR != ACRPhishingResistant {
+		if d.ACR != authn.ACRPhishingResistant {
 			if outside() {
 				http.Redirect(w, r, "/account/reauth?next=/account/security%23advanced", http.StatusSeeOther)
 			}
@@ -306,7 +307,7 @@ func (h *Handler) apply(ctx context.Context, w http.ResponseWriter, r *http.Requ
 // further step-up), and reports whether to go on. A change applied
 // meanwhile leads back to the security page.
 func (h *Handler) outside(ctx context.Context, w http.ResponseWriter, r *http.Request, d *sessions.Device, c change) bool {
-	err := h.takePending(ctx, h.Sessions.DB, d, c)
+	err := h.takePending(ctx, h.Changes.DB, d, c)
 	if errors.Is(err, errChangeGone) {
 		http.Redirect(w, r, "/account/security", http.StatusSeeOther)
 		return false
@@ -321,7 +322,7 @@ func (h *Handler) outside(ctx context.Context, w http.ResponseWriter, r *http.Re
 // change makes c inside t with its activity record, its alert and the
 // sessions it ends, and returns the code of its flash and what the page
 // must show once.
-func (h *Handler) change(ctx context.Context, t *sessions.Tx, r *http.Request, d *sessions.Device, acct *Account, c change) (string, *reveal, error) {
+func (h *Handler) change(ctx context.Context, t *sessions.Tx, r *http.Request, d *sessions.Device, acct *authn.Account, c change) (string, *reveal, error) {
 	detail := map[string]any{}
 	var done string
 	var rv *reveal
@@ -332,9 +333,9 @@ func (h *Handler) change(ctx context.Context, t *sessions.Tx, r *http.Request, d
 			return "", nil, refusal("no_passkey")
 		}
 		switch err := h.Passkeys.Rename(ctx, t, acct.ID, id, c.Params["name"]); {
-		case errors.Is(err, ErrPasskeyName):
+		case errors.Is(err, authn.ErrPasskeyName):
 			return "", nil, refusal("name")
-		case errors.Is(err, ErrPasskeyNotFound):
+		case errors.Is(err, authn.ErrPasskeyNotFound):
 			return "", nil, refusal("no_passkey")
 		case err != nil:
 			return "", nil, err
@@ -348,15 +349,15 @@ func (h *Handler) change(ctx context.Context, t *sessions.Tx, r *http.Request, d
 		}
 		name, err := h.Passkeys.RemoveTx(ctx, t, acct.ID, id)
 		switch {
-		case errors.Is(err, ErrLastCredential):
+		case errors.Is(err, authn.ErrLastCredential):
 			return "", nil, refusal("last_credential")
-		case errors.Is(err, ErrPasskeyNotFound):
+		case errors.Is(err, authn.ErrPasskeyNotFound):
 			return "", nil, refusal("no_passkey")
 		case err != nil:
 			return "", nil, err
 		}
 		detail["name"], done = name, "passkey_removed"
-		if err := h.alert(ctx, t, acct, alertPasskey(h, r, acct, name, false)); err != nil {
+		if err := h.Authn.AlertPasskey(ctx, t, r, acct, name, false); err != nil {
 			return "", nil, err
 		}
 	case "totp_remove":
@@ -382,7 +383,7 @@ func (h *Handler) change(ctx context.Context, t *sessions.Tx, r *http.Request, d
 		}
 		done = "password_set"
 	case "password_remove":
-		if err := h.Accounts.RemovePassword(ctx, t, acct.ID); errors.Is(err, ErrLastCredential) {
+		if err := h.Accounts.RemovePassword(ctx, t, acct.ID); errors.Is(err, authn.ErrLastCredential) {
 			return "", nil, refusal("last_credential")
 		} else if err != nil {
 			return "", nil, err
@@ -392,11 +393,11 @@ func (h *Handler) change(ctx context.Context, t *sessions.Tx, r *http.Request, d
 		// It records and announces itself.
 		return "advanced_off", nil, h.leaveAdvanced(ctx, t, r, d, acct)
 	default:
-		return "", nil, fmt.Errorf("authn: unknown change %q", c.Action)
+		return "", nil, fmt.Errorf("account: unknown change %q", c.Action)
 	}
 	if (c.Action == "password_set" || c.Action == "password_remove") && c.Params["sign_out_others"] == "1" {
 		// Whoever knew the old password may be signed in elsewhere.
-		n, err := h.endOthers(ctx, t, acct.ID, d.ID, sessions.ReasonPassword)
+		n, err := h.endOthersTx(ctx, t, acct.ID, d.ID, sessions.ReasonPassword)
 		if err != nil {
 			return "", nil, err
 		}
@@ -409,9 +410,9 @@ func (h *Handler) change(ctx context.Context, t *sessions.Tx, r *http.Request, d
 }
 
 // totpBegin starts setting up an authenticator app and shows its secret.
-func (h *Handler) totpBegin(ctx context.Context, w http.ResponseWriter, r *http.Request, acct *Account) {
+func (h *Handler) totpBegin(ctx context.Context, w http.ResponseWriter, r *http.Request, acct *authn.Account) {
 	en, err := h.TOTP.Begin(ctx, acct.ID, acct.Email)
-	if errors.Is(err, ErrTOTPExists) {
+	if errors.Is(err, authn.ErrTOTPExists) {
 		backTo(w, r, "error", "totp_exists")
 		return
 	}
@@ -459,7 +460,7 @@ func (h *Handler) passwordSet(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	hash, err := h.Accounts.Hasher.Hash(r.Context(), pw)
-	if errors.Is(err, ErrWeakPassword) {
+	if errors.Is(err, authn.ErrWeakPassword) {
 		backTo(w, r, "error", "password_short")
 		return
 	}
@@ -500,11 +501,11 @@ func (h *Handler) totpConfirm(w http.ResponseWriter, r *http.Request) {
 		secret, err = h.steppedUp(ctx, t, r, d, []string{"pwd", "otp", "mfa"}, d.ACR)
 		return err
 	})
-	if errors.Is(err, ErrBadCode) || errors.Is(err, ErrNoTOTP) {
+	if errors.Is(err, authn.ErrBadCode) || errors.Is(err, authn.ErrNoTOTP) {
 		// Show the same setup again, with the error.
 		if s, ok := h.Cookies.Read(r, "reveal"); ok {
 			var v reveal
-			if h.Flow.Decode(h.Cookies.Name("reveal"), s, &v) == nil && v.TOTPURL != "" {
+			if h.Reveal.Decode(h.Cookies.Name("reveal"), s, &v) == nil && v.TOTPURL != "" {
 				v.TOTPError = "That code is not right. Enter the current code from your app."
 				_ = h.setReveal(w, v)
 			}
@@ -513,7 +514,7 @@ func (h *Handler) totpConfirm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.Cookies.Clear(w, "reveal")
-	if errors.Is(err, ErrTOTPExists) {
+	if errors.Is(err, authn.ErrTOTPExists) {
 		backTo(w, r, "done", "totp_on") // a second submit of a confirmation that worked
 		return
 	}
@@ -521,7 +522,7 @@ func (h *Handler) totpConfirm(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.SetSessionCookie(w, secret, d)
+	h.Authn.SetSessionCookie(w, secret, d)
 	backTo(w, r, "done", "totp_on")
 }
 
@@ -564,7 +565,7 @@ func (h *Handler) passkeyAddFinish(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		h.Logger.InfoContext(r.Context(), "passkey registration refused", "err", err)
 		msg := "latch could not add that passkey. Try again."
-		if errors.Is(err, ErrNoChallenge) || errors.Is(err, ErrPasskeyName) {
+		if errors.Is(err, authn.ErrNoChallenge) || errors.Is(err, authn.ErrPasskeyName) {
 			msg = capitalize(err.Error()) + "."
 		}
 		if strings.Contains(err.Error(), "user verification") {
@@ -583,7 +584,7 @@ func (h *Handler) passkeyAddFinish(w http.ResponseWriter, r *http.Request) {
 		if err := h.recordTx(ctx, t, r, acct.ID, "passkey_added", d.ID, map[string]any{"name": pk.Name, "synced": pk.BackupEligible}); err != nil {
 			return err
 		}
-		if err := h.alert(ctx, t, acct, alertPasskey(h, r, acct, pk.Name, true)); err != nil {
+		if err := h.Authn.AlertPasskey(ctx, t, r, acct, pk.Name, true); err != nil {
 			return err
 		}
 		if d.Restricted() {

@@ -1,0 +1,17 @@
+// Package account serves what a signed-in person sees of their own
+// account: the /account page, the security page (passkeys, authenticator
+// app, recovery keys, password, suspended passkeys, advanced security),
+// the step-up that a sensitive change asks for, the active sessions page
+// and its JSON API, and the activity history.
+//
+// It holds no credential and no session of its own: package authn checks
+// secrets (CheckStepUp) and owns accounts and credentials, package
+// sessions owns sessions and the history, and this package composes their
+// methods into pages, each change in one transaction (sessions.Transact).
+// The one table it owns is pending_changes: sensitive changes waiting for
+// their step-up (Changes).
+//
+// A newcomer finds each page by its file: account_page.go,
+// security_page.go, stepup.go, advanced.go, suspension.go,
+// sessions_page.go, activity_page.go.
+package account
