@@ -218,13 +218,17 @@ func (p *Passkeys) saveChallenge(ctx context.Context, binding, purpose, accountI
 	if accountID != "" {
 		acct = accountID
 	}
-	_, err = p.DB.Exec(ctx, `INSERT INTO webauthn_challenges (browser_hash, purpose, account_id, session, created_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6)`, browserHash(binding), purpose, acct, b, now, s.Expires)
-	if err != nil {
-		return fmt.Errorf("save challenge: %w", err)
-	}
-	_, err = p.DB.Exec(ctx, `DELETE FROM webauthn_challenges WHERE expires_at < $1`, now)
-	return err
+	// The ceremonies that expired go in the same transaction: every
+	// challenge saved sweeps the table.
+	return pgx.BeginFunc(ctx, p.DB, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO webauthn_challenges (browser_hash, purpose, account_id, session, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6)`, browserHash(binding), purpose, acct, b, now, s.Expires)
+		if err != nil {
+			return fmt.Errorf("save challenge: %w", err)
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM webauthn_challenges WHERE expires_at < $1`, now)
+		return err
+	})
 }
 
 // takeChallenge removes and returns the ceremony whose challenge the

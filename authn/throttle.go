@@ -256,13 +256,18 @@ func (t *Throttle) Unlock(ctx context.Context, email, accountID string) error {
 // index on last_failed_at.
 func (t *Throttle) Sweep(ctx context.Context) (int, error) {
 	before := t.Now().UTC().Add(-t.Forget)
-	a, err := t.DB.Exec(ctx, `DELETE FROM signin_failures WHERE locked_at IS NULL AND last_failed_at < $1`, before)
+	n := 0
+	err := pgx.BeginFunc(ctx, t.DB, func(tx pgx.Tx) error {
+		a, err := tx.Exec(ctx, `DELETE FROM signin_failures WHERE locked_at IS NULL AND last_failed_at < $1`, before)
+		if err != nil {
+			return err
+		}
+		b, err := tx.Exec(ctx, `DELETE FROM throttle_budgets WHERE last_failed_at < $1`, before)
+		n = int(a.RowsAffected() + b.RowsAffected())
+		return err
+	})
 	if err != nil {
 		return 0, err
 	}
-	b, err := t.DB.Exec(ctx, `DELETE FROM throttle_budgets WHERE last_failed_at < $1`, before)
-	if err != nil {
-		return 0, err
-	}
-	return int(a.RowsAffected() + b.RowsAffected()), nil
+	return n, nil
 }

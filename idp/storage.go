@@ -789,17 +789,19 @@ func (s *Storage) Health(ctx context.Context) error { return s.DB.Ping(ctx) }
 // authn.Throttle.Sweep the sign-in throttle's counts.)
 func (s *Storage) Sweep(ctx context.Context) error {
 	now := s.Now().UTC()
-	for _, q := range []string{
-		`DELETE FROM auth_requests WHERE expires_at < $1::timestamptz - interval '1 hour'`,
-		`DELETE FROM access_tokens WHERE expires_at < $1::timestamptz - interval '1 hour'`,
-		// Rotated and revoked tokens go with their expiry: indexing when
-		// they were rotated would make every refresh update every index
-		// (migrations/00009).
-		`DELETE FROM refresh_tokens WHERE expires_at < $1::timestamptz`,
-	} {
-		if _, err := s.DB.Exec(ctx, q, now); err != nil {
-			return fmt.Errorf("sweep: %w", err)
+	return pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
+		for _, q := range []string{
+			`DELETE FROM auth_requests WHERE expires_at < $1::timestamptz - interval '1 hour'`,
+			`DELETE FROM access_tokens WHERE expires_at < $1::timestamptz - interval '1 hour'`,
+			// Rotated and revoked tokens go with their expiry: indexing
+			// when they were rotated would make every refresh update every
+			// index (migrations/00009).
+			`DELETE FROM refresh_tokens WHERE expires_at < $1::timestamptz`,
+		} {
+			if _, err := tx.Exec(ctx, q, now); err != nil {
+				return fmt.Errorf("sweep: %w", err)
+			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
