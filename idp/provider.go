@@ -514,7 +514,7 @@ func (p *Provider) terminateSession(ctx context.Context, req *op.EndSessionReque
 	return redirect, nil
 }
 
-// SessionsToken implements sessions.BearerChecker: a live access token
+// SessionsToken implements account.BearerChecker: a live access token
 // (JWT or opaque) carrying scope "sessions", issued to a first-party client.
 func (p *Provider) SessionsToken(ctx context.Context, token string) (string, string, error) {
 	t, err := p.CheckAccessToken(ctx, token)
