@@ -312,15 +312,8 @@ func (p *Provider) Complete(ctx context.Context, id string, d *sessions.Device) 
 	if !authn.Satisfies(p.loginRequest(a), d, p.cfg.Now()) {
 		return "", authn.ErrConditionsUnmet
 	}
-	tag, err := p.cfg.DB.Exec(ctx, `UPDATE auth_requests
-		SET account_id = $2, device_session_id = $3, auth_time = $4, amr = $5, acr = $6
-		WHERE id = $1 AND code_hash IS NULL AND expires_at > $7`,
-		id, d.AccountID, d.ID, d.AuthTime, d.AMR, d.ACR, p.cfg.Now().UTC())
-	if err != nil && !isInvalidText(err) {
+	if err := p.Storage.bindRequest(ctx, id, d); err != nil {
 		return "", err
-	}
-	if err != nil || tag.RowsAffected() == 0 {
-		return "", authn.ErrUnknownRequest
 	}
 	ctx = op.ContextWithIssuer(ctx, p.cfg.Issuer)
 	return p.callback(ctx, id), nil
@@ -337,7 +330,7 @@ func (p *Provider) Refuse(ctx context.Context, id, code, description string) (st
 		}
 		return "", err
 	}
-	if _, err := p.cfg.DB.Exec(ctx, `DELETE FROM auth_requests WHERE id = $1`, a.id); err != nil {
+	if err := p.Storage.deleteRequest(ctx, a.id); err != nil {
 		return "", err
 	}
 	u, err := url.Parse(a.params.RedirectURI)

@@ -186,6 +186,29 @@ func (s *Storage) pendingRequest(ctx context.Context, id string) (*AuthRequest, 
 		WHERE id = $1 AND expires_at > $2 AND code_hash IS NULL`, id, s.Now().UTC()))
 }
 
+// bindRequest records, on a pending request, the device session that
+// answers it: its account, sid and how and when it signed in. A request
+// answered or expired meanwhile is authn.ErrUnknownRequest.
+func (s *Storage) bindRequest(ctx context.Context, id string, d *sessions.Device) error {
+	tag, err := s.DB.Exec(ctx, `UPDATE auth_requests
+		SET account_id = $2, device_session_id = $3, auth_time = $4, amr = $5, acr = $6
+		WHERE id = $1 AND code_hash IS NULL AND expires_at > $7`,
+		id, d.AccountID, d.ID, d.AuthTime, d.AMR, d.ACR, s.Now().UTC())
+	if err != nil && !isInvalidText(err) {
+		return err
+	}
+	if err != nil || tag.RowsAffected() == 0 {
+		return authn.ErrUnknownRequest
+	}
+	return nil
+}
+
+// deleteRequest spends a request that was refused.
+func (s *Storage) deleteRequest(ctx context.Context, id string) error {
+	_, err := s.DB.Exec(ctx, `DELETE FROM auth_requests WHERE id = $1`, id)
+	return err
+}
+
 // SaveAuthCode binds the one code of a completed request. A second callback
 // for the same request gets no second code.
 func (s *Storage) SaveAuthCode(ctx context.Context, id, code string) error {
