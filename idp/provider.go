@@ -32,11 +32,12 @@ type Config struct {
 	Clients   []*Client
 	MasterKey *seal.MasterKey
 	Sessions  *sessions.Store
-	Accounts  *authn.Accounts
-	Cookies   *web.Cookies
-	Metrics   *web.Metrics
-	Logger    *slog.Logger
-	Now       func() time.Time
+	// Accounts gives an ID token's claims; nil reads them from DB.
+	Accounts *authn.Accounts
+	Cookies  *web.Cookies
+	Metrics  *web.Metrics
+	Logger   *slog.Logger
+	Now      func() time.Time
 	// CurrentDevice returns the browser's live device session, nil when
 	// there is none, or an error when latch could not tell
 	// (authn.Handler.Device).
@@ -74,6 +75,9 @@ var (
 func New(cfg Config) (*Provider, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.Accounts == nil {
+		cfg.Accounts = &authn.Accounts{DB: cfg.DB}
 	}
 	clients := map[string]*Client{}
 	var origins []string
