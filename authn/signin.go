@@ -205,16 +205,6 @@ func (h *Handler) device(w http.ResponseWriter, r *http.Request) (d *sessions.De
 	return d, true
 }
 
-// jsonDevice is device for a script's JSON call.
-func (h *Handler) jsonDevice(w http.ResponseWriter, r *http.Request) (d *sessions.Device, ok bool) {
-	d, err := h.Device(r)
-	if err != nil {
-		h.failMaybeJSON(w, r, err, true)
-		return nil, false
-	}
-	return d, true
-}
-
 // databaseAway reports whether err means that latch could not ask its
 // database, so the answer is "try again", never "wrong" or "signed out".
 // A request cancelled on latch's side (the client hung up) is not that:
