@@ -79,12 +79,19 @@ func Parse() (*Set, error) {
 //
 // Pages carry CSRF tokens and personal data, so Render marks them no-store
 // unless the handler has already chosen a Cache-Control.
+//
+// Behind [TimeZones], Render sets the page's Base.Zone to the person's time
+// zone, on a copy of v's data.
 func (s *Set) Render(w http.ResponseWriter, status int, v View) {
 	if status == 0 {
 		status = http.StatusOK
 	}
+	data := v.data
+	if zone := zoneOf(w); zone != nil {
+		data = withZone(data, zone)
+	}
 	var buf bytes.Buffer
-	err := s.execute(&buf, v.name, v.data)
+	err := s.execute(&buf, v.name, data)
 	if err != nil {
 		s.logger().Error("render page", "page", v.name, "err", err)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -121,6 +128,26 @@ func (s *Set) execute(w io.Writer, name string, data any) error {
 		return fmt.Errorf("templates: page %q needs %v, got %T", name, p.data, data)
 	}
 	return p.tmpl.ExecuteTemplate(w, "layout", v.Interface())
+}
+
+// withZone returns a copy of a page's data with Base.Zone set, or data
+// itself when it has no Base.
+func withZone(data any, zone *time.Location) any {
+	v := reflect.ValueOf(data)
+	if v.Kind() == reflect.Pointer && !v.IsNil() {
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return data
+	}
+	c := reflect.New(v.Type()).Elem()
+	c.Set(v)
+	f := c.FieldByName("Base")
+	if !f.IsValid() || f.Type() != reflect.TypeFor[Base]() {
+		return data
+	}
+	f.Addr().Interface().(*Base).Zone = zone
+	return c.Interface()
 }
 
 func (s *Set) now() time.Time {

@@ -255,8 +255,8 @@ func TestPages(t *testing.T) {
 				`<span>MacBook</span><span class="tag tag-synced">Synced</span>`,
 				`<span>YubiKey</span><span class="tag">This device only</span>`,
 				`<p class="item-meta">iCloud Keychain</p>`,
-				`Added <time datetime="2026-03-14T10:00:00Z">14 Mar 2026</time>`,
-				`Last used <time datetime="2026-11-26T10:00:00Z">26 Nov 2026</time>`,
+				`Added <time datetime="2026-03-14T10:00:00Z" data-when="date" title="14 March 2026, 10:00 UTC">14 Mar 2026</time>`,
+				`Last used <time datetime="2026-11-26T10:00:00Z" data-when="recent" title="26 November 2026, 10:00 UTC">yesterday, 10:00 UTC</time>`,
 				`<span>Never used</span>`,
 				`method="post" action="/account/security/passkeys/cred-1/rename"`,
 				`<label for="rename-cred-1">New name</label>`,
@@ -271,7 +271,7 @@ func TestPages(t *testing.T) {
 				`<span class="state state-on">On</span>`,
 				`action="/account/security/totp/remove"`,
 				// Recovery keys.
-				`<strong>8 of 10 unused</strong>, created <time datetime="2026-06-03T10:00:00Z">3 Jun 2026</time>`,
+				`<strong>8 of 10 unused</strong>, created <time datetime="2026-06-03T10:00:00Z" data-when="date" title="3 June 2026, 10:00 UTC">3 Jun 2026</time>`,
 				`Generate new keys</button>`,
 				`stop working`,
 				// Password: change and remove.
@@ -514,7 +514,7 @@ func TestPages(t *testing.T) {
 			},
 			want: []string{
 				`<span class="state state-on">On</span>`,
-				`Advanced security has been on since <time datetime="2026-11-20T10:00:00Z">20 Nov 2026</time>.`,
+				`Advanced security has been on since <time datetime="2026-11-20T10:00:00Z" data-when="date" title="20 November 2026, 10:00 UTC">20 Nov 2026</time>.`,
 				`<div class="alert" role="alert" id="advanced-error">`,
 				`What this means now`,
 				`<form method="post" action="/account/security/advanced/leave">`,
@@ -603,7 +603,7 @@ func TestPages(t *testing.T) {
 			want: []string{
 				`<h1>Ada Lovelace</h1>`,
 				`<dd>ada@example.com</dd>`,
-				`<time datetime="2026-11-27T09:33:00Z">27 November 2026, 09:33 UTC</time>`,
+				`<dd><time datetime="2026-11-27T09:33:00Z" data-when="daytime" title="27 November 2026, 09:33 UTC">Today, 09:33 UTC</time></dd>`,
 				`<li>Password</li><li>Authenticator app</li>`,
 				`<dd>Chrome on Linux</dd>`,
 				`<a href="/account" aria-current="page">Account</a>`,
@@ -628,7 +628,7 @@ func TestPages(t *testing.T) {
 				`<a href="/account/sessions">Sessions</a>`,
 				`<a href="/account/activity">Activity</a>`,
 			},
-			notWant: []string{`passkeys.js`, `sessions.js`},
+			notWant: []string{`<script`},
 		},
 		{
 			name: "second factor: code, offering to trust the device",
@@ -680,7 +680,7 @@ func TestPages(t *testing.T) {
 				// This device.
 				`<span>Chrome on macOS</span><span class="tag tag-current">This device</span><span class="tag tag-trusted">Trusted</span>`,
 				`<span class="place">London, England, United Kingdom</span>`,
-				`Signed in <time datetime="2026-11-25T13:00:00Z" title="25 November 2026, 13:00 UTC">25 Nov 2026</time>`,
+				`Signed in <time datetime="2026-11-25T13:00:00Z" data-when="recent" title="25 November 2026, 13:00 UTC">25 Nov, 13:00 UTC</time>`,
 				`<span class="active-now">Active now</span>`,
 				`Signed in with passkey`,
 				`Trusted: you won't be asked for a code here.`,
@@ -690,13 +690,13 @@ func TestPages(t *testing.T) {
 				// Its apps.
 				`<ul class="apps" aria-label="Apps on Chrome on macOS">`,
 				`<p class="app-name">ChatGPT</p>`,
-				`Active <time datetime="2026-11-27T14:56:00Z" title="27 November 2026, 14:56 UTC">4 minutes ago</time>`,
+				`Active <time datetime="2026-11-27T14:56:00Z" data-when="recent" title="27 November 2026, 14:56 UTC">4 minutes ago</time>`,
 				`<form method="post" action="/account/sessions/d1/apps/a1/end">`,
 				`<span>Sign out<span class="app-end-of"> of ChatGPT</span><span class="visually-hidden"> on Chrome on macOS</span></span></button>`,
 				`<form method="post" action="/account/sessions/d1/apps/a2/end">`,
 				// Another device, trusted, with an app.
 				`<span>Safari on iPhone</span><span class="tag tag-trusted">Trusted</span></h3>`,
-				`Active <time datetime="2026-11-27T13:00:00Z" title="27 November 2026, 13:00 UTC">2 hours ago</time>`,
+				`Active <time datetime="2026-11-27T13:00:00Z" data-when="recent" title="27 November 2026, 13:00 UTC">today, 13:00 UTC</time>`,
 				`Signed in with password and authenticator app`,
 				`<label for="select-d2"><input id="select-d2" type="checkbox" name="ids" value="d2" form="bulk-end">Select<span class="visually-hidden"> Safari on iPhone</span></label>`,
 				`<form method="post" action="/account/sessions/d2/end">`,
@@ -707,10 +707,10 @@ func TestPages(t *testing.T) {
 				`<form method="post" action="/account/sessions/d2/apps/a3/end">`,
 				// A command-line app, and a device without a name or apps.
 				`<span>Codex CLI</span></h3>`,
-				`Active <time datetime="2026-11-26T19:00:00Z" title="26 November 2026, 19:00 UTC">20 hours ago</time>`,
+				`Active <time datetime="2026-11-26T19:00:00Z" data-when="recent" title="26 November 2026, 19:00 UTC">yesterday, 19:00 UTC</time>`,
 				`<span>Unknown device</span></h3>`,
 				`<span class="place">Unknown location</span>`,
-				`Active <time datetime="2026-11-15T15:00:00Z" title="15 November 2026, 15:00 UTC">15 Nov 2026</time>`,
+				`Active <time datetime="2026-11-15T15:00:00Z" data-when="recent" title="15 November 2026, 15:00 UTC">15 Nov, 15:00 UTC</time>`,
 				`No apps: signed in to your latch account only.`,
 				`Signed in with recovery key`,
 				// Ending several at once.
@@ -720,14 +720,14 @@ func TestPages(t *testing.T) {
 				// Recently ended, with every delivery state.
 				`<h2 id="ended-heading">Recently ended</h2>`,
 				`<p class="item-name">Edge on Windows</p>`,
-				`Ended <time datetime="2026-11-27T14:58:00Z" title="27 November 2026, 14:58 UTC">2 minutes ago</time></span><span>Ended from another device</span>`,
+				`Ended <time datetime="2026-11-27T14:58:00Z" data-when="recent" title="27 November 2026, 14:58 UTC">2 minutes ago</time></span><span>Ended from another device</span>`,
 				`<li class="delivery delivery-ok">`,
 				`<span>Signed out of ChatGPT</span>`,
 				`<li class="delivery delivery-pending"><span class="pulse" aria-hidden="true"></span><span>Signing out of Codex…</span></li>`,
 				`<li class="delivery delivery-failed">`,
 				`<span>Couldn't reach Codex</span>`,
 				`<span>Platform: access ended</span>`,
-				`Ended <time datetime="2026-11-26T13:00:00Z" title="26 November 2026, 13:00 UTC">yesterday</time></span><span>Reported as not you</span>`,
+				`Ended <time datetime="2026-11-26T13:00:00Z" data-when="recent" title="26 November 2026, 13:00 UTC">yesterday, 13:00 UTC</time></span><span>Reported as not you</span>`,
 				`<span>Expired</span>`,
 			},
 			notWant: []string{
@@ -782,14 +782,15 @@ func TestPages(t *testing.T) {
 				`<title>Activity · latch</title>`,
 				`<a href="/account/activity" aria-current="page">Activity</a>`,
 				`<a href="/account/sessions">Sessions</a>`,
-				`Times are in UTC.`,
+				`<span data-zone-note>Times are in UTC.</span>`,
+				`<section class="panel day" aria-labelledby="day-2026-11-27" data-day="2026-11-27">`,
 				`<h2 class="day-head" id="day-2026-11-27"><time datetime="2026-11-27">Today</time></h2>`,
 				`<h2 class="day-head" id="day-2026-11-26"><time datetime="2026-11-26">Yesterday</time></h2>`,
 				`<h2 class="day-head" id="day-2026-11-24"><time datetime="2026-11-24">24 November 2026</time></h2>`,
 				`<li class="event">`,
 				`<p class="event-title"><strong>Session ended</strong> <span>by you on Chrome on macOS</span></p>`,
 				`<span>Edge on Windows</span><span class="place">Manchester, England, United Kingdom</span><span><span class="visually-hidden">IP address </span><code class="ip">81.2.69.160</code></span>`,
-				`<time class="event-time" datetime="2026-11-27T14:57:00Z" title="27 November 2026, 14:57 UTC">14:57</time>`,
+				`<time class="event-time" datetime="2026-11-27T14:57:00Z" data-when="clock" title="27 November 2026, 14:57 UTC">14:57</time>`,
 				`<p class="event-title"><strong>Signed in</strong> <span>with a passkey</span></p>`,
 				`<code class="ip">2a02:c7f:1234:5600::1</code>`,
 				`<li class="event event-info">`,
@@ -837,7 +838,7 @@ var (
 	externalRef = regexp.MustCompile(`(?i)(src|href|action)="(https?:)?//`)
 	inlineEvent = regexp.MustCompile(`(?i)<[^>]+\son[a-z]+="`)
 	scriptTag   = regexp.MustCompile(`(?is)<script\b.*?</script>`)
-	allowedJS   = regexp.MustCompile(`^<script src="/static/(?:passkeys|sessions)\.js\?v=[0-9a-f]+" defer></script>$`)
+	allowedJS   = regexp.MustCompile(`^<script src="/static/(?:passkeys|sessions|times)\.js\?v=[0-9a-f]+" defer></script>$`)
 	scriptOnly  = regexp.MustCompile(`<[a-z]+\b[^>]*\sdata-(?:passkey-(?:login|add|reauth|reveal|error)|copy|select-all)\b[^>]*>`)
 	formTag     = regexp.MustCompile(`(?i)</?form\b`)
 	inputTag    = regexp.MustCompile(`<input\b[^>]*>`)
@@ -867,7 +868,7 @@ func checkCommon(t *testing.T, body string) {
 	scripts := scriptTag.FindAllString(body, -1)
 	for _, tag := range scripts {
 		if !allowedJS.MatchString(tag) {
-			t.Errorf("script other than an external passkeys.js or sessions.js: %s", tag)
+			t.Errorf("script other than an external passkeys.js, sessions.js or times.js: %s", tag)
 		}
 	}
 	if n := strings.Count(strings.ToLower(body), "<script"); n != len(scripts) {
@@ -1374,51 +1375,6 @@ func TestSessionsPageDevices(t *testing.T) {
 	}
 	if d := (SessionsPage{Devices: []DeviceView{{ID: "x"}}}).ThisDevice(); d != nil {
 		t.Errorf("ThisDevice() with no current device = %v, want nil", d)
-	}
-}
-
-func TestAgo(t *testing.T) {
-	tests := []struct {
-		name string
-		t    time.Time
-		want string
-	}{
-		{"zero", time.Time{}, ""},
-		{"future", now.Add(time.Hour), "just now"},
-		{"seconds", now.Add(-40 * time.Second), "just now"},
-		{"one minute", now.Add(-time.Minute), "1 minute ago"},
-		{"minutes", now.Add(-59 * time.Minute), "59 minutes ago"},
-		{"one hour", now.Add(-time.Hour), "1 hour ago"},
-		{"hours", now.Add(-23 * time.Hour), "23 hours ago"},
-		{"yesterday", now.Add(-30 * time.Hour), "yesterday"},
-		{"days", now.Add(-6 * 24 * time.Hour), "6 days ago"},
-		{"a week", now.Add(-7 * 24 * time.Hour), "20 Nov 2026"},
-		{"another zone", time.Date(2026, 11, 1, 1, 0, 0, 0, time.FixedZone("X", 5*3600)), "31 Oct 2026"},
-	}
-	for _, tt := range tests {
-		if got := ago(now, tt.t); got != tt.want {
-			t.Errorf("%s: ago = %q, want %q", tt.name, got, tt.want)
-		}
-	}
-}
-
-func TestByDay(t *testing.T) {
-	at := func(d, h int) EventView { return EventView{At: time.Date(2026, 11, d, h, 0, 0, 0, time.UTC)} }
-	got := byDay(now, []EventView{at(27, 14), at(27, 1), at(26, 23), at(24, 9), at(24, 8), at(24, 7)})
-	var labels []string
-	var sizes []int
-	for _, d := range got {
-		labels = append(labels, d.Label)
-		sizes = append(sizes, len(d.Events))
-	}
-	if want := []string{"Today", "Yesterday", "24 November 2026"}; !slices.Equal(labels, want) {
-		t.Errorf("labels = %q, want %q", labels, want)
-	}
-	if want := []int{2, 1, 3}; !slices.Equal(sizes, want) {
-		t.Errorf("sizes = %v, want %v", sizes, want)
-	}
-	if byDay(now, nil) != nil {
-		t.Errorf("byDay(nil) is not empty")
 	}
 }
 

@@ -14,6 +14,11 @@ type Base struct {
 	CSRFToken string // value for hidden input name="csrf_token" in every POST form
 	SignedIn  bool   // shows "Account" and "Sign out" in the header when true
 	Email     string // the signed-in account's email, shown in the header when SignedIn
+
+	// Zone is the person's time zone, which pages give times in. Render
+	// sets it from the browser's word (see TimeZones); handlers leave it
+	// alone. Nil means not known: times are in UTC and say so.
+	Zone *time.Location
 }
 
 // LoginPage is the sign-in page at /login: a password form, a "Sign in with
