@@ -325,7 +325,9 @@ func (s *server) routes() http.Handler {
 		}
 		return "unmatched"
 	}
-	return web.SecurityHeaders(s.provider.FormTargets(), withDeadline(s.metrics.Instrument(route, s.guard().Wrap(s.styledMisses(mux)))))
+	// Pages give times in the zone times.js keeps in the tz cookie.
+	pages := templates.TimeZones(s.authn.Cookies.Name("tz"), s.styledMisses(mux))
+	return web.SecurityHeaders(s.provider.FormTargets(), withDeadline(s.metrics.Instrument(route, s.guard().Wrap(pages))))
 }
 
 // styledMisses answers a path no route has (404) and a method a route does
