@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 )
 
@@ -177,4 +179,13 @@ func snippet(s string, n int) string {
 		s = strings.ToValidUTF8(s[:n], "") + "…"
 	}
 	return s
+}
+
+// SetTimezone makes the tab's JavaScript (Date, Intl) run in the IANA time
+// zone, such as "Asia/Tokyo", from now on, whatever the host's zone.
+func SetTimezone(t testing.TB, ctx context.Context, zone string) {
+	t.Helper()
+	run(t, ctx, "set the time zone to "+zone, func(ctx context.Context, tgt *chromedp.Target) (cdp.Empty, error) {
+		return cdp.Call(ctx, tgt, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{TimezoneID: zone})
+	})
 }
