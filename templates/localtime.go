@@ -21,7 +21,7 @@ import (
 // script, times are in UTC and labelled so: true, if less friendly.
 //
 // The server and times.js write the same text for the same zone and
-// moment; TestTimesAgree in cmd/latch holds them to it.
+// moment; TestTimesInBrowser in cmd/latch holds them to it.
 
 // TimeZones makes the pages that next renders give times in the zone named
 // by the request's cookie of that name, when it names one. Mount it around

@@ -38,25 +38,30 @@
     return;
   }
 
+  const SHORT = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  const LONG = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September',
+    'October', 'November', 'December'];
+  let wallClock;
+  try {
+    wallClock = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+      second: 'numeric',
+    });
+  } catch (e) {
+    return; // a zone Intl names but cannot use ("Etc/Unknown")
+  }
+
   const secure = location.protocol === 'https:';
   const cookie = (secure ? '__Host-' : '') + 'latch_tz';
   if (!document.cookie.split('; ').includes(cookie + '=' + zone)) {
     document.cookie = `${cookie}=${zone}; path=/; max-age=31536000; samesite=lax${secure ? '; secure' : ''}`;
   }
-
-  const SHORT = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
-  const LONG = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September',
-    'October', 'November', 'December'];
-  const wallClock = new Intl.DateTimeFormat('en-US', {
-    timeZone: zone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: 'numeric',
-    day: 'numeric',
-    hour: 'numeric',
-    minute: 'numeric',
-    second: 'numeric',
-  });
 
   // local returns the date and wall-clock time in the zone at ms (since
   // the epoch), its day number on the calendar (days since 1 January 1970)
