@@ -36,6 +36,10 @@
 // screenshot. With LATCH_SCREENSHOTS set, a failed test also leaves a
 // screenshot there. For anything else use chromedp directly on the context.
 //
-// Nothing here skips a test: without Chromium the test fails and says to run
-// scripts/install-deps.sh.
+// Viewport, ColorScheme and UserAgent make a tab a phone or a desktop, dark
+// or light, an iPhone or a Windows PC. Axe runs axe-core, the accessibility
+// engine that scripts/install-deps.sh fetches, on the page in a tab.
+//
+// Nothing here skips a test: without Chromium (or axe-core) the test fails
+// and says to run scripts/install-deps.sh.
 package browsertest
