@@ -83,8 +83,20 @@ func Eval[T any](t testing.TB, ctx context.Context, js string) T {
 	return run(t, ctx, "evaluate "+snippet(js, 80), chromedp.Evaluate[T](js, chromedp.EvalAwaitPromise))
 }
 
-// Screenshot saves a PNG of the whole page, beyond the viewport, and
-// returns its path. name is a file name such as "login.png"; the file goes
+// Settle waits for the next frame, so that styles follow a change such as
+// the colour scheme or the viewport, and then until every transition and
+// finite animation in the page has ended. A change of colour scheme starts
+// the page's transitions (a button's background, say): a screenshot or a
+// contrast check taken at once would catch colours half way.
+func Settle(t testing.TB, ctx context.Context) {
+	t.Helper()
+	Eval[bool](t, ctx, `new Promise(r => requestAnimationFrame(() => r())).then(() => Promise.all(document.getAnimations()
+		.filter(a => a.effect && a.effect.getComputedTiming().endTime !== Infinity)
+		.map(a => a.finished.catch(() => null)))).then(() => true)`)
+}
+
+// Screenshot saves a PNG of the whole page, beyond the viewport, once it
+// has settled (see Settle), and returns its path. name is a file name such as "login.png"; the file goes
 // into $LATCH_SCREENSHOTS/<test name>/ if that variable is set (made if
 // missing), else into the test's temporary directory. An absolute name is
 // used as it is.
@@ -94,6 +106,7 @@ func Screenshot(t testing.TB, ctx context.Context, name string) string {
 	if !filepath.IsAbs(name) {
 		path = filepath.Join(screenshotDir(t), name)
 	}
+	Settle(t, ctx)
 	// Quality 100 makes chromedp ask for PNG; lower values give JPEG.
 	png := run(t, ctx, "take a screenshot", chromedp.FullScreenshot(100))
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {

@@ -61,8 +61,8 @@ var axeSource struct {
 	err  error
 }
 
-// Axe runs axe-core's default rules on the page in the tab, as it is laid
-// out now, and returns every violation, whatever its impact. It adds axe to
+// Axe runs axe-core's default rules on the page in the tab, once it has
+// settled (see Settle), and returns every violation, whatever its impact. It adds axe to
 // the page first if the page lacks it, through the DevTools protocol rather
 // than a script element, which latch's Content-Security-Policy would refuse.
 // Without axe.min.js it fails the test and says how to install it.
@@ -75,6 +75,7 @@ func Axe(t testing.TB, ctx context.Context) []AxeViolation {
 	if !Eval[bool](t, ctx, `typeof window.axe === 'object'`) {
 		run(t, ctx, "add axe-core to the page", chromedp.Evaluate[bool](axeSource.js+"\n;typeof window.axe === 'object'"))
 	}
+	Settle(t, ctx)
 	return Eval[[]AxeViolation](t, ctx, `axe.run(document, {resultTypes: ['violations']}).then(r => r.violations.map(v => ({
 		id: v.id, impact: v.impact || '', help: v.help, helpUrl: v.helpUrl,
 		nodes: v.nodes.map(n => ({target: n.target.flat().join(' '), html: n.html, summary: n.failureSummary || ''})),

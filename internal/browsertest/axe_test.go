@@ -58,3 +58,26 @@ func TestAxe(t *testing.T) {
 		t.Error("no axe version")
 	}
 }
+
+// TestSettle: after a change of colour scheme, a button whose background
+// takes 0.8 s to fade has its final colours once Settle returns.
+func TestSettle(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFile(w, r, "testdata/axe.html")
+	}))
+	t.Cleanup(srv.Close)
+	ctx := Chrome(t)
+	Navigate(t, ctx, Localhost(srv.URL))
+	background := func() string {
+		return Eval[string](t, ctx, `getComputedStyle(document.querySelector('#fading')).backgroundColor`)
+	}
+	ColorScheme(t, ctx, "dark")
+	if got := background(); got == "rgb(0, 0, 0)" {
+		t.Fatal("no transition to wait for")
+	}
+	Settle(t, ctx)
+	if got := background(); got != "rgb(0, 0, 0)" {
+		t.Errorf("background %s once settled, want rgb(0, 0, 0)", got)
+	}
+}
