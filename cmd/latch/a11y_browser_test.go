@@ -1,0 +1,322 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+
+	"latch/internal/browsertest"
+	"latch/templates"
+)
+
+// EnvDocsScreenshots names the environment variable with a directory where
+// TestAccessibilityInBrowser saves the README's pictures of the sessions
+// page (make screenshots sets it to docs/). Without it they go where
+// browsertest.Screenshot puts any other, so make test rewrites nothing.
+const EnvDocsScreenshots = "LATCH_DOCS_SCREENSHOTS"
+
+// User agents of the devices the test signs in with, as their browsers
+// send them.
+const (
+	uaLinuxChrome = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36"
+	uaIPhone      = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1"
+	uaWindowsEdge = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0"
+	uaLinuxFox    = "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
+)
+
+// a11yLayouts are the four ways each page is checked: a desktop window and
+// a phone, each light and dark.
+var a11yLayouts = []struct {
+	name          string
+	width, height int64
+	mobile        bool
+	scheme        string
+}{
+	{"1280 light", 1280, 900, false, "light"},
+	{"1280 dark", 1280, 900, false, "dark"},
+	{"390 light", 390, 844, true, "light"},
+	{"390 dark", 390, 844, true, "dark"},
+}
+
+// a11yAudit runs axe-core on page after page and gathers the serious and
+// critical violations, each element once with every page and layout where
+// it broke the rule, so that one faulty rule in the layout reads as one
+// finding rather than eighty.
+type a11yAudit struct {
+	t        *testing.T
+	findings map[string]*a11yFinding
+	order    []string
+	pages    int
+	minor    map[string]int // rule id: pages with a minor or moderate violation
+	version  string
+}
+
+type a11yFinding struct {
+	v     browsertest.AxeViolation // with the one node
+	where []string
+}
+
+func newA11yAudit(t *testing.T) *a11yAudit {
+	return &a11yAudit{t: t, findings: map[string]*a11yFinding{}, minor: map[string]int{}}
+}
+
+// check runs axe on the page in ctx, as it is now, in each layout, and
+// leaves the tab at 1280 px, light.
+func (a *a11yAudit) check(ctx context.Context, page string) {
+	a.t.Helper()
+	a.pages++
+	for _, l := range a11yLayouts {
+		browsertest.Viewport(a.t, ctx, l.width, l.height, l.mobile)
+		browsertest.ColorScheme(a.t, ctx, l.scheme)
+		for _, v := range browsertest.Axe(a.t, ctx) {
+			if !v.Serious() {
+				a.minor[v.ID]++
+				continue
+			}
+			for _, n := range v.Nodes {
+				key := v.ID + " " + n.Target
+				f := a.findings[key]
+				if f == nil {
+					one := v
+					one.Nodes = []browsertest.AxeNode{n}
+					f = &a11yFinding{v: one}
+					a.findings[key] = f
+					a.order = append(a.order, key)
+				}
+				f.where = append(f.where, page+" at "+l.name)
+			}
+		}
+	}
+	if a.version == "" {
+		a.version = browsertest.AxeVersion(a.t, ctx)
+	}
+	browsertest.Viewport(a.t, ctx, 1280, 900, false)
+	browsertest.ColorScheme(a.t, ctx, "light")
+}
+
+// report fails the test with each finding.
+func (a *a11yAudit) report() {
+	a.t.Helper()
+	a.t.Logf("axe-core %s: %d pages in %d layouts; %d serious or critical findings", a.version, a.pages, len(a11yLayouts), len(a.order))
+	if len(a.minor) > 0 {
+		a.t.Logf("minor and moderate rules broken (pages×layouts), not failing: %v", a.minor)
+	}
+	for _, key := range a.order {
+		f := a.findings[key]
+		where := f.where
+		if len(where) > 6 {
+			where = append(where[:6:6], fmt.Sprintf("and %d more", len(f.where)-6))
+		}
+		a.t.Errorf("%s\n\ton: %s\n\t%s", f.v, strings.Join(where, "; "), f.v.HelpURL)
+	}
+}
+
+// TestAccessibilityInBrowser: every page a person can reach, in the states
+// worth seeing (errors, a passkey, the authenticator app being set up,
+// recovery keys shown once, each step of advanced security, several
+// sessions and one recently ended), passes axe-core with no serious or
+// critical violation at 1280 and 390 px, light and dark. On the way it
+// takes the README's pictures of the sessions page.
+func TestAccessibilityInBrowser(t *testing.T) {
+	start := time.Now()
+	a := newA11yAudit(t)
+	app := newCallbackApp(t)
+	clients := testClients +
+		"  - id: chatgpt\n    app: ChatGPT\n    secret: chatgpt-secret-0123456789\n    redirect_uris: [" + app.url + "/callback]\n    first_party: true\n" +
+		"  - id: codex\n    app: Codex\n    secret: codex-secret-0123456789\n    redirect_uris: [" + app.url + "/callback]\n    first_party: true\n"
+	l := startLatch(t, func(c *Config) { c.ClientsFile = writeFile(t, "clients.yaml", clients) })
+	chatgpt := l.rp("chatgpt", "chatgpt-secret-0123456789", app.url+"/callback")
+	codex := l.rp("codex", "codex-secret-0123456789", app.url+"/callback")
+	openApp := func(ctx context.Context, r *rp) {
+		t.Helper()
+		f := r.newFlow()
+		browsertest.Navigate(t, ctx, f.url)
+		r.mustExchange(waitCallback(t, app, r, f), f)
+	}
+
+	laptop := browsertest.Chrome(t)
+	browsertest.UserAgent(t, laptop, uaLinuxChrome)
+	deviceBound := browsertest.AddAuthenticator(t, laptop, browsertest.AuthenticatorOptions{})
+
+	// Signed out: the sign-in page, with a wrong password, and the
+	// recovery-key sign-in.
+	browsertest.Navigate(t, laptop, l.url+"/login")
+	browsertest.WaitVisible(t, laptop, "[data-passkey-login]")
+	a.check(laptop, "sign-in")
+	browsertest.SetValue(t, laptop, "input[name=email]", l.email)
+	browsertest.SetValue(t, laptop, "input[name=password]", "not the password")
+	browsertest.Click(t, laptop, "form button[type=submit]")
+	browsertest.WaitVisible(t, laptop, "#form-error")
+	a.check(laptop, "sign-in, wrong password")
+	browsertest.Navigate(t, laptop, l.url+"/login/recover")
+	browsertest.WaitVisible(t, laptop, "#recovery_key")
+	a.check(laptop, "recovery-key sign-in")
+
+	// Four devices sign in while the password is enough; three open apps.
+	passwordSignIn(t, laptop, l)
+	a.check(laptop, "account")
+	openApp(laptop, chatgpt)
+	iphone, windows, firefox := browsertest.NewContext(t, laptop), browsertest.NewContext(t, laptop), browsertest.NewContext(t, laptop)
+	for _, d := range []struct {
+		ctx  context.Context
+		ua   string
+		apps []*rp
+	}{
+		{iphone, uaIPhone, []*rp{chatgpt, codex}},
+		{windows, uaWindowsEdge, []*rp{codex}},
+		{firefox, uaLinuxFox, []*rp{chatgpt}},
+	} {
+		browsertest.UserAgent(t, d.ctx, d.ua)
+		passwordSignIn(t, d.ctx, l)
+		for _, r := range d.apps {
+			openApp(d.ctx, r)
+		}
+	}
+
+	// Security: as it starts, with a passkey, setting up the authenticator
+	// app, and recovery keys shown once.
+	browsertest.Navigate(t, laptop, l.url+"/account/security")
+	a.check(laptop, "security")
+	addPasskey(t, laptop, l, "Work laptop")
+	a.check(laptop, "security, passkey added")
+	browsertest.Click(t, laptop, ".item-rename summary")
+	browsertest.WaitVisible(t, laptop, ".item-rename-form input[name=name]")
+	a.check(laptop, "security, renaming a passkey")
+	browsertest.Click(t, laptop, `form[action="/account/security/totp/begin"] button`)
+	browsertest.WaitVisible(t, laptop, "#totp-secret")
+	a.check(laptop, "security, authenticator app setup")
+	secret := strings.Join(strings.Fields(browsertest.Text(t, laptop, "#totp-secret")), "")
+	browsertest.SetValue(t, laptop, "#totp-code", totpCode(t, secret, l.clock.Now()))
+	browsertest.Click(t, laptop, `form[action="/account/security/totp/confirm"] button[type=submit]`)
+	waitText(t, laptop, "main", "Authenticator app turned on")
+	browsertest.Click(t, laptop, `#recovery form[action="/account/security/recovery/generate"] button`)
+	browsertest.WaitVisible(t, laptop, "#recovery-keys")
+	a.check(laptop, "security, recovery keys shown once")
+
+	// The step-up, with a passkey, a password and a code; then advanced
+	// security's recovery keys, waiting to be typed back.
+	browsertest.Navigate(t, laptop, l.url+"/account/reauth?next=/account/security%23advanced")
+	browsertest.WaitVisible(t, laptop, "[data-passkey-reauth]")
+	a.check(laptop, "step-up")
+	browsertest.Click(t, laptop, "[data-passkey-reauth]")
+	waitPath(t, laptop, "/account/security")
+	browsertest.Click(t, laptop, `form[action="/account/security/advanced/recovery"] button`)
+	browsertest.WaitVisible(t, laptop, "#recovery-keys")
+	a.check(laptop, "security, advanced security's recovery keys")
+	advancedKey := browsertest.Eval[string](t, laptop, `document.querySelector('#recovery-keys code').innerText`)
+
+	// Another browser, after the password: the authenticator app code and
+	// the recovery key instead.
+	stranger := browsertest.NewContext(t, laptop)
+	browsertest.Navigate(t, stranger, l.url+"/login")
+	browsertest.SetValue(t, stranger, "input[name=email]", l.email)
+	browsertest.SetValue(t, stranger, "input[name=password]", testPassword)
+	browsertest.Click(t, stranger, "form button[type=submit]")
+	waitPath(t, stranger, "/login/verify")
+	a.check(stranger, "second factor")
+	browsertest.Click(t, stranger, `a[href="/login/verify?recovery=1"]`)
+	browsertest.WaitVisible(t, stranger, "#recovery_key")
+	a.check(stranger, "second factor, recovery key")
+	// An app that asks for a phishing-resistant sign-in.
+	browsertest.Navigate(t, stranger, chatgpt.newFlow(oauth2.SetAuthURLParam("acr_values", "phr")).url)
+	browsertest.WaitVisible(t, stranger, "[data-passkey-login]")
+	a.check(stranger, "sign-in, passkey only")
+
+	// Sessions: this laptop, an iPhone and a Windows PC with their apps,
+	// and a Firefox that signed out, recently ended.
+	signOut(t, firefox, l)
+	a.check(firefox, "signed out")
+	browsertest.Navigate(t, laptop, l.url+"/account/sessions")
+	for _, want := range []string{"Safari on iPhone", "Edge on Windows", "Codex", "Recently ended", "Firefox on Linux"} {
+		waitText(t, laptop, "main", want)
+	}
+	a.check(laptop, "sessions")
+	sessionsScreenshots(t, laptop)
+	browsertest.Navigate(t, laptop, l.url+"/account/activity")
+	waitText(t, laptop, "main", "Passkey")
+	a.check(laptop, "activity")
+
+	// An app that is not latch's own asks for consent.
+	outsider := l.rp("outsider", "outsider-secret-0123456789", "http://localhost:47004/callback")
+	browsertest.Navigate(t, laptop, outsider.newFlow().url)
+	waitPath(t, laptop, "/consent")
+	a.check(laptop, "consent")
+	// Errors: an app latch does not know, a page that does not exist, a
+	// method a page does not take.
+	browsertest.Navigate(t, laptop, l.url+"/authorize?"+url.Values{"client_id": {"nobody"}, "response_type": {"code"},
+		"scope": {"openid"}, "redirect_uri": {"http://localhost:47009/callback"}}.Encode())
+	waitText(t, laptop, "main", "This sign-in link can't be used")
+	a.check(laptop, "error")
+	browsertest.Navigate(t, laptop, l.url+"/no-such-page")
+	waitText(t, laptop, "main", "Page not found")
+	a.check(laptop, "404")
+	browsertest.Navigate(t, laptop, l.url+"/account/sessions/end")
+	waitText(t, laptop, "main", "That can't be done here")
+	a.check(laptop, "405")
+	browsertest.Navigate(t, laptop, l.url+"/logout")
+	waitText(t, laptop, "main", "Sign out of latch?")
+	a.check(laptop, "sign-out confirmation")
+	// The page for a database that is away, as latch serves it.
+	pages, err := templates.Parse()
+	if err != nil {
+		t.Fatal(err)
+	}
+	away := http.NewServeMux()
+	away.Handle("GET /static/", templates.Static())
+	away.HandleFunc("GET /", pages.Unavailable)
+	awaySrv := httptest.NewServer(away)
+	t.Cleanup(awaySrv.Close)
+	browsertest.Navigate(t, laptop, browsertest.Localhost(awaySrv.URL)+"/account")
+	waitText(t, laptop, "main", "latch can't reach its database right now")
+	a.check(laptop, "database away (503)")
+
+	// Advanced security: a second, synced passkey and the key typed back
+	// make it ready; then it is on.
+	browsertest.RemoveAuthenticator(t, laptop, deviceBound)
+	browsertest.AddAuthenticator(t, laptop, browsertest.AuthenticatorOptions{BackupEligibility: true, BackupState: true})
+	addPasskey(t, laptop, l, "Phone")
+	browsertest.SetValue(t, laptop, "#advanced-recovery-key", advancedKey)
+	browsertest.Click(t, laptop, `form[action="/account/security/advanced/confirm-key"] button[type=submit]`)
+	waitText(t, laptop, "main", "Recovery keys confirmed")
+	a.check(laptop, "security, advanced security ready")
+	browsertest.Click(t, laptop, `form[action="/account/security/advanced/enroll"] button`)
+	waitText(t, laptop, "main", "Advanced security is on")
+	a.check(laptop, "security, advanced security on")
+
+	a.report()
+	t.Logf("%d pages checked in %v", a.pages, time.Since(start).Round(time.Millisecond))
+}
+
+// sessionsScreenshots saves the sessions page in ctx as the README shows
+// it: at 1280 px light, and as a phone in the dark.
+func sessionsScreenshots(t *testing.T, ctx context.Context) {
+	t.Helper()
+	dir := os.Getenv(EnvDocsScreenshots)
+	if dir != "" {
+		var err error
+		if dir, err = filepath.Abs(dir); err != nil {
+			t.Fatal(err)
+		}
+	}
+	shot := func(name string) {
+		if dir != "" {
+			name = filepath.Join(dir, name)
+		}
+		t.Logf("sessions page: %s", browsertest.Screenshot(t, ctx, name))
+	}
+	shot("sessions.png")
+	browsertest.Viewport(t, ctx, 390, 844, true)
+	browsertest.ColorScheme(t, ctx, "dark")
+	shot("sessions-phone-dark.png")
+	browsertest.Viewport(t, ctx, 1280, 900, false)
+	browsertest.ColorScheme(t, ctx, "light")
+}
