@@ -4,7 +4,7 @@ SHELL   := /bin/bash
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 
-.PHONY: build run test test-short deps lint check-structure bench bench-scale fuzz clean
+.PHONY: build run test test-short deps lint check-structure screenshots bench bench-scale fuzz clean
 
 # staticcheck, pinned: `make lint` installs this version into ./bin when it
 # is missing. Bump both together (2026.2.2 is module version v0.8.2).
@@ -43,6 +43,13 @@ lint: $(STATICCHECK)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
+
+# The README's pictures of the sessions page (docs/sessions.png, and
+# docs/sessions-phone-dark.png at 390 px in the dark), taken again from a real
+# latch in headless Chromium by the accessibility test, which checks the page
+# on the way. make test takes them too, into a temporary directory.
+screenshots: deps
+	LATCH_DOCS_SCREENSHOTS=$(CURDIR)/docs $(GO) test -count=1 -run '^TestAccessibilityInBrowser$$' ./cmd/latch
 
 # The README's table of each package's latch imports against `go list`.
 check-structure:
