@@ -31,6 +31,7 @@ const (
 	uaIPhone      = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1"
 	uaWindowsEdge = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0"
 	uaLinuxFox    = "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
+	uaAndroid     = "Mozilla/5.0 (Linux; Android 15; Pixel 9) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36"
 )
 
 // a11yLayouts are the four ways each page is checked: a desktop window and
@@ -121,10 +122,11 @@ func (a *a11yAudit) report() {
 }
 
 // TestAccessibilityInBrowser: every page a person can reach, in the states
-// worth seeing (errors, a passkey, the authenticator app being set up,
-// recovery keys shown once, each step of advanced security, several
-// sessions and one recently ended), passes axe-core with no serious or
-// critical violation at 1280 and 390 px, light and dark. On the way it
+// worth seeing (each form's error, a passkey renamed or suspended, the
+// authenticator app being set up, recovery keys shown once, each step of
+// advanced security, a recovery session, several sessions with a trusted
+// one and one recently ended), passes axe-core with no serious or critical
+// violation at 1280 and 390 px, light and dark. On the way it
 // takes the README's pictures of the sessions page.
 func TestAccessibilityInBrowser(t *testing.T) {
 	start := time.Now()
@@ -148,7 +150,7 @@ func TestAccessibilityInBrowser(t *testing.T) {
 	deviceBound := browsertest.AddAuthenticator(t, laptop, browsertest.AuthenticatorOptions{})
 
 	// Signed out: the sign-in page, with a wrong password, and the
-	// recovery-key sign-in.
+	// recovery-key sign-in, with a wrong key.
 	browsertest.Navigate(t, laptop, l.url+"/login")
 	browsertest.WaitVisible(t, laptop, "[data-passkey-login]")
 	a.check(laptop, "sign-in")
@@ -158,8 +160,11 @@ func TestAccessibilityInBrowser(t *testing.T) {
 	browsertest.WaitVisible(t, laptop, "#form-error")
 	a.check(laptop, "sign-in, wrong password")
 	browsertest.Navigate(t, laptop, l.url+"/login/recover")
-	browsertest.WaitVisible(t, laptop, "#recovery_key")
-	a.check(laptop, "recovery-key sign-in")
+	browsertest.SetValue(t, laptop, "#email", l.email)
+	browsertest.SetValue(t, laptop, "#recovery_key", "AAAA-BBBB-CCCC-DDDD")
+	browsertest.Click(t, laptop, `form[action="/login/recover"] button[type=submit]`)
+	browsertest.WaitVisible(t, laptop, "#form-error")
+	a.check(laptop, "recovery-key sign-in, wrong key")
 
 	// Four devices sign in while the password is enough; three open apps.
 	passwordSignIn(t, laptop, l)
@@ -182,8 +187,9 @@ func TestAccessibilityInBrowser(t *testing.T) {
 		}
 	}
 
-	// Security: as it starts, with a passkey, setting up the authenticator
-	// app, and recovery keys shown once.
+	// Security: as it starts, with a passkey (renamed, suspended), setting
+	// up the authenticator app (a wrong code first), and recovery keys
+	// shown once.
 	browsertest.Navigate(t, laptop, l.url+"/account/security")
 	a.check(laptop, "security")
 	addPasskey(t, laptop, l, "Work laptop")
@@ -191,10 +197,27 @@ func TestAccessibilityInBrowser(t *testing.T) {
 	browsertest.Click(t, laptop, ".item-rename summary")
 	browsertest.WaitVisible(t, laptop, ".item-rename-form input[name=name]")
 	a.check(laptop, "security, renaming a passkey")
+	// A suspended passkey's warning, as a copy with a lower counter leaves
+	// it (TestSuspendedPasskeyInBrowser plays the copy), and back.
+	suspend := func(on bool) {
+		t.Helper()
+		if _, err := l.srv.db.Pool.Exec(t.Context(), `UPDATE passkeys SET suspended_at = CASE WHEN $1 THEN now() END`, on); err != nil {
+			t.Fatal(err)
+		}
+	}
+	suspend(true)
+	browsertest.Navigate(t, laptop, l.url+"/account/security")
+	browsertest.WaitVisible(t, laptop, ".item-warning")
+	a.check(laptop, "security, suspended passkey")
+	suspend(false)
+	browsertest.Navigate(t, laptop, l.url+"/account/security")
 	browsertest.Click(t, laptop, `form[action="/account/security/totp/begin"] button`)
 	browsertest.WaitVisible(t, laptop, "#totp-secret")
-	a.check(laptop, "security, authenticator app setup")
 	secret := strings.Join(strings.Fields(browsertest.Text(t, laptop, "#totp-secret")), "")
+	browsertest.SetValue(t, laptop, "#totp-code", "000000")
+	browsertest.Click(t, laptop, `form[action="/account/security/totp/confirm"] button[type=submit]`)
+	browsertest.WaitVisible(t, laptop, "#totp-error")
+	a.check(laptop, "security, authenticator app setup, wrong code")
 	browsertest.SetValue(t, laptop, "#totp-code", totpCode(t, secret, l.clock.Now()))
 	browsertest.Click(t, laptop, `form[action="/account/security/totp/confirm"] button[type=submit]`)
 	waitText(t, laptop, "main", "Authenticator app turned on")
@@ -202,11 +225,17 @@ func TestAccessibilityInBrowser(t *testing.T) {
 	browsertest.WaitVisible(t, laptop, "#recovery-keys")
 	a.check(laptop, "security, recovery keys shown once")
 
-	// The step-up, with a passkey, a password and a code; then advanced
-	// security's recovery keys, waiting to be typed back.
+	// The step-up, with a passkey, a password and a code (a wrong password
+	// first); then advanced security's recovery keys, waiting to be typed
+	// back.
 	browsertest.Navigate(t, laptop, l.url+"/account/reauth?next=/account/security%23advanced")
 	browsertest.WaitVisible(t, laptop, "[data-passkey-reauth]")
-	a.check(laptop, "step-up")
+	browsertest.SetValue(t, laptop, "#password", "not the password")
+	browsertest.SetValue(t, laptop, "#code", "000000")
+	browsertest.Click(t, laptop, `form[action="/account/reauth"] button[type=submit]`)
+	browsertest.WaitVisible(t, laptop, "#form-error")
+	browsertest.WaitVisible(t, laptop, "[data-passkey-reauth]")
+	a.check(laptop, "step-up, wrong password")
 	browsertest.Click(t, laptop, "[data-passkey-reauth]")
 	waitPath(t, laptop, "/account/security")
 	browsertest.Click(t, laptop, `form[action="/account/security/advanced/recovery"] button`)
@@ -214,29 +243,41 @@ func TestAccessibilityInBrowser(t *testing.T) {
 	a.check(laptop, "security, advanced security's recovery keys")
 	advancedKey := browsertest.Eval[string](t, laptop, `document.querySelector('#recovery-keys code').innerText`)
 
-	// Another browser, after the password: the authenticator app code and
-	// the recovery key instead.
-	stranger := browsertest.NewContext(t, laptop)
-	browsertest.Navigate(t, stranger, l.url+"/login")
-	browsertest.SetValue(t, stranger, "input[name=email]", l.email)
-	browsertest.SetValue(t, stranger, "input[name=password]", testPassword)
-	browsertest.Click(t, stranger, "form button[type=submit]")
-	waitPath(t, stranger, "/login/verify")
-	a.check(stranger, "second factor")
-	browsertest.Click(t, stranger, `a[href="/login/verify?recovery=1"]`)
-	browsertest.WaitVisible(t, stranger, "#recovery_key")
-	a.check(stranger, "second factor, recovery key")
-	// An app that asks for a phishing-resistant sign-in.
-	browsertest.Navigate(t, stranger, chatgpt.newFlow(oauth2.SetAuthURLParam("acr_values", "phr")).url)
-	browsertest.WaitVisible(t, stranger, "[data-passkey-login]")
-	a.check(stranger, "sign-in, passkey only")
+	// An Android phone, after the password: the authenticator app code (a
+	// wrong one first), the recovery key instead, and back to the code,
+	// trusting the phone.
+	android := browsertest.NewContext(t, laptop)
+	browsertest.UserAgent(t, android, uaAndroid)
+	browsertest.Navigate(t, android, l.url+"/login")
+	browsertest.SetValue(t, android, "input[name=email]", l.email)
+	browsertest.SetValue(t, android, "input[name=password]", testPassword)
+	browsertest.Click(t, android, "form button[type=submit]")
+	waitPath(t, android, "/login/verify")
+	browsertest.SetValue(t, android, "#code", "000000")
+	browsertest.Click(t, android, `form[action="/login/verify"] button[type=submit]`)
+	browsertest.WaitVisible(t, android, "#form-error")
+	a.check(android, "second factor, wrong code")
+	browsertest.Click(t, android, `a[href="/login/verify?recovery=1"]`)
+	browsertest.WaitVisible(t, android, "#recovery_key")
+	a.check(android, "second factor, recovery key")
+	browsertest.Click(t, android, `a[href="/login/verify"]`)
+	l.clock.Add(30 * time.Second) // the code the laptop confirmed with works once
+	browsertest.SetValue(t, android, "#code", totpCode(t, secret, l.clock.Now()))
+	browsertest.Click(t, android, "#trust_device")
+	browsertest.Click(t, android, `form[action="/login/verify"] button[type=submit]`)
+	waitPath(t, android, "/account")
+	// An app that asks for a phishing-resistant sign-in, in a new browser.
+	phr := browsertest.NewContext(t, laptop)
+	browsertest.Navigate(t, phr, chatgpt.newFlow(oauth2.SetAuthURLParam("acr_values", "phr")).url)
+	browsertest.WaitVisible(t, phr, "[data-passkey-login]")
+	a.check(phr, "sign-in, passkey only")
 
-	// Sessions: this laptop, an iPhone and a Windows PC with their apps,
-	// and a Firefox that signed out, recently ended.
+	// Sessions: this laptop, an iPhone and a Windows PC with their apps, a
+	// trusted Android phone, and a Firefox that signed out, recently ended.
 	signOut(t, firefox, l)
 	a.check(firefox, "signed out")
 	browsertest.Navigate(t, laptop, l.url+"/account/sessions")
-	for _, want := range []string{"Safari on iPhone", "Edge on Windows", "Codex", "Recently ended", "Firefox on Linux"} {
+	for _, want := range []string{"Safari on iPhone", "Edge on Windows", "Codex", "Trusted", "Recently ended", "Firefox on Linux"} {
 		waitText(t, laptop, "main", want)
 	}
 	a.check(laptop, "sessions")
@@ -291,6 +332,15 @@ func TestAccessibilityInBrowser(t *testing.T) {
 	browsertest.Click(t, laptop, `form[action="/account/security/advanced/enroll"] button`)
 	waitText(t, laptop, "main", "Advanced security is on")
 	a.check(laptop, "security, advanced security on")
+	// A recovery-key sign-in leads to the security page alone.
+	signOut(t, laptop, l)
+	browsertest.Navigate(t, laptop, l.url+"/login/recover")
+	browsertest.SetValue(t, laptop, "#email", l.email)
+	browsertest.SetValue(t, laptop, "#recovery_key", advancedKey)
+	browsertest.Click(t, laptop, `form[action="/login/recover"] button[type=submit]`)
+	waitPath(t, laptop, "/account/security")
+	waitText(t, laptop, "main", "You signed in with a recovery key")
+	a.check(laptop, "security, after a recovery-key sign-in")
 
 	a.report()
 	t.Logf("%d pages checked in %v", a.pages, time.Since(start).Round(time.Millisecond))
