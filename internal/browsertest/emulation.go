@@ -2,6 +2,8 @@ package browsertest
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/cdproto/emulation"
@@ -20,14 +22,29 @@ func Viewport(t testing.TB, ctx context.Context, width, height int64, mobile boo
 
 // ColorScheme makes the tab's pages see prefers-color-scheme as scheme,
 // "light" or "dark"; "" goes back to the browser's own. It stays across
-// navigations.
+// navigations, and ends any other media feature that Media emulated.
 func ColorScheme(t testing.TB, ctx context.Context, scheme string) {
 	t.Helper()
-	var features []*emulation.MediaFeature
-	if scheme != "" {
-		features = []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: scheme}}
+	Media(t, ctx, map[string]string{"prefers-color-scheme": scheme})
+}
+
+// Media makes the tab's pages see the CSS media features given, such as
+// {"prefers-color-scheme": "dark", "prefers-reduced-motion": "reduce"}, and
+// the browser's own value of every other; a feature given "" is the
+// browser's own too. Each call replaces the last. It stays across
+// navigations.
+func Media(t testing.TB, ctx context.Context, features map[string]string) {
+	t.Helper()
+	var list []*emulation.MediaFeature
+	var names []string
+	for name, value := range features {
+		if value != "" {
+			list = append(list, &emulation.MediaFeature{Name: name, Value: value})
+			names = append(names, name+": "+value)
+		}
 	}
-	call(t, ctx, "emulate prefers-color-scheme: "+scheme, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Features: features})
+	slices.Sort(names)
+	call(t, ctx, "emulate media features "+strings.Join(names, ", "), emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Features: list})
 }
 
 // UserAgent makes the tab send ua as its User-Agent header and report it as
