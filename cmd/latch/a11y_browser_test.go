@@ -106,6 +106,11 @@ func (a *a11yAudit) check(ctx context.Context, page string) {
 	browsertest.ColorScheme(a.t, ctx, "light")
 }
 
+// a11yShown is how many findings report spells out; past it, a change
+// that breaks a rule everywhere (a colour of the palette, say) is counted
+// by rule instead of burying the first findings in hundreds more.
+const a11yShown = 30
+
 // report fails the test with each finding.
 func (a *a11yAudit) report() {
 	a.t.Helper()
@@ -113,13 +118,21 @@ func (a *a11yAudit) report() {
 	if len(a.minor) > 0 {
 		a.t.Logf("minor and moderate rules broken (pages×layouts), not failing: %v", a.minor)
 	}
-	for _, key := range a.order {
+	more := map[string]int{}
+	for i, key := range a.order {
 		f := a.findings[key]
+		if i >= a11yShown {
+			more[f.v.ID]++
+			continue
+		}
 		where := f.where
 		if len(where) > 6 {
 			where = append(where[:6:6], fmt.Sprintf("and %d more", len(f.where)-6))
 		}
 		a.t.Errorf("%s\n\ton: %s\n\t%s", f.v, strings.Join(where, "; "), f.v.HelpURL)
+	}
+	if len(more) > 0 {
+		a.t.Errorf("and %d more elements, by rule: %v", len(a.order)-a11yShown, more)
 	}
 }
 
