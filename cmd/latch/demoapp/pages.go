@@ -148,7 +148,7 @@ func (a *App) css(w http.ResponseWriter, r *http.Request) {
 // themeFor picks the app's accent: the three known apps get their own
 // colours, and any other app a stable one from its name.
 // themeColors are the accents of the themes in demo.css, for the favicon.
-var themeColors = map[string]string{"green": "#0b7d61", "indigo": "#4f46e5", "orange": "#c2410c",
+var themeColors = map[string]string{"green": "#0a7a5f", "indigo": "#4f46e5", "orange": "#c2410c",
 	"teal": "#0f766e", "rose": "#be123c", "violet": "#6d28d9"}
 
 // favicon is the app's mark: its initial on its accent colour.
