@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -14,6 +15,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"latch/cmd/latch/demoapp"
 	"latch/internal/browsertest"
 	"latch/templates"
 )
@@ -146,18 +148,39 @@ func (a *a11yAudit) report() {
 func TestAccessibilityInBrowser(t *testing.T) {
 	start := time.Now()
 	a := newA11yAudit(t)
-	app := newCallbackApp(t)
-	clients := testClients +
-		"  - id: chatgpt\n    app: ChatGPT\n    secret: chatgpt-secret-0123456789\n    redirect_uris: [" + app.url + "/callback]\n    first_party: true\n" +
-		"  - id: codex\n    app: Codex\n    secret: codex-secret-0123456789\n    redirect_uris: [" + app.url + "/callback]\n    first_party: true\n"
+	// The demo apps of latch dev, ChatGPT and Codex, are the apps the
+	// devices sign in to; their pages are checked too.
+	type demo struct {
+		name, id, url string
+		ln            net.Listener
+	}
+	demos := []*demo{{name: "ChatGPT", id: "chatgpt-web"}, {name: "Codex", id: "codex-web"}}
+	clients := testClients
+	for _, d := range demos {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		d.ln, d.url = ln, "http://localhost:"+port(ln)
+		clients += fmt.Sprintf("  - id: %s\n    app: %s\n    secret: %s-secret-0123456789\n    redirect_uris: [%s/callback]\n"+
+			"    post_logout_redirect_uris: [%s/]\n    backchannel_logout_uri: %s/backchannel-logout\n    first_party: true\n",
+			d.id, d.name, d.id, d.url, d.url, d.url)
+	}
 	l := startLatch(t, func(c *Config) { c.ClientsFile = writeFile(t, "clients.yaml", clients) })
-	chatgpt := l.rp("chatgpt", "chatgpt-secret-0123456789", app.url+"/callback")
-	codex := l.rp("codex", "codex-secret-0123456789", app.url+"/callback")
-	openApp := func(ctx context.Context, r *rp) {
+	for _, d := range demos {
+		app, err := demoapp.New(demoapp.Config{Name: d.name, ClientID: d.id, ClientSecret: d.id + "-secret-0123456789", Issuer: l.url, BaseURL: d.url})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &http.Server{Handler: app}
+		go srv.Serve(d.ln)
+		t.Cleanup(func() { srv.Close() })
+	}
+	chatgpt, codex := demos[0], demos[1]
+	openApp := func(ctx context.Context, d *demo) {
 		t.Helper()
-		f := r.newFlow()
-		browsertest.Navigate(t, ctx, f.url)
-		r.mustExchange(waitCallback(t, app, r, f), f)
+		browsertest.Navigate(t, ctx, d.url+"/login")
+		waitText(t, ctx, "main", "Signed in as")
 	}
 
 	laptop := browsertest.Chrome(t)
@@ -184,21 +207,24 @@ func TestAccessibilityInBrowser(t *testing.T) {
 	// Four devices sign in while the password is enough; three open apps.
 	passwordSignIn(t, laptop, l)
 	a.check(laptop, "account")
+	browsertest.Navigate(t, laptop, chatgpt.url+"/")
+	a.check(laptop, "demo app, signed out")
 	openApp(laptop, chatgpt)
+	a.check(laptop, "demo app, signed in")
 	iphone, windows, firefox := browsertest.NewContext(t, laptop), browsertest.NewContext(t, laptop), browsertest.NewContext(t, laptop)
 	for _, d := range []struct {
 		ctx  context.Context
 		ua   string
-		apps []*rp
+		apps []*demo
 	}{
-		{iphone, uaIPhone, []*rp{chatgpt, codex}},
-		{windows, uaWindowsEdge, []*rp{codex}},
-		{firefox, uaLinuxFox, []*rp{chatgpt}},
+		{iphone, uaIPhone, []*demo{chatgpt, codex}},
+		{windows, uaWindowsEdge, []*demo{codex}},
+		{firefox, uaLinuxFox, []*demo{chatgpt}},
 	} {
 		browsertest.UserAgent(t, d.ctx, d.ua)
 		passwordSignIn(t, d.ctx, l)
-		for _, r := range d.apps {
-			openApp(d.ctx, r)
+		for _, app := range d.apps {
+			openApp(d.ctx, app)
 		}
 	}
 
@@ -283,14 +309,17 @@ func TestAccessibilityInBrowser(t *testing.T) {
 	waitPath(t, android, "/account")
 	// An app that asks for a phishing-resistant sign-in, in a new browser.
 	phr := browsertest.NewContext(t, laptop)
-	browsertest.Navigate(t, phr, chatgpt.newFlow(oauth2.SetAuthURLParam("acr_values", "phr")).url)
+	browsertest.Navigate(t, phr, l.appA().newFlow(oauth2.SetAuthURLParam("acr_values", "phr")).url)
 	browsertest.WaitVisible(t, phr, "[data-passkey-login]")
 	a.check(phr, "sign-in, passkey only")
 
 	// Sessions: this laptop, an iPhone and a Windows PC with their apps, a
 	// trusted Android phone, and a Firefox that signed out, recently ended.
-	signOut(t, firefox, l)
-	a.check(firefox, "signed out")
+	// Firefox signs out from ChatGPT, which signs it out of latch too.
+	browsertest.Navigate(t, firefox, chatgpt.url+"/")
+	browsertest.Click(t, firefox, `header form[action="/logout"] button`)
+	waitText(t, firefox, ".notice", "You signed out of latch and ChatGPT")
+	a.check(firefox, "demo app, signed out of latch and the app")
 	browsertest.Navigate(t, laptop, l.url+"/account/sessions")
 	for _, want := range []string{"Safari on iPhone", "Edge on Windows", "Codex", "Trusted", "Recently ended", "Firefox on Linux"} {
 		waitText(t, laptop, "main", want)
@@ -347,8 +376,9 @@ func TestAccessibilityInBrowser(t *testing.T) {
 	browsertest.Click(t, laptop, `form[action="/account/security/advanced/enroll"] button`)
 	waitText(t, laptop, "main", "Advanced security is on")
 	a.check(laptop, "security, advanced security on")
-	// A recovery-key sign-in leads to the security page alone.
+	// Signed out, a recovery-key sign-in leads to the security page alone.
 	signOut(t, laptop, l)
+	a.check(laptop, "signed out")
 	browsertest.Navigate(t, laptop, l.url+"/login/recover")
 	browsertest.SetValue(t, laptop, "#email", l.email)
 	browsertest.SetValue(t, laptop, "#recovery_key", advancedKey)
