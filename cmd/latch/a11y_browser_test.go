@@ -188,10 +188,10 @@ func TestAccessibilityInBrowser(t *testing.T) {
 	deviceBound := browsertest.AddAuthenticator(t, laptop, browsertest.AuthenticatorOptions{})
 
 	// Signed out: the sign-in page, with a wrong password, and the
-	// recovery-key sign-in, with a wrong key.
+	// recovery-key sign-in, with a wrong key. (A page with an error holds
+	// everything the page without one does.)
 	browsertest.Navigate(t, laptop, l.url+"/login")
 	browsertest.WaitVisible(t, laptop, "[data-passkey-login]")
-	a.check(laptop, "sign-in")
 	browsertest.SetValue(t, laptop, "input[name=email]", l.email)
 	browsertest.SetValue(t, laptop, "input[name=password]", "not the password")
 	browsertest.Click(t, laptop, "form button[type=submit]")
@@ -207,8 +207,6 @@ func TestAccessibilityInBrowser(t *testing.T) {
 	// Four devices sign in while the password is enough; three open apps.
 	passwordSignIn(t, laptop, l)
 	a.check(laptop, "account")
-	browsertest.Navigate(t, laptop, chatgpt.url+"/")
-	a.check(laptop, "demo app, signed out")
 	openApp(laptop, chatgpt)
 	a.check(laptop, "demo app, signed in")
 	iphone, windows, firefox := browsertest.NewContext(t, laptop), browsertest.NewContext(t, laptop), browsertest.NewContext(t, laptop)
@@ -234,10 +232,9 @@ func TestAccessibilityInBrowser(t *testing.T) {
 	browsertest.Navigate(t, laptop, l.url+"/account/security")
 	a.check(laptop, "security")
 	addPasskey(t, laptop, l, "Work laptop")
-	a.check(laptop, "security, passkey added")
 	browsertest.Click(t, laptop, ".item-rename summary")
 	browsertest.WaitVisible(t, laptop, ".item-rename-form input[name=name]")
-	a.check(laptop, "security, renaming a passkey")
+	a.check(laptop, "security, passkey added, renaming it")
 	// A suspended passkey's warning, as a copy with a lower counter leaves
 	// it (TestSuspendedPasskeyInBrowser plays the copy), and back.
 	suspend := func(on bool) {
@@ -335,8 +332,8 @@ func TestAccessibilityInBrowser(t *testing.T) {
 	browsertest.Navigate(t, laptop, outsider.newFlow().url)
 	waitPath(t, laptop, "/consent")
 	a.check(laptop, "consent")
-	// Errors: an app latch does not know, a page that does not exist, a
-	// method a page does not take.
+	// Errors: an app latch does not know and a page that does not exist
+	// (a method a page does not take shows the same page as the 404).
 	browsertest.Navigate(t, laptop, l.url+"/authorize?"+url.Values{"client_id": {"nobody"}, "response_type": {"code"},
 		"scope": {"openid"}, "redirect_uri": {"http://localhost:47009/callback"}}.Encode())
 	waitText(t, laptop, "main", "This sign-in link can't be used")
@@ -344,9 +341,6 @@ func TestAccessibilityInBrowser(t *testing.T) {
 	browsertest.Navigate(t, laptop, l.url+"/no-such-page")
 	waitText(t, laptop, "main", "Page not found")
 	a.check(laptop, "404")
-	browsertest.Navigate(t, laptop, l.url+"/account/sessions/end")
-	waitText(t, laptop, "main", "That can't be done here")
-	a.check(laptop, "405")
 	browsertest.Navigate(t, laptop, l.url+"/logout")
 	waitText(t, laptop, "main", "Sign out of latch?")
 	a.check(laptop, "sign-out confirmation")
