@@ -20,16 +20,16 @@ var ErrNotReady = errors.New("complete every step first")
 
 // advancedConditions works out the enrolment checklist.
 func (h *Handler) advancedConditions(ctx context.Context, d *sessions.Device, acct *authn.Account) (templates.AdvancedView, error) {
-	life := h.Sessions.Policy["advanced"]
+	life := h.Sessions.Policy[sessions.ModeAdvanced]
 	v := templates.AdvancedView{On: acct.Advanced(), SessionLimit: authn.Words(life.Absolute), IdleLimit: authn.Words(life.Idle),
-		StepUpWindow: authn.Words(h.StepUp["advanced"])}
+		StepUpWindow: authn.Words(h.StepUp[sessions.ModeAdvanced])}
 	if acct.AdvancedSince != nil {
 		v.Since = *acct.AdvancedSince
 	}
 	if v.On {
 		return v, nil
 	}
-	v.PasskeyStepUp = d.ACR == authn.ACRPhishingResistant && h.Now().Sub(d.AuthTime) <= h.StepUp["standard"]
+	v.PasskeyStepUp = d.ACR == authn.ACRPhishingResistant && h.Now().Sub(d.AuthTime) <= h.StepUp[sessions.ModeStandard]
 	list, err := h.Passkeys.List(ctx, acct.ID)
 	if err != nil {
 		return v, err
@@ -141,7 +141,7 @@ func (h *Handler) advancedEnroll(w http.ResponseWriter, r *http.Request) {
 	// Every condition holds: from here a hang-up changes nothing.
 	ctx = context.WithoutCancel(r.Context())
 	now := h.Now().UTC()
-	life := h.Sessions.Policy["advanced"]
+	life := h.Sessions.Policy[sessions.ModeAdvanced]
 	err = h.Sessions.Transact(ctx, func(t *sessions.Tx) error {
 		if err := h.Accounts.EnterAdvancedTx(ctx, t, acct.ID, now); err != nil {
 			return err
@@ -179,7 +179,7 @@ func (h *Handler) leaveAdvanced(ctx context.Context, t *sessions.Tx, r *http.Req
 		return err
 	}
 	t.Forget(d.ID)
-	if err := h.Sessions.SetLifetime(ctx, t, d.ID, h.Sessions.Policy["standard"], now, false); err != nil {
+	if err := h.Sessions.SetLifetime(ctx, t, d.ID, h.Sessions.Policy[sessions.ModeStandard], now, false); err != nil {
 		return err
 	}
 	if err := sessions.Record(ctx, t, sessions.Event{AccountID: acct.ID, At: now, Kind: "advanced_off", DeviceSessionID: d.ID,

@@ -42,7 +42,7 @@ type Handler struct {
 	// StepUp is the window within which an authentication counts for a
 	// sensitive change, by security mode (docs/design.md §Policies P2: 10
 	// and 5 minutes).
-	StepUp map[string]time.Duration
+	StepUp map[sessions.SecurityMode]time.Duration
 	// Bearer lets first-party apps call the sessions API.
 	Bearer BearerChecker
 	// AppName names a client for people; AppAlias is a native or CLI

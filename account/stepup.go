@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"time"
 
 	"latch/authn"
 	"latch/internal/pg"
@@ -27,7 +26,9 @@ func (h *Handler) fresh(ctx context.Context, d *sessions.Device, acct *authn.Acc
 	}
 	window, ok := h.StepUp[acct.SecurityMode]
 	if !ok {
-		window = 5 * time.Minute
+		// A mode without a window (the wiring forgot one) is never fresh:
+		// every change asks for a step-up rather than guess a window.
+		return false
 	}
 	// Advanced accounts confirm changes with a passkey only.
 	if acct.Advanced() && d.ACR != authn.ACRPhishingResistant {
@@ -157,7 +158,7 @@ func (h *Handler) renderReauth(w http.ResponseWriter, r *http.Request, status in
 	action, description := h.describeChange(ctx, d, changeID)
 	// Keeping a suspended passkey takes a second factor: a password alone
 	// would lead back here.
-	passkeyOnly := acct.SecurityMode == "advanced" || (action == "passkey_reinstate" && !hasTOTP)
+	passkeyOnly := acct.Advanced() || (action == "passkey_reinstate" && !hasTOTP)
 	p := templates.ReauthPage{Base: h.baseFor(w, r, "Confirm it's you", acct), Change: changeID, Next: safeNext(next),
 		HasPassword: acct.HasPassword, HasTOTP: hasTOTP, HasPasskey: n > 0, PasskeyOnly: passkeyOnly,
 		Error: msg, Description: description}

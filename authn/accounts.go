@@ -30,7 +30,7 @@ type Account struct {
 	ID           string
 	Email        string
 	Name         string
-	SecurityMode string
+	SecurityMode sessions.SecurityMode
 	CreatedAt    time.Time
 	HasPassword  bool
 	// AdvancedSince is when advanced security was turned on, or nil.
@@ -38,7 +38,7 @@ type Account struct {
 }
 
 // Advanced reports whether the account is in advanced security mode.
-func (a *Account) Advanced() bool { return a.SecurityMode == "advanced" }
+func (a *Account) Advanced() bool { return a.SecurityMode == sessions.ModeAdvanced }
 
 // Accounts stores accounts, their passwords, their security mode and the
 // apps each has allowed (consents).
@@ -88,7 +88,7 @@ func (s *Accounts) Create(ctx context.Context, email, name, password string) (*A
 			return nil, err
 		}
 	}
-	a := &Account{Email: email, Name: strings.TrimSpace(name), SecurityMode: "standard", HasPassword: hash != ""}
+	a := &Account{Email: email, Name: strings.TrimSpace(name), SecurityMode: sessions.ModeStandard, HasPassword: hash != ""}
 	err = pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `INSERT INTO accounts (email, email_key, name) VALUES ($1, $2, $3)
 			RETURNING id, created_at`, email, EmailKey(email), a.Name).Scan(&a.ID, &a.CreatedAt)
@@ -112,13 +112,22 @@ func (s *Accounts) Create(ctx context.Context, email, name, password string) (*A
 
 const accountColumns = `a.id, a.email, a.name, a.security_mode, a.created_at, p.hash IS NOT NULL, a.advanced_since`
 
+// scanAccount reads an account. A security mode latch does not know is an
+// error: no account is taken for a standard one by mistake.
 func scanAccount(row pgx.Row) (*Account, error) {
 	var a Account
-	err := row.Scan(&a.ID, &a.Email, &a.Name, &a.SecurityMode, &a.CreatedAt, &a.HasPassword, &a.AdvancedSince)
+	var mode string
+	err := row.Scan(&a.ID, &a.Email, &a.Name, &mode, &a.CreatedAt, &a.HasPassword, &a.AdvancedSince)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNoAccount
 	}
-	return &a, err
+	if err != nil {
+		return nil, err
+	}
+	if a.SecurityMode, err = sessions.ParseSecurityMode(mode); err != nil {
+		return nil, fmt.Errorf("authn: account %s: %w", a.ID, err)
+	}
+	return &a, nil
 }
 
 // ByEmail finds an account by email, ignoring case.

@@ -108,7 +108,7 @@ func alertAdvancedOn(h *Handler, acct *Account, ended int) alertDraft {
 	return alertDraft{Subject: "Advanced security is on", Alert: notify.Alert{
 		Heading: "Advanced security is on",
 		Lines: []string{"Your account now signs in with passkeys only. Your password and authenticator app were removed, and sessions last at most " +
-			Words(h.Sessions.Policy["advanced"].Absolute) + ".",
+			Words(h.Sessions.Policy[sessions.ModeAdvanced].Absolute) + ".",
 			fmt.Sprintf("%d other sessions were signed out.", ended),
 			"Only your recovery keys can get you back in if you lose your passkeys: nobody else can."},
 		Facts:  [][2]string{{"When", when(h.Now())}},

@@ -217,7 +217,7 @@ func (h *Handler) renderSecondFactor(w http.ResponseWriter, r *http.Request, sta
 	p := templates.SecondFactorPage{Base: h.base(w, r, "Two-step verification", nil), UseRecovery: useRecovery, Error: msg}
 	if acct, err := h.Accounts.ByID(r.Context(), st.AccountID); err == nil {
 		p.Email = acct.Email
-		p.CanTrust = acct.SecurityMode == "standard"
+		p.CanTrust = !acct.Advanced()
 	}
 	if st.AuthRequest != "" {
 		if req, err := h.Requests.LoginRequest(r.Context(), st.AuthRequest); err == nil {
@@ -319,7 +319,7 @@ func (h *Handler) secondFactor(w http.ResponseWriter, r *http.Request) {
 	// The code was right, or the recovery key decides inside the sign-in's
 	// transaction: from here a hang-up changes nothing.
 	ctx = context.WithoutCancel(r.Context())
-	trust := r.PostFormValue("trust_device") == "1" && acct.SecurityMode == "standard"
+	trust := r.PostFormValue("trust_device") == "1" && !acct.Advanced()
 	var trustSecret string
 	// A recovery key is a one-time password too (RFC 8176 "otp").
 	d, err := h.signIn(ctx, w, r, acct, []string{"pwd", "otp", "mfa"}, "", ev, func(t *sessions.Tx) error {

@@ -501,7 +501,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		// A trusted device (a multi-factor sign-in here chose "trust this
 		// device") skips the second factor for 30 days; never in advanced mode.
 		td, _ := h.Cookies.Read(r, "td")
-		if id, ok := h.Sessions.Trusted(ctx, acct.ID, td); ok && acct.SecurityMode == "standard" {
+		if id, ok := h.Sessions.Trusted(ctx, acct.ID, td); ok && !acct.Advanced() {
 			ev.Detail["trusted_device"] = id
 		} else {
 			h.startSecondFactor(w, r, acct, req)

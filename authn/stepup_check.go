@@ -27,7 +27,7 @@ func (e *StepUpRefused) Error() string { return "authn: step-up refused: " + e.M
 // latch could not check (its database did not answer, or ErrBusy).
 func (h *Handler) CheckStepUp(queue context.Context, r *http.Request, acct *Account, password, code string) ([]string, error) {
 	ctx := r.Context()
-	if acct.SecurityMode == "advanced" {
+	if acct.Advanced() {
 		return nil, &StepUpRefused{Status: http.StatusForbidden, Message: "This account confirms changes with a passkey only."}
 	}
 	throttled := func(wait time.Duration, err error) error {

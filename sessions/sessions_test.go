@@ -30,7 +30,7 @@ func newStore(t *testing.T) (*Store, *testclock.Clock, string) {
 func TestLifetimes(t *testing.T) {
 	for _, tc := range []struct {
 		name           string
-		mode           string
+		mode           SecurityMode
 		step, idleGap  time.Duration
 		absolute, idle time.Duration
 	}{

@@ -40,14 +40,14 @@ type Lifetime struct {
 	Idle     time.Duration // since the last activity
 }
 
-// Policy maps security modes ("standard", "advanced") to lifetimes.
-type Policy map[string]Lifetime
+// Policy maps security modes to lifetimes.
+type Policy map[SecurityMode]Lifetime
 
 // DefaultPolicy is the table of docs/design.md §Policies P1.
 func DefaultPolicy() Policy {
 	return Policy{
-		"standard": {Absolute: 30 * 24 * time.Hour, Idle: 14 * 24 * time.Hour},
-		"advanced": {Absolute: 12 * time.Hour, Idle: 15 * time.Minute},
+		ModeStandard: {Absolute: 30 * 24 * time.Hour, Idle: 14 * 24 * time.Hour},
+		ModeAdvanced: {Absolute: 12 * time.Hour, Idle: 15 * time.Minute},
 	}
 }
 
@@ -117,7 +117,7 @@ func (d *Device) ExpiresAt() time.Time {
 // NewDevice describes a fresh sign-in.
 type NewDevice struct {
 	AccountID string
-	Mode      string // security mode of the account
+	Mode      SecurityMode // security mode of the account
 	AMR       []string
 	ACR       string
 	IP        netip.Addr

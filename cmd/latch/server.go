@@ -205,8 +205,8 @@ func newServer(ctx context.Context, cfg *Config, db *database, logger *slog.Logg
 		return nil, err
 	}
 	policy := sessions.Policy{
-		"standard": {Absolute: cfg.SessionAbsolute, Idle: cfg.SessionIdle},
-		"advanced": {Absolute: cfg.AdvancedSessionAbsolute, Idle: cfg.AdvancedSessionIdle},
+		sessions.ModeStandard: {Absolute: cfg.SessionAbsolute, Idle: cfg.SessionIdle},
+		sessions.ModeAdvanced: {Absolute: cfg.AdvancedSessionAbsolute, Idle: cfg.AdvancedSessionIdle},
 	}
 	s := &server{cfg: cfg, logger: logger, db: db, metrics: web.NewMetrics(), clientIP: clientIP,
 		limiter: web.NewRateLimiter(cfg.RateLimit/60, cfg.RateLimit)}
@@ -268,7 +268,7 @@ func newServer(ctx context.Context, cfg *Config, db *database, logger *slog.Logg
 	s.account = &account.Handler{Authn: s.authn, Accounts: s.accounts, Passkeys: s.authn.Passkeys, TOTP: totp,
 		Throttle: s.throttle, Recovery: s.authn.Recovery, Sessions: s.sessions, Changes: &account.Changes{DB: db.Pool, Now: now},
 		Pages: pages, Cookies: cookies, CSRF: s.authn.CSRF, ClientIP: clientIP, Logger: logger, Now: now, Reveal: flow,
-		StepUp: map[string]time.Duration{"standard": cfg.StepUp, "advanced": cfg.AdvancedStepUp}, Bearer: s.provider,
+		StepUp: map[sessions.SecurityMode]time.Duration{sessions.ModeStandard: cfg.StepUp, sessions.ModeAdvanced: cfg.AdvancedStepUp}, Bearer: s.provider,
 		AppName: func(id string) string {
 			if c, ok := byID[id]; ok {
 				return c.App()
