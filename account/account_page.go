@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"latch/internal/web"
+	"latch/sessions"
 	"latch/templates"
 )
 
@@ -29,22 +30,6 @@ func (h *Handler) account(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Pages.Render(w, http.StatusOK, templates.Account.With(templates.AccountPage{
 		Base: h.baseFor(w, r, "Your account", acct), Name: acct.Name, SignedInAt: d.CreatedAt,
-		Methods: methodNames(d.AMR), Device: "",
+		Methods: sessions.FactorWords(d.AMR), Device: "",
 	}))
-}
-
-// methodNames turns amr values into words for people.
-func methodNames(amr []string) []string {
-	var out []string
-	for _, m := range amr {
-		switch m {
-		case "pwd":
-			out = append(out, "Password")
-		case "otp":
-			out = append(out, "Authenticator app")
-		case "hwk", "swk":
-			out = append(out, "Passkey")
-		}
-	}
-	return out
 }

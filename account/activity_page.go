@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"latch/internal/web"
+	"latch/sessions"
 	"latch/templates"
 )
 
@@ -64,7 +65,7 @@ func (h *Handler) activity(w http.ResponseWriter, r *http.Request) {
 		switch e.Kind {
 		case "signin", "new_device", "signin_failed":
 			if m, _ := e.Detail["method"].(string); m != "" {
-				v.Detail = "with " + methodWords(m)
+				v.Detail = "with " + sessions.Method(m).Phrase()
 			}
 		case "session_ended", "app_session_ended":
 			if rs, _ := e.Detail["reason"].(string); reasons[rs] != "" {
@@ -78,18 +79,4 @@ func (h *Handler) activity(w http.ResponseWriter, r *http.Request) {
 		p.Events = append(p.Events, v)
 	}
 	h.Pages.Render(w, http.StatusOK, templates.Activity.With(p))
-}
-
-func methodWords(m string) string {
-	switch m {
-	case "passkey":
-		return "a passkey"
-	case "password":
-		return "a password"
-	case "password+totp":
-		return "a password and authenticator app"
-	case "password+recovery_key", "recovery_key":
-		return "a recovery key"
-	}
-	return m
 }

@@ -102,7 +102,7 @@ func (h *Handler) advancedConfirmKey(w http.ResponseWriter, r *http.Request) {
 	}
 	set, err := h.Recovery.Check(ctx, acct.ID, r.PostFormValue("recovery_key"))
 	if err != nil {
-		_ = h.Throttle.Fail(ctx, g, h.event(r, "recovery_key"), nil)
+		_ = h.Throttle.Fail(ctx, g, h.event(r, sessions.MethodRecoveryKey), nil)
 		backTo(w, r, "error", "advanced_key")
 		return
 	}

@@ -136,8 +136,8 @@ func (h *Handler) recordTx(ctx context.Context, t *sessions.Tx, r *http.Request,
 }
 
 // event is a history line of this request, for the throttle to record.
-func (h *Handler) event(r *http.Request, method string) sessions.Event {
-	return sessions.Event{IP: h.ClientIP.Addr(r), UserAgent: r.UserAgent(), Detail: map[string]any{"method": method}}
+func (h *Handler) event(r *http.Request, m sessions.Method) sessions.Event {
+	return sessions.Event{IP: h.ClientIP.Addr(r), UserAgent: r.UserAgent(), Detail: map[string]any{"method": string(m)}}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -79,22 +79,6 @@ func (h *Handler) sessionsBase(w http.ResponseWriter, r *http.Request, title str
 	return h.baseFor(w, r, title, acct), acct.Name, nil
 }
 
-// MethodName says how a session signed in, from its amr.
-func MethodName(amr []string) string {
-	has := func(m string) bool { return slices.Contains(amr, m) }
-	switch {
-	case has("hwk") || has("swk"):
-		return "Passkey"
-	case has("pwd") && has("otp"):
-		return "Password and authenticator app"
-	case has("pwd"):
-		return "Password"
-	case has("otp"):
-		return "Recovery key"
-	}
-	return "Unknown"
-}
-
 // reasons are the words for end reasons on the page.
 var reasons = map[string]string{
 	sessions.ReasonSignedOut:      "Signed out",
@@ -192,7 +176,7 @@ func (h *Handler) sessionsPage(w http.ResponseWriter, r *http.Request) {
 	for _, rec := range devices {
 		dn, kind := h.deviceName(rec)
 		v := templates.DeviceView{ID: rec.ID, Name: dn, Kind: kind, Location: placeOrUnknown(rec.Place),
-			SignedInAt: rec.SignedInAt, LastActiveAt: rec.LastActiveAt, Method: MethodName(rec.AMR),
+			SignedInAt: rec.SignedInAt, LastActiveAt: rec.LastActiveAt, Method: sessions.MethodOf(rec.AMR).Title(),
 			Trusted: rec.Trusted, Current: rec.ID == d.ID}
 		for _, a := range rec.Apps {
 			v.Apps = append(v.Apps, templates.AppView{ID: a.ID, Name: h.AppName(a.ClientID), SignedInAt: a.SignedInAt, LastActiveAt: a.LastActiveAt})
@@ -495,7 +479,7 @@ func (h *Handler) apiList(w http.ResponseWriter, r *http.Request) {
 	for _, d := range devices {
 		name, kind := h.deviceName(d)
 		s := APISession{ID: d.ID, Current: d.ID == self, Device: name, Kind: kind, Location: placeOrUnknown(d.Place),
-			SignedInAt: d.SignedInAt, LastActiveAt: d.LastActiveAt, Method: MethodName(d.AMR), Trusted: d.Trusted, Apps: []APIApp{}}
+			SignedInAt: d.SignedInAt, LastActiveAt: d.LastActiveAt, Method: sessions.MethodOf(d.AMR).Title(), Trusted: d.Trusted, Apps: []APIApp{}}
 		if d.IP.IsValid() {
 			s.IP = d.IP.String()
 		}

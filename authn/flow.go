@@ -92,8 +92,9 @@ func (h *Handler) WebAuthnBinding(w http.ResponseWriter, r *http.Request) string
 	return h.binding(w, r)
 }
 
-func (h *Handler) event(r *http.Request, method string) sessions.Event {
-	return sessions.Event{IP: h.ClientIP.Addr(r), UserAgent: r.UserAgent(), Detail: map[string]any{"method": method}}
+// event is a history line of this request, signed in (or tried) with m.
+func (h *Handler) event(r *http.Request, m sessions.Method) sessions.Event {
+	return sessions.Event{IP: h.ClientIP.Addr(r), UserAgent: r.UserAgent(), Detail: map[string]any{"method": string(m)}}
 }
 
 type passkeyLoginRequest struct {
@@ -142,7 +143,7 @@ func (h *Handler) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		h.Metrics.SignIns.WithLabelValues("passkey", "failure").Inc()
+		h.Metrics.SignIns.WithLabelValues(sessions.MethodPasskey.Metric(), "failure").Inc()
 		h.Logger.InfoContext(r.Context(), "passkey sign-in refused", "err", err)
 		msg := "latch could not verify that passkey. Try again, or use another way to sign in."
 		switch {
@@ -159,12 +160,12 @@ func (h *Handler) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 		h.failMaybeJSON(w, r, err, true)
 		return
 	}
-	d, err := h.signIn(ctx, w, r, acct, as.AMR(), ACRPhishingResistant, h.event(r, "passkey"), nil)
+	d, err := h.signIn(ctx, w, r, acct, as.AMR(), ACRPhishingResistant, h.event(r, sessions.MethodPasskey), nil)
 	if err != nil {
 		h.failMaybeJSON(w, r, err, true)
 		return
 	}
-	h.Metrics.SignIns.WithLabelValues("passkey", "success").Inc()
+	h.Metrics.SignIns.WithLabelValues(sessions.MethodPasskey.Metric(), "success").Inc()
 	h.finishSignIn(ctx, w, r, d, req, true)
 }
 
@@ -282,17 +283,17 @@ func (h *Handler) secondFactor(w http.ResponseWriter, r *http.Request) {
 		h.renderSecondFactor(w, r, http.StatusTooManyRequests, st, useRecovery, "Too many wrong codes. Try again in "+roundWait(wait)+".")
 		return
 	}
-	method := "totp"
+	method := sessions.MethodPasswordTOTP
 	if useRecovery {
-		method = "recovery_key"
+		method = sessions.MethodPasswordRecoveryKey
 	}
-	ev := h.event(r, "password+"+method)
+	ev := h.event(r, method)
 	refused := func(err error) {
 		if !errors.Is(err, ErrBadCode) && !errors.Is(err, recovery.ErrInvalidKey) && !errors.Is(err, ErrNoTOTP) {
 			h.fail(w, r, err)
 			return
 		}
-		h.Metrics.SignIns.WithLabelValues(method, "failure").Inc()
+		h.Metrics.SignIns.WithLabelValues(method.Metric(), "failure").Inc()
 		if err := h.Throttle.Fail(ctx, g, ev, h.throttleAlert(r, acct, guessSecondFactor)); err != nil {
 			h.fail(w, r, err)
 			return
@@ -364,7 +365,7 @@ func (h *Handler) secondFactor(w http.ResponseWriter, r *http.Request) {
 	if trustSecret != "" {
 		h.Cookies.Set(w, "td", trustSecret, h.Sessions.TrustLifetime())
 	}
-	h.Metrics.SignIns.WithLabelValues(method, "success").Inc()
+	h.Metrics.SignIns.WithLabelValues(method.Metric(), "success").Inc()
 	h.finishSignIn(ctx, w, r, d, req, false)
 }
 
@@ -415,13 +416,13 @@ func (h *Handler) recover(w http.ResponseWriter, r *http.Request) {
 		page(http.StatusTooManyRequests, "Too many failed attempts. Try again in "+roundWait(wait)+".")
 		return
 	}
-	ev := h.event(r, "recovery_key")
+	ev := h.event(r, sessions.MethodRecoveryKey)
 	refused := func() {
 		if err := h.Throttle.Fail(ctx, g, ev, h.throttleAlert(r, acct, guessRecoveryKey)); err != nil {
 			h.fail(w, r, err)
 			return
 		}
-		h.Metrics.SignIns.WithLabelValues("recovery_key", "failure").Inc()
+		h.Metrics.SignIns.WithLabelValues(sessions.MethodRecoveryKey.Metric(), "failure").Inc()
 		page(http.StatusUnauthorized, "That email and recovery key don't match an account that signs in with passkeys only.")
 	}
 	if acct == nil || acct.HasPassword {
@@ -485,6 +486,6 @@ func (h *Handler) recover(w http.ResponseWriter, r *http.Request) {
 	}
 	_ = h.Throttle.Succeed(ctx, g)
 	h.SetSessionCookie(w, secret, d)
-	h.Metrics.SignIns.WithLabelValues("recovery_key", "success").Inc()
+	h.Metrics.SignIns.WithLabelValues(sessions.MethodRecoveryKey.Metric(), "success").Inc()
 	http.Redirect(w, r, "/account/security", http.StatusSeeOther)
 }

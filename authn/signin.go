@@ -159,10 +159,10 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 // parsing, no query and no argon2id.
 func (h *Handler) RateLimited() map[string]string {
 	return map[string]string{
-		"POST /login":               "password",
-		"POST /login/passkey/begin": "passkey",
-		"POST /login/verify":        "second_factor",
-		"POST /login/recover":       "recovery_key",
+		"POST /login":               sessions.MethodPassword.Metric(),
+		"POST /login/passkey/begin": sessions.MethodPasskey.Metric(),
+		"POST /login/verify":        "second_factor", // a code or a recovery key: the body tells
+		"POST /login/recover":       sessions.MethodRecoveryKey.Metric(),
 	}
 }
 
@@ -408,7 +408,6 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.renderLogin(w, r, http.StatusBadRequest, req, "", "Enter your email address, like name@example.com.")
 		return
 	}
-	ip := h.ClientIP.Addr(r)
 	acct, err := h.accountByEmail(r.Context(), email)
 	if err != nil {
 		h.fail(w, r, err)
@@ -424,7 +423,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	case wait > 0:
-		h.Metrics.SignIns.WithLabelValues("password", "throttled").Inc()
+		h.Metrics.SignIns.WithLabelValues(sessions.MethodPassword.Metric(), "throttled").Inc()
 		w.Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds()+1)))
 		msg := fmt.Sprintf("Too many failed attempts. Try again in %s.", roundWait(wait))
 		if g.Device == nil {
@@ -439,7 +438,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	// whose answer the caller did not get.
 	worker, err := h.Accounts.Hasher.Reserve(queue)
 	if err != nil {
-		h.Metrics.SignIns.WithLabelValues("password", "busy").Inc()
+		h.Metrics.SignIns.WithLabelValues(sessions.MethodPassword.Metric(), "busy").Inc()
 		h.fail(w, r, err)
 		return
 	}
@@ -457,9 +456,9 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		// passkeys.
 		ok = false
 	}
-	ev := sessions.Event{IP: ip, UserAgent: r.UserAgent(), Detail: map[string]any{"method": "password"}}
+	ev := h.event(r, sessions.MethodPassword)
 	if !ok {
-		h.Metrics.SignIns.WithLabelValues("password", "failure").Inc()
+		h.Metrics.SignIns.WithLabelValues(sessions.MethodPassword.Metric(), "failure").Inc()
 		if err := h.Throttle.Fail(r.Context(), g, ev, h.throttleAlert(r, acct, guessPassword)); err != nil {
 			h.fail(w, r, err)
 			return
@@ -482,7 +481,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	} else if locked {
-		h.Metrics.SignIns.WithLabelValues("password", "locked").Inc()
+		h.Metrics.SignIns.WithLabelValues(sessions.MethodPassword.Metric(), "locked").Inc()
 		h.renderLogin(w, r, http.StatusTooManyRequests, req, email,
 			"Password sign-in to this account is locked after too many wrong verification codes. Sign in with a passkey, or contact your administrator to unlock it.")
 		return
@@ -513,7 +512,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.Metrics.SignIns.WithLabelValues("password", "success").Inc()
+	h.Metrics.SignIns.WithLabelValues(sessions.MethodPassword.Metric(), "success").Inc()
 	h.finishSignIn(ctx, w, r, d, req, false)
 }
 
@@ -693,7 +692,7 @@ func (h *Handler) signIn(ctx context.Context, w http.ResponseWriter, r *http.Req
 		}
 		if kind == "new_device" || acct.Advanced() {
 			method, _ := ev.Detail["method"].(string)
-			return h.alert(ctx, t, acct, alertSignIn(h, r, acct, kind == "new_device", methodWord(method)))
+			return h.alert(ctx, t, acct, alertSignIn(h, r, acct, kind == "new_device", sessions.Method(method).Title()))
 		}
 		return nil
 	})
@@ -791,19 +790,4 @@ func (h *Handler) loggedOut(w http.ResponseWriter, r *http.Request) {
 // LoginURL is the sign-in page for an authorization request.
 func LoginURL(authRequestID string) string {
 	return "/login?authRequestID=" + url.QueryEscape(authRequestID)
-}
-
-// methodWord names a sign-in method in an alert.
-func methodWord(m string) string {
-	switch m {
-	case "passkey":
-		return "Passkey"
-	case "password":
-		return "Password"
-	case "password+totp":
-		return "Password and authenticator app"
-	case "password+recovery_key", "recovery_key":
-		return "Recovery key"
-	}
-	return m
 }

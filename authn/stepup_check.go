@@ -5,6 +5,8 @@ import (
 	"errors"
 	"net/http"
 	"time"
+
+	"latch/sessions"
 )
 
 // StepUpRefused is a step-up whose secret was refused, or that the
@@ -59,7 +61,7 @@ func (h *Handler) CheckStepUp(queue context.Context, r *http.Request, acct *Acco
 	if err != nil {
 		return nil, err
 	}
-	ev := h.event(r, "password")
+	ev := h.event(r, sessions.MethodPassword)
 	amr := []string{"pwd"}
 	hasTOTP, err := h.TOTP.Enabled(ctx, acct.ID)
 	if err != nil {
@@ -88,7 +90,7 @@ func (h *Handler) CheckStepUp(queue context.Context, r *http.Request, acct *Acco
 			if !errors.Is(err, ErrBadCode) {
 				return nil, err
 			}
-			ev = h.event(r, "password+totp")
+			ev = h.event(r, sessions.MethodPasswordTOTP)
 			if err := h.Throttle.Fail(ctx, otp, ev, h.throttleAlert(r, acct, guessSecondFactor)); err != nil {
 				return nil, err
 			}

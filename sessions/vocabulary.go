@@ -1,9 +1,13 @@
 package sessions
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
-// The words latch stores and shows: an account's security mode. Each type
-// holds the values the database keeps, which never change.
+// The words latch stores and shows: an account's security mode, the
+// method of a sign-in. Each type holds the values the database keeps,
+// which never change.
 
 // SecurityMode is an account's security mode (docs/design.md §Policies
 // P19), the key of a Policy and of the step-up windows.
@@ -25,4 +29,104 @@ func ParseSecurityMode(s string) (SecurityMode, error) {
 		return m, nil
 	}
 	return "", fmt.Errorf("sessions: unknown security mode %q", s)
+}
+
+// Method is how a person proved who they are when signing in: the "method"
+// of an activity event's detail, the words of the alerts and pages, and the
+// label of latch_signins_total. It is the one place that names methods.
+type Method string
+
+const (
+	MethodPassword Method = "password"
+	MethodPasskey  Method = "passkey"
+	// MethodPasswordTOTP is a password, then the authenticator app's code.
+	MethodPasswordTOTP Method = "password+totp"
+	// MethodPasswordRecoveryKey is a password, then a recovery key in place
+	// of the authenticator app.
+	MethodPasswordRecoveryKey Method = "password+recovery_key"
+	// MethodRecoveryKey is a recovery key alone: the recovery sign-in of an
+	// account that signs in with passkeys only.
+	MethodRecoveryKey Method = "recovery_key"
+)
+
+// MethodOf says how a session signed in, from its amr (RFC 8176), or ""
+// when the amr names no method latch offers. A recovery key as a second
+// factor reads as the authenticator app: both are "otp" after "pwd".
+func MethodOf(amr []string) Method {
+	has := func(m string) bool { return slices.Contains(amr, m) }
+	switch {
+	case has("hwk") || has("swk"):
+		return MethodPasskey
+	case has("pwd") && has("otp"):
+		return MethodPasswordTOTP
+	case has("pwd"):
+		return MethodPassword
+	case has("otp"):
+		return MethodRecoveryKey
+	}
+	return ""
+}
+
+// Title names the method on its own, as alerts and the sessions page do:
+// "Passkey", "Password and authenticator app". An unknown method is
+// "Unknown", or its own value when it has one.
+func (m Method) Title() string {
+	switch m {
+	case MethodPasskey:
+		return "Passkey"
+	case MethodPassword:
+		return "Password"
+	case MethodPasswordTOTP:
+		return "Password and authenticator app"
+	case MethodPasswordRecoveryKey, MethodRecoveryKey:
+		return "Recovery key"
+	case "":
+		return "Unknown"
+	}
+	return string(m)
+}
+
+// Phrase names the method after "with", as the activity page does: "a
+// passkey", "a password and authenticator app".
+func (m Method) Phrase() string {
+	switch m {
+	case MethodPasskey:
+		return "a passkey"
+	case MethodPassword:
+		return "a password"
+	case MethodPasswordTOTP:
+		return "a password and authenticator app"
+	case MethodPasswordRecoveryKey, MethodRecoveryKey:
+		return "a recovery key"
+	}
+	return string(m)
+}
+
+// Metric is the method's label in latch_signins_total: the secret checked
+// at that step ("totp" for the code that follows a password).
+func (m Method) Metric() string {
+	switch m {
+	case MethodPasswordTOTP:
+		return "totp"
+	case MethodPasswordRecoveryKey:
+		return "recovery_key"
+	}
+	return string(m)
+}
+
+// FactorWords names each factor of amr for people, in order: "Password",
+// "Authenticator app", "Passkey" (the account page's "signed in with").
+func FactorWords(amr []string) []string {
+	var out []string
+	for _, m := range amr {
+		switch m {
+		case "pwd":
+			out = append(out, "Password")
+		case "otp":
+			out = append(out, "Authenticator app")
+		case "hwk", "swk":
+			out = append(out, "Passkey")
+		}
+	}
+	return out
 }
