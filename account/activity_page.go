@@ -10,30 +10,30 @@ import (
 
 // eventWords says what each kind of history event was, for people, and
 // which icon family it belongs to.
-var eventWords = map[string]struct{ kind, title string }{
-	"signin":                {"signin", "Signed in"},
-	"new_device":            {"new_device", "Signed in on a new device"},
-	"signin_failed":         {"lock", "Failed sign-in"},
-	"signin_throttled":      {"lock", "Sign-ins from unknown devices slowed down after failed attempts"},
-	"account_locked":        {"lock", "Password sign-in locked after too many wrong second-factor codes"},
-	"session_ended":         {"ended", "Session ended"},
-	"app_session_ended":     {"ended", "Signed out of an app"},
-	"reported_not_me":       {"ended", "Session reported as not you"},
-	"passkey_added":         {"credential", "Passkey added"},
-	"passkey_rename":        {"credential", "Passkey renamed"},
-	"passkey_remove":        {"credential", "Passkey removed"},
-	"passkey_clone_refused": {"lock", "A copied passkey was refused"},
-	"passkey_suspended":     {"lock", "Passkey suspended as a possible copy"},
-	"passkey_reinstated":    {"credential", "Suspended passkey confirmed as yours"},
-	"totp_added":            {"credential", "Authenticator app turned on"},
-	"totp_remove":           {"credential", "Authenticator app removed"},
-	"recovery_generate":     {"credential", "New recovery keys generated"},
-	"recovery_key_used":     {"recovery", "Recovery key used"},
-	"password_set":          {"credential", "Password changed"},
-	"password_remove":       {"credential", "Password removed"},
-	"step_up":               {"other", "Confirmed it was you"},
-	"device_untrusted":      {"credential", "Stopped trusting a device"},
-	"consent_granted":       {"credential", "Allowed an app"},
+var eventWords = map[sessions.EventKind]struct{ kind, title string }{
+	sessions.EventSignIn:              {"signin", "Signed in"},
+	sessions.EventNewDevice:           {"new_device", "Signed in on a new device"},
+	sessions.EventSignInFailed:        {"lock", "Failed sign-in"},
+	sessions.EventSignInThrottled:     {"lock", "Sign-ins from unknown devices slowed down after failed attempts"},
+	sessions.EventAccountLocked:       {"lock", "Password sign-in locked after too many wrong second-factor codes"},
+	sessions.EventSessionEnded:        {"ended", "Session ended"},
+	sessions.EventAppSessionEnded:     {"ended", "Signed out of an app"},
+	sessions.EventReportedNotMe:       {"ended", "Session reported as not you"},
+	sessions.EventPasskeyAdded:        {"credential", "Passkey added"},
+	sessions.EventPasskeyRenamed:      {"credential", "Passkey renamed"},
+	sessions.EventPasskeyRemoved:      {"credential", "Passkey removed"},
+	sessions.EventPasskeyCloneRefused: {"lock", "A copied passkey was refused"},
+	sessions.EventPasskeySuspended:    {"lock", "Passkey suspended as a possible copy"},
+	sessions.EventPasskeyReinstated:   {"credential", "Suspended passkey confirmed as yours"},
+	sessions.EventTOTPAdded:           {"credential", "Authenticator app turned on"},
+	sessions.EventTOTPRemoved:         {"credential", "Authenticator app removed"},
+	sessions.EventRecoveryGenerated:   {"credential", "New recovery keys generated"},
+	sessions.EventRecoveryKeyUsed:     {"recovery", "Recovery key used"},
+	sessions.EventPasswordSet:         {"credential", "Password changed"},
+	sessions.EventPasswordRemoved:     {"credential", "Password removed"},
+	sessions.EventStepUp:              {"other", "Confirmed it was you"},
+	sessions.EventDeviceUntrusted:     {"credential", "Stopped trusting a device"},
+	sessions.EventConsentGranted:      {"credential", "Allowed an app"},
 }
 
 func (h *Handler) activity(w http.ResponseWriter, r *http.Request) {
@@ -56,22 +56,23 @@ func (h *Handler) activity(w http.ResponseWriter, r *http.Request) {
 	for _, e := range events {
 		words, ok := eventWords[e.Kind]
 		if !ok {
-			words = struct{ kind, title string }{"other", e.Kind}
+			words = struct{ kind, title string }{"other", string(e.Kind)}
 		}
 		v := templates.EventView{At: e.At, Kind: words.kind, Title: words.title, Device: e.Device, Location: e.Place}
 		if e.IP != nil {
 			v.IP = e.IP.String()
 		}
 		switch e.Kind {
-		case "signin", "new_device", "signin_failed":
+		case sessions.EventSignIn, sessions.EventNewDevice, sessions.EventSignInFailed:
 			if m, _ := e.Detail["method"].(string); m != "" {
 				v.Detail = "with " + sessions.Method(m).Phrase()
 			}
-		case "session_ended", "app_session_ended":
+		case sessions.EventSessionEnded, sessions.EventAppSessionEnded:
 			if rs, _ := e.Detail["reason"].(string); reasons[rs] != "" {
 				v.Detail = reasons[rs]
 			}
-		case "passkey_added", "passkey_rename", "passkey_remove", "passkey_clone_refused", "passkey_suspended", "passkey_reinstated":
+		case sessions.EventPasskeyAdded, sessions.EventPasskeyRenamed, sessions.EventPasskeyRemoved, sessions.EventPasskeyCloneRefused,
+			sessions.EventPasskeySuspended, sessions.EventPasskeyReinstated:
 			if n, _ := e.Detail["name"].(string); n != "" {
 				v.Detail = "“" + n + "”"
 			}

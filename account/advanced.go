@@ -157,7 +157,7 @@ func (h *Handler) advancedEnroll(w http.ResponseWriter, r *http.Request) {
 		if err := h.Sessions.SetLifetime(ctx, t, d.ID, life, now, true); err != nil {
 			return err
 		}
-		if err := sessions.Record(ctx, t, sessions.Event{AccountID: acct.ID, At: now, Kind: "advanced_on", DeviceSessionID: d.ID,
+		if err := sessions.Record(ctx, t, sessions.Event{AccountID: acct.ID, At: now, Kind: sessions.EventAdvancedOn, DeviceSessionID: d.ID,
 			IP: h.ClientIP.Addr(r), UserAgent: r.UserAgent(), Detail: map[string]any{"sessions_ended": ended}}); err != nil {
 			return err
 		}
@@ -182,7 +182,7 @@ func (h *Handler) leaveAdvanced(ctx context.Context, t *sessions.Tx, r *http.Req
 	if err := h.Sessions.SetLifetime(ctx, t, d.ID, h.Sessions.Policy[sessions.ModeStandard], now, false); err != nil {
 		return err
 	}
-	if err := sessions.Record(ctx, t, sessions.Event{AccountID: acct.ID, At: now, Kind: "advanced_off", DeviceSessionID: d.ID,
+	if err := sessions.Record(ctx, t, sessions.Event{AccountID: acct.ID, At: now, Kind: sessions.EventAdvancedOff, DeviceSessionID: d.ID,
 		IP: h.ClientIP.Addr(r), UserAgent: r.UserAgent()}); err != nil {
 		return err
 	}

@@ -403,7 +403,8 @@ func (h *Handler) change(ctx context.Context, t *sessions.Tx, r *http.Request, d
 		}
 		detail["sessions_ended"] = n
 	}
-	if err := h.recordTx(ctx, t, r, acct.ID, c.Action, d.ID, detail); err != nil {
+	// The change's action is the kind of its event (sessions.EventPasskeyRenamed, ...).
+	if err := h.recordTx(ctx, t, r, acct.ID, sessions.EventKind(c.Action), d.ID, detail); err != nil {
 		return "", nil, err
 	}
 	return done, rv, nil
@@ -491,7 +492,7 @@ func (h *Handler) totpConfirm(w http.ResponseWriter, r *http.Request) {
 		if err := h.TOTP.ConfirmTx(ctx, t, acct.ID, r.PostFormValue("code")); err != nil {
 			return err
 		}
-		if err := h.recordTx(ctx, t, r, acct.ID, "totp_added", d.ID, nil); err != nil {
+		if err := h.recordTx(ctx, t, r, acct.ID, sessions.EventTOTPAdded, d.ID, nil); err != nil {
 			return err
 		}
 		// The code that just confirmed the app is a second factor this
@@ -581,7 +582,7 @@ func (h *Handler) passkeyAddFinish(w http.ResponseWriter, r *http.Request) {
 		if err := h.Passkeys.Add(ctx, t, pk); err != nil {
 			return err
 		}
-		if err := h.recordTx(ctx, t, r, acct.ID, "passkey_added", d.ID, map[string]any{"name": pk.Name, "synced": pk.BackupEligible}); err != nil {
+		if err := h.recordTx(ctx, t, r, acct.ID, sessions.EventPasskeyAdded, d.ID, map[string]any{"name": pk.Name, "synced": pk.BackupEligible}); err != nil {
 			return err
 		}
 		if err := h.Authn.AlertPasskey(ctx, t, r, acct, pk.Name, true); err != nil {

@@ -283,7 +283,7 @@ func (h *Handler) steppedUp(ctx context.Context, t *sessions.Tx, r *http.Request
 		return "", err
 	}
 	d.AuthTime, d.AMR, d.ACR = h.Now(), amr, acr
-	if err := h.recordTx(ctx, t, r, d.AccountID, "step_up", d.ID, map[string]any{"amr": amr}); err != nil {
+	if err := h.recordTx(ctx, t, r, d.AccountID, sessions.EventStepUp, d.ID, map[string]any{"amr": amr}); err != nil {
 		return "", err
 	}
 	return secret, nil

@@ -75,7 +75,7 @@ func (h *Handler) reinstate(ctx context.Context, w http.ResponseWriter, r *http.
 		if err != nil {
 			return err
 		}
-		if err := h.recordTx(ctx, t, r, acct.ID, "passkey_reinstated", d.ID, map[string]any{"name": name}); err != nil {
+		if err := h.recordTx(ctx, t, r, acct.ID, sessions.EventPasskeyReinstated, d.ID, map[string]any{"name": name}); err != nil {
 			return err
 		}
 		return h.Authn.AlertPasskeyReinstated(ctx, t, r, acct, name)

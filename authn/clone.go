@@ -22,7 +22,7 @@ import (
 // is the session of a step-up, "" for a sign-in.
 func (h *Handler) CloneRefused(r *http.Request, deviceSessionID string) CloneEvent {
 	return func(ctx context.Context, tx pgx.Tx, ref Refusal) error {
-		event := func(kind string) sessions.Event {
+		event := func(kind sessions.EventKind) sessions.Event {
 			reason := "suspended"
 			if ref.Regressed {
 				reason = "counter"
@@ -32,13 +32,13 @@ func (h *Handler) CloneRefused(r *http.Request, deviceSessionID string) CloneEve
 					"credential": base64.RawURLEncoding.EncodeToString(ref.CredentialID), "name": ref.Name,
 					"counter": ref.Counter, "stored": ref.Stored, "reason": reason}}
 		}
-		if err := sessions.Record(ctx, tx, event("passkey_clone_refused")); err != nil {
+		if err := sessions.Record(ctx, tx, event(sessions.EventPasskeyCloneRefused)); err != nil {
 			return err
 		}
 		if !ref.Suspended {
 			return nil
 		}
-		if err := sessions.Record(ctx, tx, event("passkey_suspended")); err != nil {
+		if err := sessions.Record(ctx, tx, event(sessions.EventPasskeySuspended)); err != nil {
 			return err
 		}
 		acct, err := h.Accounts.ByID(ctx, ref.AccountID)

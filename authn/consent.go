@@ -117,7 +117,7 @@ func (h *Handler) consent(w http.ResponseWriter, r *http.Request) {
 		if err := h.Accounts.ConsentTx(ctx, t, d.AccountID, req.ClientID, req.Scopes, h.Now()); err != nil {
 			return err
 		}
-		return sessions.Record(ctx, t, sessions.Event{AccountID: d.AccountID, At: h.Now(), Kind: "consent_granted",
+		return sessions.Record(ctx, t, sessions.Event{AccountID: d.AccountID, At: h.Now(), Kind: sessions.EventConsentGranted,
 			DeviceSessionID: d.ID, IP: h.ClientIP.Addr(r), UserAgent: r.UserAgent(),
 			Detail: map[string]any{"client_id": req.ClientID, "scopes": req.Scopes}})
 	})

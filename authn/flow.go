@@ -328,7 +328,7 @@ func (h *Handler) secondFactor(w http.ResponseWriter, r *http.Request) {
 			if err := h.Recovery.Use(ctx, t, acct.ID, key); err != nil {
 				return err
 			}
-			if err := h.recordTx(ctx, t, r, acct.ID, "recovery_key_used", "", map[string]any{"during": "second factor"}); err != nil {
+			if err := h.recordTx(ctx, t, r, acct.ID, sessions.EventRecoveryKeyUsed, "", map[string]any{"during": "second factor"}); err != nil {
 				return err
 			}
 			a, err := alertRecoveryUsed(ctx, h, t, r, acct)
@@ -456,7 +456,7 @@ func (h *Handler) recover(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return err
 		}
-		if err := h.recordTx(ctx, t, r, acct.ID, "recovery_key_used", d.ID, map[string]any{"during": "recovery sign-in"}); err != nil {
+		if err := h.recordTx(ctx, t, r, acct.ID, sessions.EventRecoveryKeyUsed, d.ID, map[string]any{"during": "recovery sign-in"}); err != nil {
 			return err
 		}
 		a, err := alertRecoveryUsed(ctx, h, t, r, acct)
@@ -473,7 +473,7 @@ func (h *Handler) recover(w http.ResponseWriter, r *http.Request) {
 				return err
 			}
 		}
-		ev.AccountID, ev.At, ev.Kind, ev.DeviceSessionID = acct.ID, h.Now(), "signin", d.ID
+		ev.AccountID, ev.At, ev.Kind, ev.DeviceSessionID = acct.ID, h.Now(), sessions.EventSignIn, d.ID
 		return sessions.Record(ctx, t, ev)
 	})
 	if errors.Is(err, recovery.ErrInvalidKey) {

@@ -690,9 +690,9 @@ func (h *Handler) signIn(ctx context.Context, w http.ResponseWriter, r *http.Req
 		if err := sessions.Record(ctx, t, ev); err != nil {
 			return err
 		}
-		if kind == "new_device" || acct.Advanced() {
+		if kind == sessions.EventNewDevice || acct.Advanced() {
 			method, _ := ev.Detail["method"].(string)
-			return h.alert(ctx, t, acct, alertSignIn(h, r, acct, kind == "new_device", sessions.Method(method).Title()))
+			return h.alert(ctx, t, acct, alertSignIn(h, r, acct, kind == sessions.EventNewDevice, sessions.Method(method).Title()))
 		}
 		return nil
 	})
@@ -716,10 +716,10 @@ func (h *Handler) SetSessionCookie(w http.ResponseWriter, secret string, d *sess
 const deviceCookieLifetime = 400 * 24 * time.Hour
 
 // deviceKind says whether this sign-in comes from a browser the account has
-// used before ("signin") or a new one ("new_device"), by a long-lived
+// used before (EventSignIn) or a new one (EventNewDevice), by a long-lived
 // random device cookie whose hash the account remembers (inside q, the
 // sign-in's transaction).
-func (h *Handler) deviceKind(ctx context.Context, q pg.Querier, w http.ResponseWriter, r *http.Request, accountID string) (string, error) {
+func (h *Handler) deviceKind(ctx context.Context, q pg.Querier, w http.ResponseWriter, r *http.Request, accountID string) (sessions.EventKind, error) {
 	id, ok := h.Cookies.Read(r, "did")
 	if !ok || len(id) < 32 {
 		id, _ = sessions.NewSecret()
@@ -730,9 +730,9 @@ func (h *Handler) deviceKind(ctx context.Context, q pg.Querier, w http.ResponseW
 		return "", err
 	}
 	if isNew {
-		return "new_device", nil
+		return sessions.EventNewDevice, nil
 	}
-	return "signin", nil
+	return sessions.EventSignIn, nil
 }
 
 // logoutPage shows the end_session confirmation, or a sign-out button.

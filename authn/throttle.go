@@ -170,7 +170,7 @@ func (t *Throttle) Fail(ctx context.Context, g Guess, ev sessions.Event,
 			return err
 		}
 		if g.AccountID != "" {
-			ev.AccountID, ev.At, ev.Kind = g.AccountID, now, "signin_failed"
+			ev.AccountID, ev.At, ev.Kind = g.AccountID, now, sessions.EventSignInFailed
 			if err := sessions.Record(ctx, tx, ev); err != nil {
 				return err
 			}
@@ -180,7 +180,7 @@ func (t *Throttle) Fail(ctx context.Context, g Guess, ev sessions.Event,
 				return err
 			}
 			if g.AccountID != "" {
-				ev.Kind, ev.Detail = "signin_throttled", map[string]any{"failures": n, "method": ev.Detail["method"]}
+				ev.Kind, ev.Detail = sessions.EventSignInThrottled, map[string]any{"failures": n, "method": ev.Detail["method"]}
 				if err := sessions.Record(ctx, tx, ev); err != nil {
 					return err
 				}
@@ -201,7 +201,7 @@ func (t *Throttle) Fail(ctx context.Context, g Guess, ev sessions.Event,
 		if err != nil || tag.RowsAffected() == 0 || g.AccountID == "" {
 			return err
 		}
-		ev.Kind, ev.Detail = "account_locked", map[string]any{"failures": n, "method": ev.Detail["method"]}
+		ev.Kind, ev.Detail = sessions.EventAccountLocked, map[string]any{"failures": n, "method": ev.Detail["method"]}
 		if err := sessions.Record(ctx, tx, ev); err != nil {
 			return err
 		}

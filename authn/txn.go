@@ -19,7 +19,7 @@ func (h *Handler) endOthers(ctx context.Context, t *sessions.Tx, accountID, keep
 }
 
 // recordTx writes an activity event of this request inside t.
-func (h *Handler) recordTx(ctx context.Context, t *sessions.Tx, r *http.Request, accountID, kind, deviceSessionID string, detail map[string]any) error {
+func (h *Handler) recordTx(ctx context.Context, t *sessions.Tx, r *http.Request, accountID string, kind sessions.EventKind, deviceSessionID string, detail map[string]any) error {
 	return sessions.Record(ctx, t, sessions.Event{AccountID: accountID, At: h.Now(), Kind: kind, DeviceSessionID: deviceSessionID,
 		IP: h.ClientIP.Addr(r), UserAgent: r.UserAgent(), Detail: detail})
 }

@@ -15,7 +15,7 @@ import (
 type Event struct {
 	AccountID       string
 	At              time.Time
-	Kind            string // "signin", "signin_failed", "session_ended", "account_locked", ...
+	Kind            EventKind
 	DeviceSessionID string
 	IP              netip.Addr
 	UserAgent       string
@@ -46,7 +46,7 @@ func Record(ctx context.Context, q pg.Querier, e Event) error {
 // in, when there was one.
 type HistoryEvent struct {
 	At     time.Time
-	Kind   string
+	Kind   EventKind
 	Detail map[string]any
 	Device string
 	Place  string

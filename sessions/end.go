@@ -120,7 +120,7 @@ func (s *Store) EndTx(ctx context.Context, q pg.Querier, id, reason string) erro
 		}
 		jobs = jobs || wrote
 	}
-	if err := Record(ctx, q, Event{AccountID: accountID, At: now, Kind: "session_ended", DeviceSessionID: id,
+	if err := Record(ctx, q, Event{AccountID: accountID, At: now, Kind: EventSessionEnded, DeviceSessionID: id,
 		Detail: map[string]any{"reason": reason}}); err != nil {
 		return err
 	}
@@ -185,7 +185,7 @@ func (s *Store) endApp(ctx context.Context, q pg.Querier, appSessionID, reason s
 	if err != nil {
 		return err
 	}
-	if err := Record(ctx, q, Event{AccountID: accountID, At: now, Kind: "app_session_ended", DeviceSessionID: deviceID,
+	if err := Record(ctx, q, Event{AccountID: accountID, At: now, Kind: EventAppSessionEnded, DeviceSessionID: deviceID,
 		Detail: map[string]any{"reason": reason, "client_id": clientID}}); err != nil {
 		return err
 	}

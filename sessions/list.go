@@ -199,7 +199,7 @@ func (s *Store) ReportNotMe(ctx context.Context, accountID, by, id string) error
 		if err := s.EndOwnedTx(ctx, t, accountID, []string{id}, func(string) string { return ReasonNotMe }); err != nil {
 			return err
 		}
-		return Record(ctx, t, Event{AccountID: accountID, At: s.Now(), Kind: "reported_not_me", DeviceSessionID: by,
+		return Record(ctx, t, Event{AccountID: accountID, At: s.Now(), Kind: EventReportedNotMe, DeviceSessionID: by,
 			Detail: map[string]any{"session": id}})
 	})
 }

@@ -70,7 +70,7 @@ func (s *Store) StopTrusting(ctx context.Context, accountID, by, id string) erro
 		if err := s.Untrust(ctx, t, accountID, id); err != nil {
 			return err
 		}
-		return Record(ctx, t, Event{AccountID: accountID, At: s.Now(), Kind: "device_untrusted", DeviceSessionID: by,
+		return Record(ctx, t, Event{AccountID: accountID, At: s.Now(), Kind: EventDeviceUntrusted, DeviceSessionID: by,
 			Detail: map[string]any{"session": id}})
 	})
 }

@@ -6,7 +6,7 @@ import (
 )
 
 // The words latch stores and shows: an account's security mode, the
-// method of a sign-in. Each type holds the values the database keeps,
+// method of a sign-in, the kind of an activity event. Each type holds the values the database keeps,
 // which never change.
 
 // SecurityMode is an account's security mode (docs/design.md §Policies
@@ -130,3 +130,37 @@ func FactorWords(amr []string) []string {
 	}
 	return out
 }
+
+// EventKind is what an activity event records: the kind column of the
+// activity table, whose values never change.
+type EventKind string
+
+// The kinds of activity events. A sensitive change of the security page
+// records the change's own name (passkey_rename, totp_remove, ...).
+const (
+	EventSignIn              EventKind = "signin"     // a sign-in from a browser the account knew
+	EventNewDevice           EventKind = "new_device" // a sign-in from a browser it did not
+	EventSignInFailed        EventKind = "signin_failed"
+	EventSignInThrottled     EventKind = "signin_throttled" // the shared budget began slowing guesses down
+	EventAccountLocked       EventKind = "account_locked"   // password sign-in locked after wrong second factors
+	EventSessionEnded        EventKind = "session_ended"
+	EventAppSessionEnded     EventKind = "app_session_ended"
+	EventReportedNotMe       EventKind = "reported_not_me"
+	EventStepUp              EventKind = "step_up"
+	EventPasskeyAdded        EventKind = "passkey_added"
+	EventPasskeyRenamed      EventKind = "passkey_rename"
+	EventPasskeyRemoved      EventKind = "passkey_remove"
+	EventPasskeyCloneRefused EventKind = "passkey_clone_refused"
+	EventPasskeySuspended    EventKind = "passkey_suspended"
+	EventPasskeyReinstated   EventKind = "passkey_reinstated"
+	EventTOTPAdded           EventKind = "totp_added"
+	EventTOTPRemoved         EventKind = "totp_remove"
+	EventRecoveryGenerated   EventKind = "recovery_generate"
+	EventRecoveryKeyUsed     EventKind = "recovery_key_used"
+	EventPasswordSet         EventKind = "password_set"
+	EventPasswordRemoved     EventKind = "password_remove"
+	EventAdvancedOn          EventKind = "advanced_on"
+	EventAdvancedOff         EventKind = "advanced_off"
+	EventDeviceUntrusted     EventKind = "device_untrusted"
+	EventConsentGranted      EventKind = "consent_granted"
+)
