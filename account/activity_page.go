@@ -68,8 +68,8 @@ func (h *Handler) activity(w http.ResponseWriter, r *http.Request) {
 				v.Detail = "with " + sessions.Method(m).Phrase()
 			}
 		case sessions.EventSessionEnded, sessions.EventAppSessionEnded:
-			if rs, _ := e.Detail["reason"].(string); reasons[rs] != "" {
-				v.Detail = reasons[rs]
+			if rs, _ := e.Detail["reason"].(string); reasons[sessions.EndReason(rs)] != "" {
+				v.Detail = reasons[sessions.EndReason(rs)]
 			}
 		case sessions.EventPasskeyAdded, sessions.EventPasskeyRenamed, sessions.EventPasskeyRemoved, sessions.EventPasskeyCloneRefused,
 			sessions.EventPasskeySuspended, sessions.EventPasskeyReinstated:

@@ -123,7 +123,7 @@ func (h *Handler) binding(w http.ResponseWriter, r *http.Request) string {
 
 // endOthersTx ends every live device session of the account but keep,
 // inside t, and returns how many ended.
-func (h *Handler) endOthersTx(ctx context.Context, t *sessions.Tx, accountID, keep, reason string) (int, error) {
+func (h *Handler) endOthersTx(ctx context.Context, t *sessions.Tx, accountID, keep string, reason sessions.EndReason) (int, error) {
 	ids, err := h.Sessions.EndAllTx(ctx, t, accountID, keep, reason)
 	t.Forget(ids...)
 	return len(ids), err

@@ -80,7 +80,7 @@ func (h *Handler) sessionsBase(w http.ResponseWriter, r *http.Request, title str
 }
 
 // reasons are the words for end reasons on the page.
-var reasons = map[string]string{
+var reasons = map[sessions.EndReason]string{
 	sessions.ReasonSignedOut:      "Signed out",
 	sessions.ReasonEndedElsewhere: "Ended from another device",
 	sessions.ReasonNotMe:          "Reported as not you",
@@ -246,8 +246,8 @@ func (h *Handler) form(w http.ResponseWriter, r *http.Request) (*sessions.Device
 }
 
 // reasonFrom is the reason for ending id from session d.
-func reasonFrom(d *sessions.Device, why string) func(string) string {
-	return func(id string) string {
+func reasonFrom(d *sessions.Device, why sessions.EndReason) func(string) sessions.EndReason {
+	return func(id string) sessions.EndReason {
 		if why != "" {
 			return why
 		}
@@ -495,8 +495,8 @@ func (h *Handler) apiList(w http.ResponseWriter, r *http.Request) {
 	apiJSON(w, map[string]any{"sessions": out})
 }
 
-func apiReason(self string) func(string) string {
-	return func(id string) string {
+func apiReason(self string) func(string) sessions.EndReason {
+	return func(id string) sessions.EndReason {
 		if id == self {
 			return sessions.ReasonSignedOut
 		}

@@ -12,7 +12,7 @@ import (
 
 // endOthers ends every live device session of the account but keep, inside
 // t, and returns how many ended.
-func (h *Handler) endOthers(ctx context.Context, t *sessions.Tx, accountID, keep, reason string) (int, error) {
+func (h *Handler) endOthers(ctx context.Context, t *sessions.Tx, accountID, keep string, reason sessions.EndReason) (int, error) {
 	ids, err := h.Sessions.EndAllTx(ctx, t, accountID, keep, reason)
 	t.Forget(ids...)
 	return len(ids), err

@@ -23,7 +23,7 @@ const (
 )
 
 // End ends a device session and all its app sessions in one transaction.
-func (s *Store) End(ctx context.Context, id, reason string) error {
+func (s *Store) End(ctx context.Context, id string, reason EndReason) error {
 	err := pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
 		return s.EndTx(ctx, tx, id, reason)
 	})
@@ -40,7 +40,7 @@ func (s *Store) End(ctx context.Context, id, reason string) error {
 // on the device itself, expiring, or another account signing in there
 // keeps the mark: skipping the code at the next sign-in on that browser is
 // what the person asked for.
-func forgetsTrust(reason string) bool {
+func forgetsTrust(reason EndReason) bool {
 	switch reason {
 	case ReasonSignedOut, ReasonExpired, ReasonReplaced:
 		return false
@@ -76,7 +76,7 @@ func (s *Store) OnForget(f func(payload string)) { s.forgetters = append(s.forge
 // so every replica drops it from its cache. Tokens need no
 // separate revocation: every token check joins to its app and device
 // session, so they stop working the moment this commits.
-func (s *Store) EndTx(ctx context.Context, q pg.Querier, id, reason string) error {
+func (s *Store) EndTx(ctx context.Context, q pg.Querier, id string, reason EndReason) error {
 	if !IsID(id) {
 		return ErrNotFound
 	}
@@ -121,7 +121,7 @@ func (s *Store) EndTx(ctx context.Context, q pg.Querier, id, reason string) erro
 		jobs = jobs || wrote
 	}
 	if err := Record(ctx, q, Event{AccountID: accountID, At: now, Kind: EventSessionEnded, DeviceSessionID: id,
-		Detail: map[string]any{"reason": reason}}); err != nil {
+		Detail: map[string]any{"reason": string(reason)}}); err != nil {
 		return err
 	}
 	return s.notify(ctx, q, id, jobs)
@@ -158,7 +158,7 @@ func (s *Store) logoutJob(ctx context.Context, q pg.Querier, appID, deviceID, ac
 }
 
 // EndApp ends one app session and only it, with its back-channel logout.
-func (s *Store) EndApp(ctx context.Context, appSessionID, reason string) error {
+func (s *Store) EndApp(ctx context.Context, appSessionID string, reason EndReason) error {
 	err := pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error { return s.endApp(ctx, tx, appSessionID, reason) })
 	if err == nil {
 		s.Forget("app:" + appSessionID)
@@ -166,7 +166,7 @@ func (s *Store) EndApp(ctx context.Context, appSessionID, reason string) error {
 	return err
 }
 
-func (s *Store) endApp(ctx context.Context, q pg.Querier, appSessionID, reason string) error {
+func (s *Store) endApp(ctx context.Context, q pg.Querier, appSessionID string, reason EndReason) error {
 	if !IsID(appSessionID) {
 		return ErrNotFound
 	}
@@ -186,7 +186,7 @@ func (s *Store) endApp(ctx context.Context, q pg.Querier, appSessionID, reason s
 		return err
 	}
 	if err := Record(ctx, q, Event{AccountID: accountID, At: now, Kind: EventAppSessionEnded, DeviceSessionID: deviceID,
-		Detail: map[string]any{"reason": reason, "client_id": clientID}}); err != nil {
+		Detail: map[string]any{"reason": string(reason), "client_id": clientID}}); err != nil {
 		return err
 	}
 	// Every replica drops what it cached of this app session's tokens.

@@ -41,7 +41,7 @@ type EndedRecord struct {
 	Place   string
 	IP      netip.Addr
 	EndedAt time.Time
-	Reason  string
+	Reason  EndReason
 	Apps    []EndedApp
 }
 
@@ -158,7 +158,7 @@ var ErrNotYours = errors.New("sessions: no such session")
 
 // EndOwned ends device sessions of one account in one transaction: all of
 // them or, if any id is not a live session of the account, none.
-func (s *Store) EndOwned(ctx context.Context, accountID string, ids []string, reasonFor func(id string) string) error {
+func (s *Store) EndOwned(ctx context.Context, accountID string, ids []string, reasonFor func(id string) EndReason) error {
 	if len(ids) == 0 {
 		return nil
 	}
@@ -168,7 +168,7 @@ func (s *Store) EndOwned(ctx context.Context, accountID string, ids []string, re
 
 // EndOwnedTx is EndOwned inside a caller's transaction, which must roll
 // back when it fails. The caller passes ids to Forget after committing.
-func (s *Store) EndOwnedTx(ctx context.Context, tx pgx.Tx, accountID string, ids []string, reasonFor func(id string) string) error {
+func (s *Store) EndOwnedTx(ctx context.Context, tx pgx.Tx, accountID string, ids []string, reasonFor func(id string) EndReason) error {
 	for _, id := range ids {
 		if !IsID(id) {
 			return ErrNotYours
@@ -196,7 +196,7 @@ func (s *Store) EndOwnedTx(ctx context.Context, tx pgx.Tx, accountID string, ids
 func (s *Store) ReportNotMe(ctx context.Context, accountID, by, id string) error {
 	return s.Transact(ctx, func(t *Tx) error {
 		t.Forget(id)
-		if err := s.EndOwnedTx(ctx, t, accountID, []string{id}, func(string) string { return ReasonNotMe }); err != nil {
+		if err := s.EndOwnedTx(ctx, t, accountID, []string{id}, func(string) EndReason { return ReasonNotMe }); err != nil {
 			return err
 		}
 		return Record(ctx, t, Event{AccountID: accountID, At: s.Now(), Kind: EventReportedNotMe, DeviceSessionID: by,
@@ -205,7 +205,7 @@ func (s *Store) ReportNotMe(ctx context.Context, accountID, by, id string) error
 }
 
 // EndOwnedApp ends one app session of the account on the given device.
-func (s *Store) EndOwnedApp(ctx context.Context, accountID, deviceID, appID, reason string) error {
+func (s *Store) EndOwnedApp(ctx context.Context, accountID, deviceID, appID string, reason EndReason) error {
 	if !IsID(deviceID) || !IsID(appID) {
 		return ErrNotYours
 	}

@@ -55,7 +55,7 @@ func TestLifetimes(t *testing.T) {
 			if _, err := s.BySecret(t.Context(), secret); !errors.Is(err, ErrNotFound) {
 				t.Fatalf("past the idle limit: %v", err)
 			}
-			var reason string
+			var reason EndReason
 			s.DB.QueryRow(t.Context(), `SELECT end_reason FROM device_sessions`).Scan(&reason)
 			if reason != ReasonExpired {
 				t.Fatalf("end reason %q, want expired", reason)

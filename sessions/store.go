@@ -21,17 +21,21 @@ import (
 // has expired. Callers treat all three alike.
 var ErrNotFound = errors.New("sessions: no live session")
 
-// Reasons a session ends, shown on the sessions page and in the history.
+// EndReason is why a session ended: the end_reason column of device and
+// app sessions, shown on the sessions page and in the history.
+type EndReason string
+
+// Reasons a session ends.
 const (
-	ReasonSignedOut      = "signed_out"        // signed out on the device itself
-	ReasonEndedElsewhere = "ended_elsewhere"   // ended from another device's sessions page
-	ReasonNotMe          = "not_me"            // reported as not the person's own
-	ReasonExpired        = "expired"           // past its idle or absolute lifetime
-	ReasonAdvanced       = "advanced_security" // ended when advanced security was turned on
-	ReasonReplaced       = "replaced"          // another account signed in on the same browser
-	ReasonTokenReuse     = "token_reuse"       // a rotated-out refresh token was presented again
-	ReasonAdministrator  = "administrator"     // ended from the command line
-	ReasonPassword       = "password_changed"  // signed out when the password was changed or removed
+	ReasonSignedOut      EndReason = "signed_out"        // signed out on the device itself
+	ReasonEndedElsewhere EndReason = "ended_elsewhere"   // ended from another device's sessions page
+	ReasonNotMe          EndReason = "not_me"            // reported as not the person's own
+	ReasonExpired        EndReason = "expired"           // past its idle or absolute lifetime
+	ReasonAdvanced       EndReason = "advanced_security" // ended when advanced security was turned on
+	ReasonReplaced       EndReason = "replaced"          // another account signed in on the same browser
+	ReasonTokenReuse     EndReason = "token_reuse"       // a rotated-out refresh token was presented again
+	ReasonAdministrator  EndReason = "administrator"     // ended from the command line
+	ReasonPassword       EndReason = "password_changed"  // signed out when the password was changed or removed
 )
 
 // Lifetime is the pair of limits a device session lives under.
@@ -432,7 +436,7 @@ func (s *Store) List(ctx context.Context, accountID string) ([]Summary, error) {
 
 // EndAll ends every live device session of an account except keep (which
 // may be empty) and returns how many ended.
-func (s *Store) EndAll(ctx context.Context, accountID, keep, reason string) (int, error) {
+func (s *Store) EndAll(ctx context.Context, accountID, keep string, reason EndReason) (int, error) {
 	var ended []string
 	err := pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
 		var err error
@@ -448,7 +452,7 @@ func (s *Store) EndAll(ctx context.Context, accountID, keep, reason string) (int
 // EndAllTx is EndAll inside a caller's transaction: it returns the ids of
 // the sessions it ended, which the caller passes to Forget after
 // committing.
-func (s *Store) EndAllTx(ctx context.Context, tx pgx.Tx, accountID, keep, reason string) ([]string, error) {
+func (s *Store) EndAllTx(ctx context.Context, tx pgx.Tx, accountID, keep string, reason EndReason) ([]string, error) {
 	var keepArg any
 	if IsID(keep) {
 		keepArg = keep
