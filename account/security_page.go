@@ -49,11 +49,11 @@ type reveal struct {
 }
 
 func (h *Handler) setReveal(w http.ResponseWriter, v reveal) error {
-	s, err := h.Reveal.Encode(h.Cookies.Name("reveal"), v)
+	s, err := h.Reveal.Encode(h.Cookies.Name(web.CookieReveal), v)
 	if err != nil {
 		return err
 	}
-	h.Cookies.Set(w, "reveal", s, 10*time.Minute)
+	h.Cookies.Set(w, web.CookieReveal, s, 10*time.Minute)
 	return nil
 }
 
@@ -61,22 +61,22 @@ func (h *Handler) setReveal(w http.ResponseWriter, v reveal) error {
 // view; an authenticator app setup stays until it is confirmed or expires,
 // so a reload or a wrong code shows the same secret again.
 func (h *Handler) takeReveal(w http.ResponseWriter, r *http.Request) *reveal {
-	s, ok := h.Cookies.Read(r, "reveal")
+	s, ok := h.Cookies.Read(r, web.CookieReveal)
 	if !ok {
 		return nil
 	}
 	var v reveal
-	if err := h.Reveal.Decode(h.Cookies.Name("reveal"), s, &v); err != nil {
-		h.Cookies.Clear(w, "reveal")
+	if err := h.Reveal.Decode(h.Cookies.Name(web.CookieReveal), s, &v); err != nil {
+		h.Cookies.Clear(w, web.CookieReveal)
 		return nil
 	}
 	if v.TOTPURL != "" {
 		keep := reveal{TOTPSecret: v.TOTPSecret, TOTPURL: v.TOTPURL}
 		if err := h.setReveal(w, keep); err != nil {
-			h.Cookies.Clear(w, "reveal")
+			h.Cookies.Clear(w, web.CookieReveal)
 		}
 	} else {
-		h.Cookies.Clear(w, "reveal")
+		h.Cookies.Clear(w, web.CookieReveal)
 	}
 	return &v
 }
@@ -504,9 +504,9 @@ func (h *Handler) totpConfirm(w http.ResponseWriter, r *http.Request) {
 	})
 	if errors.Is(err, authn.ErrBadCode) || errors.Is(err, authn.ErrNoTOTP) {
 		// Show the same setup again, with the error.
-		if s, ok := h.Cookies.Read(r, "reveal"); ok {
+		if s, ok := h.Cookies.Read(r, web.CookieReveal); ok {
 			var v reveal
-			if h.Reveal.Decode(h.Cookies.Name("reveal"), s, &v) == nil && v.TOTPURL != "" {
+			if h.Reveal.Decode(h.Cookies.Name(web.CookieReveal), s, &v) == nil && v.TOTPURL != "" {
 				v.TOTPError = "That code is not right. Enter the current code from your app."
 				_ = h.setReveal(w, v)
 			}
@@ -514,7 +514,7 @@ func (h *Handler) totpConfirm(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/account/security#totp", http.StatusSeeOther)
 		return
 	}
-	h.Cookies.Clear(w, "reveal")
+	h.Cookies.Clear(w, web.CookieReveal)
 	if errors.Is(err, authn.ErrTOTPExists) {
 		backTo(w, r, "done", "totp_on") // a second submit of a confirmation that worked
 		return

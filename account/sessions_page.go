@@ -51,7 +51,7 @@ func (h *Handler) sessionsRoutes(mux *http.ServeMux) {
 // answers 503 instead: the cookie may be perfectly good, and sending its
 // owner to the sign-in page would tell them they were signed out.
 func (h *Handler) current(w http.ResponseWriter, r *http.Request) (*sessions.Device, bool) {
-	secret, _ := h.Cookies.Read(r, "latch")
+	secret, _ := h.Cookies.Read(r, web.CookieSession)
 	d, err := h.Sessions.BySecret(r.Context(), secret)
 	if errors.Is(err, sessions.ErrNotFound) {
 		http.Redirect(w, r, "/login", http.StatusSeeOther)
@@ -270,7 +270,7 @@ func (h *Handler) afterEnd(w http.ResponseWriter, r *http.Request, d *sessions.D
 		return
 	}
 	if slices.Contains(ids, d.ID) {
-		h.Cookies.Clear(w, "latch")
+		h.Cookies.Clear(w, web.CookieSession)
 		http.Redirect(w, r, "/logged-out", http.StatusSeeOther)
 		return
 	}
@@ -406,7 +406,7 @@ func (h *Handler) apiCaller(w http.ResponseWriter, r *http.Request, write bool) 
 			return "", "", false
 		}
 	}
-	secret, _ := h.Cookies.Read(r, "latch")
+	secret, _ := h.Cookies.Read(r, web.CookieSession)
 	d, err := h.Sessions.BySecret(r.Context(), secret)
 	if err != nil && !errors.Is(err, sessions.ErrNotFound) {
 		h.apiFail(w, r, err)

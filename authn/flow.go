@@ -76,13 +76,13 @@ func (h *Handler) readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 // browser, setting its cookie on first use. A challenge begun in one browser
 // cannot be finished in another.
 func (h *Handler) binding(w http.ResponseWriter, r *http.Request) string {
-	if v, ok := h.Cookies.Read(r, "wa"); ok && len(v) >= 32 {
+	if v, ok := h.Cookies.Read(r, web.CookieWebAuthn); ok && len(v) >= 32 {
 		return v
 	}
 	b := make([]byte, 32)
 	rand.Read(b)
 	v := base64.RawURLEncoding.EncodeToString(b)
-	h.Cookies.Set(w, "wa", v, 0)
+	h.Cookies.Set(w, web.CookieWebAuthn, v, 0)
 	return v
 }
 
@@ -188,23 +188,23 @@ func (h *Handler) startSecondFactor(w http.ResponseWriter, r *http.Request, acct
 	if req != nil {
 		st.AuthRequest = req.ID
 	}
-	v, err := h.Flow.Encode(h.Cookies.Name("flow"), st)
+	v, err := h.Flow.Encode(h.Cookies.Name(web.CookieFlow), st)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	h.Cookies.Set(w, "flow", v, secondFactorLifetime)
+	h.Cookies.Set(w, web.CookieFlow, v, secondFactorLifetime)
 	http.Redirect(w, r, "/login/verify", http.StatusSeeOther)
 }
 
 // flow returns the pending second-factor state, if fresh.
 func (h *Handler) flow(r *http.Request) (*flowState, bool) {
-	v, ok := h.Cookies.Read(r, "flow")
+	v, ok := h.Cookies.Read(r, web.CookieFlow)
 	if !ok {
 		return nil, false
 	}
 	var st flowState
-	if err := h.Flow.Decode(h.Cookies.Name("flow"), v, &st); err != nil {
+	if err := h.Flow.Decode(h.Cookies.Name(web.CookieFlow), v, &st); err != nil {
 		return nil, false
 	}
 	if h.Now().Sub(st.At) > secondFactorLifetime {
@@ -260,7 +260,7 @@ func (h *Handler) secondFactor(w http.ResponseWriter, r *http.Request) {
 	}
 	if acct.Advanced() {
 		// Turned advanced after this password was checked: passkeys only now.
-		h.Cookies.Clear(w, "flow")
+		h.Cookies.Clear(w, web.CookieFlow)
 		h.errorPage(w, r, http.StatusForbidden, "Sign in with a passkey", "This account now uses advanced security and signs in with a passkey only.")
 		return
 	}
@@ -361,9 +361,9 @@ func (h *Handler) secondFactor(w http.ResponseWriter, r *http.Request) {
 		// The person is signed in; the count clears at the next success.
 		h.Logger.ErrorContext(ctx, "clear second-factor failures", "err", err)
 	}
-	h.Cookies.Clear(w, "flow")
+	h.Cookies.Clear(w, web.CookieFlow)
 	if trustSecret != "" {
-		h.Cookies.Set(w, "td", trustSecret, h.Sessions.TrustLifetime())
+		h.Cookies.Set(w, web.CookieTrusted, trustSecret, h.Sessions.TrustLifetime())
 	}
 	h.Metrics.SignIns.WithLabelValues(method.Metric(), "success").Inc()
 	h.finishSignIn(ctx, w, r, d, req, false)

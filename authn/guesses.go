@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"latch/internal/notify"
+	"latch/internal/web"
 )
 
 // What the sign-in pages tell the Throttle about a guess, and what the
@@ -35,8 +36,8 @@ func (h *Handler) provenDevice(r *http.Request, accountID string) []byte {
 	if accountID == "" {
 		return nil
 	}
-	did, _ := h.Cookies.Read(r, "did")
-	td, _ := h.Cookies.Read(r, "td")
+	did, _ := h.Cookies.Read(r, web.CookieDevice)
+	td, _ := h.Cookies.Read(r, web.CookieTrusted)
 	dev, err := h.Sessions.ProvenDevice(r.Context(), accountID, did, td)
 	if err != nil {
 		h.Logger.ErrorContext(r.Context(), "proven device", "err", err)

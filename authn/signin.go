@@ -179,7 +179,7 @@ func (h *Handler) Device(r *http.Request) (*sessions.Device, error) {
 // deviceWith is Device with a context of the caller's: a change that is
 // decided looks the session up with a context the client cannot cancel.
 func (h *Handler) deviceWith(ctx context.Context, r *http.Request) (*sessions.Device, error) {
-	secret, ok := h.Cookies.Read(r, "latch")
+	secret, ok := h.Cookies.Read(r, web.CookieSession)
 	if !ok {
 		return nil, nil
 	}
@@ -499,7 +499,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	if has2FA {
 		// A trusted device (a multi-factor sign-in here chose "trust this
 		// device") skips the second factor for 30 days; never in advanced mode.
-		td, _ := h.Cookies.Read(r, "td")
+		td, _ := h.Cookies.Read(r, web.CookieTrusted)
 		if id, ok := h.Sessions.Trusted(ctx, acct.ID, td); ok && !acct.Advanced() {
 			ev.Detail["trusted_device"] = id
 		} else {
@@ -708,7 +708,7 @@ func (h *Handler) signIn(ctx context.Context, w http.ResponseWriter, r *http.Req
 // hours in advanced mode). A cookie that died with the browser left a
 // session on the server that nobody could use, listed as live for weeks.
 func (h *Handler) SetSessionCookie(w http.ResponseWriter, secret string, d *sessions.Device) {
-	h.Cookies.Set(w, "latch", secret, max(d.AbsoluteExpiresAt.Sub(h.Now()), time.Second))
+	h.Cookies.Set(w, web.CookieSession, secret, max(d.AbsoluteExpiresAt.Sub(h.Now()), time.Second))
 }
 
 // deviceCookieLifetime keeps the device cookie that tells a known browser
@@ -720,10 +720,10 @@ const deviceCookieLifetime = 400 * 24 * time.Hour
 // random device cookie whose hash the account remembers (inside q, the
 // sign-in's transaction).
 func (h *Handler) deviceKind(ctx context.Context, q pg.Querier, w http.ResponseWriter, r *http.Request, accountID string) (sessions.EventKind, error) {
-	id, ok := h.Cookies.Read(r, "did")
+	id, ok := h.Cookies.Read(r, web.CookieDevice)
 	if !ok || len(id) < 32 {
 		id, _ = sessions.NewSecret()
-		h.Cookies.Set(w, "did", id, deviceCookieLifetime)
+		h.Cookies.Set(w, web.CookieDevice, id, deviceCookieLifetime)
 	}
 	isNew, err := h.Sessions.SeenDevice(ctx, q, accountID, id)
 	if err != nil {
@@ -778,7 +778,7 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	h.Cookies.Clear(w, "latch")
+	h.Cookies.Clear(w, web.CookieSession)
 	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 

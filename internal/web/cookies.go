@@ -13,6 +13,17 @@ type Cookies struct {
 	Secure bool
 }
 
+// The short names of latch's cookies (Cookies.Name gives the full one).
+const (
+	CookieSession  = "latch"  // the device session's secret
+	CookieFlow     = "flow"   // a correct password waiting for its second factor, sealed
+	CookieTrusted  = "td"     // a trusted device's secret, which skips the second factor
+	CookieDevice   = "did"    // a browser's long-lived id: a device the account knows, or a new one
+	CookieWebAuthn = "wa"     // ties WebAuthn challenges to this browser
+	CookieReveal   = "reveal" // what the security page shows once, sealed
+	CookieCSRF     = "csrf"   // the token that state-changing requests repeat
+)
+
 // NewCookies returns cookie settings for the issuer URL: https means Secure.
 func NewCookies(issuer string) *Cookies {
 	return &Cookies{Secure: strings.HasPrefix(issuer, "https://")}
@@ -21,7 +32,7 @@ func NewCookies(issuer string) *Cookies {
 // Name returns the full cookie name for a short one: "latch" becomes
 // "__Host-latch" on https.
 func (c *Cookies) Name(short string) string {
-	if short != "latch" {
+	if short != CookieSession {
 		short = "latch_" + short
 	}
 	if c.Secure {

@@ -38,13 +38,13 @@ func NewCSRF(cookies *Cookies) *CSRF {
 // Token returns the browser's CSRF token, setting the cookie when the browser
 // has none yet. Pages put it into every form they render.
 func (c *CSRF) Token(w http.ResponseWriter, r *http.Request) string {
-	if v, ok := c.cookie.Read(r, "csrf"); ok && len(v) >= 32 {
+	if v, ok := c.cookie.Read(r, CookieCSRF); ok && len(v) >= 32 {
 		return v
 	}
 	b := make([]byte, 32)
 	rand.Read(b)
 	v := base64.RawURLEncoding.EncodeToString(b)
-	c.cookie.Set(w, "csrf", v, 0)
+	c.cookie.Set(w, CookieCSRF, v, 0)
 	return v
 }
 
@@ -54,7 +54,7 @@ func (c *CSRF) Check(r *http.Request) error {
 	if err := c.origin.Check(r); err != nil {
 		return ErrCSRF
 	}
-	want, ok := c.cookie.Read(r, "csrf")
+	want, ok := c.cookie.Read(r, CookieCSRF)
 	if !ok || want == "" {
 		return ErrCSRF
 	}
