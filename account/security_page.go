@@ -569,7 +569,7 @@ func (h *Handler) passkeyAddFinish(w http.ResponseWriter, r *http.Request) {
 		if errors.Is(err, authn.ErrNoChallenge) || errors.Is(err, authn.ErrPasskeyName) {
 			msg = capitalize(err.Error()) + "."
 		}
-		if strings.Contains(err.Error(), "user verification") {
+		if errors.Is(err, authn.ErrNoUserVerification) {
 			msg = "That authenticator can't verify it's you (no PIN or biometrics), so latch can't use it as a passkey."
 		}
 		jsonError(w, http.StatusBadRequest, msg)

@@ -34,6 +34,9 @@ var (
 	ErrUnknownPasskey   = errors.New("latch does not know this passkey: it may have been removed")
 	ErrLastCredential   = errors.New("this is your only way to sign in: add a passkey or set a password before removing it")
 	ErrPasskeyNotFound  = errors.New("no such passkey")
+	// ErrNoUserVerification refuses an authenticator that did not verify
+	// the person (no PIN, no biometrics): it is no passkey.
+	ErrNoUserVerification = fmt.Errorf("%w: user verification is required", ErrPasskeyRefused)
 )
 
 // Passkeys stores WebAuthn credentials and runs the ceremonies.
@@ -330,7 +333,7 @@ func (p *Passkeys) VerifyRegistration(ctx context.Context, binding, accountID, n
 		return nil, fmt.Errorf("%w: %v", ErrPasskeyRefused, err)
 	}
 	if !cred.Flags.UserVerified {
-		return nil, fmt.Errorf("%w: user verification is required", ErrPasskeyRefused)
+		return nil, ErrNoUserVerification
 	}
 	pk := &Passkey{ID: cred.ID, AccountID: accountID, Name: name, BackupEligible: cred.Flags.BackupEligible,
 		CreatedAt: p.Now().UTC(), Credential: *cred}
@@ -517,7 +520,7 @@ func (p *Passkeys) finish(ctx context.Context, binding, purpose, accountID strin
 		return nil, fmt.Errorf("%w: %v", ErrPasskeyRefused, err)
 	}
 	if !parsed.Response.AuthenticatorData.Flags.HasUserVerified() {
-		return nil, fmt.Errorf("%w: user verification is required", ErrPasskeyRefused)
+		return nil, ErrNoUserVerification
 	}
 	// A counter at or below the stored one means two copies of the private
 	// key may exist (WebAuthn §6.1.1). The library only flags it; latch
