@@ -21,7 +21,7 @@ import (
 // the suspension itself once, with an alert to the owner. deviceSessionID
 // is the session of a step-up, "" for a sign-in.
 func (h *Handler) CloneRefused(r *http.Request, deviceSessionID string) CloneEvent {
-	return func(ctx context.Context, tx pgx.Tx, ref Refusal) error {
+	return func(ctx context.Context, tx pgx.Tx, ref CloneRefusal) error {
 		event := func(kind sessions.EventKind) sessions.Event {
 			reason := "suspended"
 			if ref.Regressed {

@@ -458,10 +458,10 @@ func (a *Assertion) AMR() []string {
 	return []string{key, "user", "mfa"}
 }
 
-// Refusal is a verified assertion (the signature is the passkey's own) that
+// CloneRefusal is a verified assertion (the signature is the passkey's own) that
 // latch refused because of the passkey's signature counter: the counter went
 // backwards, or an earlier one had and the passkey is suspended.
-type Refusal struct {
+type CloneRefusal struct {
 	AccountID    string
 	CredentialID []byte
 	Name         string
@@ -474,7 +474,7 @@ type Refusal struct {
 // CloneEvent records a refusal inside the transaction that suspends the
 // passkey: its activity and, when it suspends, the owner's alert. An error
 // rolls the suspension back with it, so none happens unrecorded.
-type CloneEvent func(ctx context.Context, tx pgx.Tx, r Refusal) error
+type CloneEvent func(ctx context.Context, tx pgx.Tx, r CloneRefusal) error
 
 // FinishLogin verifies a discoverable sign-in.
 func (p *Passkeys) FinishLogin(ctx context.Context, binding string, body []byte, onClone CloneEvent) (*Assertion, error) {
@@ -576,7 +576,7 @@ func (p *Passkeys) accept(ctx context.Context, cred *webauthn.Credential) (bool,
 func (p *Passkeys) refuse(ctx context.Context, accountID string, id []byte, counter uint32, onClone CloneEvent) error {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	r := Refusal{AccountID: accountID, CredentialID: id, Counter: counter}
+	r := CloneRefusal{AccountID: accountID, CredentialID: id, Counter: counter}
 	err := pgx.BeginFunc(ctx, p.DB, func(tx pgx.Tx) error {
 		var stored int64
 		var suspendedAt *time.Time

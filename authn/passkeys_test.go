@@ -188,7 +188,7 @@ func TestPasskeyAssertionRules(t *testing.T) {
 	t.Run("counter goes backwards", func(t *testing.T) {
 		f := newForger(t, false, 5)
 		var cloned []byte
-		_, err := f.p.FinishLogin(t.Context(), "b1", f.assert("b1", good(3)), func(_ context.Context, _ pgx.Tx, r Refusal) error {
+		_, err := f.p.FinishLogin(t.Context(), "b1", f.assert("b1", good(3)), func(_ context.Context, _ pgx.Tx, r CloneRefusal) error {
 			cloned = r.CredentialID
 			return nil
 		})
@@ -290,10 +290,10 @@ func TestRemoveLastPasskey(t *testing.T) {
 // handler's CloneEvent would record it.
 type refusals struct {
 	mu  sync.Mutex
-	all []Refusal
+	all []CloneRefusal
 }
 
-func (rs *refusals) hook(_ context.Context, _ pgx.Tx, r Refusal) error {
+func (rs *refusals) hook(_ context.Context, _ pgx.Tx, r CloneRefusal) error {
 	rs.mu.Lock()
 	defer rs.mu.Unlock()
 	rs.all = append(rs.all, r)
