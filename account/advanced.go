@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"latch/authn"
+	"latch/recovery"
 	"latch/sessions"
 	"latch/templates"
 )
@@ -95,18 +96,22 @@ func (h *Handler) advancedConfirmKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	g := authn.Guess{Key: "confirm:" + acct.ID, Lock: true}
-	if wait, err := h.Throttle.Check(ctx, g); err != nil || wait > 0 {
+	var set string
+	no := h.Authn.Guard(ctx, r, authn.Attempt{Method: sessions.MethodRecoveryKey, Secret: authn.SecretConfirmKey, Account: acct,
+		Verify: func(ctx context.Context, _ *authn.Worker) error {
+			var err error
+			set, err = h.Recovery.Check(ctx, acct.ID, r.PostFormValue("recovery_key"))
+			if errors.Is(err, recovery.ErrInvalidKey) {
+				return authn.WrongSecret(err)
+			}
+			return err
+		}})
+	if no != nil {
+		// Slowed down, locked, wrong, or not checked: the page says the
+		// key was not confirmed.
 		backTo(w, r, "error", "advanced_key")
 		return
 	}
-	set, err := h.Recovery.Check(ctx, acct.ID, r.PostFormValue("recovery_key"))
-	if err != nil {
-		_ = h.Throttle.Fail(ctx, g, h.event(r, sessions.MethodRecoveryKey), nil)
-		backTo(w, r, "error", "advanced_key")
-		return
-	}
-	_ = h.Throttle.Succeed(ctx, g)
 	if err := h.Accounts.ConfirmRecoverySet(ctx, acct.ID, set); err != nil {
 		h.fail(w, r, err)
 		return

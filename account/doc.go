@@ -5,9 +5,10 @@
 // and its JSON API, and the activity history.
 //
 // It holds no credential and no session of its own: package authn checks
-// secrets (CheckStepUp) and owns accounts and credentials, package
-// sessions owns sessions and the history, and this package composes their
-// methods into pages, each change in one transaction (sessions.Transact).
+// secrets (CheckStepUp, and its Guard for every other secret) and owns
+// accounts and credentials, package sessions owns sessions and the
+// history, and this package composes their methods into pages, each
+// change in one transaction (sessions.Transact).
 // The one table it owns is pending_changes: sensitive changes waiting for
 // their step-up (Changes).
 //

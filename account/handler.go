@@ -26,7 +26,6 @@ type Handler struct {
 	Accounts *authn.Accounts
 	Passkeys *authn.Passkeys
 	TOTP     *authn.TOTP
-	Throttle *authn.Throttle
 	Recovery *recovery.Keys
 	Sessions *sessions.Store
 	Changes  *Changes
@@ -133,11 +132,6 @@ func (h *Handler) endOthersTx(ctx context.Context, t *sessions.Tx, accountID, ke
 func (h *Handler) recordTx(ctx context.Context, t *sessions.Tx, r *http.Request, accountID string, kind sessions.EventKind, deviceSessionID string, detail map[string]any) error {
 	return sessions.Record(ctx, t, sessions.Event{AccountID: accountID, At: h.Now(), Kind: kind, DeviceSessionID: deviceSessionID,
 		IP: h.ClientIP.Addr(r), UserAgent: r.UserAgent(), Detail: detail})
-}
-
-// event is a history line of this request, for the throttle to record.
-func (h *Handler) event(r *http.Request, m sessions.Method) sessions.Event {
-	return sessions.Event{IP: h.ClientIP.Addr(r), UserAgent: r.UserAgent(), Detail: map[string]any{"method": string(m)}}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -366,15 +366,21 @@ func (h *Handler) reauthPasskeyFinish(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	as, err := h.Passkeys.FinishStepUp(r.Context(), h.binding(w, r), d.AccountID, in.Credential, h.Authn.CloneRefused(r, d.ID))
-	if databaseAway(err) {
-		h.failMaybeJSON(w, r, err, true) // 503: not a refused passkey
-		return
-	}
-	if err != nil {
-		h.Logger.InfoContext(r.Context(), "passkey step-up refused", "err", err)
+	var as *authn.Assertion
+	no := h.Authn.Guard(r.Context(), r, authn.Attempt{Method: sessions.MethodPasskey, Secret: authn.SecretPasskey, Account: acct,
+		Verify: func(ctx context.Context, _ *authn.Worker) error {
+			var err error
+			as, err = h.Passkeys.FinishStepUp(ctx, h.binding(w, r), d.AccountID, in.Credential, h.Authn.CloneRefused(r, d.ID))
+			return authn.WrongPasskey(err)
+		}})
+	if no != nil {
+		if no.Kind != authn.Wrong {
+			h.failMaybeJSON(w, r, no.Err, true) // 503: not a refused passkey
+			return
+		}
+		h.Logger.InfoContext(r.Context(), "passkey step-up refused", "err", no.Err)
 		msg := "latch could not verify that passkey. Try again."
-		if errors.Is(err, authn.ErrPasskeyClone) || errors.Is(err, authn.ErrPasskeySuspended) {
+		if errors.Is(no.Err, authn.ErrPasskeyClone) || errors.Is(no.Err, authn.ErrPasskeySuspended) {
 			msg = "That passkey is suspended because a copy of it may exist. Confirm with another way to sign in."
 		}
 		jsonError(w, http.StatusUnauthorized, msg)

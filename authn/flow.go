@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -136,17 +135,22 @@ func (h *Handler) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	as, err := h.Passkeys.FinishLogin(r.Context(), h.binding(w, r), in.Credential, h.CloneRefused(r, ""))
-	if databaseAway(err) {
-		// Not a refused passkey: latch could not look it up.
-		h.unavailableJSON(w, r, err)
-		return
-	}
-	if err != nil {
-		h.Metrics.SignIns.WithLabelValues(sessions.MethodPasskey.Metric(), "failure").Inc()
-		h.Logger.InfoContext(r.Context(), "passkey sign-in refused", "err", err)
+	var as *Assertion
+	no := h.Guard(r.Context(), r, Attempt{Method: sessions.MethodPasskey, Secret: SecretPasskey, SignIn: true,
+		Verify: func(ctx context.Context, _ *Worker) error {
+			var err error
+			as, err = h.Passkeys.FinishLogin(ctx, h.binding(w, r), in.Credential, h.CloneRefused(r, ""))
+			return WrongPasskey(err)
+		}})
+	if no != nil {
+		if no.Kind != Wrong {
+			// Not a refused passkey: latch could not look it up.
+			h.failMaybeJSON(w, r, no.Err, true)
+			return
+		}
+		h.Logger.InfoContext(r.Context(), "passkey sign-in refused", "err", no.Err)
 		msg := "latch could not verify that passkey. Try again, or use another way to sign in."
-		switch {
+		switch err := no.Err; {
 		case errors.Is(err, ErrNoChallenge), errors.Is(err, ErrPasskeyClone), errors.Is(err, ErrPasskeySuspended), errors.Is(err, ErrUnknownPasskey):
 			msg = capitalize(err.Error()) + "."
 		}
@@ -165,7 +169,7 @@ func (h *Handler) passkeyLoginFinish(w http.ResponseWriter, r *http.Request) {
 		h.failMaybeJSON(w, r, err, true)
 		return
 	}
-	h.Metrics.SignIns.WithLabelValues(sessions.MethodPasskey.Metric(), "success").Inc()
+	h.countSignIn(sessions.MethodPasskey, "success")
 	h.finishSignIn(ctx, w, r, d, req, true)
 }
 
@@ -264,110 +268,113 @@ func (h *Handler) secondFactor(w http.ResponseWriter, r *http.Request) {
 		h.errorPage(w, r, http.StatusForbidden, "Sign in with a passkey", "This account now uses advanced security and signs in with a passkey only.")
 		return
 	}
-	// Guesses here got past the password: 100 failures lock password
-	// sign-in on every device (Guess.Lock). Until then a browser that
-	// signed in to the account before keeps its own budget.
-	g := h.guess(r, secondFactorKey(acct.ID), acct)
-	g.Lock = true
-	wait, err := h.Throttle.Check(ctx, g)
-	switch {
-	case errors.Is(err, ErrLocked):
-		h.renderSecondFactor(w, r, http.StatusTooManyRequests, st, useRecovery,
-			"This account is locked after too many wrong codes. Contact your administrator to unlock it.")
-		return
-	case err != nil:
-		h.fail(w, r, err)
-		return
-	case wait > 0:
-		w.Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds()+1)))
-		h.renderSecondFactor(w, r, http.StatusTooManyRequests, st, useRecovery, "Too many wrong codes. Try again in "+roundWait(wait)+".")
-		return
-	}
 	method := sessions.MethodPasswordTOTP
 	if useRecovery {
 		method = sessions.MethodPasswordRecoveryKey
 	}
 	ev := h.event(r, method)
-	refused := func(err error) {
-		if !errors.Is(err, ErrBadCode) && !errors.Is(err, recovery.ErrInvalidKey) && !errors.Is(err, ErrNoTOTP) {
-			h.fail(w, r, err)
-			return
-		}
-		h.Metrics.SignIns.WithLabelValues(method.Metric(), "failure").Inc()
-		if err := h.Throttle.Fail(ctx, g, ev, h.throttleAlert(r, acct, guessSecondFactor)); err != nil {
-			h.fail(w, r, err)
-			return
-		}
+	var req *AuthRequest
+	var d *sessions.Device
+	var trustSecret string
+	// Guesses here got past the password: 100 failures lock password
+	// sign-in on every device (SecretSecondFactor). Until then a browser
+	// that signed in to the account before keeps its own budget.
+	no := h.Guard(ctx, r, Attempt{Method: method, Secret: SecretSecondFactor, Account: acct, SignIn: true,
+		Verify: func(ctx context.Context, _ *Worker) error {
+			if !useRecovery {
+				err := h.TOTP.Verify(ctx, acct.ID, r.PostFormValue("code"))
+				if errors.Is(err, ErrBadCode) || errors.Is(err, ErrNoTOTP) {
+					return WrongSecret(err)
+				}
+				if err != nil {
+					return err
+				}
+			}
+			if st.AuthRequest != "" {
+				var err error
+				if req, err = h.Requests.LoginRequest(ctx, st.AuthRequest); err != nil {
+					return &requestFailed{err}
+				}
+			}
+			// The code was right, or the recovery key decides inside the
+			// sign-in's transaction: from here a hang-up changes nothing.
+			ctx = context.WithoutCancel(ctx)
+			trust := r.PostFormValue("trust_device") == "1" && !acct.Advanced()
+			// A recovery key is a one-time password too (RFC 8176 "otp").
+			var err error
+			d, err = h.signIn(ctx, w, r, acct, []string{"pwd", "otp", "mfa"}, "", ev, func(t *sessions.Tx) error {
+				if useRecovery {
+					if err := h.Recovery.Use(ctx, t, acct.ID, key); err != nil {
+						return err
+					}
+					if err := h.recordTx(ctx, t, r, acct.ID, sessions.EventRecoveryKeyUsed, "", map[string]any{"during": "second factor"}); err != nil {
+						return err
+					}
+					a, err := alertRecoveryUsed(ctx, h, t, r, acct)
+					if err != nil {
+						return err
+					}
+					if err := h.alert(ctx, t, acct, a); err != nil {
+						return err
+					}
+				}
+				if trust {
+					secret, id, err := h.Sessions.Trust(ctx, t, acct.ID)
+					if err != nil {
+						return err
+					}
+					trustSecret = secret
+					ev.Detail["trusted_device"] = id
+				}
+				return nil
+			})
+			if errors.Is(err, recovery.ErrInvalidKey) {
+				return WrongSecret(err)
+			}
+			return err
+		}})
+	var badRequest *requestFailed
+	switch {
+	case no == nil:
+	case no.Kind == Locked:
+		h.renderSecondFactor(w, r, no.Status(), st, useRecovery,
+			"This account is locked after too many wrong codes. Contact your administrator to unlock it.")
+		return
+	case no.Kind == Throttled:
+		no.SetRetryAfter(w)
+		h.renderSecondFactor(w, r, no.Status(), st, useRecovery, "Too many wrong codes. Try again in "+roundWait(no.RetryAfter)+".")
+		return
+	case no.Kind == Wrong:
 		msg := "That code is not right. Check your authenticator app and try again."
 		if useRecovery {
 			msg = "That recovery key is not valid. Each key works once."
 		}
-		h.renderSecondFactor(w, r, http.StatusUnauthorized, st, useRecovery, msg)
+		h.renderSecondFactor(w, r, no.Status(), st, useRecovery, msg)
+		return
+	case errors.As(no.Err, &badRequest):
+		h.requestError(w, r, badRequest.err)
+		return
+	default:
+		h.fail(w, r, no.Err)
+		return
 	}
-	if !useRecovery {
-		if err := h.TOTP.Verify(ctx, acct.ID, r.PostFormValue("code")); err != nil {
-			refused(err)
-			return
-		}
-	}
-	var req *AuthRequest
-	if st.AuthRequest != "" {
-		if req, err = h.Requests.LoginRequest(ctx, st.AuthRequest); err != nil {
-			h.requestError(w, r, err)
-			return
-		}
-	}
-	// The code was right, or the recovery key decides inside the sign-in's
-	// transaction: from here a hang-up changes nothing.
+	// The person is signed in: from here a hang-up changes nothing.
 	ctx = context.WithoutCancel(r.Context())
-	trust := r.PostFormValue("trust_device") == "1" && !acct.Advanced()
-	var trustSecret string
-	// A recovery key is a one-time password too (RFC 8176 "otp").
-	d, err := h.signIn(ctx, w, r, acct, []string{"pwd", "otp", "mfa"}, "", ev, func(t *sessions.Tx) error {
-		if useRecovery {
-			if err := h.Recovery.Use(ctx, t, acct.ID, key); err != nil {
-				return err
-			}
-			if err := h.recordTx(ctx, t, r, acct.ID, sessions.EventRecoveryKeyUsed, "", map[string]any{"during": "second factor"}); err != nil {
-				return err
-			}
-			a, err := alertRecoveryUsed(ctx, h, t, r, acct)
-			if err != nil {
-				return err
-			}
-			if err := h.alert(ctx, t, acct, a); err != nil {
-				return err
-			}
-		}
-		if trust {
-			secret, id, err := h.Sessions.Trust(ctx, t, acct.ID)
-			if err != nil {
-				return err
-			}
-			trustSecret = secret
-			ev.Detail["trusted_device"] = id
-		}
-		return nil
-	})
-	if errors.Is(err, recovery.ErrInvalidKey) {
-		refused(err)
-		return
-	}
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if err := h.Throttle.Succeed(ctx, g); err != nil {
-		// The person is signed in; the count clears at the next success.
-		h.Logger.ErrorContext(ctx, "clear second-factor failures", "err", err)
-	}
 	h.Cookies.Clear(w, web.CookieFlow)
 	if trustSecret != "" {
 		h.Cookies.Set(w, web.CookieTrusted, trustSecret, h.Sessions.TrustLifetime())
 	}
-	h.Metrics.SignIns.WithLabelValues(method.Metric(), "success").Inc()
+	h.countSignIn(method, "success")
 	h.finishSignIn(ctx, w, r, d, req, false)
 }
+
+// requestFailed is a second factor that could not go on because the
+// authorization request it continues could not be read: answered as such
+// (Handler.requestError), not as a sign-in that failed.
+type requestFailed struct{ err error }
+
+func (e *requestFailed) Error() string { return "authn: authorization request: " + e.err.Error() }
+func (e *requestFailed) Unwrap() error { return e.err }
 
 func (h *Handler) recoverPage(w http.ResponseWriter, r *http.Request) {
 	web.NoStore(w)
@@ -403,89 +410,78 @@ func (h *Handler) recover(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// A recovery key alone is not a second factor after a password:
-	// guesses only slow down, never lock, or a stranger could lock the
-	// owner who lost their passkeys out of their last way back.
-	g := h.guess(r, "recover:"+EmailKey(email), acct)
-	wait, err := h.Throttle.Check(ctx, g)
-	switch {
-	case err != nil:
-		h.fail(w, r, err)
-		return
-	case wait > 0:
-		w.Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds()+1)))
-		page(http.StatusTooManyRequests, "Too many failed attempts. Try again in "+roundWait(wait)+".")
-		return
-	}
+	// guesses only slow down, never lock (SecretRecoveryKey).
 	ev := h.event(r, sessions.MethodRecoveryKey)
-	refused := func() {
-		if err := h.Throttle.Fail(ctx, g, ev, h.throttleAlert(r, acct, guessRecoveryKey)); err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		h.Metrics.SignIns.WithLabelValues(sessions.MethodRecoveryKey.Metric(), "failure").Inc()
-		page(http.StatusUnauthorized, "That email and recovery key don't match an account that signs in with passkeys only.")
-	}
-	if acct == nil || acct.HasPassword {
-		refused()
-		return
-	}
-	// The key decides inside the transaction that spends it: from here a
-	// hang-up changes nothing. The key, the recovery session, their
-	// records and the alert commit together or not at all.
-	ctx = context.WithoutCancel(r.Context())
-	old, err := h.deviceWith(ctx, r)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
 	var d *sessions.Device
 	var secret string
-	err = h.Sessions.Transact(ctx, func(t *sessions.Tx) error {
-		if err := h.Recovery.Use(ctx, t, acct.ID, r.PostFormValue("recovery_key")); err != nil {
-			return err
-		}
-		if old != nil {
-			t.Forget(old.ID)
-			if err := h.Sessions.EndTx(ctx, t, old.ID, sessions.ReasonReplaced); err != nil && !errors.Is(err, sessions.ErrNotFound) {
+	no := h.Guard(ctx, r, Attempt{Method: sessions.MethodRecoveryKey, Secret: SecretRecoveryKey, Account: acct, Email: email,
+		SignIn: true, Verify: func(ctx context.Context, _ *Worker) error {
+			if acct == nil || acct.HasPassword {
+				return WrongSecret(nil)
+			}
+			// The key decides inside the transaction that spends it: from
+			// here a hang-up changes nothing. The key, the recovery
+			// session, their records and the alert commit together or not
+			// at all.
+			ctx = context.WithoutCancel(ctx)
+			old, err := h.deviceWith(ctx, r)
+			if err != nil {
 				return err
 			}
-		}
-		var err error
-		d, secret, err = h.Sessions.CreateTx(ctx, t, sessions.NewDevice{AccountID: acct.ID, Mode: acct.SecurityMode,
-			AMR: []string{"otp"}, IP: ev.IP, UserAgent: ev.UserAgent, Restricted: RecoverySessionLifetime})
-		if err != nil {
-			return err
-		}
-		if err := h.recordTx(ctx, t, r, acct.ID, sessions.EventRecoveryKeyUsed, d.ID, map[string]any{"during": "recovery sign-in"}); err != nil {
-			return err
-		}
-		a, err := alertRecoveryUsed(ctx, h, t, r, acct)
-		if err != nil {
-			return err
-		}
-		if err := h.alert(ctx, t, acct, a); err != nil {
-			return err
-		}
-		if acct.Advanced() {
-			// Under advanced security a recovery ends every other session: whoever
-			// else is signed in may be why the person lost their passkeys.
-			if _, err := h.endOthers(ctx, t, acct.ID, d.ID, sessions.ReasonAdvanced); err != nil {
-				return err
+			err = h.Sessions.Transact(ctx, func(t *sessions.Tx) error {
+				if err := h.Recovery.Use(ctx, t, acct.ID, r.PostFormValue("recovery_key")); err != nil {
+					return err
+				}
+				if old != nil {
+					t.Forget(old.ID)
+					if err := h.Sessions.EndTx(ctx, t, old.ID, sessions.ReasonReplaced); err != nil && !errors.Is(err, sessions.ErrNotFound) {
+						return err
+					}
+				}
+				var err error
+				d, secret, err = h.Sessions.CreateTx(ctx, t, sessions.NewDevice{AccountID: acct.ID, Mode: acct.SecurityMode,
+					AMR: []string{"otp"}, IP: ev.IP, UserAgent: ev.UserAgent, Restricted: RecoverySessionLifetime})
+				if err != nil {
+					return err
+				}
+				if err := h.recordTx(ctx, t, r, acct.ID, sessions.EventRecoveryKeyUsed, d.ID, map[string]any{"during": "recovery sign-in"}); err != nil {
+					return err
+				}
+				a, err := alertRecoveryUsed(ctx, h, t, r, acct)
+				if err != nil {
+					return err
+				}
+				if err := h.alert(ctx, t, acct, a); err != nil {
+					return err
+				}
+				if acct.Advanced() {
+					// Under advanced security a recovery ends every other session: whoever
+					// else is signed in may be why the person lost their passkeys.
+					if _, err := h.endOthers(ctx, t, acct.ID, d.ID, sessions.ReasonAdvanced); err != nil {
+						return err
+					}
+				}
+				ev.AccountID, ev.At, ev.Kind, ev.DeviceSessionID = acct.ID, h.Now(), sessions.EventSignIn, d.ID
+				return sessions.Record(ctx, t, ev)
+			})
+			if errors.Is(err, recovery.ErrInvalidKey) {
+				return WrongSecret(err)
 			}
+			return err
+		}})
+	if no != nil {
+		switch no.Kind {
+		case Throttled:
+			no.SetRetryAfter(w)
+			page(no.Status(), "Too many failed attempts. Try again in "+roundWait(no.RetryAfter)+".")
+		case Wrong:
+			page(no.Status(), "That email and recovery key don't match an account that signs in with passkeys only.")
+		default:
+			h.fail(w, r, no.Err)
 		}
-		ev.AccountID, ev.At, ev.Kind, ev.DeviceSessionID = acct.ID, h.Now(), sessions.EventSignIn, d.ID
-		return sessions.Record(ctx, t, ev)
-	})
-	if errors.Is(err, recovery.ErrInvalidKey) {
-		refused()
 		return
 	}
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	_ = h.Throttle.Succeed(ctx, g)
 	h.SetSessionCookie(w, secret, d)
-	h.Metrics.SignIns.WithLabelValues(sessions.MethodRecoveryKey.Metric(), "success").Inc()
+	h.countSignIn(sessions.MethodRecoveryKey, "success")
 	http.Redirect(w, r, "/account/security", http.StatusSeeOther)
 }

@@ -14,18 +14,76 @@ import (
 // What the sign-in pages tell the Throttle about a guess, and what the
 // owner hears when it engages or locks.
 
-// guessKind names the secret a throttle alert is about.
-type guessKind int
+// Secret is what an attempt guesses. Each has its own throttle key per
+// account (or per typed email), so guessing one never slows down another.
+type Secret int
 
 const (
-	guessPassword guessKind = iota
-	guessSecondFactor
-	guessRecoveryKey
+	// SecretPassword is a password, at sign-in or at a step-up; keyed by
+	// the email.
+	SecretPassword Secret = iota
+	// SecretSecondFactor is the code (or recovery key) that follows a
+	// correct password; keyed by the account. Its failures lock.
+	SecretSecondFactor
+	// SecretRecoveryKey is a recovery key alone, at a recovery sign-in;
+	// keyed by the email. Its failures never lock: a stranger could lock
+	// the owner who lost their passkeys out of their last way back.
+	SecretRecoveryKey
+	// SecretConfirmKey is a recovery key typed back to prove a new set was
+	// saved; keyed by the account. Its failures lock, and count against no
+	// device budget, history line or alert.
+	SecretConfirmKey
+	// SecretPasskey is a passkey: nothing to guess, so not throttled.
+	SecretPasskey
 )
 
-// secondFactorKey is the throttle key of an account's second factor, the
-// one that locks.
+func (s Secret) String() string {
+	switch s {
+	case SecretPassword:
+		return "password"
+	case SecretSecondFactor:
+		return "second factor"
+	case SecretRecoveryKey:
+		return "recovery key"
+	case SecretConfirmKey:
+		return "typed-back recovery key"
+	case SecretPasskey:
+		return "passkey"
+	}
+	return fmt.Sprintf("Secret(%d)", int(s))
+}
+
+// The throttle keys of each secret (Guess.Key).
+func passwordKey(email string) string         { return EmailKey(email) }
+func recoveryKey(email string) string         { return "recover:" + EmailKey(email) }
 func secondFactorKey(accountID string) string { return "2fa:" + accountID }
+func confirmKey(accountID string) string      { return "confirm:" + accountID }
+
+// guessOf is attempt a from this browser as the throttle counts it, and
+// whether the throttle counts it at all.
+func (h *Handler) guessOf(r *http.Request, a Attempt) (Guess, bool) {
+	email := a.Email
+	if email == "" && a.Account != nil {
+		email = a.Account.Email
+	}
+	switch a.Secret {
+	case SecretPassword:
+		return h.guess(r, passwordKey(email), a.Account), true
+	case SecretSecondFactor:
+		// Guesses here got past the password: LockAfter failures lock
+		// password sign-in on every device (Guess.Lock). Until then a
+		// browser that signed in to the account before keeps its own
+		// budget.
+		g := h.guess(r, secondFactorKey(a.Account.ID), a.Account)
+		g.Lock = true
+		return g, true
+	case SecretRecoveryKey:
+		return h.guess(r, recoveryKey(email), a.Account), true
+	case SecretConfirmKey:
+		return Guess{Key: confirmKey(a.Account.ID), Lock: true}, true
+	}
+	return Guess{}, false
+}
 
 // provenDevice is the throttle budget of this browser for the account: the
 // hash of its device cookie when the account signed in from it before, or
@@ -60,7 +118,7 @@ func (h *Handler) guess(r *http.Request, key string, acct *Account) Guess {
 // throttleAlert queues, in the throttle's transaction, the owner's alert
 // that the throttle engaged or locked for a guess of kind from this
 // request's browser.
-func (h *Handler) throttleAlert(r *http.Request, acct *Account, kind guessKind) func(context.Context, pgx.Tx, Change) error {
+func (h *Handler) throttleAlert(r *http.Request, acct *Account, kind Secret) func(context.Context, pgx.Tx, Change) error {
 	return func(ctx context.Context, tx pgx.Tx, c Change) error {
 		if acct == nil {
 			return nil
@@ -69,7 +127,7 @@ func (h *Handler) throttleAlert(r *http.Request, acct *Account, kind guessKind) 
 	}
 }
 
-func alertThrottle(h *Handler, r *http.Request, kind guessKind, c Change) alertDraft {
+func alertThrottle(h *Handler, r *http.Request, kind Secret, c Change) alertDraft {
 	device, place := h.where(r)
 	facts := [][2]string{{"Last attempt from", device}, {"Where", place}, {"When", when(h.Now())}}
 	switch {
@@ -82,7 +140,7 @@ func alertThrottle(h *Handler, r *http.Request, kind guessKind, c Change) alertD
 			},
 			Facts: facts, Action: "Open your security settings", URL: h.link("/account/security"),
 		}}
-	case kind == guessSecondFactor:
+	case kind == SecretSecondFactor:
 		return alertDraft{Subject: "Someone knows your password", Alert: notify.Alert{
 			Heading: "Someone knows your password",
 			Lines: []string{
@@ -92,7 +150,7 @@ func alertThrottle(h *Handler, r *http.Request, kind guessKind, c Change) alertD
 			Facts: facts, Action: "Change your password", URL: h.link("/account/security"),
 			Footer: "latch tells you once per wave of attempts.",
 		}}
-	case kind == guessRecoveryKey:
+	case kind == SecretRecoveryKey:
 		return alertDraft{Subject: "Someone is trying your recovery keys", Alert: notify.Alert{
 			Heading: "Someone is trying your recovery keys",
 			Lines: []string{

@@ -416,63 +416,41 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	// The browser's own budget when it signed in to this account before,
 	// the one shared with every stranger otherwise: an attacker's guesses
 	// slow down the attacker, not the owner.
-	g := h.guess(r, EmailKey(email), acct)
-	wait, err := h.Throttle.Check(r.Context(), g)
-	switch {
-	case err != nil:
-		h.fail(w, r, err)
-		return
-	case wait > 0:
-		h.Metrics.SignIns.WithLabelValues(sessions.MethodPassword.Metric(), "throttled").Inc()
-		w.Header().Set("Retry-After", fmt.Sprint(int(wait.Seconds()+1)))
-		msg := fmt.Sprintf("Too many failed attempts. Try again in %s.", roundWait(wait))
-		if g.Device == nil {
-			msg += " Devices you have signed in with before are not slowed down."
+	no := h.Guard(queue, r, Attempt{Method: sessions.MethodPassword, Secret: SecretPassword, Account: acct, Email: email,
+		Hash: true, SignIn: true, Verify: func(ctx context.Context, worker *Worker) error {
+			ok, err := h.passwordMatches(ctx, worker, acct, password)
+			if err != nil {
+				return err
+			}
+			// Advanced accounts have no password, so ok is false for them
+			// and the answer is the same as for any wrong password: naming
+			// the account's mode would tell a stranger which accounts are
+			// worth the most. The sentence itself says plainly that such
+			// accounts use passkeys.
+			if !ok || acct.Advanced() {
+				return WrongSecret(nil)
+			}
+			return nil
+		}})
+	if no != nil {
+		switch no.Kind {
+		case Throttled:
+			no.SetRetryAfter(w)
+			msg := fmt.Sprintf("Too many failed attempts. Try again in %s.", roundWait(no.RetryAfter))
+			if no.Shared {
+				msg += " Devices you have signed in with before are not slowed down."
+			}
+			h.renderLogin(w, r, no.Status(), req, email, msg)
+		case Wrong:
+			h.renderLogin(w, r, no.Status(), req, email,
+				"Wrong email or password. Accounts with advanced security sign in with a passkey only.")
+		default:
+			h.fail(w, r, no.Err)
 		}
-		h.renderLogin(w, r, http.StatusTooManyRequests, req, email, msg)
-		return
-	}
-	// Only an attempt the throttle let through queues for a hashing worker,
-	// so guesses being slowed down never hold up anyone's sign-in. Past the
-	// queue's wait the answer is busy; the attempt stays counted, like any
-	// whose answer the caller did not get.
-	worker, err := h.Accounts.Hasher.Reserve(queue)
-	if err != nil {
-		h.Metrics.SignIns.WithLabelValues(sessions.MethodPassword.Metric(), "busy").Inc()
-		h.fail(w, r, err)
-		return
-	}
-	ok, err := h.passwordMatches(r.Context(), worker, acct, password)
-	worker.Release()
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if acct != nil && acct.Advanced() {
-		// Advanced accounts have no password, so ok is false here and the
-		// answer below is the same as for any wrong password: naming the
-		// account's mode would tell a stranger which accounts are worth the
-		// most. The sentence itself says plainly that such accounts use
-		// passkeys.
-		ok = false
-	}
-	ev := h.event(r, sessions.MethodPassword)
-	if !ok {
-		h.Metrics.SignIns.WithLabelValues(sessions.MethodPassword.Metric(), "failure").Inc()
-		if err := h.Throttle.Fail(r.Context(), g, ev, h.throttleAlert(r, acct, guessPassword)); err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		h.renderLogin(w, r, http.StatusUnauthorized, req, email,
-			"Wrong email or password. Accounts with advanced security sign in with a passkey only.")
 		return
 	}
 	// The password is right: from here a hang-up changes nothing.
 	ctx := context.WithoutCancel(r.Context())
-	if err := h.Throttle.Succeed(ctx, g); err != nil {
-		h.fail(w, r, err)
-		return
-	}
 	// Wrong second-factor codes after this password locked password
 	// sign-in on every device, trusted ones included (they would skip the
 	// second factor): the password is known to someone else. Said only to
@@ -481,7 +459,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	} else if locked {
-		h.Metrics.SignIns.WithLabelValues(sessions.MethodPassword.Metric(), "locked").Inc()
+		h.countSignIn(sessions.MethodPassword, "locked")
 		h.renderLogin(w, r, http.StatusTooManyRequests, req, email,
 			"Password sign-in to this account is locked after too many wrong verification codes. Sign in with a passkey, or contact your administrator to unlock it.")
 		return
@@ -491,6 +469,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.renderLogin(w, r, http.StatusForbidden, req, email, "This app asks you to sign in with a passkey.")
 		return
 	}
+	ev := h.event(r, sessions.MethodPassword)
 	has2FA, err := h.TOTP.Enabled(ctx, acct.ID)
 	if err != nil {
 		h.fail(w, r, err)
@@ -512,7 +491,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.Metrics.SignIns.WithLabelValues(sessions.MethodPassword.Metric(), "success").Inc()
+	h.countSignIn(sessions.MethodPassword, "success")
 	h.finishSignIn(ctx, w, r, d, req, false)
 }
 
@@ -604,17 +583,6 @@ func (h *Handler) accountByEmail(ctx context.Context, email string) (*Account, e
 		return nil, nil
 	}
 	return acct, err
-}
-
-// checkPassword returns the account and whether password is its password,
-// computing with w. An unknown email still costs one argon2id computation.
-func (h *Handler) checkPassword(ctx context.Context, w *Worker, email, password string) (*Account, bool, error) {
-	acct, err := h.accountByEmail(ctx, email)
-	if err != nil {
-		return nil, false, err
-	}
-	ok, err := h.passwordMatches(ctx, w, acct, password)
-	return acct, ok, err
 }
 
 // passwordMatches reports whether password is acct's password, computing

@@ -22,82 +22,60 @@ func (e *StepUpRefused) Error() string { return "authn: step-up refused: " + e.M
 
 // CheckStepUp verifies a step-up of acct with its password, plus the
 // authenticator app code when the account has one, and returns the amr of
-// that authentication. The attempt counts against the same throttles and
-// budgets as a sign-in from this browser. queue bounds the wait for a
-// hashing worker (HashQueueWait after the request arrived). A
+// that authentication. Each secret goes through the guard, against the same
+// throttles and budgets as at sign-in from this browser. queue bounds the
+// wait for a hashing worker (HashQueueWait after the request arrived). A
 // *StepUpRefused says why the secret did not pass; any other error means
 // latch could not check (its database did not answer, or ErrBusy).
 func (h *Handler) CheckStepUp(queue context.Context, r *http.Request, acct *Account, password, code string) ([]string, error) {
-	ctx := r.Context()
 	if acct.Advanced() {
 		return nil, &StepUpRefused{Status: http.StatusForbidden, Message: "This account confirms changes with a passkey only."}
 	}
-	throttled := func(wait time.Duration, err error) error {
-		if err == nil && wait <= 0 {
-			return nil
-		}
-		if errors.Is(err, ErrLocked) {
-			return &StepUpRefused{Status: http.StatusTooManyRequests,
+	hasTOTP, err := h.TOTP.Enabled(r.Context(), acct.ID)
+	if err != nil {
+		return nil, err
+	}
+	refused := func(no *Refusal) error {
+		switch no.Kind {
+		case Throttled:
+			return &StepUpRefused{Status: no.Status(), Message: "Too many failed attempts. Try again in " + roundWait(no.RetryAfter) + ".", Wait: no.RetryAfter}
+		case Locked:
+			return &StepUpRefused{Status: no.Status(),
 				Message: "Password sign-in to this account is locked after too many wrong verification codes."}
+		case Wrong:
+			if hasTOTP {
+				return &StepUpRefused{Status: no.Status(), Message: "That password or code is not right."}
+			}
+			return &StepUpRefused{Status: no.Status(), Message: "That password is not right."}
 		}
-		if err != nil {
+		return no.Err
+	}
+	no := h.Guard(queue, r, Attempt{Method: sessions.MethodPassword, Secret: SecretPassword, Account: acct, Hash: true,
+		Verify: func(ctx context.Context, worker *Worker) error {
+			ok, err := h.passwordMatches(ctx, worker, acct, password)
+			if err == nil && !ok {
+				return WrongSecret(nil)
+			}
 			return err
-		}
-		return &StepUpRefused{Status: http.StatusTooManyRequests, Message: "Too many failed attempts. Try again in " + roundWait(wait) + ".", Wait: wait}
+		}})
+	if no != nil {
+		return nil, refused(no)
 	}
-	// The password and the code count against the same budgets as at
-	// sign-in: this browser's own, as it signed in to the account.
-	pwd := h.guess(r, EmailKey(acct.Email), acct)
-	if err := throttled(h.Throttle.Check(ctx, pwd)); err != nil {
-		return nil, err
+	if !hasTOTP {
+		return []string{"pwd"}, nil
 	}
-	// A hashing worker once the throttle let the attempt through (see login).
-	worker, err := h.Accounts.Hasher.Reserve(queue)
-	if err != nil {
-		return nil, err
-	}
-	_, good, err := h.checkPassword(ctx, worker, acct.Email, password)
-	worker.Release()
-	if err != nil {
-		return nil, err
-	}
-	ev := h.event(r, sessions.MethodPassword)
-	amr := []string{"pwd"}
-	hasTOTP, err := h.TOTP.Enabled(ctx, acct.ID)
-	if err != nil {
-		return nil, err
-	}
-	wrong := &StepUpRefused{Status: http.StatusUnauthorized, Message: "That password is not right."}
-	if hasTOTP {
-		wrong.Message = "That password or code is not right."
-	}
-	if !good {
-		if err := h.Throttle.Fail(ctx, pwd, ev, h.throttleAlert(r, acct, guessPassword)); err != nil {
-			return nil, err
-		}
-		return nil, wrong
-	}
-	_ = h.Throttle.Succeed(ctx, pwd)
-	if hasTOTP {
-		// A wrong code after the right password is a second-factor guess,
-		// counted (and locking) as at sign-in.
-		otp := pwd
-		otp.Key, otp.Lock = secondFactorKey(acct.ID), true
-		if err := throttled(h.Throttle.Check(ctx, otp)); err != nil {
-			return nil, err
-		}
-		if err := h.TOTP.Verify(ctx, acct.ID, code); err != nil {
-			if !errors.Is(err, ErrBadCode) {
-				return nil, err
+	// A wrong code after the right password is a second-factor guess,
+	// counted (and locking) as at sign-in.
+	no = h.Guard(queue, r, Attempt{Method: sessions.MethodPasswordTOTP, Secret: SecretSecondFactor, Account: acct,
+		Verify: func(ctx context.Context, _ *Worker) error {
+			err := h.TOTP.Verify(ctx, acct.ID, code)
+			if errors.Is(err, ErrBadCode) {
+				return WrongSecret(err)
 			}
-			ev = h.event(r, sessions.MethodPasswordTOTP)
-			if err := h.Throttle.Fail(ctx, otp, ev, h.throttleAlert(r, acct, guessSecondFactor)); err != nil {
-				return nil, err
-			}
-			return nil, wrong
-		}
-		_ = h.Throttle.Succeed(ctx, otp)
-		amr = []string{"pwd", "otp", "mfa"}
+			return err
+		}})
+	if no != nil {
+		return nil, refused(no)
 	}
-	return amr, nil
+	return []string{"pwd", "otp", "mfa"}, nil
 }

@@ -240,8 +240,7 @@ func (t *Throttle) Locked(ctx context.Context, key string) (bool, error) {
 // device's included (an operator's action): sign-in by email, the second
 // factor, recovery, and the typed-back recovery key check.
 func (t *Throttle) Unlock(ctx context.Context, email, accountID string) error {
-	key := EmailKey(email)
-	keys := []string{key, "recover:" + key, "2fa:" + accountID, "confirm:" + accountID}
+	keys := []string{passwordKey(email), recoveryKey(email), secondFactorKey(accountID), confirmKey(accountID)}
 	return pgx.BeginFunc(ctx, t.DB, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM signin_failures WHERE email_key = ANY($1)`, keys); err != nil {
 			return err

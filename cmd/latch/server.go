@@ -266,7 +266,7 @@ func newServer(ctx context.Context, cfg *Config, db *database, logger *slog.Logg
 		return nil, err
 	}
 	s.account = &account.Handler{Authn: s.authn, Accounts: s.accounts, Passkeys: s.authn.Passkeys, TOTP: totp,
-		Throttle: s.throttle, Recovery: s.authn.Recovery, Sessions: s.sessions, Changes: &account.Changes{DB: db.Pool, Now: now},
+		Recovery: s.authn.Recovery, Sessions: s.sessions, Changes: &account.Changes{DB: db.Pool, Now: now},
 		Pages: pages, Cookies: cookies, CSRF: s.authn.CSRF, ClientIP: clientIP, Logger: logger, Now: now, Reveal: flow,
 		StepUp: map[sessions.SecurityMode]time.Duration{sessions.ModeStandard: cfg.StepUp, sessions.ModeAdvanced: cfg.AdvancedStepUp}, Bearer: s.provider,
 		AppName: func(id string) string {
