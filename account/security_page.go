@@ -508,7 +508,10 @@ func (h *Handler) totpConfirm(w http.ResponseWriter, r *http.Request) {
 			var v reveal
 			if h.Reveal.Decode(h.Cookies.Name(web.CookieReveal), s, &v) == nil && v.TOTPURL != "" {
 				v.TOTPError = "That code is not right. Enter the current code from your app."
-				_ = h.setReveal(w, v)
+				if err := h.setReveal(w, v); err != nil {
+					// The page shows the setup again without the sentence.
+					h.Logger.ErrorContext(r.Context(), "seal the authenticator app's setup", "err", err)
+				}
 			}
 		}
 		http.Redirect(w, r, "/account/security#totp", http.StatusSeeOther)

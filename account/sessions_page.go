@@ -433,12 +433,12 @@ func (h *Handler) apiFail(w http.ResponseWriter, r *http.Request, err error) {
 func apiError(w http.ResponseWriter, status int, code, msg string) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": msg})
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": msg}) // see writeJSON
 }
 
 func apiJSON(w http.ResponseWriter, v any) {
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(v)
+	_ = json.NewEncoder(w).Encode(v) // see writeJSON
 }
 
 // APISession is one device session in the JSON API.

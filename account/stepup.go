@@ -152,9 +152,17 @@ func safeNext(next string) string {
 func (h *Handler) renderReauth(w http.ResponseWriter, r *http.Request, status int, d *sessions.Device, acct *authn.Account, changeID, next, msg string) {
 	web.NoStore(w)
 	ctx := r.Context()
-	hasTOTP, _ := h.TOTP.Enabled(ctx, acct.ID)
+	// Which ways to confirm the page offers. Should latch not know, the
+	// page still shows the form: the step-up checks everything again.
+	hasTOTP, err := h.TOTP.Enabled(ctx, acct.ID)
+	if err != nil {
+		h.Logger.WarnContext(ctx, "step-up page: authenticator app", "err", err)
+	}
 	// A suspended passkey cannot confirm anything, so it does not count.
-	n, _ := h.Passkeys.Usable(ctx, acct.ID)
+	n, err := h.Passkeys.Usable(ctx, acct.ID)
+	if err != nil {
+		h.Logger.WarnContext(ctx, "step-up page: passkeys", "err", err)
+	}
 	action, description := h.describeChange(ctx, d, changeID)
 	// Keeping a suspended passkey takes a second factor: a password alone
 	// would lead back here.

@@ -29,6 +29,8 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	web.NoStore(w)
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
+	// v is latch's own map or struct, which always encodes; an error
+	// writing is the client gone, and nothing is left to tell it.
 	_ = json.NewEncoder(w).Encode(v)
 }
 

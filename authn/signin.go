@@ -137,7 +137,14 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	if h.dummyHash == "" {
 		// Unknown emails are checked against this hash so a wrong email costs
 		// as much time as a wrong password and timing reveals nothing.
-		h.dummyHash, _ = h.Accounts.Hasher.Hash(context.Background(), "latch-dummy-password")
+		dummy, err := h.Accounts.Hasher.Hash(context.Background(), "latch-dummy-password")
+		if err != nil {
+			// A pool that computes nothing yet cannot be busy, and the
+			// password is a valid one: without this hash unknown emails
+			// would answer faster than known ones.
+			panic(fmt.Sprintf("authn: the dummy password hash: %v", err))
+		}
+		h.dummyHash = dummy
 	}
 	mux.HandleFunc("GET /login", h.loginPage)
 	mux.HandleFunc("POST /login", h.login)
@@ -590,6 +597,8 @@ func (h *Handler) accountByEmail(ctx context.Context, email string) (*Account, e
 // computation.
 func (h *Handler) passwordMatches(ctx context.Context, w *Worker, acct *Account, password string) (bool, error) {
 	if acct == nil {
+		// Only the time it takes matters; the dummy hash is a valid one
+		// (Routes made it), so there is no result or error to read.
 		_, _ = w.Verify(h.dummyHash, password)
 		return false, nil
 	}
@@ -598,7 +607,7 @@ func (h *Handler) passwordMatches(ctx context.Context, w *Worker, acct *Account,
 		return false, err
 	}
 	if hash == "" {
-		_, _ = w.Verify(h.dummyHash, password)
+		_, _ = w.Verify(h.dummyHash, password) // only its time matters, as above
 		return false, nil
 	}
 	return w.Verify(hash, password)
@@ -690,7 +699,7 @@ const deviceCookieLifetime = 400 * 24 * time.Hour
 func (h *Handler) deviceKind(ctx context.Context, q pg.Querier, w http.ResponseWriter, r *http.Request, accountID string) (sessions.EventKind, error) {
 	id, ok := h.Cookies.Read(r, web.CookieDevice)
 	if !ok || len(id) < 32 {
-		id, _ = sessions.NewSecret()
+		id, _ = sessions.NewSecret() // a random id; the hash is for session secrets
 		h.Cookies.Set(w, web.CookieDevice, id, deviceCookieLifetime)
 	}
 	isNew, err := h.Sessions.SeenDevice(ctx, q, accountID, id)

@@ -121,6 +121,8 @@ func (s *Sender) deliver(ctx context.Context, j sessions.LogoutJob) error {
 		return err
 	}
 	defer resp.Body.Close()
+	// Drained so the connection can be reused; the status is the answer,
+	// and a body that cannot be read changes nothing.
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 	if resp.StatusCode/100 != 2 {
 		return fmt.Errorf("answered %s", resp.Status)

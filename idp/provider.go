@@ -203,13 +203,16 @@ func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var doc map[string]any
-	_ = json.Unmarshal(b, &doc)
+	if err := json.Unmarshal(b, &doc); err != nil {
+		http.Error(w, "discovery unavailable", http.StatusInternalServerError)
+		return
+	}
 	doc["authorization_response_iss_parameter_supported"] = true // RFC 9207
 	delete(doc, "request_uri_parameter_supported")
 	doc["request_parameter_supported"] = false
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "public, max-age=300")
-	_ = json.NewEncoder(w).Encode(doc)
+	_ = json.NewEncoder(w).Encode(doc) // an error writing is the client gone: nothing to do
 }
 
 // issWriter adds iss to redirects that answer an authorization request (RFC

@@ -72,7 +72,7 @@ func (a *AuthRequest) LogValue() slog.Value {
 }
 
 func (a *AuthRequest) marshalParams() []byte {
-	b, _ := json.Marshal(a.params)
+	b, _ := json.Marshal(a.params) // a struct of strings and string slices: it always encodes
 	return b
 }
 

@@ -118,7 +118,7 @@ func OpenLocator(path string) (*Locator, error) {
 	// every lookup with an empty place; refuse it at start instead.
 	t := strings.ToLower(db.Metadata.DatabaseType)
 	if !strings.Contains(t, "city") && !strings.Contains(t, "country") && !strings.Contains(t, "enterprise") {
-		_ = db.Close()
+		_ = db.Close() // a reader latch will not use; the refusal is the error to report
 		return nil, fmt.Errorf("--geoip-db: %s is a %q database, not a city or country database", path, db.Metadata.DatabaseType)
 	}
 	return &Locator{db: db}, nil

@@ -163,6 +163,8 @@ func Start(ctx context.Context, cfg ClusterConfig) (*Cluster, error) {
 		close(c.done)
 	}()
 	if err := c.waitReady(ctx); err != nil {
+		// The server that did not get ready goes; why it did not is the
+		// error to report, not how it stopped.
 		_ = c.Stop(context.WithoutCancel(ctx))
 		return nil, err
 	}
@@ -211,6 +213,7 @@ func (c *Cluster) Stop(ctx context.Context) error {
 	}
 	// The negative pid names the process group, which takes the backends
 	// down along with the server.
+	// An error means the group is gone already; <-c.done waits either way.
 	_ = syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
 	<-c.done
 	return errors.New("postgres did not shut down in time and was killed")

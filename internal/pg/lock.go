@@ -61,6 +61,8 @@ func Lock(dataDir string) (*DirLock, error) {
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		defer f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
+			// The holder's pid only makes the message clearer: 0 when the
+			// file cannot be read.
 			b, _ := io.ReadAll(f)
 			pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
 			return nil, &inUseError{dir: dataDir, pid: pid}

@@ -126,6 +126,7 @@ func (s *Supervisor) watch() {
 		s.logger.Error("PostgreSQL stopped unexpectedly; restarting it", "pid", c.cmd.Process.Pid, "exit", how,
 			"last_log", c.stderr.tail())
 		// Withdraw the published DSN while there is no server behind it.
+		// The server is dead already: how its remains stop changes nothing.
 		_ = c.Stop(context.Background())
 		next, err := s.restart(c)
 		s.mu.Lock()
@@ -180,7 +181,7 @@ func (s *Supervisor) restart(old *Cluster) (*Cluster, error) {
 		// is stuck, and PostgreSQL refuses to start while any of them holds
 		// the old shared memory, so it goes. The negative pid is the old
 		// server's process group (see serverProcAttr).
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		_ = syscall.Kill(-pgid, syscall.SIGKILL) // an error means none is left
 		ctx, cancel := context.WithCancel(context.Background())
 		go func() {
 			select {

@@ -66,6 +66,8 @@ func run(m *testing.M) int {
 			return 1
 		}
 		defer os.RemoveAll(dir)
+		// The tests have run and their verdict is the exit code; a server
+		// that stops badly is killed (Cluster.Stop) and its directory goes.
 		defer cluster.Stop(ctx)
 		adminDSN = withDatabase(cluster.DSN(), "postgres")
 	}

@@ -162,7 +162,7 @@ func validURL(u *url.URL) bool {
 	if !validValue(u.Path) {
 		return false
 	}
-	q, _ := url.ParseQuery(u.RawQuery)
+	q, _ := url.ParseQuery(u.RawQuery) // the parts it could parse, as said above
 	return validValues(q)
 }
 
@@ -237,5 +237,7 @@ func wantsJSON(r *http.Request) bool {
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
+	// v is latch's own map, which always encodes; an error writing is the
+	// client gone, and nothing is left to tell it.
 	_ = json.NewEncoder(w).Encode(v)
 }

@@ -37,7 +37,7 @@ func NewRateLimiter(rate, burst float64) *RateLimiter {
 func LimitKey(a netip.Addr) netip.Prefix {
 	a = a.Unmap()
 	if a.Is6() {
-		p, _ := a.Prefix(64)
+		p, _ := a.Prefix(64) // fails only for more bits than an IPv6 address has
 		return p
 	}
 	return netip.PrefixFrom(a, a.BitLen())
