@@ -555,6 +555,8 @@ func newFlow(endpoint string, t *benchTarget, worker int) benchFlow {
 // signedOut ends a's session if it has one.
 func signedOut(ctx context.Context, a *agent) {
 	if a.csrf != "" {
+		// Tidying up after a measured run: a session left behind expires,
+		// and the run's numbers are already taken.
 		_ = a.signOut(ctx)
 	}
 }

@@ -114,7 +114,7 @@ func versionString() string {
 
 func newLogger(cfg *Config, w io.Writer) *slog.Logger {
 	var level slog.Level
-	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	_ = level.UnmarshalText([]byte(cfg.LogLevel)) // Config.validate allowed only the four levels
 	opts := &slog.HandlerOptions{Level: level}
 	if cfg.LogFormat == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
@@ -138,7 +138,11 @@ func setup(ctx context.Context, fs *flag.FlagSet, cfg *Config, args []string, ge
 func closeDB(db *database) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	db.Close(ctx)
+	if err := db.Close(ctx); err != nil {
+		// The command's work is done and said; what is left to say is
+		// that its PostgreSQL did not stop cleanly.
+		fmt.Fprintln(os.Stderr, "latch: stopping PostgreSQL:", oneLine(err))
+	}
 }
 
 func cmdMigrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

@@ -88,8 +88,7 @@ func openDatabase(ctx context.Context, cfg *Config, logger *slog.Logger, owner b
 			// meanwhile answer 503.
 			sup, err := lock.Supervise(ctx, logger, restartPolicy)
 			if err != nil {
-				lock.Release()
-				return nil, err
+				return nil, errors.Join(err, lock.Release())
 			}
 			dsn = sup.DSN()
 			db.postgres = sup
@@ -103,8 +102,7 @@ func openDatabase(ctx context.Context, cfg *Config, logger *slog.Logger, owner b
 		}
 	}
 	fail := func(err error) (*database, error) {
-		db.Close(context.Background())
-		return nil, err
+		return nil, errors.Join(err, db.Close(context.Background()))
 	}
 	var err error
 	if db.Master, err = loadMasterKey(cfg); err != nil {
