@@ -324,7 +324,7 @@ func (s *server) routes() http.Handler {
 		return "unmatched"
 	}
 	// Pages give times in the zone times.js keeps in the tz cookie.
-	pages := templates.TimeZones(s.authn.Cookies.Name("tz"), s.styledMisses(mux))
+	pages := templates.TimeZones(s.authn.Cookies.Name(web.CookieTimeZone), s.styledMisses(mux))
 	return web.SecurityHeaders(s.provider.FormTargets(), withDeadline(s.metrics.Instrument(route, s.guard().Wrap(pages))))
 }
 

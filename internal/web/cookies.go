@@ -22,6 +22,7 @@ const (
 	CookieWebAuthn = "wa"     // ties WebAuthn challenges to this browser
 	CookieReveal   = "reveal" // what the security page shows once, sealed
 	CookieCSRF     = "csrf"   // the token that state-changing requests repeat
+	CookieTimeZone = "tz"     // the browser's time zone, set by a script for the pages' times
 )
 
 // NewCookies returns cookie settings for the issuer URL: https means Secure.
