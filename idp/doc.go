@@ -7,6 +7,6 @@
 // parameter (RFC 9207), a discovery document that lists only what works, and
 // the end_session confirmation page.
 //
-// cmd/latch builds it; it calls authn's interfaces' implementers through
+// internal/server builds it; it calls authn's interfaces' implementers through
 // sessions and declares what it needs from the sign-in flow itself.
 package idp

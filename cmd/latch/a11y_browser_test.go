@@ -239,7 +239,7 @@ func TestAccessibilityInBrowser(t *testing.T) {
 	// it (TestSuspendedPasskeyInBrowser plays the copy), and back.
 	suspend := func(on bool) {
 		t.Helper()
-		if _, err := l.srv.db.Pool.Exec(t.Context(), `UPDATE passkeys SET suspended_at = CASE WHEN $1 THEN now() END`, on); err != nil {
+		if _, err := l.db.Pool.Exec(t.Context(), `UPDATE passkeys SET suspended_at = CASE WHEN $1 THEN now() END`, on); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -162,17 +162,17 @@ var bad = []struct{ name, value string }{
 func TestBadInputIsNever500(t *testing.T) {
 	l := startLatch(t)
 	ctx := t.Context()
-	acct, err := l.srv.accounts.ByEmail(ctx, l.email)
+	acct, err := l.srv.Accounts().ByEmail(ctx, l.email)
 	if err != nil {
 		t.Fatal(err)
 	}
 	fakePasskey(t, l, acct.ID, true)
 	var pkID []byte
-	l.srv.db.Pool.QueryRow(ctx, `SELECT id FROM passkeys WHERE account_id = $1`, acct.ID).Scan(&pkID)
+	l.db.Pool.QueryRow(ctx, `SELECT id FROM passkeys WHERE account_id = $1`, acct.ID).Scan(&pkID)
 	passkey := base64.RawURLEncoding.EncodeToString(pkID)
 
 	// An account with an authenticator app, stopped at its second step.
-	if _, err := l.srv.accounts.Create(ctx, "totp@example.com", "Tess", testPassword); err != nil {
+	if _, err := l.srv.Accounts().Create(ctx, "totp@example.com", "Tess", testPassword); err != nil {
 		t.Fatal(err)
 	}
 	tess := l.browser()
@@ -267,7 +267,7 @@ func TestBadInputIsNever500(t *testing.T) {
 		logs = len(all)
 		// Names are text: none stored may hold a control character.
 		var name string
-		l.srv.db.Pool.QueryRow(ctx, `SELECT name FROM passkeys WHERE account_id = $1`, acct.ID).Scan(&name)
+		l.db.Pool.QueryRow(ctx, `SELECT name FROM passkeys WHERE account_id = $1`, acct.ID).Scan(&name)
 		if strings.ContainsFunc(name, unicode.IsControl) {
 			t.Errorf("the passkey is now named %q", name)
 		}
@@ -524,7 +524,7 @@ func TestHashingBusy(t *testing.T) {
 			t.Fatalf("wrong password %d: %d", i+1, code)
 		}
 	}
-	hold, err := l.srv.accounts.Hasher.Reserve(t.Context())
+	hold, err := l.srv.Accounts().Hasher.Reserve(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}

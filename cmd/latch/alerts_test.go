@@ -108,7 +108,7 @@ func TestAlerts(t *testing.T) {
 	l.browser().signInPassword(l.email, testPassword).Body.Close()
 	waitFor(t, func() bool {
 		var attempts int
-		l.srv.db.Pool.QueryRow(t.Context(), `SELECT coalesce(max(attempts), 0) FROM outbox WHERE status = 'pending'`).Scan(&attempts)
+		l.db.Pool.QueryRow(t.Context(), `SELECT coalesce(max(attempts), 0) FROM outbox WHERE status = 'pending'`).Scan(&attempts)
 		return attempts >= 1
 	})
 	l.stop()
@@ -125,7 +125,7 @@ func TestAlerts(t *testing.T) {
 	// The row is marked sent just after the server took the message.
 	waitFor(t, func() bool {
 		var pending int
-		again.srv.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM outbox WHERE status <> 'sent'`).Scan(&pending)
+		again.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM outbox WHERE status <> 'sent'`).Scan(&pending)
 		return pending == 0
 	})
 }

@@ -31,7 +31,7 @@ func TestBenchCommand(t *testing.T) {
 	l := startLatch(t)
 	// One account per worker: latch's throttle would refuse some parallel
 	// sign-ins of one account.
-	if _, err := l.srv.accounts.Create(t.Context(), "grace@example.com", "Grace Hopper", testPassword); err != nil {
+	if _, err := l.srv.Accounts().Create(t.Context(), "grace@example.com", "Grace Hopper", testPassword); err != nil {
 		t.Fatal(err)
 	}
 	code, out, errOut := runBench(t, benchArgs(l, "--json", "--email", l.email+",grace@example.com"))
@@ -59,7 +59,7 @@ func TestBenchCommand(t *testing.T) {
 		t.Fatalf("endpoints %v, want %v", seen, benchEndpoints)
 	}
 	var live int
-	if err := l.srv.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM device_sessions d WHERE d.ended_at IS NULL`).Scan(&live); err != nil || live != 0 {
+	if err := l.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM device_sessions d WHERE d.ended_at IS NULL`).Scan(&live); err != nil || live != 0 {
 		t.Fatalf("%d sessions left live after the bench (%v)", live, err)
 	}
 }

@@ -162,7 +162,7 @@ func TestPasskeysInBrowser(t *testing.T) {
 		t.Fatal("the last passkey was removed")
 	}
 	var activity int
-	l.srv.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM activity WHERE kind = 'passkey_added' AND ip IS NOT NULL`).Scan(&activity)
+	l.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM activity WHERE kind = 'passkey_added' AND ip IS NOT NULL`).Scan(&activity)
 	if activity != 1 {
 		t.Fatal("passkey addition not recorded")
 	}
@@ -263,7 +263,7 @@ func TestPasskeyWithoutUserVerification(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	var n int
-	l.srv.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM passkeys`).Scan(&n)
+	l.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM passkeys`).Scan(&n)
 	if n != 0 {
 		t.Fatal("a passkey without user verification was stored")
 	}
@@ -289,7 +289,7 @@ func TestForgedPasskeyInBrowser(t *testing.T) {
 		signOut(t, ctx, l)
 	}
 	var stored int64
-	l.srv.db.Pool.QueryRow(t.Context(), `SELECT sign_count FROM passkeys`).Scan(&stored)
+	l.db.Pool.QueryRow(t.Context(), `SELECT sign_count FROM passkeys`).Scan(&stored)
 	if stored < 3 {
 		t.Fatalf("stored counter %d", stored)
 	}
@@ -322,7 +322,7 @@ func TestForgedPasskeyInBrowser(t *testing.T) {
 		t.Fatalf("lower counter: %q", msg)
 	}
 	var clones int
-	l.srv.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM activity WHERE kind = 'passkey_clone_refused'`).Scan(&clones)
+	l.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM activity WHERE kind = 'passkey_clone_refused'`).Scan(&clones)
 	if clones == 0 {
 		t.Fatal("possible clone not recorded")
 	}

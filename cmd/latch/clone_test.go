@@ -41,7 +41,7 @@ func holdPasskey(t *testing.T, l *testLatch, accountID, name string, synced bool
 	rand.Read(k.id)
 	handle := make([]byte, 32)
 	rand.Read(handle)
-	if err := l.srv.db.Pool.QueryRow(t.Context(), `UPDATE accounts SET webauthn_id = coalesce(webauthn_id, $2) WHERE id = $1
+	if err := l.db.Pool.QueryRow(t.Context(), `UPDATE accounts SET webauthn_id = coalesce(webauthn_id, $2) WHERE id = $1
 		RETURNING webauthn_id`, accountID, handle).Scan(&k.handle); err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func holdPasskey(t *testing.T, l *testLatch, accountID, name string, synced bool
 	cred, _ := json.Marshal(webauthn.Credential{ID: k.id, PublicKey: cose, AttestationType: "none",
 		Flags:         webauthn.CredentialFlags{UserPresent: true, UserVerified: true, BackupEligible: synced, BackupState: synced},
 		Authenticator: webauthn.Authenticator{SignCount: counter}})
-	if _, err := l.srv.db.Pool.Exec(t.Context(), `INSERT INTO passkeys (id, account_id, name, credential, backup_eligible, backup_state, sign_count, created_at)
+	if _, err := l.db.Pool.Exec(t.Context(), `INSERT INTO passkeys (id, account_id, name, credential, backup_eligible, backup_state, sign_count, created_at)
 		VALUES ($1, $2, $3, $4, $5, $5, $6, $7)`, k.id, accountID, name, cred, synced, int64(counter), l.clock.Now().UTC()); err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +151,7 @@ func (b *browser) passkeySignIn(k *heldPasskey, counter uint32) (int, string) {
 func (l *testLatch) count(query string, args ...any) int {
 	l.t.Helper()
 	var n int
-	if err := l.srv.db.Pool.QueryRow(l.t.Context(), query, args...).Scan(&n); err != nil {
+	if err := l.db.Pool.QueryRow(l.t.Context(), query, args...).Scan(&n); err != nil {
 		l.t.Fatal(err)
 	}
 	return n
@@ -171,7 +171,7 @@ func (l *testLatch) suspended(k *heldPasskey) bool {
 func TestPasskeyCloneSuspended(t *testing.T) {
 	l := startLatch(t)
 	ctx := t.Context()
-	acct, _ := l.srv.accounts.ByEmail(ctx, l.email)
+	acct, _ := l.srv.Accounts().ByEmail(ctx, l.email)
 	me := l.browser()
 	me.signInPassword(l.email, testPassword).Body.Close()
 	secret := enrollTOTP(t, l, me)
@@ -302,11 +302,11 @@ func TestPasskeyCloneSuspended(t *testing.T) {
 func TestPasskeyCloneAdvanced(t *testing.T) {
 	l := startLatch(t)
 	ctx := t.Context()
-	acct, _ := l.srv.accounts.ByEmail(ctx, l.email)
-	if _, err := l.srv.db.Pool.Exec(ctx, `DELETE FROM passwords WHERE account_id = $1`, acct.ID); err != nil {
+	acct, _ := l.srv.Accounts().ByEmail(ctx, l.email)
+	if _, err := l.db.Pool.Exec(ctx, `DELETE FROM passwords WHERE account_id = $1`, acct.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.srv.db.Pool.Exec(ctx, `UPDATE accounts SET security_mode = 'advanced', advanced_since = $2 WHERE id = $1`,
+	if _, err := l.db.Pool.Exec(ctx, `UPDATE accounts SET security_mode = 'advanced', advanced_since = $2 WHERE id = $1`,
 		acct.ID, l.clock.Now().UTC()); err != nil {
 		t.Fatal(err)
 	}
@@ -355,11 +355,11 @@ func TestPasskeyCloneAdvanced(t *testing.T) {
 // nothing can pass.
 func TestOnlyPasskeySuspended(t *testing.T) {
 	l := startLatch(t)
-	grace, err := l.srv.accounts.Create(t.Context(), "grace@example.com", "Grace", "")
+	grace, err := l.srv.Accounts().Create(t.Context(), "grace@example.com", "Grace", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := l.srv.authn.Recovery.Generate(t.Context(), grace.ID)
+	keys, err := l.srv.Recovery().Generate(t.Context(), grace.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -388,7 +388,7 @@ func TestOnlyPasskeySuspended(t *testing.T) {
 // one of the two passkeys advanced security needs.
 func TestAdvancedEnrolmentIgnoresSuspendedPasskey(t *testing.T) {
 	l := startLatch(t)
-	acct, _ := l.srv.accounts.ByEmail(t.Context(), l.email)
+	acct, _ := l.srv.Accounts().ByEmail(t.Context(), l.email)
 	me := l.browser()
 	me.signInPassword(l.email, testPassword).Body.Close()
 	fakePasskey(t, l, acct.ID, false)
@@ -397,7 +397,7 @@ func TestAdvancedEnrolmentIgnoresSuspendedPasskey(t *testing.T) {
 	if resp, _ := enroll(t, me); !strings.Contains(resp.Request.URL.RawQuery, "error=advanced_need_keys") {
 		t.Fatalf("two passkeys, one synced: %s", resp.Request.URL)
 	}
-	if _, err := l.srv.db.Pool.Exec(t.Context(), `UPDATE passkeys SET suspended_at = now() WHERE backup_eligible`); err != nil {
+	if _, err := l.db.Pool.Exec(t.Context(), `UPDATE passkeys SET suspended_at = now() WHERE backup_eligible`); err != nil {
 		t.Fatal(err)
 	}
 	resp, body := enroll(t, me)

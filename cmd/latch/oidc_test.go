@@ -53,13 +53,13 @@ func TestSignInAndSSO(t *testing.T) {
 	}
 	// Each client's first exchange created its own app session in the one device session.
 	var n int
-	if err := l.srv.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM app_sessions WHERE device_session_id = $1`, tokA.claims.Sid).Scan(&n); err != nil || n != 2 {
+	if err := l.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM app_sessions WHERE device_session_id = $1`, tokA.claims.Sid).Scan(&n); err != nil || n != 2 {
 		t.Fatalf("app sessions = %d, %v; want 2", n, err)
 	}
 	// And the device session holds what the sessions page needs.
 	var ua, ip string
 	var amr []string
-	if err := l.srv.db.Pool.QueryRow(t.Context(), `SELECT user_agent, host(ip), amr FROM device_sessions WHERE id = $1`,
+	if err := l.db.Pool.QueryRow(t.Context(), `SELECT user_agent, host(ip), amr FROM device_sessions WHERE id = $1`,
 		tokA.claims.Sid).Scan(&ua, &ip, &amr); err != nil || ua != b.ua || ip != "127.0.0.1" || !slices.Equal(amr, []string{"pwd"}) {
 		t.Fatalf("device session: ua %q ip %q amr %v err %v", ua, ip, amr, err)
 	}
@@ -403,7 +403,7 @@ func TestSignOutEndsEverything(t *testing.T) {
 		t.Fatal("introspection says active after sign-out")
 	}
 	var reason string
-	l.srv.db.Pool.QueryRow(t.Context(), `SELECT end_reason FROM device_sessions WHERE id = $1`, tokA.claims.Sid).Scan(&reason)
+	l.db.Pool.QueryRow(t.Context(), `SELECT end_reason FROM device_sessions WHERE id = $1`, tokA.claims.Sid).Scan(&reason)
 	if reason != "signed_out" {
 		t.Fatalf("end reason = %q", reason)
 	}
@@ -555,7 +555,7 @@ func TestConsent(t *testing.T) {
 	b := l.browser()
 	b.signInFlow(l.appA()) // first party: no consent page
 	var n int
-	l.srv.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM consents`).Scan(&n)
+	l.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM consents`).Scan(&n)
 	if n != 0 {
 		t.Fatal("a first-party app recorded a consent")
 	}

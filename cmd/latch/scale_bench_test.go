@@ -59,7 +59,7 @@ func scaleRun(b *testing.B, rows int) []string {
 	accounts := max(rows/rowsPerAccount, 100)
 	l := startLatch(b, func(c *Config) { c.ClientsFile = "" }) // the demo clients the seed's sessions belong to
 	ctx := b.Context()
-	pool := l.srv.db.Pool
+	pool := l.db.Pool
 	if _, err := pool.Exec(ctx, `DELETE FROM accounts`); err != nil {
 		b.Fatal(err)
 	}

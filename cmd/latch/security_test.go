@@ -66,12 +66,12 @@ func TestSessionCookie(t *testing.T) {
 	}
 	var stored []byte
 	var n int
-	l.srv.db.Pool.QueryRow(t.Context(), `SELECT secret_hash FROM device_sessions`).Scan(&stored)
+	l.db.Pool.QueryRow(t.Context(), `SELECT secret_hash FROM device_sessions`).Scan(&stored)
 	sum := sha256.Sum256([]byte(set.Value))
 	if string(stored) != string(sum[:]) {
 		t.Fatal("stored value is not the SHA-256 of the cookie")
 	}
-	l.srv.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM device_sessions WHERE position($1::bytea in secret_hash) > 0`,
+	l.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM device_sessions WHERE position($1::bytea in secret_hash) > 0`,
 		[]byte(set.Value)).Scan(&n)
 	if n != 0 {
 		t.Fatal("cookie secret stored in clear")
@@ -110,7 +110,7 @@ func TestSecureCookieOnHTTPS(t *testing.T) {
 	l := startLatch(t, func(c *Config) { c.Issuer = "https://id.example.com" })
 	req := httptest.NewRequest("GET", "https://id.example.com/login", nil)
 	rec := httptest.NewRecorder()
-	l.srv.handler.ServeHTTP(rec, req)
+	l.srv.Handler().ServeHTTP(rec, req)
 	csrf := sessionCookie(t, rec.Result(), "__Host-latch_csrf")
 	if csrf == nil || !csrf.Secure || !csrf.HttpOnly {
 		t.Fatalf("https CSRF cookie: %+v", rec.Result().Cookies())
@@ -123,7 +123,7 @@ func TestSecureCookieOnHTTPS(t *testing.T) {
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
 	req.AddCookie(csrf)
 	rec = httptest.NewRecorder()
-	l.srv.handler.ServeHTTP(rec, req)
+	l.srv.Handler().ServeHTTP(rec, req)
 	c := sessionCookie(t, rec.Result(), "__Host-latch")
 	if rec.Code != http.StatusSeeOther || c == nil || !c.Secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.Domain != "" {
 		t.Fatalf("https session cookie: %d %+v", rec.Code, rec.Result().Cookies())
@@ -227,7 +227,7 @@ func TestSigningKeys(t *testing.T) {
 
 	var sealed []byte
 	var jwk string
-	l.srv.db.Pool.QueryRow(t.Context(), `SELECT private_key, public_jwk::text FROM signing_keys`).Scan(&sealed, &jwk)
+	l.db.Pool.QueryRow(t.Context(), `SELECT private_key, public_jwk::text FROM signing_keys`).Scan(&sealed, &jwk)
 	if strings.Contains(jwk, `"d"`) {
 		t.Fatal("public_jwk holds the private exponent")
 	}
@@ -235,7 +235,7 @@ func TestSigningKeys(t *testing.T) {
 		t.Fatalf("private key not sealed: %q", sealed)
 	}
 
-	kid, err := l.srv.provider.Keys.Rotate(t.Context())
+	kid, err := l.srv.Provider().Keys.Rotate(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +274,7 @@ func TestSigningKeys(t *testing.T) {
 	}
 	// Past the overlap the retired key leaves the JWKS.
 	l.clock.Add(25 * time.Hour)
-	keys, err := l.srv.provider.Keys.KeySet(context.Background())
+	keys, err := l.srv.Provider().Keys.KeySet(context.Background())
 	if err != nil || len(keys) != 1 {
 		t.Fatalf("after the overlap: %d keys, %v", len(keys), err)
 	}
@@ -284,7 +284,7 @@ func TestSigningKeys(t *testing.T) {
 // client.
 func TestClientSecretsHashed(t *testing.T) {
 	l := startLatch(t)
-	c, ok := l.srv.provider.Client("app-a")
+	c, ok := l.srv.Provider().Client("app-a")
 	if !ok {
 		t.Fatal("no app-a")
 	}

@@ -48,7 +48,7 @@ func (r *recorder) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndDa
 // connections are closed first: a backend reports its counts when it ends.
 func seqScans(t *testing.T, l *testLatch) map[string]int64 {
 	t.Helper()
-	l.srv.db.Pool.Reset()
+	l.db.Pool.Reset()
 	time.Sleep(1500 * time.Millisecond)
 	conn, err := pgx.Connect(t.Context(), l.cfg.DatabaseURL)
 	if err != nil {
@@ -118,7 +118,7 @@ func TestHotPathsUseIndexes(t *testing.T) {
 	rec := &recorder{seen: map[string][]any{}}
 	l := startLatch(t, func(c *Config) { c.queryTracer = rec })
 	ctx := t.Context()
-	pool := l.srv.db.Pool
+	pool := l.db.Pool
 	if _, err := pool.Exec(ctx, `DELETE FROM accounts`); err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +135,7 @@ func TestHotPathsUseIndexes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := l.srv.accounts.Create(ctx, l.email, "Ada Lovelace", testPassword); err != nil {
+	if _, err := l.srv.Accounts().Create(ctx, l.email, "Ada Lovelace", testPassword); err != nil {
 		t.Fatal(err)
 	}
 	for _, tb := range hotTables {
@@ -306,7 +306,7 @@ func hotPaths(t *testing.T, l *testLatch, key *heldPasskey) {
 	stranger := seededLatch.browser()
 	stranger.signIn(stranger.do("GET", "/login", nil), seed.Email(2), "not the password").Body.Close()
 	ctx := t.Context()
-	if err := l.srv.sweep(ctx); err != nil {
+	if err := l.srv.Sweep(ctx); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -85,7 +85,7 @@ func TestSessionsPage(t *testing.T) {
 		t.Error("this device is not listed first")
 	}
 	var ip string
-	l.srv.db.Pool.QueryRow(t.Context(), `SELECT host(ip) FROM device_sessions WHERE device_name = 'Safari on iPhone'`).Scan(&ip)
+	l.db.Pool.QueryRow(t.Context(), `SELECT host(ip) FROM device_sessions WHERE device_name = 'Safari on iPhone'`).Scan(&ip)
 	if ip != "81.2.69.142" {
 		t.Fatalf("stored address %q, want the forwarded one", ip)
 	}
@@ -93,14 +93,14 @@ func TestSessionsPage(t *testing.T) {
 	// Sign the phone out of Beta only.
 	phoneSid := l.sid(phone.session())
 	var betaApp string
-	l.srv.db.Pool.QueryRow(t.Context(), `SELECT id FROM app_sessions WHERE device_session_id = $1 AND client_id = 'app-b'`, phoneSid).Scan(&betaApp)
+	l.db.Pool.QueryRow(t.Context(), `SELECT id FROM app_sessions WHERE device_session_id = $1 AND client_id = 'app-b'`, phoneSid).Scan(&betaApp)
 	resp = me.post("/account/sessions", "/account/sessions/"+phoneSid+"/apps/"+betaApp+"/end", nil)
 	resp.Body.Close()
 	if !signedInAt(t, l.url, "/account", phone.session()) {
 		t.Fatal("ending one app ended the device session")
 	}
 	var ended int
-	l.srv.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM app_sessions WHERE id = $1 AND ended_at IS NOT NULL`, betaApp).Scan(&ended)
+	l.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM app_sessions WHERE id = $1 AND ended_at IS NOT NULL`, betaApp).Scan(&ended)
 	if ended != 1 {
 		t.Fatal("the app session did not end")
 	}
@@ -137,7 +137,7 @@ func TestSessionsPage(t *testing.T) {
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
 	resp, _ = b.client.Do(req)
 	resp.Body.Close()
-	l2.srv.db.Pool.QueryRow(t.Context(), `SELECT host(ip) FROM device_sessions`).Scan(&ip)
+	l2.db.Pool.QueryRow(t.Context(), `SELECT host(ip) FROM device_sessions`).Scan(&ip)
 	if ip != "127.0.0.1" {
 		t.Fatalf("an untrusted X-Forwarded-For was believed: %s", ip)
 	}
@@ -204,12 +204,12 @@ func TestExpiredSessionsEnd(t *testing.T) {
 	b := l.browser()
 	b.signInFlow(l.appA())
 	l.clock.Add(15 * 24 * time.Hour) // past the 14-day idle limit
-	n, err := l.srv.sessions.EndExpired(t.Context())
+	n, err := l.srv.Sessions().EndExpired(t.Context())
 	if err != nil || n != 1 {
 		t.Fatalf("ended %d: %v", n, err)
 	}
 	var reason string
-	l.srv.db.Pool.QueryRow(t.Context(), `SELECT end_reason FROM device_sessions`).Scan(&reason)
+	l.db.Pool.QueryRow(t.Context(), `SELECT end_reason FROM device_sessions`).Scan(&reason)
 	if reason != "expired" {
 		t.Fatalf("reason %q", reason)
 	}
@@ -263,7 +263,7 @@ func TestEndingForgetsTrust(t *testing.T) {
 		trust(phone)
 		sid := l.sid(phone.session())
 		me.post("/account/sessions", "/account/sessions/"+sid+"/"+end, nil).Body.Close()
-		if _, err := l.srv.sessions.BySecret(t.Context(), phone.session()); err == nil {
+		if _, err := l.srv.Sessions().BySecret(t.Context(), phone.session()); err == nil {
 			t.Fatalf("%s: the session was not ended", end)
 		}
 		if !asksCode(phone) {

@@ -128,7 +128,7 @@ func TestTOTPSignIn(t *testing.T) {
 
 	// The TOTP secret is sealed at rest.
 	var sealed []byte
-	l.srv.db.Pool.QueryRow(t.Context(), `SELECT secret FROM totp_secrets`).Scan(&sealed)
+	l.db.Pool.QueryRow(t.Context(), `SELECT secret FROM totp_secrets`).Scan(&sealed)
 	if strings.Contains(string(sealed), secret) || len(sealed) < 30 {
 		t.Fatal("TOTP secret stored in clear")
 	}
@@ -176,7 +176,7 @@ func TestSecondFactorThrottle(t *testing.T) {
 		other.do("POST", "/login/verify", form).Body.Close()
 	}
 	var locks int
-	l.srv.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM activity WHERE kind = 'account_locked'`).Scan(&locks)
+	l.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM activity WHERE kind = 'account_locked'`).Scan(&locks)
 	if locks != 1 {
 		t.Fatalf("second-factor lock recorded %d times", locks)
 	}
@@ -233,7 +233,7 @@ func TestRecoveryKeyAsSecondFactor(t *testing.T) {
 		t.Fatalf("the same key again: %d", code)
 	}
 	var uses int
-	l.srv.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM activity WHERE kind = 'recovery_key_used'`).Scan(&uses)
+	l.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM activity WHERE kind = 'recovery_key_used'`).Scan(&uses)
 	if uses != 1 {
 		t.Fatalf("recovery key uses recorded: %d", uses)
 	}
@@ -247,17 +247,17 @@ func TestRecoveryKeyAsSecondFactor(t *testing.T) {
 // which becomes normal once a password is set.
 func TestRecoverySession(t *testing.T) {
 	l := startLatch(t)
-	acct, err := l.srv.accounts.Create(t.Context(), "grace@example.com", "Grace", "")
+	acct, err := l.srv.Accounts().Create(t.Context(), "grace@example.com", "Grace", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := l.srv.authn.Recovery.Generate(t.Context(), acct.ID)
+	keys, err := l.srv.Recovery().Generate(t.Context(), acct.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Accounts with a password cannot use this door.
-	ada, _ := l.srv.accounts.ByEmail(t.Context(), l.email)
-	adaKeys, _ := l.srv.authn.Recovery.Generate(t.Context(), ada.ID)
+	ada, _ := l.srv.Accounts().ByEmail(t.Context(), l.email)
+	adaKeys, _ := l.srv.Recovery().Generate(t.Context(), ada.ID)
 	recoverWith := func(b *browser, email, key string) *http.Response {
 		form := hiddenFields(page(t, b.do("GET", "/login/recover", nil)))
 		form.Set("email", email)
@@ -360,7 +360,7 @@ func TestStepUp(t *testing.T) {
 		t.Fatalf("fresh change went to %s", resp.Request.URL)
 	}
 	var changes int
-	l.srv.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM activity WHERE kind IN ('password_set', 'recovery_generate') AND ip IS NOT NULL AND device_session_id IS NOT NULL`).Scan(&changes)
+	l.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM activity WHERE kind IN ('password_set', 'recovery_generate') AND ip IS NOT NULL AND device_session_id IS NOT NULL`).Scan(&changes)
 	if changes != 2 {
 		t.Fatalf("recorded changes: %d", changes)
 	}

@@ -48,7 +48,7 @@ func signedIn(t *testing.T, what string, resp *http.Response) {
 // outbox returns the text of the alerts with subject, oldest first.
 func outbox(t *testing.T, l *testLatch, subject string) []string {
 	t.Helper()
-	rows, err := l.srv.db.Pool.Query(t.Context(), `SELECT text_body FROM outbox WHERE subject = $1 ORDER BY id`, subject)
+	rows, err := l.db.Pool.Query(t.Context(), `SELECT text_body FROM outbox WHERE subject = $1 ORDER BY id`, subject)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func outbox(t *testing.T, l *testLatch, subject string) []string {
 func countActivity(t *testing.T, l *testLatch, kind string) int {
 	t.Helper()
 	var n int
-	if err := l.srv.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM activity WHERE kind = $1`, kind).Scan(&n); err != nil {
+	if err := l.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM activity WHERE kind = $1`, kind).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n

@@ -112,7 +112,7 @@ func (b *browser) serve(ctx context.Context, method, path, body string, header h
 		req.AddCookie(c)
 	}
 	rec := httptest.NewRecorder()
-	b.l.srv.handler.ServeHTTP(rec, req)
+	b.l.srv.Handler().ServeHTTP(rec, req)
 	b.client.Jar.SetCookies(u, rec.Result().Cookies())
 	return rec
 }
@@ -195,7 +195,7 @@ func dropEveryStep(t *testing.T, decided string, attempt func(ctx context.Contex
 // the throttle counts as failures until they succeed) do not slow the next.
 func (l *testLatch) clearThrottle(t *testing.T) {
 	t.Helper()
-	if _, err := l.srv.db.Pool.Exec(t.Context(), `DELETE FROM signin_failures`); err != nil {
+	if _, err := l.db.Pool.Exec(t.Context(), `DELETE FROM signin_failures`); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -286,7 +286,7 @@ func TestDropPasskeyAdded(t *testing.T) {
 // device" alert are one transaction that a hang-up cannot split.
 func TestDropSignIn(t *testing.T) {
 	l := startTracedLatch(t)
-	acct, _ := l.srv.accounts.ByEmail(t.Context(), l.email)
+	acct, _ := l.srv.Accounts().ByEmail(t.Context(), l.email)
 	dropEveryStep(t, "INSERT INTO device_sessions", func(ctx context.Context) outcome {
 		l.clearThrottle(t)
 		b := l.browser()
@@ -310,7 +310,7 @@ func TestDropSignIn(t *testing.T) {
 // sign-ins.
 func newPasskeyOnly(t *testing.T, l *testLatch) *authn.Account {
 	t.Helper()
-	acct, err := l.srv.accounts.Create(t.Context(), "grace@example.com", "Grace", "")
+	acct, err := l.srv.Accounts().Create(t.Context(), "grace@example.com", "Grace", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -335,7 +335,7 @@ func TestDropRecoveryKeyUse(t *testing.T) {
 	acct := newPasskeyOnly(t, l)
 	dropEveryStep(t, "UPDATE recovery_keys", func(ctx context.Context) outcome {
 		l.clearThrottle(t)
-		keys, err := l.srv.authn.Recovery.Generate(t.Context(), acct.ID)
+		keys, err := l.srv.Recovery().Generate(t.Context(), acct.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -361,7 +361,7 @@ func TestDropRecoveryKeyUse(t *testing.T) {
 // other session are one transaction that a hang-up cannot split.
 func TestDropPasswordChange(t *testing.T) {
 	l := startTracedLatch(t)
-	acct, _ := l.srv.accounts.ByEmail(t.Context(), l.email)
+	acct, _ := l.srv.Accounts().ByEmail(t.Context(), l.email)
 	password := testPassword
 	attempt := 0
 	dropEveryStep(t, "INSERT INTO passwords", func(ctx context.Context) outcome {
@@ -380,11 +380,11 @@ func TestDropPasswordChange(t *testing.T) {
 		records := `SELECT count(*) FROM activity WHERE account_id = $1 AND kind = 'password_set'`
 		r0 := l.count(records, acct.ID)
 		me.serveForm(ctx, "/account/security/password", form)
-		hash, err := l.srv.accounts.PasswordHash(t.Context(), acct.ID)
+		hash, err := l.srv.Accounts().PasswordHash(t.Context(), acct.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		changed, _ := l.srv.accounts.Hasher.Verify(t.Context(), hash, next)
+		changed, _ := l.srv.Accounts().Hasher.Verify(t.Context(), hash, next)
 		if changed {
 			password = next
 		}
@@ -401,7 +401,7 @@ func TestDropPasswordChange(t *testing.T) {
 func TestRecoverFailsWhole(t *testing.T) {
 	l := startTracedLatch(t)
 	acct := newPasskeyOnly(t, l)
-	keys, err := l.srv.authn.Recovery.Generate(t.Context(), acct.ID)
+	keys, err := l.srv.Recovery().Generate(t.Context(), acct.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -410,7 +410,7 @@ func TestRecoverFailsWhole(t *testing.T) {
 	if rec.Code != http.StatusInternalServerError {
 		t.Fatalf("recovery with a failing session insert: %d", rec.Code)
 	}
-	if _, err := l.srv.authn.Recovery.Check(t.Context(), acct.ID, keys[0]); err != nil {
+	if _, err := l.srv.Recovery().Check(t.Context(), acct.ID, keys[0]); err != nil {
 		t.Fatalf("the key was spent without a session: %v", err)
 	}
 	for what, q := range map[string]string{
@@ -441,7 +441,7 @@ func TestRecoverFailsWhole(t *testing.T) {
 // others stay. The choice survives a step-up.
 func TestPasswordSignsOutOthers(t *testing.T) {
 	l := startLatch(t)
-	acct, _ := l.srv.accounts.ByEmail(t.Context(), l.email)
+	acct, _ := l.srv.Accounts().ByEmail(t.Context(), l.email)
 	password := testPassword
 	others := func() (*browser, *tokens, *browser) {
 		t.Helper()
@@ -510,12 +510,12 @@ func TestPasswordSignsOutOthers(t *testing.T) {
 	mustBeAlive("change, ticked (this session)", me)
 	refreshMine("change, ticked")
 	var reason string
-	l.srv.db.Pool.QueryRow(t.Context(), `SELECT end_reason FROM device_sessions WHERE id = $1`, aTok.claims.Sid).Scan(&reason)
+	l.db.Pool.QueryRow(t.Context(), `SELECT end_reason FROM device_sessions WHERE id = $1`, aTok.claims.Sid).Scan(&reason)
 	if reason != "password_changed" {
 		t.Fatalf("end reason %q", reason)
 	}
 	var ended int
-	l.srv.db.Pool.QueryRow(t.Context(), `SELECT (detail->>'sessions_ended')::int FROM activity
+	l.db.Pool.QueryRow(t.Context(), `SELECT (detail->>'sessions_ended')::int FROM activity
 		WHERE account_id = $1 AND kind = 'password_set' ORDER BY id DESC LIMIT 1`, acct.ID).Scan(&ended)
 	if ended != 2 {
 		t.Fatalf("the record says %d sessions ended, want 2", ended)
@@ -583,7 +583,7 @@ func TestPasswordSignsOutOthers(t *testing.T) {
 // reporting a session as "not me" hold together the same way.
 func TestDropOtherChanges(t *testing.T) {
 	l := startTracedLatch(t)
-	acct, _ := l.srv.accounts.ByEmail(t.Context(), l.email)
+	acct, _ := l.srv.Accounts().ByEmail(t.Context(), l.email)
 	signedIn := func() (*browser, url.Values) {
 		l.clearThrottle(t)
 		b := l.browser()
@@ -598,7 +598,7 @@ func TestDropOtherChanges(t *testing.T) {
 			name := fmt.Sprintf("Key #%d#", attempt)
 			id := make([]byte, 16)
 			rand.Read(id)
-			if _, err := l.srv.db.Pool.Exec(t.Context(), `INSERT INTO passkeys (id, account_id, name, credential, backup_eligible, backup_state, created_at)
+			if _, err := l.db.Pool.Exec(t.Context(), `INSERT INTO passkeys (id, account_id, name, credential, backup_eligible, backup_state, created_at)
 				VALUES ($1, $2, $3, '{}', true, true, now())`, id, acct.ID, name); err != nil {
 				t.Fatal(err)
 			}
@@ -616,14 +616,14 @@ func TestDropOtherChanges(t *testing.T) {
 	t.Run("recovery keys generated", func(t *testing.T) {
 		dropEveryStep(t, "DELETE FROM recovery_keys", func(ctx context.Context) outcome {
 			b, form := signedIn()
-			before, err := l.srv.authn.Recovery.CurrentSet(t.Context(), acct.ID)
+			before, err := l.srv.Recovery().CurrentSet(t.Context(), acct.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
 			records := `SELECT count(*) FROM activity WHERE account_id = $1 AND kind = 'recovery_generate'`
 			r0 := l.count(records, acct.ID)
 			b.serveForm(ctx, "/account/security/recovery/generate", form)
-			after, err := l.srv.authn.Recovery.CurrentSet(t.Context(), acct.ID)
+			after, err := l.srv.Recovery().CurrentSet(t.Context(), acct.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
