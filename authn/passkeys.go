@@ -129,6 +129,17 @@ func (p *Passkeys) user(ctx context.Context, accountID string) (*waUser, error) 
 	return u, nil
 }
 
+// UserHandle returns the account's WebAuthn user handle, the random id an
+// authenticator stores with the account's passkeys, giving the account one
+// on first use.
+func (p *Passkeys) UserHandle(ctx context.Context, accountID string) ([]byte, error) {
+	u, err := p.user(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	return u.id, nil
+}
+
 // userByHandle finds the account of a discoverable credential's user handle.
 func (p *Passkeys) userByHandle(ctx context.Context, handle []byte) (*waUser, error) {
 	var id string

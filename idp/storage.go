@@ -806,6 +806,15 @@ func (s *Storage) KeySet(ctx context.Context) ([]op.Key, error) {
 // Health reports whether the database answers.
 func (s *Storage) Health(ctx context.Context) error { return s.DB.Ping(ctx) }
 
+// StoredRequests returns how many authorization requests are stored:
+// waiting for a sign-in, or for their code's exchange, until Sweep
+// deletes them.
+func (s *Storage) StoredRequests(ctx context.Context) (int, error) {
+	var n int
+	err := s.DB.QueryRow(ctx, `SELECT count(*) FROM auth_requests`).Scan(&n)
+	return n, err
+}
+
 // Sweep deletes what of idp's own no longer matters: answered or
 // abandoned authorization requests and tokens past their expiry. (Every
 // owner of tables sweeps its own: sessions.Store.Sweep the ended sessions,

@@ -51,11 +51,14 @@ type HistoryEvent struct {
 	Device string
 	Place  string
 	IP     *netip.Addr
+	// DeviceSessionID is the session it happened in, "" when none.
+	DeviceSessionID string
 }
 
 // History returns the account's latest limit events, newest first.
 func (s *Store) History(ctx context.Context, accountID string, limit int) ([]HistoryEvent, error) {
-	rows, err := s.DB.Query(ctx, `SELECT a.at, a.kind, a.detail, coalesce(s.device_name, ''), coalesce(s.place, ''), a.ip
+	rows, err := s.DB.Query(ctx, `SELECT a.at, a.kind, a.detail, coalesce(s.device_name, ''), coalesce(s.place, ''), a.ip,
+			coalesce(a.device_session_id::text, '')
 		FROM activity a LEFT JOIN device_sessions s ON s.id = a.device_session_id
 		WHERE a.account_id = $1 ORDER BY a.at DESC, a.id DESC LIMIT $2`, accountID, limit)
 	if err != nil {
@@ -63,6 +66,6 @@ func (s *Store) History(ctx context.Context, accountID string, limit int) ([]His
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (HistoryEvent, error) {
 		var e HistoryEvent
-		return e, r.Scan(&e.At, &e.Kind, &e.Detail, &e.Device, &e.Place, &e.IP)
+		return e, r.Scan(&e.At, &e.Kind, &e.Detail, &e.Device, &e.Place, &e.IP, &e.DeviceSessionID)
 	})
 }

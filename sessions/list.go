@@ -152,6 +152,31 @@ func (s *Store) Ended(ctx context.Context, accountID string, limit int) ([]Ended
 	})
 }
 
+// EndedWith says whether the device session with this id has ended, and
+// why: "" while it is live (or expired, until the sweep or its next use
+// ends it), the reason it ended with otherwise. ErrNotFound when there is
+// no such session.
+func (s *Store) EndedWith(ctx context.Context, id string) (EndReason, error) {
+	if !IsID(id) {
+		return "", ErrNotFound
+	}
+	var ended bool
+	var reason EndReason
+	err := s.DB.QueryRow(ctx, `SELECT ended_at IS NOT NULL, coalesce(end_reason, '') FROM device_sessions WHERE id = $1`,
+		id).Scan(&ended, &reason)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", err
+	}
+	if ended && reason == "" {
+		// Every end names its reason; a row without one still ended.
+		reason = "ended"
+	}
+	return reason, nil
+}
+
 // ErrNotYours answers an id that is not a live session of this account:
 // another account's, an ended one, or none at all. Callers answer 404.
 var ErrNotYours = errors.New("sessions: no such session")

@@ -508,5 +508,8 @@ func (s *Server) Passkeys() *authn.Passkeys { return s.authn.Passkeys }
 // TOTP are the accounts' authenticator apps.
 func (s *Server) TOTP() *authn.TOTP { return s.authn.TOTP }
 
+// Notifier delivers account alerts; its outbox holds them until then.
+func (s *Server) Notifier() *notify.Notifier { return s.notifier }
+
 // Recovery are the accounts' recovery keys.
 func (s *Server) Recovery() *recovery.Keys { return s.authn.Recovery }
