@@ -8,7 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-webauthn/webauthn/webauthn"
 	"golang.org/x/oauth2"
+
+	"latch/authn"
+	"latch/internal/notify"
 )
 
 // fakePasskey stores a passkey row for an account, enough for the
@@ -18,10 +22,8 @@ func fakePasskey(t *testing.T, l *testLatch, accountID string, synced bool) {
 	t.Helper()
 	id := make([]byte, 16)
 	rand.Read(id)
-	if _, err := l.db.Pool.Exec(t.Context(), `INSERT INTO passkeys (id, account_id, name, credential, backup_eligible, backup_state, created_at)
-		VALUES ($1, $2, 'Key', '{}', $3, $3, now())`, id, accountID, synced); err != nil {
-		t.Fatal(err)
-	}
+	l.addPasskey(&authn.Passkey{ID: id, AccountID: accountID, Name: "Key", BackupEligible: synced,
+		Credential: webauthn.Credential{ID: id, Flags: webauthn.CredentialFlags{BackupEligible: synced, BackupState: synced}}})
 }
 
 // passkeyStepUp marks a browser's session as freshly authenticated with a
@@ -29,14 +31,10 @@ func fakePasskey(t *testing.T, l *testLatch, accountID string, synced bool) {
 func passkeyStepUp(t *testing.T, l *testLatch, secret string) {
 	t.Helper()
 	sid := l.sid(secret)
-	if _, err := l.db.Pool.Exec(t.Context(), `UPDATE device_sessions SET acr = 'phr', amr = '{hwk,user,mfa}', auth_time = $2 WHERE id = $1`,
-		sid, l.clock.Now().UTC()); err != nil {
+	if err := l.srv.Sessions().StampAuthentication(t.Context(), sid, []string{"hwk", "user", "mfa"}, "phr", l.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.db.Pool.Exec(t.Context(), `SELECT pg_notify('latch_session_ended', $1)`, sid); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(50 * time.Millisecond) // the cache hears it
+	time.Sleep(50 * time.Millisecond) // the other replicas' caches hear it
 }
 
 func enroll(t *testing.T, b *browser) (*http.Response, string) {
@@ -117,9 +115,7 @@ func TestAdvancedEnrolment(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the other session's app got no logout token")
 	}
-	var reason string
-	l.db.Pool.QueryRow(t.Context(), `SELECT end_reason FROM device_sessions WHERE id = $1`, otherTok.claims.Sid).Scan(&reason)
-	if reason != "advanced_security" {
+	if reason := l.endReason(otherTok.claims.Sid); reason != "advanced_security" {
 		t.Fatalf("end reason %q", reason)
 	}
 	if !signedInAt(t, l.url, "/account", me.session()) {
@@ -197,7 +193,7 @@ func TestAdvancedEnrolment(t *testing.T) {
 func TestAdvancedLifetimes(t *testing.T) {
 	l := startLatch(t)
 	acct, _ := l.srv.Accounts().ByEmail(t.Context(), l.email)
-	l.db.Pool.Exec(t.Context(), `UPDATE accounts SET security_mode = 'advanced' WHERE id = $1`, acct.ID)
+	l.makeAdvanced(acct.ID)
 	b := l.browser()
 	_, secret, err := l.srv.Sessions().Create(t.Context(), sessionForTest(acct.ID))
 	if err != nil {
@@ -237,8 +233,7 @@ func TestAdvancedLifetimes(t *testing.T) {
 func TestAdvancedLeave(t *testing.T) {
 	l := startLatch(t)
 	acct, _ := l.srv.Accounts().ByEmail(t.Context(), l.email)
-	l.db.Pool.Exec(t.Context(), `UPDATE accounts SET security_mode = 'advanced', advanced_since = now() WHERE id = $1`, acct.ID)
-	l.db.Pool.Exec(t.Context(), `DELETE FROM passwords WHERE account_id = $1`, acct.ID)
+	l.makeAdvanced(acct.ID)
 	b := l.browser()
 	_, secret, err := l.srv.Sessions().Create(t.Context(), sessionForTest(acct.ID))
 	if err != nil {
@@ -274,9 +269,7 @@ func TestAdvancedLeave(t *testing.T) {
 	if !strings.Contains(resp.Request.URL.RawQuery, "done=password_set") {
 		t.Fatalf("setting a password after leaving: %s", resp.Request.URL)
 	}
-	var events int
-	l.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM outbox WHERE subject = 'Advanced security is off'`).Scan(&events)
-	if events != 1 {
+	if events := l.countAlerts(acct.ID, func(m notify.Queued) bool { return m.Subject == "Advanced security is off" }); events != 1 {
 		t.Fatal("leaving was not announced")
 	}
 }

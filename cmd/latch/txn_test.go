@@ -647,3 +647,13 @@ func TestDropOtherChanges(t *testing.T) {
 		})
 	})
 }
+
+// count runs a counting query on latch's database.
+func (l *testLatch) count(query string, args ...any) int {
+	l.t.Helper()
+	var n int
+	if err := l.db.Pool.QueryRow(l.t.Context(), query, args...).Scan(&n); err != nil {
+		l.t.Fatal(err)
+	}
+	return n
+}
