@@ -58,9 +58,11 @@ func TestBenchCommand(t *testing.T) {
 	if !slices.Equal(seen, benchEndpoints) {
 		t.Fatalf("endpoints %v, want %v", seen, benchEndpoints)
 	}
-	var live int
-	if err := l.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM device_sessions d WHERE d.ended_at IS NULL`).Scan(&live); err != nil || live != 0 {
-		t.Fatalf("%d sessions left live after the bench (%v)", live, err)
+	for _, email := range []string{l.email, "grace@example.com"} {
+		live, err := l.srv.Sessions().LiveIDs(t.Context(), l.accountID(email))
+		if err != nil || len(live) != 0 {
+			t.Fatalf("%d sessions of %s left live after the bench (%v)", len(live), email, err)
+		}
 	}
 }
 

@@ -58,7 +58,7 @@ func BenchmarkEndPropagation(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := l.srv.Sessions().AppSession(ctx, l.db.Pool, d.ID, acct.ID, "app-a"); err != nil {
+		if _, err := l.srv.Sessions().AppSession(ctx, l.srv.Sessions().DB, d.ID, acct.ID, "app-a"); err != nil {
 			b.Fatal(err)
 		}
 		if !alive(secret) { // replica B now has it cached
@@ -104,7 +104,7 @@ func BenchmarkSessionsPage1000(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := l.srv.Sessions().AppSession(ctx, l.db.Pool, d.ID, acct.ID, "app-a"); err != nil {
+		if _, err := l.srv.Sessions().AppSession(ctx, l.srv.Sessions().DB, d.ID, acct.ID, "app-a"); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -251,8 +251,7 @@ func TestAuthorizeRateLimit(t *testing.T) {
 	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("request 6: %d, want 429 with Retry-After", resp.StatusCode)
 	}
-	var rows int
-	if err := l.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM auth_requests`).Scan(&rows); err != nil || rows != 5 {
+	if rows, err := l.srv.Provider().Storage.StoredRequests(t.Context()); err != nil || rows != 5 {
 		t.Fatalf("%d stored requests, want 5 (%v)", rows, err)
 	}
 	// The person who is signed in (same address) still signs in to apps.

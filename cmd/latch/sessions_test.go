@@ -13,6 +13,9 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+
+	"latch/internal/pgtest"
+	"latch/sessions"
 )
 
 // cookieFor returns b's latch session cookie value.
@@ -77,7 +80,7 @@ func TestTwoReplicas(t *testing.T) {
 	if !signedInAt(t, b.base, "/account", s3) {
 		t.Fatal("B refuses a live session")
 	}
-	if _, err := a.db.Pool.Exec(t.Context(), `UPDATE device_sessions SET ended_at = now(), end_reason = 'test' WHERE id = $1`, a.sid(s3)); err != nil {
+	if err := a.srv.Sessions().EndUnannounced(t.Context(), a.sid(s3), "test"); err != nil {
 		t.Fatal(err)
 	}
 	if !signedInAt(t, b.base, "/account", s3) {
@@ -85,10 +88,8 @@ func TestTwoReplicas(t *testing.T) {
 	}
 	// ...until its listening connection breaks: then it stops trusting the
 	// cache (and starts over empty when it is back).
-	var killed int
-	if err := a.db.Pool.QueryRow(t.Context(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1`,
-		b.srv.Cache().Name).Scan(&killed); err != nil || killed != 1 {
-		t.Fatalf("killed %d listener connections: %v", killed, err)
+	if killed := pgtest.Terminate(t, b.srv.Cache().Name); killed != 1 {
+		t.Fatalf("killed %d listener connections", killed)
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for signedInAt(t, b.base, "/account", s3) {
@@ -220,15 +221,21 @@ func TestBackchannelLogout(t *testing.T) {
 	// The page shows it delivered.
 	other := l.browser()
 	other.signInPassword(l.email, testPassword).Body.Close()
-	waitFor(t, func() bool {
-		var status string
-		l.db.Pool.QueryRow(t.Context(), `SELECT status FROM logout_jobs`).Scan(&status)
-		return status == "delivered"
-	})
+	waitFor(t, func() bool { return l.onlyLogout().Status == "delivered" })
 	body := page(t, other.do("GET", "/account/sessions", nil))
 	if !strings.Contains(body, "Recently ended") && !strings.Contains(body, "recently ended") {
 		t.Fatalf("no recently ended section:\n%.1000s", body)
 	}
+}
+
+// onlyLogout is the back-channel logout written for l.email's sessions,
+// the only one there is (zero until it is written).
+func (l *testLatch) onlyLogout() sessions.Logout {
+	l.t.Helper()
+	if list := l.logouts(l.accountID(l.email)); len(list) > 0 {
+		return list[0]
+	}
+	return sessions.Logout{}
 }
 
 func waitFor(t *testing.T, cond func() bool) {
@@ -251,11 +258,7 @@ func TestLogoutJobSurvivesRestart(t *testing.T) {
 	b := l.browser()
 	b.signInFlow(a)
 	b.post("/account", "/logout", nil).Body.Close()
-	waitFor(t, func() bool {
-		var attempts int
-		l.db.Pool.QueryRow(t.Context(), `SELECT attempts FROM logout_jobs`).Scan(&attempts)
-		return attempts >= 1
-	})
+	waitFor(t, func() bool { return l.onlyLogout().Attempts >= 1 })
 	l.stop()
 	rcv.setDown(false)
 	ln, err := netListen()
@@ -271,11 +274,7 @@ func TestLogoutJobSurvivesRestart(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the pending logout was not delivered after the restart")
 	}
-	waitFor(t, func() bool {
-		var status string
-		again.db.Pool.QueryRow(t.Context(), `SELECT status FROM logout_jobs`).Scan(&status)
-		return status == "delivered"
-	})
+	waitFor(t, func() bool { return again.onlyLogout().Status == "delivered" })
 }
 
 // apiCall calls the sessions API with a cookie (and CSRF header) or a

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"latch/internal/pgtest"
 )
 
 // statusAt calls a bearer endpoint (userinfo) at base and returns the status.
@@ -78,7 +80,7 @@ func TestTokenCacheReplicas(t *testing.T) {
 
 	// B answers from its cache: a token revoked behind latch's back (no
 	// notification) is still good on B while B trusts its cache...
-	if _, err := a.db.Pool.Exec(t.Context(), `UPDATE access_tokens SET revoked_at = now()`); err != nil {
+	if _, err := a.srv.Provider().Storage.RevokeAccessTokensUnannounced(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if userinfoAt(t, b.base, jwtTok.AccessToken) != 200 {
@@ -86,10 +88,8 @@ func TestTokenCacheReplicas(t *testing.T) {
 	}
 	// ...until its listening connection breaks: then it reads the database.
 	_, listener := b.srv.Provider().Storage.TokenCacheSize()
-	var killed int
-	if err := a.db.Pool.QueryRow(t.Context(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1`,
-		listener).Scan(&killed); err != nil || killed != 1 {
-		t.Fatalf("killed %d listener connections: %v", killed, err)
+	if killed := pgtest.Terminate(t, listener); killed != 1 {
+		t.Fatalf("killed %d listener connections", killed)
 	}
 	eventually(t, 5*time.Second, func() bool { return userinfoAt(t, b.base, jwtTok.AccessToken) == http.StatusUnauthorized },
 		"B still trusts its token cache after losing its listening connection")
@@ -134,9 +134,13 @@ func TestTokenCacheReplicas(t *testing.T) {
 		t.Fatal("B refuses a live token")
 	}
 	var appSession string
-	if err := a.db.Pool.QueryRow(t.Context(), `SELECT id::text FROM app_sessions
-		WHERE device_session_id = $1 AND client_id = 'app-a' AND ended_at IS NULL`, jwt3.claims.Sid).Scan(&appSession); err != nil {
-		t.Fatal(err)
+	for _, app := range a.device(jwt3.claims.Sid).Apps {
+		if app.ClientID == "app-a" {
+			appSession = app.ID
+		}
+	}
+	if appSession == "" {
+		t.Fatal("no live app session of app-a")
 	}
 	if err := a.srv.Sessions().EndApp(t.Context(), appSession, "signed_out"); err != nil {
 		t.Fatal(err)
