@@ -35,7 +35,7 @@ func TestDemoSignInBanner(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := l.srv.Accounts().SetPasswordHash(t.Context(), l.db.Pool, acct.ID, hash); err != nil {
+	if err := l.srv.Accounts().SetPasswordHash(t.Context(), l.srv.Accounts().DB, acct.ID, hash); err != nil {
 		t.Fatal(err)
 	}
 	if got := line("first-password-123"); !strings.Contains(got, "first-password-123") || !strings.Contains(got, pwFile) {

@@ -64,6 +64,8 @@ func TestSessionCookie(t *testing.T) {
 	if !set.HttpOnly || set.SameSite != http.SameSiteLaxMode || set.Path != "/" {
 		t.Fatalf("cookie flags: HttpOnly %v SameSite %v Path %q", set.HttpOnly, set.SameSite, set.Path)
 	}
+	// What is at rest is the point here, so the test reads the row itself:
+	// no method of latch's hands out a stored secret.
 	var stored []byte
 	var n int
 	l.db.Pool.QueryRow(t.Context(), `SELECT secret_hash FROM device_sessions`).Scan(&stored)
@@ -225,6 +227,8 @@ func TestSigningKeys(t *testing.T) {
 	b := l.browser()
 	before := b.signInFlow(a)
 
+	// What is at rest is the point here, so the test reads the row itself:
+	// no method of latch's hands out a stored private key.
 	var sealed []byte
 	var jwk string
 	l.db.Pool.QueryRow(t.Context(), `SELECT private_key, public_jwk::text FROM signing_keys`).Scan(&sealed, &jwk)

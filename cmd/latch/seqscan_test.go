@@ -157,11 +157,11 @@ func TestHotPathsUseIndexes(t *testing.T) {
 
 	// Set-up that latch itself would not do (a passkey whose key the test
 	// holds) happens before counting.
-	var seeded string
-	if err := pool.QueryRow(ctx, `SELECT id::text FROM accounts WHERE email = $1`, seed.Email(0)).Scan(&seeded); err != nil {
+	seeded, err := l.srv.Accounts().ByEmail(ctx, seed.Email(0))
+	if err != nil {
 		t.Fatal(err)
 	}
-	key := holdPasskey(t, l, seeded, "Test key", false, 1)
+	key := holdPasskey(t, l, seeded.ID, "Test key", false, 1)
 
 	before := seqScans(t, l)
 	rec.on.Store(true)
