@@ -59,3 +59,22 @@ func (s *Store) EndUnannounced(ctx context.Context, id string, reason EndReason)
 	}
 	return nil
 }
+
+// Backdate moves when a device session was created and last active, as
+// if it had been signed in and used at those times; its lifetime follows
+// (expires_at is kept by a trigger). No cache is told, so it is for a
+// session no browser is using: tests of how pages write past days.
+func (s *Store) Backdate(ctx context.Context, id string, createdAt, lastActiveAt time.Time) error {
+	if !IsID(id) {
+		return ErrNotFound
+	}
+	tag, err := s.DB.Exec(ctx, `UPDATE device_sessions SET created_at = $2, last_active_at = $3 WHERE id = $1`,
+		id, createdAt.UTC(), lastActiveAt.UTC())
+	if err != nil {
+		return fmt.Errorf("sessions: backdate: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return ErrNotFound
+	}
+	return nil
+}

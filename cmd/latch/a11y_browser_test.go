@@ -17,6 +17,7 @@ import (
 
 	"latch/cmd/latch/demoapp"
 	"latch/internal/browsertest"
+	"latch/sessions"
 	"latch/templates"
 )
 
@@ -239,8 +240,22 @@ func TestAccessibilityInBrowser(t *testing.T) {
 	// it (TestSuspendedPasskeyInBrowser plays the copy), and back.
 	suspend := func(on bool) {
 		t.Helper()
-		if _, err := l.db.Pool.Exec(t.Context(), `UPDATE passkeys SET suspended_at = CASE WHEN $1 THEN now() END`, on); err != nil {
-			t.Fatal(err)
+		ctx, acct := t.Context(), l.accountID(l.email)
+		for _, pk := range l.passkeys(acct) {
+			var err error
+			switch {
+			case on:
+				err = l.srv.Passkeys().Suspend(ctx, acct, pk.ID, l.clock.Now())
+			case pk.Suspended():
+				// As its owner keeps it, confirmed after the suspension.
+				err = l.srv.Sessions().Transact(ctx, func(tx *sessions.Tx) error {
+					_, err := l.srv.Passkeys().Reinstate(ctx, tx, acct, pk.ID, pk.SuspendedAt.Add(time.Second))
+					return err
+				})
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	suspend(true)

@@ -83,7 +83,7 @@ func testTimesIn(t *testing.T, zone string) {
 	earlyYesterday := time.Date(now.Year(), now.Month(), now.Day()-1, 0, 1, 0, 0, loc)
 	lateDayBefore := earlyYesterday.Add(-2 * time.Minute)
 	for _, at := range []time.Time{lateYesterday, earlyYesterday, lateDayBefore} {
-		if err := sessions.Record(t.Context(), l.db.Pool, sessions.Event{AccountID: acct.ID, At: at, Kind: "password_set"}); err != nil {
+		if err := sessions.Record(t.Context(), l.srv.Sessions().DB, sessions.Event{AccountID: acct.ID, At: at, Kind: "password_set"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -95,8 +95,7 @@ func testTimesIn(t *testing.T, zone string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.db.Pool.Exec(t.Context(), `UPDATE device_sessions SET created_at = $2, last_active_at = $3 WHERE id = $1`,
-		other.ID, lateDayBefore, lateYesterday); err != nil {
+	if err := l.srv.Sessions().Backdate(t.Context(), other.ID, lateDayBefore, lateYesterday); err != nil {
 		t.Fatal(err)
 	}
 
