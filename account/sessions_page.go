@@ -285,7 +285,7 @@ func (h *Handler) endOne(w http.ResponseWriter, r *http.Request) {
 	ids := []string{r.PathValue("id")}
 	// From here the person has decided: hanging up does not undo it.
 	ctx := context.WithoutCancel(r.Context())
-	h.afterEnd(w, r, d, ids, h.Sessions.EndOwned(ctx, d.AccountID, ids, reasonFrom(d, "")), "ended")
+	h.afterEnd(w, r, d, ids, h.Sessions.EndOwned(ctx, d.AccountID, d.ID, ids, reasonFrom(d, "")), "ended")
 }
 
 func (h *Handler) endSelected(w http.ResponseWriter, r *http.Request) {
@@ -299,7 +299,7 @@ func (h *Handler) endSelected(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := context.WithoutCancel(r.Context())
-	h.afterEnd(w, r, d, ids, h.Sessions.EndOwned(ctx, d.AccountID, ids, reasonFrom(d, "")), "ended")
+	h.afterEnd(w, r, d, ids, h.Sessions.EndOwned(ctx, d.AccountID, d.ID, ids, reasonFrom(d, "")), "ended")
 }
 
 func (h *Handler) endAllOthers(w http.ResponseWriter, r *http.Request) {
@@ -322,7 +322,7 @@ func (h *Handler) endApp(w http.ResponseWriter, r *http.Request) {
 	if r.PathValue("id") == d.ID {
 		reason = sessions.ReasonSignedOut
 	}
-	err := h.Sessions.EndOwnedApp(context.WithoutCancel(r.Context()), d.AccountID, r.PathValue("id"), r.PathValue("app"), reason)
+	_, err := h.Sessions.EndOwnedApp(context.WithoutCancel(r.Context()), d.AccountID, d.ID, r.PathValue("id"), r.PathValue("app"), reason)
 	if errors.Is(err, sessions.ErrNotYours) {
 		http.Redirect(w, r, "/account/sessions?error=gone", http.StatusSeeOther)
 		return
@@ -521,7 +521,7 @@ func (h *Handler) apiEnd(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ids := []string{r.PathValue("id")}
-	h.apiEnded(w, r, 1, h.Sessions.EndOwned(context.WithoutCancel(r.Context()), acct, ids, apiReason(self)))
+	h.apiEnded(w, r, 1, h.Sessions.EndOwned(context.WithoutCancel(r.Context()), acct, self, ids, apiReason(self)))
 }
 
 func (h *Handler) apiEndApp(w http.ResponseWriter, r *http.Request) {
@@ -533,7 +533,8 @@ func (h *Handler) apiEndApp(w http.ResponseWriter, r *http.Request) {
 	if r.PathValue("id") == self {
 		reason = sessions.ReasonSignedOut
 	}
-	h.apiEnded(w, r, 1, h.Sessions.EndOwnedApp(context.WithoutCancel(r.Context()), acct, r.PathValue("id"), r.PathValue("app"), reason))
+	_, err := h.Sessions.EndOwnedApp(context.WithoutCancel(r.Context()), acct, self, r.PathValue("id"), r.PathValue("app"), reason)
+	h.apiEnded(w, r, 1, err)
 }
 
 func (h *Handler) apiEndMany(w http.ResponseWriter, r *http.Request) {
@@ -556,5 +557,5 @@ func (h *Handler) apiEndMany(w http.ResponseWriter, r *http.Request) {
 		h.apiEnded(w, r, n, err)
 		return
 	}
-	h.apiEnded(w, r, len(uniq(in.IDs)), h.Sessions.EndOwned(ctx, acct, in.IDs, apiReason(self)))
+	h.apiEnded(w, r, len(uniq(in.IDs)), h.Sessions.EndOwned(ctx, acct, self, in.IDs, apiReason(self)))
 }
