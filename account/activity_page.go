@@ -52,6 +52,8 @@ func (h *Handler) activity(w http.ResponseWriter, r *http.Request) {
 		h.failSessions(w, r, err)
 		return
 	}
+	// The checklist after a report counts this page as looked at.
+	h.markActivitySeen(w)
 	p := templates.ActivityPage{Base: base, Name: name}
 	for _, e := range events {
 		words, ok := eventWords[e.Kind]

@@ -675,7 +675,7 @@ func TestPages(t *testing.T) {
 				`<span class="state state-on">4 active</span>`,
 				`This device and 3 others.`,
 				// Sign out everywhere else.
-				`<form method="post" action="/account/sessions/end-others">`,
+				`<form method="post" action="/account/sessions/end-others" data-confirm="others" data-others="3">`,
 				`Sign out all other sessions</button>`,
 				// This device.
 				`<span>Chrome on macOS</span><span class="tag tag-current">This device</span><span class="tag tag-trusted">Trusted</span>`,
@@ -714,7 +714,7 @@ func TestPages(t *testing.T) {
 				`No apps: signed in to your latch account only.`,
 				`Signed in with recovery key`,
 				// Ending several at once.
-				`<form id="bulk-end" method="post" action="/account/sessions/end">`,
+				`<form id="bulk-end" method="post" action="/account/sessions/end" data-confirm="selected">`,
 				`<button type="submit" class="button button-danger" data-bulk-end>End selected sessions</button>`,
 				`<p class="select-all" data-select-all hidden><label for="select-all"><input id="select-all" type="checkbox">Select all</label></p>`,
 				// Recently ended, with every delivery state.
@@ -725,7 +725,7 @@ func TestPages(t *testing.T) {
 				`<span>Signed out of ChatGPT</span>`,
 				`<li class="delivery delivery-pending"><span class="pulse" aria-hidden="true"></span><span>Signing out of Codex…</span></li>`,
 				`<li class="delivery delivery-failed">`,
-				`<span>Couldn't reach Codex</span>`,
+				`<span>Couldn't reach Codex. Sign out in Codex itself.</span>`,
 				`<span>Platform: access ended</span>`,
 				`Ended <time datetime="2026-11-26T13:00:00Z" data-when="recent" title="26 November 2026, 13:00 UTC">yesterday, 13:00 UTC</time></span><span>Reported as not you</span>`,
 				`<span>Expired</span>`,
@@ -1306,7 +1306,7 @@ func TestSessionsDeviceRows(t *testing.T) {
 	if n := strings.Count(body, `id="bulk-end"`); n != 1 {
 		t.Errorf("%d elements with id bulk-end, want 1", n)
 	}
-	if !strings.Contains(body, `<form id="bulk-end" method="post" action="/account/sessions/end">`) {
+	if !strings.Contains(body, `<form id="bulk-end" method="post" action="/account/sessions/end" data-confirm="selected">`) {
 		t.Errorf("no bulk form posting to /account/sessions/end")
 	}
 	boxes := regexp.MustCompile(`<input [^>]*name="ids"[^>]*>`).FindAllStringIndex(body, -1)
