@@ -324,7 +324,8 @@ func (h *Handler) outside(ctx context.Context, w http.ResponseWriter, r *http.Re
 // must show once.
 func (h *Handler) change(ctx context.Context, t *sessions.Tx, r *http.Request, d *sessions.Device, acct *authn.Account, c change) (string, *reveal, error) {
 	detail := map[string]any{}
-	var done string
+	var done string             // the flash's code
+	var kind sessions.EventKind // the history's
 	var rv *reveal
 	switch c.Action {
 	case "passkey_rename":
@@ -341,7 +342,7 @@ func (h *Handler) change(ctx context.Context, t *sessions.Tx, r *http.Request, d
 			return "", nil, err
 		}
 		// The history names the passkey as stored: at most 64 characters.
-		detail["name"], done = truncate(strings.TrimSpace(c.Params["name"]), 64), "passkey_renamed"
+		detail["name"], done, kind = truncate(strings.TrimSpace(c.Params["name"]), 64), "passkey_renamed", sessions.EventPasskeyRenamed
 	case "passkey_remove":
 		id, err := base64.RawURLEncoding.DecodeString(c.Params["id"])
 		if err != nil {
@@ -356,7 +357,7 @@ func (h *Handler) change(ctx context.Context, t *sessions.Tx, r *http.Request, d
 		case err != nil:
 			return "", nil, err
 		}
-		detail["name"], done = name, "passkey_removed"
+		detail["name"], done, kind = name, "passkey_removed", sessions.EventPasskeyRemoved
 		if err := h.Authn.AlertPasskey(ctx, t, r, acct, name, false); err != nil {
 			return "", nil, err
 		}
@@ -364,13 +365,13 @@ func (h *Handler) change(ctx context.Context, t *sessions.Tx, r *http.Request, d
 		if err := h.TOTP.Remove(ctx, t, acct.ID); err != nil {
 			return "", nil, err
 		}
-		done = "totp_removed"
+		done, kind = "totp_removed", sessions.EventTOTPRemoved
 	case "recovery_generate":
 		keys, err := h.Recovery.GenerateTx(ctx, t, acct.ID)
 		if err != nil {
 			return "", nil, err
 		}
-		rv, done = &reveal{RecoveryKeys: keys}, "recovery_new"
+		rv, done, kind = &reveal{RecoveryKeys: keys}, "recovery_new", sessions.EventRecoveryGenerated
 	case "password_set":
 		if err := h.Accounts.SetPasswordHash(ctx, t, acct.ID, c.Params["hash"]); err != nil {
 			return "", nil, err
@@ -381,14 +382,14 @@ func (h *Handler) change(ctx context.Context, t *sessions.Tx, r *http.Request, d
 				return "", nil, err
 			}
 		}
-		done = "password_set"
+		done, kind = "password_set", sessions.EventPasswordSet
 	case "password_remove":
 		if err := h.Accounts.RemovePassword(ctx, t, acct.ID); errors.Is(err, authn.ErrLastCredential) {
 			return "", nil, refusal("last_credential")
 		} else if err != nil {
 			return "", nil, err
 		}
-		done = "password_gone"
+		done, kind = "password_gone", sessions.EventPasswordRemoved
 	case "advanced_leave":
 		// It records and announces itself.
 		return "advanced_off", nil, h.leaveAdvanced(ctx, t, r, d, acct)
@@ -403,8 +404,7 @@ func (h *Handler) change(ctx context.Context, t *sessions.Tx, r *http.Request, d
 		}
 		detail["sessions_ended"] = n
 	}
-	// The change's action is the kind of its event (sessions.EventPasskeyRenamed, ...).
-	if err := h.recordTx(ctx, t, r, acct.ID, sessions.EventKind(c.Action), d.ID, detail); err != nil {
+	if err := h.recordTx(ctx, t, r, acct.ID, kind, d.ID, detail); err != nil {
 		return "", nil, err
 	}
 	return done, rv, nil

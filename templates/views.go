@@ -410,14 +410,16 @@ type ActivityPage struct {
 	Events []EventView // newest first
 }
 
-// EventView is one entry of the activity history. Unlike the sessions page,
-// the history shows the IP address the event came from.
+// EventView is one entry of the activity history, a sentence: Title and
+// Detail say what happened ("Session ended" "from Chrome on macOS"), Device
+// and Location where. The IP address it came from is not in the list: it
+// waits in a details disclosure.
 type EventView struct {
 	At       time.Time
 	Kind     string // "signin", "new_device", "ended", "credential", "recovery", "lock" or "other": picks the icon
-	Title    string // "Signed in", "Passkey added", "Recovery key used", ...
-	Detail   string // "with a passkey", "by you on Chrome on macOS", ... (may be empty)
+	Title    string // "Signed in", "Passkey added", "Signed out of Alpha", ...
+	Detail   string // "with a passkey", "from Chrome on macOS", ... (may be empty)
 	Device   string // "Firefox on Windows" or ""
 	Location string // "Berlin, Germany" or ""
-	IP       string
+	IP       string // shown only inside the event's details disclosure
 }

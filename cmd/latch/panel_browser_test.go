@@ -45,7 +45,7 @@ func atWidth(t *testing.T, ctx context.Context, width, height int64) {
 // ended at a URL that says nothing; one app signed out on another device
 // says single sign-on can open it again, with "End session" right there;
 // "Sign out all other sessions" asks the same way; a device renamed; "This
-// wasn't me" leads to a checklist.
+// wasn't me" leads to a checklist; the activity list shows no address.
 func TestSessionsPanelInBrowser(t *testing.T) {
 	l, app, cb := startLatchWithApp(t)
 	main := browsertest.Chrome(t)
@@ -191,4 +191,17 @@ func TestSessionsPanelInBrowser(t *testing.T) {
 		t.Errorf("the checklist: %v", steps)
 	}
 	browsertest.Screenshot(t, main, "reported-checklist.png")
+
+	// The activity list, details closed, shows no address.
+	browsertest.Navigate(t, main, l.url+"/account/activity")
+	text = browsertest.Text(t, main, "main")
+	if regexp.MustCompile(`\b\d{1,3}(\.\d{1,3}){3}\b|::1`).MatchString(text) {
+		t.Errorf("the activity list shows an address:\n%s", text)
+	}
+	for _, want := range []string{"Session ended\nfrom Work laptop", "Signed out of Gamma\nfrom Work laptop", "Session reported as not you\nfrom Work laptop"} {
+		if !strings.Contains(text, strings.ReplaceAll(want, "\n", " ")) && !strings.Contains(text, want) {
+			t.Errorf("the activity lacks %q:\n%s", want, text)
+		}
+	}
+	browsertest.Screenshot(t, main, "activity-sentences.png")
 }

@@ -183,9 +183,9 @@ func TestSignedInWithIsHowItBegan(t *testing.T) {
 }
 
 // TestRenameDevice: a device gets the name a person gives it, by the page's
-// form or the API, cleaned and at most 64 characters; latch's own name
-// stays beside it; two sessions of one name are told apart by their second
-// line.
+// form or the API, cleaned and at most 64 characters, recorded in the
+// activity; latch's own name stays beside it; two sessions of one name are
+// told apart by their second line.
 func TestRenameDevice(t *testing.T) {
 	l := startLatch(t)
 	me := l.signedInAs(uaChromeMacOS)
@@ -249,6 +249,13 @@ func TestRenameDevice(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("the API list lacks the name: %v", out)
+	}
+	// The history.
+	body = page(t, me.do("GET", "/account/activity", nil))
+	for _, want := range []string{"Renamed Chrome on macOS to “Work laptop”", "Renamed Work laptop to “Kitchen PC”"} {
+		if !strings.Contains(html.UnescapeString(body), want) {
+			t.Errorf("the activity lacks %q", want)
+		}
 	}
 	// An empty name gives latch's back.
 	resp = me.post("/account/sessions", "/account/sessions/"+sid+"/rename", url.Values{"name": {""}})
@@ -349,6 +356,52 @@ func TestRecentlyEndedSaysEachApp(t *testing.T) {
 	}
 	if strings.Contains(s, "Signed out of  ") || strings.Contains(s, "Signing out of …") {
 		t.Errorf("a pill without its app: %q", s)
+	}
+}
+
+// TestActivityReadsLikeSentences: the history names the device a session
+// was ended from, the app signed out, the session reported (not the one the
+// report came from), and a failed sign-in's device and place; no address
+// is in the list, only in a line's details.
+func TestActivityReadsLikeSentences(t *testing.T) {
+	l := startLatch(t)
+	me := l.signedInAs(uaChromeMacOS)
+	phone := l.signedInAs(uaSafariIPhone)
+	phone.signInFlow(l.appA())
+	linux := l.signedInAs(uaFirefoxLinux)
+	var app string
+	l.srv.db.Pool.QueryRow(t.Context(), `SELECT id FROM app_sessions WHERE device_session_id = $1`, l.sid(phone.session())).Scan(&app)
+	me.post("/account/sessions", "/account/sessions/"+l.sid(phone.session())+"/apps/"+app+"/end", nil).Body.Close()
+	me.post("/account/sessions", "/account/sessions/"+l.sid(phone.session())+"/end", nil).Body.Close()
+	me.post("/account/sessions", "/account/sessions/"+l.sid(linux.session())+"/not-me", nil).Body.Close()
+	wrong := l.browser()
+	wrong.ua = uaEdgeWindows
+	wrong.signInPassword(l.email, "not the password").Body.Close()
+
+	body := page(t, me.do("GET", "/account/activity", nil))
+	lines := regexp.MustCompile(`(?s)<li class="event[^"]*">(.*?)</li>`).FindAllStringSubmatch(body, -1)
+	var text []string
+	for _, m := range lines {
+		outside := regexp.MustCompile(`(?s)<details.*?</details>`).ReplaceAllString(m[1], "")
+		line := strings.Join(strings.Fields(html.UnescapeString(tagRe.ReplaceAllString(outside, " "))), " ")
+		text = append(text, line)
+		if regexp.MustCompile(`\b\d{1,3}(\.\d{1,3}){3}\b|::1`).MatchString(line) {
+			t.Errorf("an address in the list: %q", line)
+		}
+	}
+	all := strings.Join(text, "\n")
+	for _, want := range []string{
+		"Session ended from Chrome on macOS Safari on iPhone",
+		"Signed out of Alpha from Chrome on macOS Safari on iPhone",
+		"Session reported as not you from Chrome on macOS Firefox on Linux",
+		"Failed sign-in with a password Edge on Windows This computer",
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("the activity lacks %q:\n%s", want, all)
+		}
+	}
+	if !strings.Contains(body, `<summary>Details</summary>`) || !strings.Contains(body, `<code class="ip">127.0.0.1</code>`) {
+		t.Error("the addresses are not in the details")
 	}
 }
 
