@@ -43,9 +43,12 @@ func (h *Handler) securityRoutes(mux *http.ServeMux) {
 // change can answer with a redirect and a reload never shows it again.
 type reveal struct {
 	RecoveryKeys []string
-	TOTPSecret   string
-	TOTPURL      string
-	TOTPError    string
+	// ForAdvanced says the keys were generated to turn advanced security
+	// on: the box that shows them leads on to typing one back there.
+	ForAdvanced bool
+	TOTPSecret  string
+	TOTPURL     string
+	TOTPError   string
 }
 
 func (h *Handler) setReveal(w http.ResponseWriter, v reveal) error {
@@ -107,6 +110,7 @@ var flashes = map[string]string{
 	"totp_on":         "Authenticator app turned on. You'll be asked for a code after your password.",
 	"totp_removed":    "Authenticator app removed.",
 	"recovery_new":    "New recovery keys generated. Your old keys no longer work.",
+	"recovery_first":  "Recovery keys generated. Save them now: you won't see them again.",
 	"password_set":    "Password saved.",
 	"password_gone":   "Password removed. You sign in with passkeys now.",
 	"confirmed":       "Thanks, that was you.",
@@ -180,7 +184,7 @@ func (h *Handler) securityPage(w http.ResponseWriter, r *http.Request) {
 	}
 	if rv := h.takeReveal(w, r); rv != nil {
 		if len(rv.RecoveryKeys) > 0 {
-			p.NewRecoveryKeys = rv.RecoveryKeys
+			p.NewRecoveryKeys, p.NewRecoveryForAdvanced = rv.RecoveryKeys, rv.ForAdvanced && !p.Advanced.On
 			text := "latch recovery keys for " + acct.Email + "\nEach key works once. Keep them somewhere safe.\n\n" +
 				strings.Join(rv.RecoveryKeys, "\n") + "\n"
 			p.RecoveryDownload = template.URL("data:text/plain;base64," + base64.StdEncoding.EncodeToString([]byte(text)))
@@ -196,12 +200,21 @@ func (h *Handler) securityPage(w http.ResponseWriter, r *http.Request) {
 // signed-in session, the recovery-session limits, then the change itself,
 // after a step-up when the last authentication is too old.
 func (h *Handler) securityForm(action string, fields ...string) http.HandlerFunc {
+	return h.securityFormWith(action, nil, fields...)
+}
+
+// securityFormWith is securityForm for a route that adds fixed params to
+// the change (where the form was: the advanced section's recovery keys).
+func (h *Handler) securityFormWith(action string, fixed map[string]string, fields ...string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		d, acct, ok := h.formSignedIn(w, r)
 		if !ok {
 			return
 		}
 		params := map[string]string{}
+		for k, v := range fixed {
+			params[k] = v
+		}
 		for _, f := range fields {
 			if v := r.PathValue(f); v != "" {
 				params[f] = v
@@ -367,11 +380,19 @@ func (h *Handler) change(ctx context.Context, t *sessions.Tx, r *http.Request, d
 		}
 		done, kind = "totp_removed", sessions.EventTOTPRemoved
 	case "recovery_generate":
+		// A first set replaces nothing, and must not say so.
+		before, err := h.Recovery.StatusTx(ctx, t, acct.ID)
+		if err != nil {
+			return "", nil, err
+		}
 		keys, err := h.Recovery.GenerateTx(ctx, t, acct.ID)
 		if err != nil {
 			return "", nil, err
 		}
-		rv, done, kind = &reveal{RecoveryKeys: keys}, "recovery_new", sessions.EventRecoveryGenerated
+		rv, done, kind = &reveal{RecoveryKeys: keys, ForAdvanced: c.Params["for"] == "advanced"}, "recovery_new", sessions.EventRecoveryGenerated
+		if !before.HasSet {
+			done = "recovery_first"
+		}
 	case "password_set":
 		if err := h.Accounts.SetPasswordHash(ctx, t, acct.ID, c.Params["hash"]); err != nil {
 			return "", nil, err

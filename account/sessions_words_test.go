@@ -138,6 +138,24 @@ func TestJoinNames(t *testing.T) {
 	}
 }
 
+// TestChangeSentences: the step-up page's heading is "Confirm it's you";
+// the sentence under it says what waits, without saying it again.
+func TestChangeSentences(t *testing.T) {
+	for _, a := range []string{"", "passkey_rename", "passkey_remove", "passkey_reinstate", "totp_begin", "totp_remove",
+		"recovery_generate", "password_set", "password_remove", "advanced_leave", "unknown"} {
+		s := changeSentence(a)
+		if strings.Contains(strings.ToLower(s), "confirm it") {
+			t.Errorf("changeSentence(%q) = %q repeats the heading", a, s)
+		}
+		if s == "" || !strings.HasSuffix(s, ".") {
+			t.Errorf("changeSentence(%q) = %q", a, s)
+		}
+	}
+	if got := changeSentence("passkey_rename"); got != "To rename a passkey, latch needs a recent sign-in." {
+		t.Errorf("rename: %q", got)
+	}
+}
+
 // TestReportedPath: a form's way back is the sessions page or a checklist,
 // never anywhere else.
 func TestReportedPath(t *testing.T) {

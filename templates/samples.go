@@ -51,7 +51,7 @@ func pages() []pageSamples {
 			// keys waiting to be typed back, off and ready, and on (also in a
 			// recovery session, which hides the way out).
 			SecurityPage{Advanced: AdvancedView{Error: "x"}},
-			SecurityPage{Passkeys: []PasskeyView{{ID: "x", CreatedAt: t}}, NewRecoveryKeys: []string{"x"},
+			SecurityPage{Passkeys: []PasskeyView{{ID: "x", CreatedAt: t}}, NewRecoveryKeys: []string{"x"}, NewRecoveryForAdvanced: true,
 				Advanced: AdvancedView{PasskeyStepUp: true, TwoPasskeys: true, RecoveryPending: true, Error: "x"}},
 			SecurityPage{Advanced: AdvancedView{PasskeyStepUp: true, TwoPasskeys: true, SyncedPasskey: true, RecoverySaved: true, Ready: true}},
 			SecurityPage{TOTPEnabled: true, TOTPSetup: &TOTPSetupView{}, HasPassword: true, CanRemovePassword: true,

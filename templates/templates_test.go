@@ -192,14 +192,14 @@ func TestPages(t *testing.T) {
 			page: "reauth",
 			data: ReauthPage{
 				Base:        signedIn,
-				Description: "Confirm it's you to remove the passkey “MacBook”.",
+				Description: "To remove the passkey “MacBook”, latch needs a recent sign-in.",
 				Change:      "passkey-remove:abc",
 				Next:        "/account/security",
 				HasPassword: true, HasTOTP: true, HasPasskey: true,
 			},
 			want: []string{
 				`<script src="/static/passkeys.js?v=`,
-				`remove the passkey “MacBook”.`,
+				`To remove the passkey “MacBook”, latch needs a recent sign-in.`,
 				`<button type="button" class="button button-primary button-block" data-passkey-reauth hidden>`,
 				`Use your passkey</button>`,
 				`<div class="alert" role="alert" data-passkey-error hidden>`,
@@ -460,10 +460,11 @@ func TestPages(t *testing.T) {
 			name: "security with advanced security waiting for a typed-back recovery key",
 			page: "security",
 			data: SecurityPage{
-				Base:            securityBase,
-				NewRecoveryKeys: []string{"AAAA-BBBB-CCCC"},
-				Recovery:        RecoveryView{HasSet: true, Total: 10, Remaining: 10, CreatedAt: day(2026, 11, 27)},
-				HasPassword:     true,
+				Base:                   securityBase,
+				NewRecoveryKeys:        []string{"AAAA-BBBB-CCCC"},
+				NewRecoveryForAdvanced: true,
+				Recovery:               RecoveryView{HasSet: true, Total: 10, Remaining: 10, CreatedAt: day(2026, 11, 27)},
+				HasPassword:            true,
 				Advanced: AdvancedView{PasskeyStepUp: true, TwoPasskeys: true, RecoveryPending: true,
 					Error: "That key isn't one of your new recovery keys."},
 			},
@@ -483,6 +484,25 @@ func TestPages(t *testing.T) {
 				`Complete the steps above first.`,
 			},
 			notWant: []string{`/account/reauth?`, `Add another passkey above`, `Generate recovery keys for advanced security`},
+		},
+		{
+			// Keys generated from the recovery keys panel by someone not
+			// turning advanced security on: the box says nothing of it,
+			// though their unconfirmed set would count there.
+			name: "security with new recovery keys, not for advanced security",
+			page: "security",
+			data: SecurityPage{
+				Base:            securityBase,
+				NewRecoveryKeys: []string{"AAAA-BBBB-CCCC"},
+				Recovery:        RecoveryView{HasSet: true, Total: 10, Remaining: 10, CreatedAt: day(2026, 11, 27)},
+				HasPassword:     true,
+				Advanced:        AdvancedView{RecoveryPending: true},
+			},
+			want: []string{
+				`<h2 id="new-keys-heading">Save your recovery keys — shown once</h2>`,
+				`<a class="button button-primary" href="/account/security">I've saved them</a>`,
+			},
+			notWant: []string{`under <a href="#advanced">Advanced security</a>`, `href="/account/security#advanced">I've saved them`},
 		},
 		{
 			name: "security with advanced security ready",

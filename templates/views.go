@@ -70,7 +70,7 @@ type RecoverPage struct {
 // and for passkeys.js alike.
 type ReauthPage struct {
 	Base
-	Description string // what is waiting, e.g. "Confirm it's you to remove the passkey “MacBook”."
+	Description string // what is waiting, under the heading "Confirm it's you": e.g. "To remove a passkey, latch needs a recent sign-in."
 	Change      string // hidden input name="change"
 	Next        string // hidden input name="next"; also where Cancel leads (a same-site path)
 	HasPassword bool   // show the password form
@@ -99,6 +99,10 @@ type SecurityPage struct {
 	// data:text/plain;base64,... URL of the same keys for a download link.
 	NewRecoveryKeys  []string
 	RecoveryDownload template.URL
+	// NewRecoveryForAdvanced says NewRecoveryKeys were generated to turn
+	// advanced security on: the box leads on to typing one back there.
+	// Keys generated from the recovery keys panel lead nowhere else.
+	NewRecoveryForAdvanced bool
 
 	HasPassword       bool
 	CanRemovePassword bool // a passkey that can sign in exists, so the password may go

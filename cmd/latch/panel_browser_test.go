@@ -205,3 +205,49 @@ func TestSessionsPanelInBrowser(t *testing.T) {
 	}
 	browsertest.Screenshot(t, main, "activity-sentences.png")
 }
+
+// TestRecoveryKeysInBrowser: at 1280 pixels (and on a 390-pixel phone) each
+// new recovery key is on one line and inside its place; the step-up page
+// says "Confirm it's you" once.
+func TestRecoveryKeysInBrowser(t *testing.T) {
+	l := startLatch(t)
+	ctx := browsertest.Chrome(t)
+	atWidth(t, ctx, 1280, 900)
+	passwordSignIn(t, ctx, l)
+	browsertest.Navigate(t, ctx, l.url+"/account/security")
+	browsertest.Click(t, ctx, `form[action="/account/security/recovery/generate"] button`)
+	browsertest.WaitVisible(t, ctx, "#recovery-keys")
+	type key struct {
+		Lines    int  `json:"lines"`
+		Overflow bool `json:"overflow"`
+	}
+	measure := func(width int64) {
+		t.Helper()
+		atWidth(t, ctx, width, 900)
+		keys := browsertest.Eval[[]key](t, ctx, `Array.from(document.querySelectorAll('#recovery-keys code')).map(c => {
+			const r = c.getBoundingClientRect(), li = c.parentElement.getBoundingClientRect();
+			const line = parseFloat(getComputedStyle(c).lineHeight) || 20;
+			return {lines: Math.round(r.height / line), overflow: r.right > li.right + 0.5};
+		})`)
+		if len(keys) != 10 {
+			t.Fatalf("%d keys", len(keys))
+		}
+		for i, k := range keys {
+			if k.Lines != 1 || k.Overflow {
+				t.Errorf("at %d px, key %d takes %d lines (out of its place: %v)", width, i+1, k.Lines, k.Overflow)
+			}
+		}
+	}
+	measure(1280)
+	measure(390)
+	atWidth(t, ctx, 1280, 900)
+	if text := browsertest.Text(t, ctx, "main"); strings.Contains(text, "no longer work") || strings.Contains(text, "under Advanced security") {
+		t.Errorf("a first set, from the recovery panel:\n%s", text)
+	}
+	browsertest.Screenshot(t, ctx, "recovery-keys-1280.png")
+
+	browsertest.Navigate(t, ctx, l.url+"/account/reauth?next=/account/security")
+	if n := strings.Count(browsertest.Text(t, ctx, "main"), "Confirm it's you"); n != 1 {
+		t.Errorf("the step-up page says \"Confirm it's you\" %d times", n)
+	}
+}

@@ -470,3 +470,45 @@ func TestReportChecklist(t *testing.T) {
 		t.Errorf("a live session's checklist: %s", resp.Request.URL)
 	}
 }
+
+// TestRecoveryKeysSayWhatIsTrue: a first set does not say old keys stopped
+// working; a new set does; keys made from the recovery keys panel lead
+// nowhere else, even while an unconfirmed set counts for advanced
+// security; the step-up page says "Confirm it's you" once.
+func TestRecoveryKeysSayWhatIsTrue(t *testing.T) {
+	l := startLatch(t)
+	b := l.signedInAs(uaChromeMacOS)
+	resp := b.post("/account/security", "/account/security/recovery/generate", nil)
+	body := page(t, resp)
+	if got := flash(body); got != "Recovery keys generated. Save them now: you won't see them again." {
+		t.Errorf("a first set says %q", got)
+	}
+	if strings.Contains(body, "no longer work") || strings.Contains(body, `href="/account/security#advanced">I've saved them`) ||
+		strings.Contains(body, `under <a href="#advanced">Advanced security</a>`) {
+		t.Error("a first set, from the recovery panel, speaks of old keys or advanced security")
+	}
+	resp = b.post("/account/security", "/account/security/recovery/generate", nil)
+	body = page(t, resp)
+	if got := flash(body); got != "New recovery keys generated. Your old keys no longer work." {
+		t.Errorf("a second set says %q", got)
+	}
+	if strings.Contains(body, `href="/account/security#advanced">I've saved them`) {
+		t.Error("keys from the recovery panel lead to advanced security")
+	}
+	// From the advanced section, they lead back there.
+	resp = b.post("/account/security", "/account/security/advanced/recovery", nil)
+	body = page(t, resp)
+	if !strings.Contains(body, `href="/account/security#advanced">I've saved them`) || !strings.Contains(body, `under <a href="#advanced">Advanced security</a>`) {
+		t.Errorf("keys for advanced security do not lead there:\n%.3000s", body)
+	}
+
+	// The step-up page.
+	l.clock.Add(time.Hour)
+	resp = b.post("/account/security", "/account/security/recovery/generate", nil)
+	body = page(t, resp)
+	main := regexp.MustCompile(`(?s)<main.*</main>`).FindString(body)
+	if resp.Request.URL.Path != "/account/reauth" || strings.Count(html.UnescapeString(main), "Confirm it's you") != 1 ||
+		!strings.Contains(main, "To generate new recovery keys, latch needs a recent sign-in.") {
+		t.Errorf("the step-up page at %s:\n%s", resp.Request.URL, main)
+	}
+}
