@@ -4,6 +4,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"go/types"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -82,6 +83,8 @@ type foundKind struct{ kind, at string }
 type module struct {
 	fset       *token.FileSet
 	files      []*ast.File
+	info       *types.Info                // what each identifier denotes, package by package
+	decls      map[types.Object]ast.Node  // the Field, AssignStmt or ValueSpec that declares each object
 	funcs      map[string][]*ast.FuncDecl // by name, receivers ignored
 	consts     map[string][]string        // string constants by name
 	kinds      []foundKind
@@ -99,7 +102,10 @@ func readModule(t *testing.T) *module {
 	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
 		t.Fatalf("no module at %s", root)
 	}
-	m := &module{fset: token.NewFileSet(), funcs: map[string][]*ast.FuncDecl{}, consts: map[string][]string{}}
+	m := &module{fset: token.NewFileSet(), funcs: map[string][]*ast.FuncDecl{}, consts: map[string][]string{},
+		info:  &types.Info{Defs: map[*ast.Ident]types.Object{}, Uses: map[*ast.Ident]types.Object{}},
+		decls: map[types.Object]ast.Node{}}
+	byDir := map[string][]*ast.File{}
 	err = filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -110,15 +116,42 @@ func readModule(t *testing.T) *module {
 		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
 			return nil
 		}
-		f, err := parser.ParseFile(m.fset, path, nil, 0)
+		f, err := parser.ParseFile(m.fset, path, nil, parser.SkipObjectResolution)
 		if err != nil {
 			return err
 		}
 		m.files = append(m.files, f)
+		byDir[filepath.Dir(path)] = append(byDir[filepath.Dir(path)], f)
 		return nil
 	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Each package is checked on its own, its imports empty: what matters
+	// is which declaration each local name refers to, which needs no other
+	// package. The errors that come of the empty imports are ignored.
+	for dir, files := range byDir {
+		conf := types.Config{Importer: emptyImporter{}, Error: func(error) {}}
+		conf.Check(dir, m.fset, files, m.info)
+	}
+	for _, f := range m.files {
+		var stack []ast.Node
+		ast.Inspect(f, func(n ast.Node) bool {
+			if n == nil {
+				stack = stack[:len(stack)-1]
+				return true
+			}
+			if id, ok := n.(*ast.Ident); ok && len(stack) > 0 {
+				if obj := m.info.Defs[id]; obj != nil {
+					switch p := stack[len(stack)-1].(type) {
+					case *ast.Field, *ast.AssignStmt, *ast.ValueSpec:
+						m.decls[obj] = p
+					}
+				}
+			}
+			stack = append(stack, n)
+			return true
+		})
 	}
 	for _, f := range m.files {
 		for _, decl := range f.Decls {
@@ -146,6 +179,21 @@ func readModule(t *testing.T) *module {
 		m.scan(f)
 	}
 	return m
+}
+
+// emptyImporter gives every import as an empty package.
+type emptyImporter struct{}
+
+func (emptyImporter) Import(path string) (*types.Package, error) {
+	return types.NewPackage(path, filepath.Base(path)), nil
+}
+
+// obj is what an identifier denotes, or nil.
+func (m *module) obj(id *ast.Ident) types.Object {
+	if o := m.info.Uses[id]; o != nil {
+		return o
+	}
+	return m.info.Defs[id]
 }
 
 func stringLit(e ast.Expr) (string, bool) {
@@ -196,14 +244,14 @@ func kindParam(ft *ast.FuncType) int {
 // scan finds every place f sets an activity kind.
 func (m *module) scan(f *ast.File) {
 	// Func literals bound to a variable, by the variable's object.
-	lits := map[*ast.Object]int{}
+	lits := map[types.Object]int{}
 	ast.Inspect(f, func(n ast.Node) bool {
 		if as, ok := n.(*ast.AssignStmt); ok {
 			for i, rhs := range as.Rhs {
 				if fl, ok := rhs.(*ast.FuncLit); ok && i < len(as.Lhs) {
-					if id, ok := as.Lhs[i].(*ast.Ident); ok && id.Obj != nil {
+					if id, ok := as.Lhs[i].(*ast.Ident); ok && m.obj(id) != nil {
 						if k := kindParam(fl.Type); k >= 0 && m.recordsKind(fl.Body, 0) {
-							lits[id.Obj] = k
+							lits[m.obj(id)] = k
 						}
 					}
 				}
@@ -242,8 +290,8 @@ func (m *module) scan(f *ast.File) {
 			idx := -1
 			switch fn := x.Fun.(type) {
 			case *ast.Ident:
-				if fn.Obj != nil {
-					if k, ok := lits[fn.Obj]; ok {
+				if o := m.obj(fn); o != nil {
+					if k, ok := lits[o]; ok {
 						idx = k
 					}
 				}
@@ -324,10 +372,11 @@ func (m *module) recordsKind(body *ast.BlockStmt, depth int) bool {
 // result of a function returning one.
 func (m *module) isEvent(x ast.Expr) bool {
 	id, ok := x.(*ast.Ident)
-	if !ok || id.Obj == nil {
+	if !ok || m.obj(id) == nil {
 		return false
 	}
-	switch d := id.Obj.Decl.(type) {
+	o := m.obj(id)
+	switch d := m.decls[o].(type) {
 	case *ast.Field:
 		return isEventType(d.Type)
 	case *ast.ValueSpec:
@@ -341,7 +390,7 @@ func (m *module) isEvent(x ast.Expr) bool {
 		}
 	case *ast.AssignStmt:
 		for i, l := range d.Lhs {
-			if lid, ok := l.(*ast.Ident); ok && lid.Obj == id.Obj && i < len(d.Rhs) {
+			if lid, ok := l.(*ast.Ident); ok && m.obj(lid) == o && i < len(d.Rhs) {
 				return m.eventValue(d.Rhs[i])
 			}
 		}
@@ -410,13 +459,12 @@ func (m *module) values(e ast.Expr, stack []ast.Node, depth int) ([]string, bool
 			return vs, true
 		}
 	case *ast.Ident:
-		if vs, ok := m.consts[x.Name]; ok && (x.Obj == nil || x.Obj.Kind == ast.Con) {
-			return vs, true
+		o := m.obj(x)
+		if _, isConst := o.(*types.Const); o == nil || isConst {
+			vs, ok := m.consts[x.Name]
+			return vs, ok
 		}
-		if x.Obj == nil {
-			return nil, false
-		}
-		if _, ok := x.Obj.Decl.(*ast.Field); ok {
+		if _, ok := m.decls[o].(*ast.Field); ok {
 			return nil, x.Name == "kind"
 		}
 		// Every assignment to the variable inside the enclosing function.
@@ -432,7 +480,7 @@ func (m *module) values(e ast.Expr, stack []ast.Node, depth int) ([]string, bool
 			case *ast.AssignStmt:
 				for i, l := range a.Lhs {
 					id, isID := l.(*ast.Ident)
-					if !isID || id.Obj != x.Obj {
+					if !isID || m.obj(id) != o {
 						continue
 					}
 					seen = true
@@ -450,7 +498,7 @@ func (m *module) values(e ast.Expr, stack []ast.Node, depth int) ([]string, bool
 				}
 			case *ast.ValueSpec:
 				for i, n := range a.Names {
-					if n.Obj == x.Obj && i < len(a.Values) {
+					if m.obj(n) == o && i < len(a.Values) {
 						seen = true
 						vs, good := m.valuesOfRHS(a.Values[i], stack, depth)
 						out, ok = append(out, vs...), ok && good
