@@ -138,7 +138,11 @@
     pending.submit();
   });
   no.addEventListener('click', () => dialog.close());
+  // The close event comes a moment after close() (Cancel, or Escape): by
+  // then the person may have asked again, and the dialog be open for that.
   dialog.addEventListener('close', () => {
-    pending = null;
+    if (!dialog.open) {
+      pending = null;
+    }
   });
 })();
