@@ -200,7 +200,7 @@ func (h *Handler) deviceView(rec sessions.DeviceRecord, current string) template
 // endedView is a recently ended session as the page shows it.
 func (h *Handler) endedView(e sessions.EndedRecord) templates.EndedView {
 	v := templates.EndedView{Name: named(e.CustomName, e.Name), Kind: e.Kind, Location: placeOrUnknown(e.Place),
-		SignedInAt: e.SignedInAt, EndedAt: e.EndedAt, Reason: endReason(e.Reason, e.EndedBy)}
+		EndedAt: e.EndedAt, Reason: endReason(e.Reason, e.EndedBy)}
 	if e.Name == "" {
 		v.Kind = "unknown"
 	}
@@ -335,10 +335,11 @@ func (h *Handler) endAllOthers(w http.ResponseWriter, r *http.Request) {
 	// Whatever is live at this moment ends; a session that ended meanwhile
 	// (its owner signed out, the sweep expired it) is simply not among them,
 	// and one that signed in since the confirmation is.
+	ctx := context.WithoutCancel(r.Context())
 	var ended []string
-	err := h.Sessions.Transact(context.WithoutCancel(r.Context()), func(t *sessions.Tx) error {
+	err := h.Sessions.Transact(ctx, func(t *sessions.Tx) error {
 		var err error
-		ended, err = h.Sessions.EndAllTx(context.WithoutCancel(r.Context()), t, d.AccountID, d.ID, sessions.ReasonEndedElsewhere)
+		ended, err = h.Sessions.EndAllTx(ctx, t, d.AccountID, d.ID, sessions.ReasonEndedElsewhere)
 		t.Forget(ended...)
 		return err
 	})

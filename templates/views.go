@@ -348,13 +348,12 @@ type AppView struct {
 
 // EndedView is a device session that ended in the last 30 days.
 type EndedView struct {
-	Name       string // device name (the person's, when they gave one)
-	Kind       string
-	Location   string
-	SignedInAt time.Time
-	EndedAt    time.Time
-	Reason     string // a sentence fragment: "Signed out", "Ended from Chrome on macOS", "Expired", ...
-	Apps       []EndedAppView
+	Name     string // device name (the person's, when they gave one)
+	Kind     string
+	Location string
+	EndedAt  time.Time
+	Reason   string // a sentence fragment: "Signed out", "Ended from Chrome on macOS", "Expired", ...
+	Apps     []EndedAppView
 }
 
 // EndedAppView is an app that was signed in on an ended session, with the
