@@ -25,18 +25,15 @@ import (
 //   - the activity looked at since the report (a cookie the activity page
 //     sets).
 
-// activitySeenCookie holds when this browser last opened the activity page.
-const activitySeenCookie = "activity_seen"
-
 // markActivitySeen is called by the activity page.
 func (h *Handler) markActivitySeen(w http.ResponseWriter) {
-	h.Cookies.Set(w, activitySeenCookie, strconv.FormatInt(h.Now().Unix(), 10), 24*time.Hour)
+	h.Cookies.Set(w, web.CookieActivitySeen, strconv.FormatInt(h.Now().Unix(), 10), 24*time.Hour)
 }
 
 // activitySeenSince reports whether this browser opened the activity page
 // at t or later.
 func (h *Handler) activitySeenSince(r *http.Request, t time.Time) bool {
-	v, ok := h.Cookies.Read(r, activitySeenCookie)
+	v, ok := h.Cookies.Read(r, web.CookieActivitySeen)
 	if !ok {
 		return false
 	}

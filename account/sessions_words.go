@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"latch/internal/web"
 	"latch/sessions"
 	"latch/templates"
 )
@@ -61,8 +62,8 @@ func endedNote(ids []string) note {
 // the page the form came from: the sessions page, or the checklist after a
 // report (the form's "back").
 func (h *Handler) backWith(w http.ResponseWriter, r *http.Request, n note) {
-	if s, err := h.Reveal.Encode(h.Cookies.Name("note"), n); err == nil {
-		h.Cookies.Set(w, "note", s, noteLife)
+	if s, err := h.Reveal.Encode(h.Cookies.Name(web.CookieNote), n); err == nil {
+		h.Cookies.Set(w, web.CookieNote, s, noteLife)
 	}
 	to := "/account/sessions"
 	if b := r.PostFormValue("back"); reportedPath(b) {
@@ -83,13 +84,13 @@ func reportedPath(p string) bool {
 
 // takeNote reads the note left for this view and clears it.
 func (h *Handler) takeNote(w http.ResponseWriter, r *http.Request) *note {
-	s, ok := h.Cookies.Read(r, "note")
+	s, ok := h.Cookies.Read(r, web.CookieNote)
 	if !ok {
 		return nil
 	}
-	h.Cookies.Clear(w, "note")
+	h.Cookies.Clear(w, web.CookieNote)
 	var n note
-	if err := h.Reveal.Decode(h.Cookies.Name("note"), s, &n); err != nil {
+	if err := h.Reveal.Decode(h.Cookies.Name(web.CookieNote), s, &n); err != nil {
 		return nil
 	}
 	return &n
