@@ -30,6 +30,6 @@ func (h *Handler) account(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Pages.Render(w, http.StatusOK, templates.Account.With(templates.AccountPage{
 		Base: h.baseFor(w, r, "Your account", acct), Name: acct.Name, SignedInAt: d.CreatedAt,
-		Methods: sessions.FactorWords(d.AMR), Device: "",
+		Methods: sessions.FactorWords(d.SignInAMR), Device: "",
 	}))
 }

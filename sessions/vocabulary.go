@@ -162,5 +162,6 @@ const (
 	EventAdvancedOn          EventKind = "advanced_on"
 	EventAdvancedOff         EventKind = "advanced_off"
 	EventDeviceUntrusted     EventKind = "device_untrusted"
+	EventDeviceRenamed       EventKind = "device_renamed"
 	EventConsentGranted      EventKind = "consent_granted"
 )

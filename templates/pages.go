@@ -23,6 +23,8 @@ var (
 	Security      = Page[SecurityPage]{"security"}            // /account/security
 	Sessions      = Page[SessionsPage]{"sessions"}            // /account/sessions
 	Activity      = Page[ActivityPage]{"activity"}            // /account/activity
+	ConfirmEnd    = Page[ConfirmEndPage]{"confirm_end"}       // ending sessions, confirmed without script
+	Reported      = Page[ReportedPage]{"reported"}            // the checklist after "This wasn't me"
 	LogoutConfirm = Page[LogoutConfirmPage]{"logout_confirm"} // a logout that cannot prove it came from the person
 	LoggedOut     = Page[LoggedOutPage]{"logged_out"}         // after a sign-out with nowhere else to go
 	Error         = Page[ErrorPage]{"error"}                  // what went wrong, in words for people

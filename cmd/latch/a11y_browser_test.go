@@ -143,7 +143,9 @@ func (a *a11yAudit) report() {
 // worth seeing (each form's error, a passkey renamed or suspended, the
 // authenticator app being set up, recovery keys shown once, each step of
 // advanced security, a recovery session, several sessions with a trusted
-// one and one recently ended), passes axe-core with no serious or critical
+// one and one recently ended, ending them confirmed by the dialog or the
+// page, a device being renamed, the checklist after a report), passes
+// axe-core with no serious or critical
 // violation at 1280 and 390 px, light and dark. On the way it
 // takes the README's pictures of the sessions page.
 func TestAccessibilityInBrowser(t *testing.T) {
@@ -338,9 +340,27 @@ func TestAccessibilityInBrowser(t *testing.T) {
 	}
 	a.check(laptop, "sessions")
 	sessionsScreenshots(t, laptop)
+	// Ending asks first: the dialog, and the page that asks without script
+	// (a form posted without its submit event).
+	browsertest.Click(t, laptop, `form[action="/account/sessions/end-others"] button`)
+	browsertest.WaitVisible(t, laptop, "#confirm-end")
+	a.check(laptop, "sessions, the dialog before signing out all others")
+	browsertest.Click(t, laptop, "#confirm-end [data-confirm-no]")
+	browsertest.Eval[bool](t, laptop, `(() => { document.querySelector('form[action="/account/sessions/end-others"]').submit(); return true })()`)
+	waitText(t, laptop, "main", "Sign out of all other sessions?")
+	a.check(laptop, "sessions, confirmation without script")
+	browsertest.Navigate(t, laptop, l.url+"/account/sessions")
+	browsertest.Click(t, laptop, `.device-current .device-rename summary`)
+	browsertest.WaitVisible(t, laptop, `.device-current .rename-form input[name=name]`)
+	a.check(laptop, "sessions, renaming a device")
 	browsertest.Navigate(t, laptop, l.url+"/account/activity")
 	waitText(t, laptop, "main", "Passkey")
 	a.check(laptop, "activity")
+	// "This wasn't me" for the Windows PC: its checklist.
+	browsertest.Navigate(t, laptop, l.url+"/account/sessions")
+	browsertest.Click(t, laptop, `[data-device-name="Edge on Windows"] form[action$="/not-me"] button`)
+	waitText(t, laptop, "main", "We ended that session")
+	a.check(laptop, "checklist after a report")
 
 	// An app that is not latch's own asks for consent.
 	outsider := l.rp("outsider", "outsider-secret-0123456789", "http://localhost:47004/callback")

@@ -183,6 +183,7 @@ func TestBadInputIsNever500(t *testing.T) {
 
 	me := l.browser()
 	me.signInPassword(l.email, testPassword).Body.Close()
+	mySid := l.sid(me.session())
 	a := l.appA()
 	authorize := func(param, value string) string {
 		f := a.newFlow()
@@ -210,6 +211,9 @@ func TestBadInputIsNever500(t *testing.T) {
 		{"advanced confirm key", "/account/security/advanced/confirm-key", []string{"recovery_key"}, me},
 		{"sessions end", "/account/sessions/end", []string{"ids"}, me},
 		{"sessions end path", "/account/sessions/%00/end", []string{"x"}, me},
+		{"sessions rename", "/account/sessions/" + mySid + "/rename", []string{"name", "back"}, me},
+		{"sessions rename path", "/account/sessions/%00/rename", []string{"name"}, me},
+		{"sessions end others", "/account/sessions/end-others", []string{"confirm", "back"}, me},
 		{"csrf token", "/login", []string{"csrf_token"}, l.browser()},
 		{"logout", "/logout", []string{"request"}, me},
 	}
@@ -238,6 +242,7 @@ func TestBadInputIsNever500(t *testing.T) {
 		{"passkey add finish", "/account/security/passkeys/finish", `{"name": %s, "credential": {"id": %[1]s}}`},
 		{"reauth passkey finish", "/account/reauth/passkey/finish", `{"change": %s, "next": %[1]s}`},
 		{"sessions API end", "/api/account/sessions/end", `{"ids": [%s]}`},
+		{"sessions API rename", "/api/account/sessions/" + mySid + "/rename", `{"name": %s}`},
 	}
 
 	// A WebAuthn answer carries its own JSON, base64url-encoded, where the
@@ -268,6 +273,11 @@ func TestBadInputIsNever500(t *testing.T) {
 			if strings.ContainsFunc(pk.Name, unicode.IsControl) {
 				t.Errorf("the passkey is now named %q", pk.Name)
 			}
+		}
+		var device string
+		l.db.Pool.QueryRow(ctx, `SELECT custom_name FROM device_sessions WHERE id = $1`, mySid).Scan(&device)
+		if strings.ContainsFunc(device, func(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }) {
+			t.Errorf("the device is now named %q", device)
 		}
 	}
 	for _, v := range bad {

@@ -111,7 +111,8 @@ FROM generate_series(1, $1::int) i;
 // TestHotPathsUseIndexes seeds the hot tables with 100,000 rows and more,
 // runs every hot path through real HTTP (password and passkey sign-in, a
 // seeded session's cookie, code exchange, refresh, userinfo, introspection,
-// revocation, the sessions page and API, ending a session, the sweeps) and
+// revocation, the sessions page and API, ending a session, renaming one,
+// the activity page, the sweeps) and
 // fails if PostgreSQL scanned a hot table for any of it, or if the plan of
 // any statement latch sent on the way has a sequential scan of one.
 func TestHotPathsUseIndexes(t *testing.T) {
@@ -302,6 +303,16 @@ func hotPaths(t *testing.T, l *testLatch, key *heldPasskey) {
 		t.Fatalf("end a session: %d", resp.StatusCode)
 	}
 	b.client.CheckRedirect = nil
+	// The page naming what ended, a device renamed, the activity.
+	if body := page(t, b.do("GET", "/account/sessions", nil)); !strings.Contains(body, "Signed out of ") {
+		t.Fatal("the sessions page does not name what ended")
+	}
+	b.post("/account/sessions", "/account/sessions/"+l.sid(b.session())+"/rename", url.Values{"name": {"Laptop"}}).Body.Close()
+	if resp := b.do("GET", "/account/activity", nil); resp.StatusCode != 200 {
+		t.Fatalf("activity page: %d", resp.StatusCode)
+	} else {
+		resp.Body.Close()
+	}
 	// A wrong password (the throttle) and the sweeps.
 	stranger := seededLatch.browser()
 	stranger.signIn(stranger.do("GET", "/login", nil), seed.Email(2), "not the password").Body.Close()

@@ -114,7 +114,7 @@ func TestSessionsPage(t *testing.T) {
 	// "This wasn't me".
 	resp = me.post("/account/sessions", "/account/sessions/"+phoneSid+"/not-me", nil)
 	body = page(t, resp)
-	if resp.Request.URL.Path != "/account/security" || !strings.Contains(body, "We ended that session") {
+	if resp.Request.URL.Path != "/account/sessions/"+phoneSid+"/reported" || !strings.Contains(body, "We ended that session") {
 		t.Fatalf("not-me ended at %s", resp.Request.URL)
 	}
 	if signedInAt(t, l.url, "/account", phone.session()) {

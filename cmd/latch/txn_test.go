@@ -598,8 +598,9 @@ func TestPasswordSignsOutOthers(t *testing.T) {
 	refreshMine("remove, ticked")
 }
 
-// TestDropOtherChanges: removing a passkey, generating recovery keys and
-// reporting a session as "not me" hold together the same way.
+// TestDropOtherChanges: removing a passkey, generating recovery keys,
+// reporting a session as "not me" and renaming a device hold together the
+// same way.
 func TestDropOtherChanges(t *testing.T) {
 	l := startTracedLatch(t)
 	acct, _ := l.srv.Accounts().ByEmail(t.Context(), l.email)
@@ -665,6 +666,22 @@ func TestDropOtherChanges(t *testing.T) {
 				"activity": l.countActivity(acct.ID, func(e sessions.HistoryEvent) bool {
 					return e.Kind == "reported_not_me" && e.Detail["session"] == sid
 				}) == 1,
+			}
+		})
+	})
+
+	t.Run("device renamed", func(t *testing.T) {
+		attempt := 0
+		dropEveryStep(t, "UPDATE device_sessions SET custom_name", func(ctx context.Context) outcome {
+			attempt++
+			name := fmt.Sprintf("Laptop %d", attempt)
+			me, form := signedIn()
+			sid := l.sid(me.session())
+			form.Set("name", name)
+			me.serveForm(ctx, "/account/sessions/"+sid+"/rename", form)
+			return outcome{
+				"renamed":  l.count(`SELECT count(*) FROM device_sessions WHERE id = $1 AND custom_name = $2`, sid, name) == 1,
+				"activity": l.count(`SELECT count(*) FROM activity WHERE kind = 'device_renamed' AND detail->>'name' = $1`, name) == 1,
 			}
 		})
 	})

@@ -23,6 +23,10 @@ const (
 	CookieReveal   = "reveal" // what the security page shows once, sealed
 	CookieCSRF     = "csrf"   // the token that state-changing requests repeat
 	CookieTimeZone = "tz"     // the browser's time zone, set by a script for the pages' times
+	CookieNote     = "note"   // what the sessions page says once after one of its forms, sealed
+	// CookieActivitySeen is when this browser last opened the activity
+	// page, for the checklist after a report.
+	CookieActivitySeen = "activity_seen"
 )
 
 // NewCookies returns cookie settings for the issuer URL: https means Secure.
