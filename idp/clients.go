@@ -36,8 +36,15 @@ type ClientConfig struct {
 	DeviceName             string   `yaml:"device_name"`
 	// Kind is "web" (the default: a server-side app with a secret, or a
 	// browser app) or "native" (a desktop or mobile app: public, and may use
-	// a loopback redirect on any port, RFC 8252 §7.3).
+	// a loopback redirect on any port, RFC 8252 §7.3), or "agent" (acts for
+	// a person with a delegated token; see agents.go).
 	Kind string `yaml:"kind"`
+
+	// The fields of kind: agent only (agents.go).
+	AllowedScopes     []string          `yaml:"allowed_scopes"`
+	StartedBy         []string          `yaml:"started_by"`
+	RefreshFor        time.Duration     `yaml:"refresh_for"`
+	ScopeDescriptions map[string]string `yaml:"scope_descriptions"`
 }
 
 type clientsFile struct {
@@ -105,6 +112,9 @@ func ParseClients(name string, b []byte) ([]*Client, error) {
 		seen[cl.id] = true
 		out = append(out, cl)
 	}
+	if err := linkAgents(out); err != nil {
+		return nil, fmt.Errorf("clients file %s: %w", name, err)
+	}
 	return out, nil
 }
 
@@ -142,6 +152,12 @@ func newClient(c ClientConfig) (*Client, error) {
 	if c.App == "" {
 		return nil, errors.New("app is missing (the name people see)")
 	}
+	if c.Kind == KindAgent {
+		return newAgent(c)
+	}
+	if err := notAgentFields(c); err != nil {
+		return nil, err
+	}
 	if len(c.RedirectURIs) == 0 {
 		return nil, errors.New("no redirect_uris")
 	}
@@ -163,7 +179,7 @@ func newClient(c ClientConfig) (*Client, error) {
 			return nil, errors.New("kind: native apps are public clients; remove the secret")
 		}
 	default:
-		return nil, fmt.Errorf("kind: %q must be web or native", c.Kind)
+		return nil, fmt.Errorf("kind: %q must be web, native or agent", c.Kind)
 	}
 	for _, u := range c.RedirectURIs {
 		if err := checkURL("redirect_uris", u, kind == KindNative); err != nil {
@@ -184,20 +200,29 @@ func newClient(c ClientConfig) (*Client, error) {
 		id: c.ID, app: c.App, redirectURIs: c.RedirectURIs, postLogoutURIs: c.PostLogoutRedirectURIs,
 		backchannelURI: c.BackchannelLogoutURI, firstParty: c.FirstParty, deviceName: c.DeviceName, kind: kind,
 	}
+	if err := cl.setTokenAndSecret(c); err != nil {
+		return nil, err
+	}
+	return cl, nil
+}
+
+// setTokenAndSecret reads the access token kind and the secret, which every
+// kind of client has.
+func (cl *Client) setTokenAndSecret(c ClientConfig) error {
 	switch c.AccessToken {
 	case "", "jwt":
 		cl.accessToken = op.AccessTokenTypeJWT
 	case "opaque":
 		cl.accessToken = op.AccessTokenTypeBearer
 	default:
-		return nil, fmt.Errorf("access_token: %q must be jwt or opaque", c.AccessToken)
+		return fmt.Errorf("access_token: %q must be jwt or opaque", c.AccessToken)
 	}
 	switch {
 	case c.Secret != "" && c.SecretHash != "":
-		return nil, errors.New("give secret or secret_hash, not both")
+		return errors.New("give secret or secret_hash, not both")
 	case c.Secret != "":
 		if len(c.Secret) < 16 {
-			return nil, errors.New("secret: shorter than 16 characters")
+			return errors.New("secret: shorter than 16 characters")
 		}
 		h := sha256.Sum256([]byte(c.Secret))
 		cl.secretHash = h[:]
@@ -205,19 +230,24 @@ func newClient(c ClientConfig) (*Client, error) {
 		hexHash, ok := strings.CutPrefix(c.SecretHash, "sha256:")
 		h, err := hex.DecodeString(hexHash)
 		if !ok || err != nil || len(h) != sha256.Size {
-			return nil, errors.New(`secret_hash: must be "sha256:" and 64 hex digits`)
+			return errors.New(`secret_hash: must be "sha256:" and 64 hex digits`)
 		}
 		cl.secretHash = h
 	}
-	return cl, nil
+	return nil
 }
 
 // ScopeSessions grants an access token the active sessions JSON API.
 const ScopeSessions = "sessions"
 
 // IsScopeAllowed lets first-party clients ask for scope "sessions", which
-// opens the active sessions JSON API to their access tokens.
-func (c *Client) IsScopeAllowed(scope string) bool { return scope == ScopeSessions && c.firstParty }
+// opens the active sessions JSON API to their access tokens, and an app
+// that may start agents for the scopes those agents may be given
+// (agents.go): an agent's token holds only scopes of the token it was
+// exchanged for.
+func (c *Client) IsScopeAllowed(scope string) bool {
+	return scope == ScopeSessions && c.firstParty || slices.Contains(c.agentScopes, scope)
+}
 
 // Client is a registered relying party. Only a SHA-256 hash of its secret is
 // kept: client secrets are long random strings, so a fast hash is enough and
@@ -233,15 +263,20 @@ type Client struct {
 	accessToken    op.AccessTokenType
 	deviceName     string
 	kind           string
+	// agent is what an agent may do and who may start it (kind: agent).
+	agent *agentPolicy
+	// agentScopes are the scopes of the agents this app may start.
+	agentScopes []string
 }
 
 // Client kinds (the clients file's kind).
 const (
 	KindWeb    = "web"
 	KindNative = "native"
+	KindAgent  = "agent"
 )
 
-// Kind is the client's kind: KindWeb or KindNative.
+// Kind is the client's kind: KindWeb, KindNative or KindAgent.
 func (c *Client) Kind() string { return c.kind }
 
 var _ op.Client = (*Client)(nil)

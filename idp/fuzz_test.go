@@ -79,6 +79,7 @@ func FuzzParseClients(f *testing.F) {
 	f.Add([]byte(fuzzClients))
 	f.Add(defaultClients)
 	f.Add([]byte("clients: []\n"))
+	f.Add([]byte(agentsFile))
 	f.Add([]byte("clients:\n  - id: x\n    app: X\n    redirect_uris: [javascript:alert(1)]\n"))
 	f.Add([]byte("clients:\n  - id: x\n    app: X\n    kind: native\n    secret: 0123456789abcdef\n    redirect_uris: [http://127.0.0.1/cb]\n"))
 	f.Add([]byte("clients:\n  - id: x\n    app: X\n    redirect_uris: [http://evil.example/cb]\n"))
@@ -90,8 +91,11 @@ func FuzzParseClients(f *testing.F) {
 		}
 		seen := map[string]bool{}
 		for _, c := range cs {
-			if c.GetID() == "" || c.App() == "" || len(c.RedirectURIs()) == 0 || seen[c.GetID()] {
+			if c.GetID() == "" || c.App() == "" || (len(c.RedirectURIs()) == 0) != c.Agent() || seen[c.GetID()] {
 				t.Fatalf("accepted client %+v", c)
+			}
+			if c.Agent() && (len(c.agent.allowedScopes) == 0 || len(c.agent.startedBy) == 0 || c.FirstParty()) {
+				t.Fatalf("accepted agent %+v", c)
 			}
 			seen[c.GetID()] = true
 			if c.Kind() == KindNative && !c.Public() {
