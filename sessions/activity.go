@@ -39,6 +39,8 @@ var EventKinds = []EventKind{
 	EventPasswordSet, EventPasswordRemoved, EventTOTPAdded, EventTOTPRemoved, EventRecoveryGenerated, EventRecoveryKeyUsed,
 	// Advanced security, and apps.
 	EventAdvancedOn, EventAdvancedOff, EventConsentGranted,
+	// Agents acting for the person (agents.go).
+	EventAgentStarted, EventAgentEnded,
 }
 
 // ErrUnknownKind refuses an event whose kind is not in EventKinds.

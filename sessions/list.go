@@ -97,7 +97,9 @@ func (s *Store) Devices(ctx context.Context, accountID, current string, offset, 
 			coalesce(t.revoked_at IS NULL AND t.expires_at > $2, false), d.restricted_until IS NOT NULL,
 			coalesce((SELECT json_agg(json_build_object('id', a.id, 'client_id', a.client_id,
 				'signed_in_at', a.created_at, 'last_active_at', a.last_active_at) ORDER BY a.created_at)
-				FROM app_sessions a WHERE a.device_session_id = d.id AND a.ended_at IS NULL), '[]'),
+				FROM app_sessions a WHERE a.device_session_id = d.id AND a.ended_at IS NULL
+					-- Agents are listed on their own (Agents).
+					AND NOT EXISTS (SELECT 1 FROM agent_sessions g WHERE g.app_session_id = a.id)), '[]'),
 			count(*) OVER ()
 		FROM device_sessions d LEFT JOIN trusted_devices t ON t.id = d.trusted_device_id
 		WHERE d.account_id = $1 AND d.ended_at IS NULL AND $2 < d.expires_at
