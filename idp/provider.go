@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gorilla/securecookie"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/rs/cors"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -52,6 +53,10 @@ type Config struct {
 	// Unavailable answers a browser with latch's 503 page when the
 	// database did not answer (authn.Handler.Unavailable). Optional.
 	Unavailable func(w http.ResponseWriter, r *http.Request, err error)
+	// AgentStarted records and announces, inside the exchange's
+	// transaction, that an agent started acting for a person
+	// (authn.Handler.AgentStartedTx). Optional.
+	AgentStarted func(context.Context, pgx.Tx, authn.AgentStart) error
 }
 
 // Provider is latch's OpenID Provider.
@@ -63,6 +68,8 @@ type Provider struct {
 	callback func(context.Context, string) string
 	logout   *securecookie.SecureCookie
 	cors     *cors.Cors
+	// touched limits how often introspection records an agent's activity.
+	touched touchLimiter
 }
 
 var (
@@ -181,7 +188,7 @@ func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
 	cfg := op.CreateDiscoveryConfig(ctx, p.op, p.Storage)
 	cfg.ResponseTypesSupported = []string{string(oidc.ResponseTypeCode)}
 	cfg.ResponseModesSupported = []string{string(oidc.ResponseModeQuery)}
-	cfg.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken}
+	cfg.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken, oidc.GrantTypeTokenExchange}
 	cfg.CodeChallengeMethodsSupported = []oidc.CodeChallengeMethod{oidc.CodeChallengeMethodS256}
 	cfg.TokenEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodNone}
 	cfg.ScopesSupported = []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopeOfflineAccess, ScopeSessions}

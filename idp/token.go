@@ -34,7 +34,7 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	grant := r.PostForm.Get("grant_type")
 	label := "other"
 	switch oidc.GrantType(grant) {
-	case oidc.GrantTypeCode, oidc.GrantTypeRefreshToken:
+	case oidc.GrantTypeCode, oidc.GrantTypeRefreshToken, oidc.GrantTypeTokenExchange:
 		label = grant
 	}
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
@@ -54,16 +54,19 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := op.ContextWithIssuer(r.Context(), p.cfg.Issuer)
-	var resp *oidc.AccessTokenResponse
+	var resp any
 	switch oidc.GrantType(grant) {
 	case oidc.GrantTypeCode:
 		resp, err = p.codeGrant(ctx, r, c)
 	case oidc.GrantTypeRefreshToken:
 		resp, err = p.refreshGrant(ctx, r, c)
+	case oidc.GrantTypeTokenExchange:
+		// Agents acting for a person (exchange.go).
+		resp, err = p.exchangeGrant(ctx, r, c)
 	case "":
 		err = oidc.ErrInvalidRequest().WithDescription("grant_type is missing")
 	default:
-		err = oidc.ErrUnsupportedGrantType().WithDescription("latch supports authorization_code and refresh_token")
+		err = oidc.ErrUnsupportedGrantType().WithDescription("latch supports authorization_code, refresh_token and token-exchange")
 	}
 	if err != nil {
 		p.grantError(sw, r, err)
@@ -118,6 +121,9 @@ func (p *Provider) refreshGrant(ctx context.Context, r *http.Request, c *Client)
 		return nil, oidc.ErrInvalidGrant().WithDescription("the refresh token is invalid, expired, revoked or already used")
 	}
 	scopes := strings.Fields(r.PostForm.Get("scope"))
+	if c.Agent() {
+		return p.agentRefresh(ctx, token, c, scopes)
+	}
 	req, err := p.Storage.Refresh(ctx, token, c.GetID(), scopes)
 	if errors.Is(err, ErrRefreshRefused) {
 		return nil, p.Storage.RefreshRefusal(ctx, token, c.GetID(), scopes)

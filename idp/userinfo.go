@@ -138,7 +138,7 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
 	case err != nil:
 		p.unavailable(w, r, err)
 		return
-	case t.clientID != c.GetID():
+	case !p.mayIntrospect(c, t):
 		writeJSON(w, http.StatusOK, resp)
 		return
 	}
@@ -155,6 +155,7 @@ func (p *Provider) introspect(w http.ResponseWriter, r *http.Request) {
 	resp.TokenType = oidc.BearerToken
 	resp.JWTID = t.id
 	resp.Claims = map[string]any{"sid": t.sid}
+	p.agentClaims(r.Context(), resp, t)
 	writeJSON(w, http.StatusOK, resp)
 }
 

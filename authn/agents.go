@@ -1,0 +1,72 @@
+package authn
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"latch/internal/notify"
+	"latch/sessions"
+)
+
+// AgentStart is an agent that started acting for a person (idp's token
+// exchange), as the alert tells it.
+type AgentStart struct {
+	AccountID string
+	Device    *sessions.Device // the device session it was started from
+	Agent     string           // the agent's name: "Codex task runner"
+	StartedBy string           // the app that started it: "ChatGPT"
+	Scopes    []string         // what it may do, in words
+	Note      string           // where it runs, as the app reported it
+	At        time.Time
+}
+
+// AgentStartedTx announces an agent's start inside tx, the exchange's
+// transaction: an advanced account is alerted of every agent that starts
+// acting for it, as of every sign-in, since an agent holds the same kind
+// of power over the account's apps. The start itself is in the history
+// already (sessions.Store.StartAgentTx).
+func (h *Handler) AgentStartedTx(ctx context.Context, tx pgx.Tx, a AgentStart) error {
+	if !h.Notify {
+		return nil
+	}
+	var email, mode string
+	err := tx.QueryRow(ctx, `SELECT email, security_mode FROM accounts WHERE id = $1`, a.AccountID).Scan(&email, &mode)
+	if errors.Is(err, pgx.ErrNoRows) || mode != "advanced" {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	device := "an unknown device"
+	if a.Device != nil {
+		if n := sessions.DescribeUserAgent(a.Device.UserAgent).Name; n != "" {
+			device = n
+		}
+	}
+	facts := [][2]string{{"Agent", a.Agent}, {"Started from", a.StartedBy + " on " + device}}
+	if a.Device != nil && h.Sessions != nil {
+		if p := h.Sessions.Locator.Locate(a.Device.IP); p.Known() {
+			facts = append(facts, [2]string{"Where", p.String()})
+		}
+	}
+	if len(a.Scopes) > 0 {
+		facts = append(facts, [2]string{"It may", strings.Join(a.Scopes, ", ")})
+	}
+	if a.Note != "" {
+		facts = append(facts, [2]string{"Runs on", a.Note + " (as " + a.StartedBy + " reports it)"})
+	}
+	facts = append(facts, [2]string{"When", when(a.At)})
+	draft := notify.Alert{
+		Heading: a.Agent + " is acting for you",
+		Lines: []string{a.StartedBy + " started " + a.Agent + " to act for you. It can do what is listed below until you stop it, " +
+			"or until you sign out of " + a.StartedBy + " on " + device + "."},
+		Facts:  facts,
+		Action: "Review your sessions", URL: h.link("/account/sessions#agents"),
+		Footer: "If you didn't start this, stop the agent on your sessions page and end the session it was started from.",
+	}
+	return notify.Queue(ctx, tx, a.At, draft.Message(a.AccountID, email, "An agent is acting for you: "+a.Agent))
+}
