@@ -127,6 +127,7 @@ type TimeView struct {
 //	recent   "just now", "5 minutes ago", then daytime in lower case ("today, 07:05"), to follow words
 //	clock    "07:05", under a day heading
 //	date     "3 Dec 2026"
+//	since    "07:05" today, else daytime in lower case ("yesterday, 22:10"), to follow "since"
 //
 // In UTC, the fallback, daytime and recent name it ("Today, 07:05 UTC").
 func timeView(now time.Time, zone *time.Location, kind string, t time.Time, class ...string) (TimeView, error) {
@@ -140,6 +141,8 @@ func timeView(now time.Time, zone *time.Location, kind string, t time.Time, clas
 		v.Text = t.In(orUTC(zone)).Format("15:04")
 	case "date":
 		v.Text = t.In(orUTC(zone)).Format("2 Jan 2006")
+	case "since":
+		v.Text = since(now, t, zone)
 	default:
 		return TimeView{}, fmt.Errorf("templates: no kind of time %q", kind)
 	}
@@ -197,6 +200,21 @@ func recent(now, t time.Time, zone *time.Location) string {
 		return "1 minute ago"
 	}
 	return lowerFirst(dayTime(now, t, zone))
+}
+
+// since says when something that is still going on began, to follow
+// "since": the time of day when that was today ("acting for you since
+// 07:05"), and otherwise its day too ("since yesterday, 22:10", "since 3
+// Dec, 09:12"). Without a zone it is UTC's, and says so.
+func since(now, t time.Time, zone *time.Location) string {
+	if daysBetween(t, now, orUTC(zone)) != 0 {
+		return lowerFirst(dayTime(now, t, zone))
+	}
+	s := t.In(orUTC(zone)).Format("15:04")
+	if zone == nil {
+		s += " UTC"
+	}
+	return s
 }
 
 // fullTime is a time's tooltip: "3 December 2026, 07:05" and the zone,

@@ -143,6 +143,7 @@ func TestTimeView(t *testing.T) {
 		{"recent", "3 minutes ago"},
 		{"clock", "23:57"},
 		{"date", "27 Nov 2026"},
+		{"since", "yesterday, 23:57"},
 	} {
 		v, err := timeView(now, tokyo, tt.kind, at, "event-time")
 		if err != nil {
@@ -337,6 +338,28 @@ func TestZonedPages(t *testing.T) {
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("security: missing %q", want)
+		}
+	}
+}
+
+// TestSince: what follows "acting for you since": the time of day today,
+// the day as well before, in the person's zone or labelled UTC.
+func TestSince(t *testing.T) {
+	tokyo := zone(t, "Asia/Tokyo")
+	for _, tt := range []struct {
+		zone *time.Location
+		t    time.Time
+		want string
+	}{
+		{zone(t, "America/Los_Angeles"), now.Add(-2 * time.Hour), "05:00"},
+		{nil, now.Add(-time.Minute), "14:59 UTC"},
+		{tokyo, now.Add(-2 * time.Hour), "yesterday, 22:00"}, // just before Tokyo's midnight
+		{tokyo, time.Date(2026, 11, 27, 23, 57, 0, 0, tokyo), "yesterday, 23:57"},
+		{tokyo, time.Date(2026, 11, 2, 9, 12, 0, 0, tokyo), "2 Nov, 09:12"},
+		{nil, time.Date(2025, 11, 2, 9, 12, 0, 0, time.UTC), "2 Nov 2025, 09:12 UTC"},
+	} {
+		if got := since(now, tt.t, tt.zone); got != tt.want {
+			t.Errorf("since(%v in %v) = %q, want %q", tt.t, tt.zone, got, tt.want)
 		}
 	}
 }

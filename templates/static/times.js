@@ -15,6 +15,7 @@
  *   recent   "just now", "5 minutes ago", else daytime in lower case ("today, 07:05")
  *   clock    "07:05"
  *   date     "3 Dec 2026"
+ *   since    "07:05" today, else daytime in lower case ("yesterday, 22:10")
  *
  *   section[data-day]   a day of the activity page; the days are grouped
  *                       again by the local day, since an event near midnight
@@ -102,6 +103,8 @@
     return `${l.d} ${SHORT[l.mo - 1]}${year}, ${clock(l)}`;
   }
 
+  const lowerFirst = (s) => s.charAt(0).toLowerCase() + s.slice(1);
+
   function recent(ms, l) {
     const d = nowMs - ms;
     if (d < 60e3) {
@@ -155,6 +158,9 @@
         break;
       case 'date':
         text = `${l.d} ${SHORT[l.mo - 1]} ${l.y}`;
+        break;
+      case 'since':
+        text = now.day === l.day ? clock(l) : lowerFirst(daytime(l));
         break;
       default:
         continue;
