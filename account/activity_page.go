@@ -40,6 +40,8 @@ var eventWords = map[sessions.EventKind]struct{ kind, title string }{
 	sessions.EventConsentGranted:      {"credential", "Allowed an app"},
 	sessions.EventAdvancedOn:          {"credential", "Advanced security turned on"},
 	sessions.EventAdvancedOff:         {"credential", "Advanced security turned off"},
+	sessions.EventAgentStarted:        {"new_device", "An agent started acting for you"},
+	sessions.EventAgentEnded:          {"ended", "An agent stopped acting for you"},
 }
 
 // endedWords are how a session_ended line says why, after "Session ended".
@@ -121,6 +123,17 @@ func (h *Handler) eventView(e sessions.HistoryEvent) templates.EventView {
 			v.Detail = "from " + other
 		case endedWords[reason] != "":
 			v.Detail = endedWords[reason]
+		}
+	case sessions.EventAgentStarted:
+		if agent, by := str("agent"), str("started_by"); agent != "" && by != "" {
+			v.Detail = agent + ", started from " + by
+		}
+	case sessions.EventAgentEnded:
+		if c := str("client_id"); c != "" && h.AppName != nil {
+			v.Detail = h.AppName(c)
+			if sessions.EndReason(str("reason")) == sessions.ReasonStopped {
+				v.Detail += ", stopped by you"
+			}
 		}
 	case sessions.EventAppSessionEnded:
 		if c := str("client_id"); c != "" && h.AppName != nil {

@@ -14,5 +14,6 @@
 //
 // A newcomer finds each page by its file: account_page.go,
 // security_page.go, stepup.go, advanced.go, suspension.go,
-// sessions_page.go, activity_page.go.
+// sessions_page.go (with agents_page.go: the agents acting for the
+// person), activity_page.go.
 package account

@@ -48,6 +48,9 @@ type Handler struct {
 	// client's device_name, or "".
 	AppName  func(clientID string) string
 	AppAlias func(clientID string) string
+	// ScopeWords says what scopes let an agent do, in words
+	// (agents_page.go).
+	ScopeWords func(agentID string, scopes []string) []string
 }
 
 // Routes registers the handler's routes on mux.

@@ -47,6 +47,7 @@ func (h *Handler) sessionsRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/account/sessions/{id}/rename", h.apiRename)
 	mux.HandleFunc("POST /api/account/sessions/{id}/apps/{app}/end", h.apiEndApp)
 	mux.HandleFunc("POST /api/account/sessions/end", h.apiEndMany)
+	h.agentRoutes(mux)
 }
 
 // current returns the browser's live session, or sends it to sign in when
@@ -173,6 +174,10 @@ func (h *Handler) sessionsPage(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, e := range ended {
 		p.Ended = append(p.Ended, h.endedView(e))
+	}
+	if p.Agents, err = h.agentViews(ctx, d.AccountID, d.ID, p.Devices); err != nil {
+		h.failSessions(w, r, err)
+		return
 	}
 	h.Pages.Render(w, http.StatusOK, templates.Sessions.With(p))
 }

@@ -147,6 +147,8 @@ func (h *Handler) noteWords(ctx context.Context, d *sessions.Device, n note, p *
 		p.Error = fmt.Sprintf("A device name is at most %d characters of text. Try a shorter one.", sessions.MaxCustomNameRunes)
 	case noteGone:
 		p.Error = "That session had already ended."
+	default:
+		agentNoteWords(n, p)
 	}
 	return nil
 }

@@ -105,6 +105,17 @@ func pages() []pageSamples {
 			SessionsPage{Devices: []DeviceView{{ID: "a", Current: true}}},
 			SessionsPage{Devices: []DeviceView{{ID: "a"}}},
 			SessionsPage{},
+			// Agents: several (with "Stop all agents"), one, and under the
+			// device they were started from.
+			SessionsPage{
+				Devices: []DeviceView{{ID: "a", Current: true, Agents: []AgentView{{ID: "g", Name: "x", StartedBy: "x", StartedAt: t}}}},
+				Agents: []AgentView{
+					{ID: "g", Name: "x", StartedBy: "x", Device: "x", DeviceKind: "desktop", Location: "x", ThisDevice: true,
+						May: "x", Note: "x", StartedAt: t, LastActedAt: t},
+					{ID: "h", StartedAt: t},
+				},
+			},
+			SessionsPage{Agents: []AgentView{{ID: "g"}}},
 		),
 		ConfirmEnd.samples(
 			ConfirmEndPage{Heading: "x", Action: "/account/sessions/end", IDs: []string{"a"}, Button: "x", More: 2,

@@ -278,6 +278,9 @@ type SessionsPage struct {
 	Total    int
 	NextPage string
 	PrevPage string
+	// Agents are the agents acting for the person, newest first; each
+	// also appears under the device it was started from (DeviceView.Agents).
+	Agents []AgentView
 }
 
 // ThisDevice returns the device session the page is shown on, or nil when
@@ -333,9 +336,28 @@ type DeviceView struct {
 	// "" when there was none.
 	ConfirmedWith string
 	ConfirmedAt   time.Time
-	Trusted       bool      // a trusted device: a "Trusted" chip and a "Stop trusting" form
-	Current       bool      // the device the page is shown on: "This device", no checkbox, "Sign out"
-	Apps          []AppView // the apps signed in on it
+	Trusted       bool        // a trusted device: a "Trusted" chip and a "Stop trusting" form
+	Current       bool        // the device the page is shown on: "This device", no checkbox, "Sign out"
+	Apps          []AppView   // the apps signed in on it
+	Agents        []AgentView // the agents started from it (listed in full in SessionsPage.Agents)
+}
+
+// AgentView is an agent acting for the person with a delegated token,
+// started by an app from one of their device sessions, in plain words:
+// "Codex task runner — acting for you since 09:12, started from ChatGPT on
+// Chrome on macOS, may read your files and open pull requests".
+type AgentView struct {
+	ID          string // opaque agent session id, used in the URLs
+	Name        string // "Codex task runner"
+	StartedBy   string // the app that started it: "ChatGPT"
+	Device      string // the device it was started from: "Chrome on macOS"
+	DeviceKind  string // picks the icon, as DeviceView.Kind
+	Location    string // the device's approximate place
+	ThisDevice  bool   // started from the device the page is shown on
+	May         string // what it may do, in words: "read your files and open pull requests"
+	Note        string // where it runs, as the starting app reported it (may be empty)
+	StartedAt   time.Time
+	LastActedAt time.Time // its last exchange, refresh or introspection
 }
 
 // AppView is one app session inside a device session.

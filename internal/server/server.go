@@ -138,7 +138,7 @@ func New(ctx context.Context, cfg Config, db *pgxpool.Pool, logger *slog.Logger,
 		Issuer: cfg.Issuer, DB: db, Clients: cfg.Clients, MasterKey: cfg.MasterKey, Sessions: s.sessions, Accounts: s.accounts,
 		Cookies: cookies, Metrics: s.metrics, Logger: logger, CurrentDevice: s.authn.Device, Now: now,
 		ClientIP: clientIP, AuthorizeLimiter: authorizeLimiter, ErrorPage: s.authn.ErrorPage,
-		Unavailable: s.authn.Unavailable,
+		Unavailable: s.authn.Unavailable, AgentStarted: s.authn.AgentStartedTx,
 	})
 	if err != nil {
 		return nil, err
@@ -165,6 +165,12 @@ func New(ctx context.Context, cfg Config, db *pgxpool.Pool, logger *slog.Logger,
 				return c.DeviceName()
 			}
 			return ""
+		},
+		ScopeWords: func(id string, scopes []string) []string {
+			if c, ok := byID[id]; ok {
+				return c.ScopeWords(scopes)
+			}
+			return scopes
 		}}
 	s.sender = idp.NewSender(db, s.sessions, s.provider.Keys, cfg.Issuer, logger)
 	s.sender.Now = now
