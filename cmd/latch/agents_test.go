@@ -12,6 +12,8 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+
+	"latch/internal/browsertest"
 )
 
 // agentClients are two agents beside the test apps: "runner", which app-a
@@ -592,4 +594,86 @@ func TestAgentExchangeAbuse(t *testing.T) {
 	}
 	code, out = call(good)
 	wantError(t, "a revoked subject token", code, out, 400, "invalid_request")
+}
+
+// TestAgentsInBrowser: in Chromium, the sessions page shows an agent in
+// plain words in "Agents acting for you" and under the device it was
+// started from; Stop in the panel, and Stop under the device (which
+// submits the panel's form), each end it everywhere.
+func TestAgentsInBrowser(t *testing.T) {
+	app := newCallbackApp(t)
+	clients := testClients + "  - id: browser-app\n    app: Gamma\n    secret: gamma-secret-0123456789\n" +
+		"    redirect_uris: [" + app.url + "/callback]\n    first_party: true\n" +
+		strings.ReplaceAll(strings.ReplaceAll(agentClients, "RECEIVER", "http://localhost:1"), "[app-a, cli]", "[browser-app]")
+	l := startLatch(t, func(c *Config) { c.ClientsFile = writeFile(t, "clients.yaml", clients) })
+	a := withScopes(l.rp("browser-app", "gamma-secret-0123456789", app.url+"/callback"), agentScopes...)
+	ctx := browsertest.Chrome(t)
+	browsertest.SetTimezone(t, ctx, "Asia/Tokyo")
+	passwordSignIn(t, ctx, l)
+	// The app signs in on the browser's session (single sign-on) and
+	// starts an agent with its token.
+	f := a.newFlow()
+	browsertest.Navigate(t, ctx, f.url)
+	tok := a.mustExchange(waitCallback(t, app, a, f), f)
+	start := func() string {
+		code, out := tokenCall(t, l.url, "/oauth/token", "browser-app", "gamma-secret-0123456789",
+			exchangeForm(tok.AccessToken, "runner", "note", "cloud task 7f3"))
+		if code != http.StatusOK {
+			t.Fatalf("exchange: %d %v", code, out)
+		}
+		return out["access_token"].(string)
+	}
+	agentToken := start()
+
+	browsertest.Navigate(t, ctx, l.url+"/account/sessions")
+	waitText(t, ctx, "#agents", "Task runner — acting for you since ")
+	panel := browsertest.Text(t, ctx, "#agents")
+	for _, want := range []string{"started from Gamma on ", "Chrome on Linux (this device), may read your files and open pull requests",
+		"Runs on “cloud task 7f3”, as the app reported it", "Last acted"} {
+		if !strings.Contains(panel, want) {
+			t.Fatalf("the agents panel lacks %q:\n%s", want, panel)
+		}
+	}
+	if under := browsertest.Text(t, ctx, ".device-current .device-agents"); !strings.Contains(under, "Task runner is acting for you since ") ||
+		!strings.Contains(under, ", started from Gamma") {
+		t.Fatalf("the current device does not list its agent: %q", under)
+	}
+	// "since" is the browser's time of day (Tokyo's), with the day when
+	// that was not today there.
+	tokyo, _ := time.LoadLocation("Asia/Tokyo")
+	for _, sel := range []string{"#agents", ".device-current .device-agents"} {
+		got := browsertest.Eval[[]string](t, ctx, `(() => { const e = document.querySelector(`+jsString(sel+" time[data-when=since]")+`);
+			return [e.getAttribute('datetime'), e.textContent]; })()`)
+		at, err := time.Parse(time.RFC3339, got[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := at.In(tokyo).Format("15:04")
+		if now := time.Now().In(tokyo); at.In(tokyo).Format(time.DateOnly) != now.Format(time.DateOnly) {
+			want = "yesterday, " + want
+		}
+		if got[1] != want {
+			t.Fatalf("%s: since %q, want %q in Tokyo", sel, got[1], want)
+		}
+	}
+	browsertest.Screenshot(t, ctx, "sessions-agents.png")
+
+	browsertest.Click(t, ctx, "#agents form[action$='/end'] button")
+	waitText(t, ctx, "main", "Agent stopped.")
+	waitText(t, ctx, "#agents", "No agent is acting for you.")
+	if in := introspectAs(t, l.url, "browser-app", "gamma-secret-0123456789", agentToken); in["active"] != false {
+		t.Fatal("the agent stopped in the browser is still active")
+	}
+
+	// Again, stopped from the line under the device.
+	agentToken = start()
+	browsertest.Navigate(t, ctx, l.url+"/account/sessions")
+	browsertest.Click(t, ctx, ".device-current .device-agents button")
+	waitText(t, ctx, "main", "Agent stopped.")
+	if in := introspectAs(t, l.url, "browser-app", "gamma-secret-0123456789", agentToken); in["active"] != false {
+		t.Fatal("the agent stopped under its device is still active")
+	}
+	if code := a.userinfo(tok.AccessToken); code != http.StatusOK {
+		t.Fatal("stopping the agent signed the app out")
+	}
 }
