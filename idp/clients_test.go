@@ -10,13 +10,17 @@ import (
 
 func TestDefaultClients(t *testing.T) {
 	cs, err := DefaultClients()
-	if err != nil || len(cs) != 3 {
+	if err != nil || len(cs) != 4 {
 		t.Fatalf("%d clients, %v", len(cs), err)
 	}
-	for _, c := range cs {
+	for _, c := range cs[:3] {
 		if !c.FirstParty() || c.BackchannelLogoutURI() == "" || c.Public() {
 			t.Errorf("%s: %+v", c.GetID(), c)
 		}
+	}
+	// The agent ChatGPT's demo app starts.
+	if a := cs[3]; !a.Agent() || !a.StartableBy("chatgpt-web") || !cs[0].IsScopeAllowed("files:read") || a.Public() {
+		t.Errorf("agent %+v", a)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"latch/cmd/latch/demoapp"
 	"latch/internal/browsertest"
 )
 
@@ -675,5 +676,57 @@ func TestAgentsInBrowser(t *testing.T) {
 	}
 	if code := a.userinfo(tok.AccessToken); code != http.StatusOK {
 		t.Fatal("stopping the agent signed the app out")
+	}
+}
+
+// TestDemoAgent: ChatGPT's demo app, as `latch dev` runs it, starts its
+// agent with "Start an agent": the page shows the agent's verified token
+// with act, latch's sessions page lists the agent, and once the person
+// stops it there, the app's check says the token no longer works.
+func TestDemoAgent(t *testing.T) {
+	ln, err := netListen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	clients := "clients:\n  - id: chatgpt-web\n    app: ChatGPT\n    secret: chatgpt-secret-0123456789\n" +
+		"    redirect_uris: [" + base + "/callback]\n    first_party: true\n" +
+		"  - id: codex-task-runner\n    app: Codex task runner\n    kind: agent\n    allowed_scopes: [files:read, pull_requests:write]\n" +
+		"    scope_descriptions: {\"files:read\": read your files, \"pull_requests:write\": open pull requests}\n    started_by: [chatgpt-web]\n"
+	l := startLatch(t, func(c *Config) { c.ClientsFile = writeFile(t, "demo.yaml", clients) })
+	app, err := demoapp.New(demoapp.Config{Name: "ChatGPT", ClientID: "chatgpt-web", ClientSecret: "chatgpt-secret-0123456789",
+		Issuer: l.url, BaseURL: base, Now: l.clock.Now, Agent: demoAgent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: app}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+
+	b := l.browser()
+	b.client.CheckRedirect = nil
+	resp := b.signIn(b.do("GET", base+"/login", nil), l.email, testPassword)
+	if body := page(t, resp); !strings.Contains(body, "Start an agent") {
+		t.Fatalf("no Start an agent button:\n%.800s", body)
+	}
+	body := page(t, b.do("POST", base+"/agent/start", url.Values{}))
+	if !strings.Contains(body, `&#34;act&#34;: {`) || !strings.Contains(body, `&#34;sub&#34;: &#34;codex-task-runner&#34;`) {
+		t.Fatalf("the demo app does not show the agent's act claim:\n%.3000s", body)
+	}
+	sessions := page(t, b.do("GET", l.url+"/account/sessions", nil))
+	if !strings.Contains(sessions, "Codex task runner</strong> — acting for you since") ||
+		!strings.Contains(sessions, "may read your files and open pull requests") ||
+		!strings.Contains(sessions, "latch dev, on this computer") {
+		t.Fatalf("the sessions page does not show the agent:\n%s", sessions)
+	}
+	if body := page(t, b.do("POST", base+"/agent/check", url.Values{})); !strings.Contains(body, "Active: latch says codex-task-runner acts for you") {
+		t.Fatalf("check:\n%.3000s", body)
+	}
+	code, res := apiCall(t, l, "POST", "/api/account/agents/end", "", withCookie(b, true))
+	if code != 200 || res["ended"] != float64(1) {
+		t.Fatalf("stop: %d %v", code, res)
+	}
+	if body := page(t, b.do("POST", base+"/agent/check", url.Values{})); !strings.Contains(body, "Not active: the agent was stopped") {
+		t.Fatalf("check after stopping:\n%.3000s", body)
 	}
 }

@@ -110,6 +110,11 @@ var demoApps = []struct{ name, clientID, secret, port string }{
 
 const demoEmail = "demo@latch.localhost"
 
+// demoAgent is the agent of the built-in clients file that ChatGPT's demo
+// app starts with its "Start an agent" button.
+var demoAgent = &demoapp.Agent{ClientID: "codex-task-runner", Name: "Codex task runner",
+	Scopes: []string{"files:read", "pull_requests:write"}, Note: "latch dev, on this computer"}
+
 // startDemo creates the demo account on first run (its password kept in the
 // data directory so every run can print it) and starts the demo apps.
 func startDemo(ctx context.Context, cfg *Config, srv *server.Server, logger *slog.Logger, stdout io.Writer) ([]*http.Server, error) {
@@ -140,8 +145,12 @@ func startDemo(ctx context.Context, cfg *Config, srv *server.Server, logger *slo
 	for i, d := range demoApps {
 		d.port = cfg.DemoPorts[i]
 		base := "http://localhost:" + d.port
-		app, err := demoapp.New(demoapp.Config{Name: d.name, ClientID: d.clientID, ClientSecret: d.secret,
-			Issuer: cfg.Issuer, BaseURL: base, Logger: logger})
+		dc := demoapp.Config{Name: d.name, ClientID: d.clientID, ClientSecret: d.secret,
+			Issuer: cfg.Issuer, BaseURL: base, Logger: logger}
+		if d.clientID == "chatgpt-web" {
+			dc.Agent = demoAgent
+		}
+		app, err := demoapp.New(dc)
 		if err != nil {
 			return nil, err
 		}
@@ -168,6 +177,8 @@ latch dev is running.
   %s
 
 Sign in to ChatGPT, then open Codex: you are signed in without asking again.
+In ChatGPT, "Start an agent" starts Codex task runner acting for you: your
+sessions page lists it until you stop it.
 Press Ctrl-C to stop everything.
 
 `, cfg.Issuer, cfg.Issuer, cfg.DemoPorts[0], cfg.DemoPorts[1], cfg.DemoPorts[2], demoEmail, signIn)

@@ -33,6 +33,10 @@ type Config struct {
 	// Now is the clock; nil means time.Now. Tests move it to expire tokens
 	// and pending sign-ins without sleeping.
 	Now func() time.Time
+
+	// Agent, when set, is an agent the app may start for the signed-in
+	// person ("Start an agent"; agent.go).
+	Agent *Agent
 }
 
 // Lifetimes of the app's short-lived records.
@@ -92,6 +96,10 @@ type provider struct {
 	// issParam is true when the provider promises the RFC 9207 iss
 	// parameter, which then must be present on every authorization response.
 	issParam bool
+	// oidc verifies the tokens of an agent the app starts; introspection
+	// is where the app asks whether they still work.
+	oidc          *oidc.Provider
+	introspection string
 }
 
 // New checks the configuration and builds the app. It does not contact the
@@ -164,6 +172,8 @@ func New(cfg Config) (*App, error) {
 	mux.HandleFunc("POST /refresh", a.refresh)
 	mux.HandleFunc("POST /logout", a.logout)
 	mux.HandleFunc("POST /backchannel-logout", a.backchannelLogout)
+	mux.HandleFunc("POST /agent/start", a.startAgent)
+	mux.HandleFunc("POST /agent/check", a.checkAgent)
 	mux.HandleFunc("GET /static/demo.css", a.css)
 	mux.HandleFunc("GET /favicon.svg", a.favicon)
 	mux.HandleFunc("GET /favicon.ico", a.favicon)
@@ -201,6 +211,8 @@ func cookieSafe(s string) string {
 //	POST /refresh             use the refresh token
 //	POST /logout              forget the local session, then RP-Initiated Logout at latch
 //	POST /backchannel-logout  OpenID Connect Back-Channel Logout 1.0
+//	POST /agent/start         start the agent (Config.Agent) with a token exchange
+//	POST /agent/check         ask latch whether the agent's token still works
 func (a *App) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	// The pages need nothing but their own stylesheet. form-action names the
@@ -252,8 +264,9 @@ func (a *App) discover(ctx context.Context) (*provider, error) {
 	// provider.Endpoint() has no end_session_endpoint, so read it from
 	// the raw document.
 	var meta struct {
-		EndSession string `json:"end_session_endpoint"`
-		IssParam   bool   `json:"authorization_response_iss_parameter_supported"`
+		EndSession    string `json:"end_session_endpoint"`
+		IssParam      bool   `json:"authorization_response_iss_parameter_supported"`
+		Introspection string `json:"introspection_endpoint"`
 	}
 	if err := p.Claims(&meta); err != nil {
 		return nil, fmt.Errorf("demoapp: discovery at %s: %w", a.cfg.Issuer, err)
@@ -274,9 +287,15 @@ func (a *App) discover(ctx context.Context) (*provider, error) {
 			RedirectURL:  a.cfg.BaseURL + "/callback",
 			Scopes:       []string{oidc.ScopeOpenID, "profile", "email", oidc.ScopeOfflineAccess},
 		},
-		verifier:   p.Verifier(&oidc.Config{ClientID: a.cfg.ClientID, Now: a.now}),
-		endSession: meta.EndSession,
-		issParam:   meta.IssParam,
+		verifier:      p.Verifier(&oidc.Config{ClientID: a.cfg.ClientID, Now: a.now}),
+		endSession:    meta.EndSession,
+		issParam:      meta.IssParam,
+		oidc:          p,
+		introspection: meta.Introspection,
+	}
+	if a.cfg.Agent != nil {
+		// The agent's token holds only scopes the person's token holds.
+		a.prov.oauth.Scopes = append(a.prov.oauth.Scopes, a.cfg.Agent.Scopes...)
 	}
 	a.log.Info("discovered provider", "issuer", a.cfg.Issuer)
 	return a.prov, nil

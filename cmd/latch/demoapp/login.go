@@ -188,7 +188,7 @@ func (a *App) refresh(w http.ResponseWriter, r *http.Request) {
 		if tok.RefreshToken != "" {
 			cur.refreshToken = tok.RefreshToken
 		}
-		cur.accessExpiry = tok.Expiry
+		cur.accessToken, cur.accessExpiry = tok.AccessToken, tok.Expiry
 		cur.refreshedAt = a.now()
 	}
 	a.mu.Unlock()
@@ -244,6 +244,7 @@ func (a *App) verifyTokens(r *http.Request, p *provider, tok *oauth2.Token) (*ve
 			idToken:      raw,
 			idExpiry:     idt.Expiry,
 			refreshToken: tok.RefreshToken,
+			accessToken:  tok.AccessToken,
 			accessExpiry: tok.Expiry,
 		},
 		idNonce: idt.Nonce,

@@ -29,6 +29,7 @@ type view struct {
 	Notice   *notice
 	Error    *errorView
 	Session  *sessionView
+	Agent    *agentView // the agent the person may start, when signed in
 }
 
 type notice struct {
@@ -62,6 +63,7 @@ func (a *App) home(w http.ResponseWriter, r *http.Request) {
 			Name: s.name, Email: s.email, Subject: s.subject, SID: s.sid, AMR: s.amr,
 			AuthTime: s.authTime, StartedAt: s.startedAt, RefreshedAt: s.refreshedAt, AccessExpiry: s.accessExpiry,
 		}
+		v.Agent = a.agentCard(s)
 	case id != "":
 		// The cookie names a session that is gone: say why if we know, and
 		// clear the cookie either way.

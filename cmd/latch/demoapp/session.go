@@ -18,7 +18,9 @@ type session struct {
 	idToken      string // the latest raw ID token, sent back as id_token_hint
 	idExpiry     time.Time
 	refreshToken string
+	accessToken  string // exchanged when the person starts an agent
 	accessExpiry time.Time
+	agent        *agentState // the agent started from here, if any; replaced, never changed
 
 	startedAt   time.Time // when this app session began
 	refreshedAt time.Time // zero until the first refresh
