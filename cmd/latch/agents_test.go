@@ -463,6 +463,12 @@ func TestAgentsAPI(t *testing.T) {
 	if code, _ := apiCall(t, l, "GET", "/api/account/agents", "", withBearer(mine.AccessToken)); code != http.StatusForbidden {
 		t.Fatalf("a token without scope sessions: %d", code)
 	}
+	// An agent's token never manages the person's sessions or agents.
+	for _, path := range []string{"/api/account/agents", "/api/account/sessions"} {
+		if code, _ := apiCall(t, l, "GET", path, "", withBearer(eveAgent)); code != http.StatusForbidden {
+			t.Fatalf("an agent's token at %s: %d", path, code)
+		}
+	}
 	if in := introspectAs(t, l.url, "app-a", "alpha-secret-0123456789", eveAgent); in["active"] != true {
 		t.Fatal("a refused request stopped another account's agent")
 	}
