@@ -492,19 +492,32 @@ func TestAgentsAPI(t *testing.T) {
 	}
 }
 
-// TestAgentAdvancedAlert: starting an agent for an advanced account queues
-// an alert with the start, in the exchange's transaction; a renewal does
-// not alert again.
-func TestAgentAdvancedAlert(t *testing.T) {
-	l, _ := startLatchWithAgents(t)
-	b := l.browser()
-	person := b.signInFlow(l.agentApp())
-	// The account turns advanced (the security page's ceremony is tested
-	// elsewhere); its live session stays as it was.
-	if _, err := l.db.Pool.Exec(t.Context(), `UPDATE accounts SET security_mode = 'advanced' WHERE email = $1`, l.email); err != nil {
+// TestAgentAdvanced: for an advanced account, starting an agent queues an
+// alert in the exchange's transaction (a renewal does not alert again),
+// and the agent lives no longer than the advanced session: its token not
+// past the session's idle end, its refresh token not past its absolute
+// end.
+func TestAgentAdvanced(t *testing.T) {
+	l, _ := startLatchWithAgents(t, func(c *Config) {
+		c.AdvancedSessionAbsolute = time.Hour // shorter than the runner's refresh_for
+		c.AdvancedSessionIdle = 3 * time.Minute
+	})
+	acct, _ := l.srv.Accounts().ByEmail(t.Context(), l.email)
+	if _, err := l.db.Pool.Exec(t.Context(), `UPDATE accounts SET security_mode = 'advanced' WHERE id = $1`, acct.ID); err != nil {
 		t.Fatal(err)
 	}
-	startAgent(t, l, person.AccessToken, "note", "cloud task 7f3")
+	// A passkey session of the advanced account (the sign-in ceremony is
+	// tested elsewhere), and app-a signed in on it.
+	_, secret, err := l.srv.Sessions().Create(t.Context(), sessionForTest(acct.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := l.browser()
+	u, _ := url.Parse(l.url)
+	b.client.Jar.SetCookies(u, []*http.Cookie{{Name: "latch", Value: secret, Path: "/"}})
+	person := b.signInFlow(l.agentApp(), oauth2.SetAuthURLParam("prompt", "none"))
+
+	out := startAgent(t, l, person.AccessToken, "note", "cloud task 7f3")
 	startAgent(t, l, person.AccessToken)
 	var n int
 	var text string
@@ -512,6 +525,14 @@ func TestAgentAdvancedAlert(t *testing.T) {
 	if n != 1 || !strings.Contains(text, "Alpha started Task runner") || !strings.Contains(text, "read your files, open pull requests") ||
 		!strings.Contains(text, "cloud task 7f3") {
 		t.Fatalf("%d alerts:\n%s", n, text)
+	}
+	if exp := out["expires_in"].(float64); exp > 180 {
+		t.Fatalf("the agent's token lives %v s; the advanced session has 180 s left", exp)
+	}
+	var refreshEnd time.Time
+	l.db.Pool.QueryRow(t.Context(), `SELECT max(expires_at) FROM refresh_tokens WHERE client_id = 'runner'`).Scan(&refreshEnd)
+	if refreshEnd.IsZero() || refreshEnd.After(l.clock.Now().Add(time.Hour)) {
+		t.Fatalf("the agent's refresh token ends %v, past the advanced session's absolute end", refreshEnd)
 	}
 }
 
