@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -606,10 +607,20 @@ func TestAgentExchangeAbuse(t *testing.T) {
 		t.Fatalf("refused exchanges started %d agents", agents)
 	}
 
-	// A replayed exchange renews the one agent session of the device: it
-	// starts no second agent and no second history entry.
+	// Replayed exchanges, also at once, renew the one agent session of the
+	// device: they start no second agent and no second history entry.
 	startAgent(t, l, person.AccessToken, "note", "one")
-	startAgent(t, l, person.AccessToken, "note", "one")
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if code, out := call(exchangeForm(person.AccessToken, "runner")); code != http.StatusOK {
+				t.Errorf("a concurrent exchange: %d %v", code, out)
+			}
+		}()
+	}
+	wg.Wait()
 	var started int
 	l.db.Pool.QueryRow(t.Context(), `SELECT count(*), (SELECT count(*) FROM activity WHERE kind = 'agent_started') FROM agent_sessions`).Scan(&agents, &started)
 	if agents != 1 || started != 1 {
