@@ -255,7 +255,7 @@ func TestRefusedFlows(t *testing.T) {
 		}
 	}
 	for _, grant := range []string{"password", "client_credentials", "urn:ietf:params:oauth:grant-type:jwt-bearer",
-		"urn:ietf:params:oauth:grant-type:device_code", "urn:ietf:params:oauth:grant-type:token-exchange", "implicit"} {
+		"urn:ietf:params:oauth:grant-type:device_code", "implicit"} {
 		resp, err := http.PostForm(l.url+"/oauth/token", url.Values{"grant_type": {grant}, "client_id": {"app-a"},
 			"client_secret": {"alpha-secret-0123456789"}, "username": {l.email}, "password": {testPassword}, "scope": {"openid"}})
 		if err != nil {
@@ -277,7 +277,7 @@ func TestRefusedFlows(t *testing.T) {
 	resp.Body.Close()
 	want := map[string]string{
 		"response_types_supported":                       `["code"]`,
-		"grant_types_supported":                          `["authorization_code","refresh_token"]`,
+		"grant_types_supported":                          `["authorization_code","refresh_token","urn:ietf:params:oauth:grant-type:token-exchange"]`,
 		"code_challenge_methods_supported":               `["S256"]`,
 		"response_modes_supported":                       `["query"]`,
 		"id_token_signing_alg_values_supported":          `["ES256"]`,
