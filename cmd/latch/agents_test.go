@@ -405,6 +405,17 @@ func TestAgentCascade(t *testing.T) {
 	if in := introspectAs(t, l.url, "app-a", "alpha-secret-0123456789", a1); in["active"] != false {
 		t.Fatal("a stopped agent's token is still active")
 	}
+	select {
+	case raw = <-rcv.got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stopped agent got no back-channel logout")
+	}
+	if lt, err := oidc.NewVerifier(l.url, oidc.NewRemoteKeySet(t.Context(), l.url+"/keys"),
+		&oidc.Config{ClientID: "runner", SupportedSigningAlgs: []string{"ES256"}, Now: l.clock.Now}).Verify(t.Context(), raw); err != nil {
+		t.Fatalf("logout token of the stopped agent: %v", err)
+	} else if lt.Claims(&lc); lc.Sid != p2.claims.Sid {
+		t.Fatalf("the stopped agent's logout names sid %s", lc.Sid)
+	}
 	if code := l.appA().userinfo(p2.AccessToken); code != http.StatusOK || !signedInAt(t, l.url, "/account", b2.session()) {
 		t.Fatal("stopping an agent ended the session it was started from")
 	}
