@@ -707,6 +707,21 @@ func TestAgentsInBrowser(t *testing.T) {
 		}
 	}
 	browsertest.Screenshot(t, ctx, "sessions-agents.png")
+	// No serious accessibility problem in the agents' parts, light or dark,
+	// wide or narrow.
+	for _, scheme := range []string{"light", "dark"} {
+		browsertest.ColorScheme(t, ctx, scheme)
+		for _, width := range []int64{1280, 390} {
+			browsertest.Viewport(t, ctx, width, 900, width < 600)
+			for _, v := range browsertest.Axe(t, ctx) {
+				if v.Serious() {
+					t.Errorf("sessions page with an agent, %s at %d px: %s", scheme, width, v)
+				}
+			}
+		}
+	}
+	browsertest.ColorScheme(t, ctx, "light")
+	browsertest.Viewport(t, ctx, 1280, 900, false)
 
 	browsertest.Click(t, ctx, "#agents form[action$='/end'] button")
 	waitText(t, ctx, "main", "Agent stopped.")
