@@ -98,6 +98,12 @@ const testClients = `clients:
     post_logout_redirect_uris: [http://127.0.0.1/signed-out]
     first_party: true
     device_name: Alpha Desktop
+  - id: codex-cli
+    app: Codex CLI
+    kind: cli
+    grant_types: [device_code]
+    first_party: true
+    device_name: Codex CLI
 `
 
 func writeFile(t testing.TB, name, content string) string {
