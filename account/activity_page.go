@@ -34,6 +34,8 @@ var eventWords = map[sessions.EventKind]struct{ kind, title string }{
 	sessions.EventStepUp:              {"other", "Confirmed it was you"},
 	sessions.EventDeviceUntrusted:     {"credential", "Stopped trusting a device"},
 	sessions.EventConsentGranted:      {"credential", "Allowed an app"},
+	sessions.EventDeviceApproved:      {"new_device", "Signed in a command-line app"},
+	sessions.EventDeviceDenied:        {"ended", "Refused a command-line sign-in"},
 }
 
 func (h *Handler) activity(w http.ResponseWriter, r *http.Request) {
@@ -66,6 +68,10 @@ func (h *Handler) activity(w http.ResponseWriter, r *http.Request) {
 		case sessions.EventSignIn, sessions.EventNewDevice, sessions.EventSignInFailed:
 			if m, _ := e.Detail["method"].(string); m != "" {
 				v.Detail = "with " + sessions.Method(m).Phrase()
+			}
+		case sessions.EventDeviceApproved, sessions.EventDeviceDenied:
+			if n, _ := e.Detail["name"].(string); n != "" {
+				v.Detail = n
 			}
 		case sessions.EventSessionEnded, sessions.EventAppSessionEnded:
 			if rs, _ := e.Detail["reason"].(string); reasons[sessions.EndReason(rs)] != "" {

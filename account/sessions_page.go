@@ -93,6 +93,11 @@ var reasons = map[sessions.EndReason]string{
 }
 
 func (h *Handler) deviceName(d sessions.DeviceRecord) (string, string) {
+	// A CLI or native sign-in was named when it was approved, after the
+	// app and the device it runs on.
+	if d.SessionKind != "" && d.SessionKind != sessions.KindBrowser && d.Name != "" {
+		return d.Name, string(sessions.KindApp)
+	}
 	// A session whose apps are all native or CLI clients is named after them.
 	if len(d.Apps) > 0 && h.AppAlias != nil {
 		alias := h.AppAlias(d.Apps[0].ClientID)
@@ -109,6 +114,15 @@ func (h *Handler) deviceName(d sessions.DeviceRecord) (string, string) {
 		return "Unknown device", "unknown"
 	}
 	return d.Name, d.Kind
+}
+
+// sessionKind is a session's kind for pages and the API: every session
+// has one, and sessions from before kinds were kept are browsers.
+func sessionKind(k string) string {
+	if k == "" {
+		return sessions.KindBrowser
+	}
+	return k
 }
 
 func placeOrUnknown(p string) string {
@@ -175,7 +189,8 @@ func (h *Handler) sessionsPage(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, rec := range devices {
 		dn, kind := h.deviceName(rec)
-		v := templates.DeviceView{ID: rec.ID, Name: dn, Kind: kind, Location: placeOrUnknown(rec.Place),
+		v := templates.DeviceView{ID: rec.ID, Name: dn, Kind: kind, SessionKind: sessionKind(rec.SessionKind), ApprovedOn: rec.ApprovedOn,
+			Location:   placeOrUnknown(rec.Place),
 			SignedInAt: rec.SignedInAt, LastActiveAt: rec.LastActiveAt, Method: sessions.MethodOf(rec.AMR).Title(),
 			Trusted: rec.Trusted, Current: rec.ID == d.ID}
 		for _, a := range rec.Apps {
@@ -443,10 +458,17 @@ func apiJSON(w http.ResponseWriter, v any) {
 
 // APISession is one device session in the JSON API.
 type APISession struct {
-	ID           string    `json:"id"`
-	Current      bool      `json:"current"`
-	Device       string    `json:"device"`
-	Kind         string    `json:"kind"`
+	ID      string `json:"id"`
+	Current bool   `json:"current"`
+	Device  string `json:"device"`
+	// Kind is the kind of sign-in: "browser", "cli" (a command-line tool
+	// signed in with the device grant) or "native" (a desktop or mobile
+	// app). DeviceKind is the kind of device, for an icon: "desktop",
+	// "phone", "tablet", "app" or "unknown".
+	Kind       string `json:"kind"`
+	DeviceKind string `json:"device_kind"`
+	// ApprovedOn is the device a CLI or native sign-in was approved on.
+	ApprovedOn   string    `json:"approved_on,omitempty"`
 	Location     string    `json:"location"`
 	IP           string    `json:"ip,omitempty"`
 	SignedInAt   time.Time `json:"signed_in_at"`
@@ -478,7 +500,8 @@ func (h *Handler) apiList(w http.ResponseWriter, r *http.Request) {
 	out := []APISession{}
 	for _, d := range devices {
 		name, kind := h.deviceName(d)
-		s := APISession{ID: d.ID, Current: d.ID == self, Device: name, Kind: kind, Location: placeOrUnknown(d.Place),
+		s := APISession{ID: d.ID, Current: d.ID == self, Device: name, Kind: sessionKind(d.SessionKind), DeviceKind: kind,
+			ApprovedOn: d.ApprovedOn, Location: placeOrUnknown(d.Place),
 			SignedInAt: d.SignedInAt, LastActiveAt: d.LastActiveAt, Method: sessions.MethodOf(d.AMR).Title(), Trusted: d.Trusted, Apps: []APIApp{}}
 		if d.IP.IsValid() {
 			s.IP = d.IP.String()

@@ -20,9 +20,13 @@ type AppRecord struct {
 
 // DeviceRecord is a live device session for the sessions page and API.
 type DeviceRecord struct {
-	ID           string
-	Name         string
-	Kind         string
+	ID   string
+	Name string
+	Kind string // the icon: DeviceKind
+	// SessionKind is KindBrowser, KindCLI or KindNative. A CLI or native
+	// session was approved on the device named ApprovedOn.
+	SessionKind  string
+	ApprovedOn   string
 	Place        string
 	IP           netip.Addr
 	SignedInAt   time.Time
@@ -35,14 +39,15 @@ type DeviceRecord struct {
 
 // EndedRecord is a recently ended device session.
 type EndedRecord struct {
-	ID      string
-	Name    string
-	Kind    string
-	Place   string
-	IP      netip.Addr
-	EndedAt time.Time
-	Reason  EndReason
-	Apps    []EndedApp
+	ID          string
+	Name        string
+	Kind        string
+	SessionKind string
+	Place       string
+	IP          netip.Addr
+	EndedAt     time.Time
+	Reason      EndReason
+	Apps        []EndedApp
 }
 
 // EndedApp is an app of an ended session and how its sign-out went:
@@ -81,7 +86,7 @@ func (s *Store) Devices(ctx context.Context, accountID, current string, offset, 
 	// The apps of a device are aggregated only for the rows of the page:
 	// the planner evaluates the subquery after the sort and limit.
 	rows, err := s.DB.Query(ctx, `
-		SELECT d.id, d.device_name, d.device_kind, d.place, d.ip, d.created_at, d.last_active_at, d.amr,
+		SELECT d.id, d.device_name, d.device_kind, d.kind, d.approved_on, d.place, d.ip, d.created_at, d.last_active_at, d.amr,
 			coalesce(t.revoked_at IS NULL AND t.expires_at > $2, false), d.restricted_until IS NOT NULL,
 			coalesce((SELECT json_agg(json_build_object('id', a.id, 'client_id', a.client_id,
 				'signed_in_at', a.created_at, 'last_active_at', a.last_active_at) ORDER BY a.created_at)
@@ -104,7 +109,7 @@ func (s *Store) Devices(ctx context.Context, accountID, current string, offset, 
 			LastActiveAt time.Time `json:"last_active_at"`
 		}
 		var n int64
-		err := r.Scan(&d.ID, &d.Name, &d.Kind, &d.Place, &ip, &d.SignedInAt, &d.LastActiveAt, &d.AMR, &d.Trusted, &d.Restricted, &apps, &n)
+		err := r.Scan(&d.ID, &d.Name, &d.Kind, &d.SessionKind, &d.ApprovedOn, &d.Place, &ip, &d.SignedInAt, &d.LastActiveAt, &d.AMR, &d.Trusted, &d.Restricted, &apps, &n)
 		if ip != nil {
 			d.IP = *ip
 		}
@@ -130,7 +135,7 @@ func (s *Store) Devices(ctx context.Context, accountID, current string, offset, 
 func (s *Store) Ended(ctx context.Context, accountID string, limit int) ([]EndedRecord, error) {
 	now := s.Now().UTC()
 	rows, err := s.DB.Query(ctx, `
-		SELECT d.id, d.device_name, d.device_kind, d.place, d.ip, d.ended_at, coalesce(d.end_reason, ''),
+		SELECT d.id, d.device_name, d.device_kind, d.kind, d.place, d.ip, d.ended_at, coalesce(d.end_reason, ''),
 			coalesce((SELECT json_agg(json_build_object('client_id', a.client_id,
 				'delivery', coalesce((SELECT j.status FROM logout_jobs j WHERE j.app_session_id = a.id ORDER BY j.id DESC LIMIT 1), ''))
 				ORDER BY a.created_at)
@@ -144,7 +149,7 @@ func (s *Store) Ended(ctx context.Context, accountID string, limit int) ([]Ended
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (EndedRecord, error) {
 		var e EndedRecord
 		var ip *netip.Addr
-		err := r.Scan(&e.ID, &e.Name, &e.Kind, &e.Place, &ip, &e.EndedAt, &e.Reason, &e.Apps)
+		err := r.Scan(&e.ID, &e.Name, &e.Kind, &e.SessionKind, &e.Place, &ip, &e.EndedAt, &e.Reason, &e.Apps)
 		if ip != nil {
 			e.IP = *ip
 		}

@@ -299,9 +299,13 @@ func (p SessionsPage) OtherDevices() []DeviceView {
 // DeviceView is one device session on the sessions page. The page never
 // shows an IP address: Location is the approximate place it maps to.
 type DeviceView struct {
-	ID           string // opaque device session id, used in the URLs
-	Name         string // "Chrome on macOS", "Safari on iPhone", "Codex CLI"
-	Kind         string // "desktop", "phone", "tablet", "app" or "unknown": picks the icon
+	ID   string // opaque device session id, used in the URLs
+	Name string // "Chrome on macOS", "Safari on iPhone", "Codex CLI"
+	Kind string // "desktop", "phone", "tablet", "app" or "unknown": picks the icon
+	// SessionKind is "browser", "cli" or "native": a command-line or
+	// desktop sign-in says so, and names the device it was approved on.
+	SessionKind  string
+	ApprovedOn   string // "Chrome on macOS"; empty for browser sessions
 	Location     string // "London, England, United Kingdom" or "Unknown location"
 	SignedInAt   time.Time
 	LastActiveAt time.Time
