@@ -141,9 +141,14 @@ func (h *Handler) stepUpRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /account/reauth/passkey/finish", h.reauthPasskeyFinish)
 }
 
-// safeNext keeps a post-step-up redirect on latch's own account pages.
+// safeNext keeps a post-step-up redirect on latch's own account pages, or
+// the device approval page (which asks advanced accounts for a passkey
+// step-up before a device is signed in).
 func safeNext(next string) string {
 	if strings.HasPrefix(next, "/account") && !strings.HasPrefix(next, "//") && !strings.Contains(next, "\\") {
+		return next
+	}
+	if authn.ReturnPath(next) {
 		return next
 	}
 	return "/account/security"

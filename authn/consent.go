@@ -25,6 +25,18 @@ var scopeWords = map[string]string{
 	"sessions":       "See and end your sessions",
 }
 
+// ScopeWords says in words what scopes let an app do, leaving out scopes
+// it has no words for.
+func ScopeWords(scopes []string) []string {
+	var out []string
+	for _, s := range scopes {
+		if words, ok := scopeWords[s]; ok {
+			out = append(out, words)
+		}
+	}
+	return out
+}
+
 // needsConsent returns the consent page's address when the request's app
 // needs a consent the person has not given.
 func (h *Handler) needsConsent(ctx context.Context, id string, d *sessions.Device) (string, bool) {
@@ -71,12 +83,8 @@ func (h *Handler) consentPage(w http.ResponseWriter, r *http.Request) {
 		h.requestError(w, r, err)
 		return
 	}
-	p := templates.ConsentPage{Base: h.base(w, r, "Allow "+req.AppName+"?", d), AppName: req.AppName, AuthRequestID: req.ID}
-	for _, s := range req.Scopes {
-		if words, ok := scopeWords[s]; ok {
-			p.Permissions = append(p.Permissions, words)
-		}
-	}
+	p := templates.ConsentPage{Base: h.base(w, r, "Allow "+req.AppName+"?", d), AppName: req.AppName, AuthRequestID: req.ID,
+		Permissions: ScopeWords(req.Scopes)}
 	h.Pages.Render(w, http.StatusOK, templates.Consent.With(p))
 }
 

@@ -52,6 +52,8 @@ type Config struct {
 	// Unavailable answers a browser with latch's 503 page when the
 	// database did not answer (authn.Handler.Unavailable). Optional.
 	Unavailable func(w http.ResponseWriter, r *http.Request, err error)
+	// Device is the device authorization grant's (device.go).
+	Device DeviceConfig
 }
 
 // Provider is latch's OpenID Provider.
@@ -172,6 +174,7 @@ func (p *Provider) Routes(mux *http.ServeMux) {
 	mux.Handle("/revoke", p.cors.Handler(http.HandlerFunc(p.revoke)))
 	mux.Handle("/end_session", p.endSession(p.guard(p.op)))
 	mux.Handle("/keys", p.guardJSON(p.op))
+	p.deviceRoutes(mux) // device.go
 }
 
 // discovery serves the discovery document with only what latch supports: the
@@ -181,14 +184,14 @@ func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
 	cfg := op.CreateDiscoveryConfig(ctx, p.op, p.Storage)
 	cfg.ResponseTypesSupported = []string{string(oidc.ResponseTypeCode)}
 	cfg.ResponseModesSupported = []string{string(oidc.ResponseModeQuery)}
-	cfg.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken}
+	cfg.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken, oidc.GrantTypeDeviceCode}
 	cfg.CodeChallengeMethodsSupported = []oidc.CodeChallengeMethod{oidc.CodeChallengeMethodS256}
 	cfg.TokenEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodNone}
 	cfg.ScopesSupported = []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopeOfflineAccess, ScopeSessions}
 	cfg.BackChannelLogoutSupported = true
 	cfg.BackChannelLogoutSessionSupported = true
 	cfg.ClaimsSupported = []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "acr", "amr", "azp", "sid", "email", "email_verified", "name"}
-	cfg.DeviceAuthorizationEndpoint = ""
+	cfg.DeviceAuthorizationEndpoint = strings.TrimSuffix(p.cfg.Issuer, "/") + deviceAuthorizationPath // RFC 8628 §4
 	cfg.CheckSessionIframe = ""
 	cfg.RequestObjectSigningAlgValuesSupported = nil
 	cfg.TokenEndpointAuthSigningAlgValuesSupported = nil

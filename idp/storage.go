@@ -723,9 +723,13 @@ func (s *Storage) SetUserinfoFromRequest(ctx context.Context, info *oidc.UserInf
 		info.AppendClaims("sid", r.SessionID())
 	}
 	// The library takes acr only from an authorization request; a
-	// refreshed ID token must still say how the person signed in.
+	// refreshed ID token must still say how the person signed in, and so
+	// must a device grant's.
 	if r, ok := req.(*RefreshRequest); ok && r.acr != "" {
 		info.AppendClaims("acr", r.acr)
+	}
+	if g, ok := req.(*deviceGrant); ok && g.acr != "" {
+		info.AppendClaims("acr", g.acr)
 	}
 	return nil
 }
@@ -820,6 +824,9 @@ func (s *Storage) Sweep(ctx context.Context) error {
 			// when they were rotated would make every refresh update every
 			// index (migrations/00009).
 			`DELETE FROM refresh_tokens WHERE expires_at < $1::timestamptz`,
+			// A device code stays an hour past its expiry, so a copy
+			// presented again is still recognised.
+			`DELETE FROM device_authorizations WHERE expires_at < $1::timestamptz - interval '1 hour'`,
 		} {
 			if _, err := tx.Exec(ctx, q, now); err != nil {
 				return fmt.Errorf("sweep: %w", err)

@@ -25,6 +25,7 @@ var (
 	Activity      = Page[ActivityPage]{"activity"}            // /account/activity
 	LogoutConfirm = Page[LogoutConfirmPage]{"logout_confirm"} // a logout that cannot prove it came from the person
 	LoggedOut     = Page[LoggedOutPage]{"logged_out"}         // after a sign-out with nowhere else to go
+	Device        = Page[DevicePage]{"device"}                // /device: sign in a command-line app with its code
 	Error         = Page[ErrorPage]{"error"}                  // what went wrong, in words for people
 	Unavailable   = Page[UnavailablePage]{"unavailable"}      // the 503 while the database is away
 )

@@ -13,6 +13,7 @@ import (
 func pages() []pageSamples {
 	t := time.Unix(0, 0)
 	return []pageSamples{
+		deviceSamples(),
 		Login.samples(
 			LoginPage{Error: "x", Notice: "x", Reauth: true, Email: "x", AuthRequestID: "x"},
 			LoginPage{AppName: "x", PasskeyOnly: true},
@@ -89,7 +90,8 @@ func pages() []pageSamples {
 					{ID: "b", Name: "x", Kind: "phone", Location: "x", SignedInAt: t, LastActiveAt: t, Method: "x", Trusted: true,
 						Apps: []AppView{{ID: "b", Name: "x", SignedInAt: t}}},
 					{ID: "c", Kind: "tablet"},
-					{ID: "d", Kind: "app"},
+					{ID: "d", Kind: "app", SessionKind: "cli", ApprovedOn: "x", Method: "x"},
+					{ID: "f", Kind: "app", SessionKind: "native"},
 					{ID: "e", Kind: "unknown"},
 				},
 				Ended: []EndedView{

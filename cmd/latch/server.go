@@ -244,7 +244,7 @@ func newServer(ctx context.Context, cfg *Config, db *database, logger *slog.Logg
 		Accounts: s.accounts, Sessions: s.sessions, Throttle: s.throttle, Pages: pages,
 		Passkeys: &authn.Passkeys{DB: db.Pool, WebAuthn: wa, Now: now},
 		TOTP:     totp, Recovery: &recovery.Keys{DB: db.Pool, Now: now},
-		Flow: flow, Issuer: cfg.Issuer, Notify: true,
+		Flow: flow, Issuer: cfg.Issuer, Notify: true, DeviceStepUp: cfg.AdvancedStepUp,
 		Cookies: cookies, CSRF: web.NewCSRF(cookies), ClientIP: clientIP, Metrics: s.metrics,
 		Logger: logger, Now: now,
 	}
@@ -255,11 +255,12 @@ func newServer(ctx context.Context, cfg *Config, db *database, logger *slog.Logg
 		Cookies: cookies, Metrics: s.metrics, Logger: logger, CurrentDevice: s.authn.Device, Now: now,
 		ClientIP: clientIP, AuthorizeLimiter: authorizeLimiter, ErrorPage: s.authn.ErrorPage,
 		Unavailable: s.authn.Unavailable,
+		Device:      idp.DeviceConfig{PollInterval: cfg.DevicePollInterval},
 	})
 	if err != nil {
 		return nil, err
 	}
-	s.authn.Requests, s.authn.Logouts = s.provider, s.provider
+	s.authn.Requests, s.authn.Logouts, s.authn.Devices = s.provider, s.provider, s.provider
 	if err := s.provider.Keys.EnsureKey(ctx); err != nil {
 		return nil, err
 	}
