@@ -162,9 +162,13 @@ latch dev is running.
   %s
 
 Sign in to ChatGPT, then open Codex: you are signed in without asking again.
+Sign in a command-line app with a code, in another terminal:
+
+  go run ./cmd/latch demo cli --issuer %s
+
 Press Ctrl-C to stop everything.
 
-`, cfg.Issuer, cfg.Issuer, cfg.DemoPorts[0], cfg.DemoPorts[1], cfg.DemoPorts[2], demoEmail, signIn)
+`, cfg.Issuer, cfg.Issuer, cfg.DemoPorts[0], cfg.DemoPorts[1], cfg.DemoPorts[2], demoEmail, signIn, cfg.Issuer)
 	return servers, nil
 }
 
