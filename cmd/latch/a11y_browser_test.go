@@ -332,6 +332,16 @@ func TestAccessibilityInBrowser(t *testing.T) {
 	browsertest.Navigate(t, laptop, outsider.newFlow().url)
 	waitPath(t, laptop, "/consent")
 	a.check(laptop, "consent")
+	// A command-line app's code: typed wrong, then its approval page.
+	da := l.deviceApp("codex-cli").start("ada-laptop")
+	browsertest.Navigate(t, laptop, l.url+"/device")
+	browsertest.SetValue(t, laptop, "input[name=user_code]", "BCDF-GHJK")
+	browsertest.Click(t, laptop, `form[action="/device"] button[type=submit]`)
+	browsertest.WaitVisible(t, laptop, "#form-error")
+	a.check(laptop, "device code, wrong code")
+	browsertest.Navigate(t, laptop, da.VerificationURIComplete)
+	waitText(t, laptop, "main", "Sign in to Codex CLI?")
+	a.check(laptop, "device approval")
 	// Errors: an app latch does not know and a page that does not exist
 	// (a method a page does not take shows the same page as the 404).
 	browsertest.Navigate(t, laptop, l.url+"/authorize?"+url.Values{"client_id": {"nobody"}, "response_type": {"code"},
