@@ -5,9 +5,9 @@ import (
 	"slices"
 	"strconv"
 
-	"latch/internal/web"
-	"latch/sessions"
-	"latch/templates"
+	"github.com/latch-idp/latch/internal/web"
+	"github.com/latch-idp/latch/sessions"
+	"github.com/latch-idp/latch/templates"
 )
 
 // eventWords says what each kind of history event was, for people, and

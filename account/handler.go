@@ -11,11 +11,11 @@ import (
 
 	"github.com/gorilla/securecookie"
 
-	"latch/authn"
-	"latch/internal/web"
-	"latch/recovery"
-	"latch/sessions"
-	"latch/templates"
+	"github.com/latch-idp/latch/authn"
+	"github.com/latch-idp/latch/internal/web"
+	"github.com/latch-idp/latch/recovery"
+	"github.com/latch-idp/latch/sessions"
+	"github.com/latch-idp/latch/templates"
 )
 
 // Handler serves the account pages and the sessions API.

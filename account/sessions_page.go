@@ -12,10 +12,10 @@ import (
 	"strings"
 	"time"
 
-	"latch/internal/pg"
-	"latch/internal/web"
-	"latch/sessions"
-	"latch/templates"
+	"github.com/latch-idp/latch/internal/pg"
+	"github.com/latch-idp/latch/internal/web"
+	"github.com/latch-idp/latch/sessions"
+	"github.com/latch-idp/latch/templates"
 )
 
 // BearerChecker lets first-party apps call the JSON API with an access

@@ -10,11 +10,11 @@ import (
 	"slices"
 	"strings"
 
-	"latch/authn"
-	"latch/internal/pg"
-	"latch/internal/web"
-	"latch/sessions"
-	"latch/templates"
+	"github.com/latch-idp/latch/authn"
+	"github.com/latch-idp/latch/internal/pg"
+	"github.com/latch-idp/latch/internal/web"
+	"github.com/latch-idp/latch/sessions"
+	"github.com/latch-idp/latch/templates"
 )
 
 // fresh reports whether the session's last authentication is recent enough

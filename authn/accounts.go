@@ -12,9 +12,9 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"latch/internal/pg"
-	"latch/internal/web"
-	"latch/sessions"
+	"github.com/latch-idp/latch/internal/pg"
+	"github.com/latch-idp/latch/internal/web"
+	"github.com/latch-idp/latch/sessions"
 )
 
 // Errors of account management, worded for the person who caused them.

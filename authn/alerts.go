@@ -9,9 +9,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"latch/internal/notify"
-	"latch/internal/pg"
-	"latch/sessions"
+	"github.com/latch-idp/latch/internal/notify"
+	"github.com/latch-idp/latch/internal/pg"
+	"github.com/latch-idp/latch/sessions"
 )
 
 // Alerts tell a person by email about what happened to their account:

@@ -7,9 +7,9 @@ import (
 	"net/url"
 	"slices"
 
-	"latch/internal/web"
-	"latch/sessions"
-	"latch/templates"
+	"github.com/latch-idp/latch/internal/web"
+	"github.com/latch-idp/latch/sessions"
+	"github.com/latch-idp/latch/templates"
 )
 
 // Consent: an app that is not one of latch's own (first_party: false) may

@@ -19,10 +19,10 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
-	"latch/authn"
-	"latch/internal/seal"
-	"latch/internal/web"
-	"latch/sessions"
+	"github.com/latch-idp/latch/authn"
+	"github.com/latch-idp/latch/internal/seal"
+	"github.com/latch-idp/latch/internal/web"
+	"github.com/latch-idp/latch/sessions"
 )
 
 // Config is what the provider is built from.

@@ -19,9 +19,9 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
-	"latch/authn"
-	"latch/internal/pg"
-	"latch/sessions"
+	"github.com/latch-idp/latch/authn"
+	"github.com/latch-idp/latch/internal/pg"
+	"github.com/latch-idp/latch/sessions"
 )
 
 // Lifetimes of what the provider issues (docs/design.md §Policies P8).

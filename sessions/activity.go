@@ -10,7 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"latch/internal/pg"
+	"github.com/latch-idp/latch/internal/pg"
 )
 
 // Event is one line of an account's activity history.

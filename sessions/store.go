@@ -14,7 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"latch/internal/pg"
+	"github.com/latch-idp/latch/internal/pg"
 )
 
 // ErrNotFound means no live session matches: it never existed, has ended or

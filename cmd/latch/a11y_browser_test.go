@@ -15,10 +15,10 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"latch/cmd/latch/demoapp"
-	"latch/internal/browsertest"
-	"latch/sessions"
-	"latch/templates"
+	"github.com/latch-idp/latch/cmd/latch/demoapp"
+	"github.com/latch-idp/latch/internal/browsertest"
+	"github.com/latch-idp/latch/sessions"
+	"github.com/latch-idp/latch/templates"
 )
 
 // EnvDocsScreenshots names the environment variable with a directory where

@@ -16,10 +16,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"latch/idp"
-	"latch/internal/notify"
-	"latch/internal/server"
-	"latch/internal/web"
+	"github.com/latch-idp/latch/idp"
+	"github.com/latch-idp/latch/internal/notify"
+	"github.com/latch-idp/latch/internal/server"
+	"github.com/latch-idp/latch/internal/web"
 )
 
 // Config is everything `latch serve` and `latch dev` are started with. Flags

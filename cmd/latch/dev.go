@@ -16,10 +16,10 @@ import (
 	"strings"
 	"time"
 
-	"latch/authn"
-	"latch/cmd/latch/demoapp"
-	"latch/idp"
-	"latch/internal/server"
+	"github.com/latch-idp/latch/authn"
+	"github.com/latch-idp/latch/cmd/latch/demoapp"
+	"github.com/latch-idp/latch/idp"
+	"github.com/latch-idp/latch/internal/server"
 )
 
 func newKeys(db *database) *idp.Keys { return idp.NewKeys(db.Pool, db.Master) }

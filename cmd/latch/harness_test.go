@@ -23,11 +23,11 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
-	"latch/internal/pgtest"
-	"latch/internal/seal"
-	"latch/internal/server"
-	"latch/internal/testclock"
-	"latch/sessions"
+	"github.com/latch-idp/latch/internal/pgtest"
+	"github.com/latch-idp/latch/internal/seal"
+	"github.com/latch-idp/latch/internal/server"
+	"github.com/latch-idp/latch/internal/testclock"
+	"github.com/latch-idp/latch/sessions"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

@@ -16,7 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"latch/internal/seed"
+	"github.com/latch-idp/latch/internal/seed"
 )
 
 // hotTables are the tables every hot path reads: with the rows of a real

@@ -3,8 +3,8 @@ package server
 import (
 	"time"
 
-	"latch/idp"
-	"latch/internal/seal"
+	"github.com/latch-idp/latch/idp"
+	"github.com/latch-idp/latch/internal/seal"
 )
 
 // Config is what a latch server is built from. cmd/latch fills it from

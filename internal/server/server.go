@@ -24,15 +24,15 @@ import (
 	"github.com/gorilla/securecookie"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"latch/account"
-	"latch/authn"
-	"latch/idp"
-	"latch/internal/notify"
-	"latch/internal/web"
-	"latch/migrations"
-	"latch/recovery"
-	"latch/sessions"
-	"latch/templates"
+	"github.com/latch-idp/latch/account"
+	"github.com/latch-idp/latch/authn"
+	"github.com/latch-idp/latch/idp"
+	"github.com/latch-idp/latch/internal/notify"
+	"github.com/latch-idp/latch/internal/web"
+	"github.com/latch-idp/latch/migrations"
+	"github.com/latch-idp/latch/recovery"
+	"github.com/latch-idp/latch/sessions"
+	"github.com/latch-idp/latch/templates"
 )
 
 // Server is one latch replica: its handler, listeners and background
