@@ -38,6 +38,7 @@ var eventWords = map[sessions.EventKind]struct{ kind, title string }{
 	sessions.EventDeviceUntrusted:     {"credential", "Stopped trusting a device"},
 	sessions.EventDeviceRenamed:       {"other", "Renamed a device"},
 	sessions.EventConsentGranted:      {"credential", "Allowed an app"},
+	sessions.EventConsentWidened:      {"credential", "Allowed an app more"},
 	sessions.EventAdvancedOn:          {"credential", "Advanced security turned on"},
 	sessions.EventAdvancedOff:         {"credential", "Advanced security turned off"},
 }

@@ -163,5 +163,6 @@ const (
 	EventAdvancedOff         EventKind = "advanced_off"
 	EventDeviceUntrusted     EventKind = "device_untrusted"
 	EventDeviceRenamed       EventKind = "device_renamed"
-	EventConsentGranted      EventKind = "consent_granted"
+	EventConsentGranted      EventKind = "consent_granted" // an app that is not latch's own allowed for the first time
+	EventConsentWidened      EventKind = "consent_widened" // such an app allowed more scopes
 )
