@@ -32,7 +32,8 @@ type Config struct {
 	Clients   []*Client
 	MasterKey *seal.MasterKey
 	Sessions  *sessions.Store
-	// Accounts gives an ID token's claims; nil reads them from DB.
+	// Accounts gives an ID token's claims and keeps the consents of apps
+	// that are not latch's own; nil reads them from DB.
 	Accounts *authn.Accounts
 	Cookies  *web.Cookies
 	Metrics  *web.Metrics

@@ -38,7 +38,8 @@ type Storage struct {
 	Keys     *Keys
 	Sessions *sessions.Store
 	// Accounts gives the claims of an ID token whose grant did not read
-	// them already.
+	// them already, and keeps the consents of apps that are not latch's
+	// own, which a code exchange of such an app must still hold.
 	Accounts *authn.Accounts
 	Logger   *slog.Logger
 	Now      func() time.Time
@@ -344,6 +345,9 @@ func (s *Storage) issue(ctx context.Context, req op.TokenRequest, currentRefresh
 		if err != nil {
 			return err
 		}
+		if err := s.holdConsent(ctx, tx, r); err != nil {
+			return err
+		}
 		appSessionID, err := s.Sessions.AppSession(ctx, tx, d.ID, d.AccountID, r.clientID)
 		if err != nil {
 			return err
@@ -375,6 +379,8 @@ func (s *Storage) issue(ctx context.Context, req op.TokenRequest, currentRefresh
 		return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("code already used")
 	case errors.Is(err, sessions.ErrNotFound):
 		return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("the session has ended")
+	case errors.Is(err, errNoConsent):
+		return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("the person removed this app's access")
 	}
 	return "", "", time.Time{}, fmt.Errorf("issue tokens: %w", err)
 }
