@@ -47,6 +47,9 @@ func (h *Handler) sessionsRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/account/sessions/{id}/rename", h.apiRename)
 	mux.HandleFunc("POST /api/account/sessions/{id}/apps/{app}/end", h.apiEndApp)
 	mux.HandleFunc("POST /api/account/sessions/end", h.apiEndMany)
+	if h.Apps != nil {
+		h.appsRoutes(mux)
+	}
 }
 
 // current returns the browser's live session, or sends it to sign in when
@@ -93,6 +96,7 @@ var reasons = map[sessions.EndReason]string{
 	sessions.ReasonTokenReuse:     "Ended after a stolen token was detected",
 	sessions.ReasonAdministrator:  "Ended by an administrator",
 	sessions.ReasonPassword:       "Signed out when the password changed",
+	sessions.ReasonAccessRemoved:  "Signed out when its access was removed",
 }
 
 // deviceName is latch's name for a device session, and its kind: the

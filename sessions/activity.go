@@ -38,7 +38,7 @@ var EventKinds = []EventKind{
 	// The password, the authenticator app and recovery keys.
 	EventPasswordSet, EventPasswordRemoved, EventTOTPAdded, EventTOTPRemoved, EventRecoveryGenerated, EventRecoveryKeyUsed,
 	// Advanced security, and apps.
-	EventAdvancedOn, EventAdvancedOff, EventConsentGranted, EventConsentWidened,
+	EventAdvancedOn, EventAdvancedOff, EventConsentGranted, EventConsentWidened, EventConsentRemoved,
 }
 
 // ErrUnknownKind refuses an event whose kind is not in EventKinds.

@@ -8,10 +8,6 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// ReasonAccessRemoved ends an app's sessions when the person removed its
-// access from the connected apps page.
-const ReasonAccessRemoved = "access_removed"
-
 // ClientUse is what the sessions say of one client of an account: when it
 // was last used and the devices it is signed in on now.
 type ClientUse struct {
@@ -78,7 +74,7 @@ func (s *Store) ClientUse(ctx context.Context, accountID string, clientIDs []str
 // Forget after commit) and the ids of all the client's app sessions of the
 // account, live or ended, whose tokens the caller revokes in the same
 // transaction.
-func (s *Store) EndClientTx(ctx context.Context, tx pgx.Tx, accountID, clientID, reason string) (ended, all []string, err error) {
+func (s *Store) EndClientTx(ctx context.Context, tx pgx.Tx, accountID, clientID string, reason EndReason) (ended, all []string, err error) {
 	if !IsID(accountID) {
 		return nil, nil, nil
 	}

@@ -36,6 +36,7 @@ const (
 	ReasonTokenReuse     EndReason = "token_reuse"       // a rotated-out refresh token was presented again
 	ReasonAdministrator  EndReason = "administrator"     // ended from the command line
 	ReasonPassword       EndReason = "password_changed"  // signed out when the password was changed or removed
+	ReasonAccessRemoved  EndReason = "access_removed"    // an app's sessions, when the person removed its access (connected apps)
 )
 
 // Lifetime is the pair of limits a device session lives under.

@@ -165,4 +165,5 @@ const (
 	EventDeviceRenamed       EventKind = "device_renamed"
 	EventConsentGranted      EventKind = "consent_granted" // an app that is not latch's own allowed for the first time
 	EventConsentWidened      EventKind = "consent_widened" // such an app allowed more scopes
+	EventConsentRemoved      EventKind = "consent_removed" // its access removed from the connected apps page
 )

@@ -138,10 +138,12 @@ func pages() []pageSamples {
 					{At: t, Kind: "credential", Title: "x"},
 					{At: t, Kind: "recovery", Title: "x"},
 					{At: t, Kind: "lock", Title: "x"},
+					{At: t, Kind: "app", Title: "x", Detail: "x"},
 					{At: t, Kind: "other", Title: "x"},
 				},
 			},
 			ActivityPage{},
 		),
+		appsSamples(),
 	}
 }

@@ -419,7 +419,7 @@ type ActivityPage struct {
 // waits in a details disclosure.
 type EventView struct {
 	At       time.Time
-	Kind     string // "signin", "new_device", "ended", "credential", "recovery", "lock" or "other": picks the icon
+	Kind     string // "signin", "new_device", "ended", "credential", "recovery", "lock", "app" or "other": picks the icon
 	Title    string // "Signed in", "Passkey added", "Signed out of Alpha", ...
 	Detail   string // "with a passkey", "from Chrome on macOS", ... (may be empty)
 	Device   string // "Firefox on Windows" or ""

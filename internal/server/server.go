@@ -154,6 +154,7 @@ func New(ctx context.Context, cfg Config, db *pgxpool.Pool, logger *slog.Logger,
 		Recovery: s.authn.Recovery, Sessions: s.sessions, Changes: &account.Changes{DB: db, Now: now},
 		Pages: pages, Cookies: cookies, CSRF: s.authn.CSRF, ClientIP: clientIP, Logger: logger, Now: now, Reveal: flow,
 		StepUp: map[sessions.SecurityMode]time.Duration{sessions.ModeStandard: cfg.StepUp, sessions.ModeAdvanced: cfg.AdvancedStepUp}, Bearer: s.provider,
+		Apps: s.provider,
 		AppName: func(id string) string {
 			if c, ok := byID[id]; ok {
 				return c.App()
