@@ -26,13 +26,18 @@ var scopeWords = map[string]string{
 	"sessions":       "See and end your sessions",
 }
 
-// Permissions says in words what scopes let an app do, in their order;
+// scopeOrder is the order permissions are listed in, whatever the order
+// an app asked in or a consent stores: who you are first, staying signed
+// in and the sessions last.
+var scopeOrder = []string{"openid", "profile", "email", "offline_access", "sessions"}
+
+// Permissions says in words what scopes let an app do, in scopeOrder;
 // scopes without words (none a registered app can get) are left out.
 func Permissions(scopes []string) []string {
 	var out []string
-	for _, s := range scopes {
-		if words, ok := scopeWords[s]; ok {
-			out = append(out, words)
+	for _, s := range scopeOrder {
+		if slices.Contains(scopes, s) {
+			out = append(out, scopeWords[s])
 		}
 	}
 	return out
