@@ -15,5 +15,20 @@ UPDATE consents c SET first_granted_at = least(c.granted_at, coalesce((
 UPDATE consents SET widened_at = granted_at WHERE granted_at > first_granted_at;
 ALTER TABLE consents ALTER COLUMN first_granted_at SET NOT NULL;
 
+-- A writer that names only granted_at (the seed, an older replica during a
+-- rolling upgrade) records a first grant at that time.
+-- +goose StatementBegin
+CREATE FUNCTION consents_first_granted_at() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.first_granted_at := coalesce(NEW.first_granted_at, NEW.granted_at);
+    RETURN NEW;
+END
+$$;
+-- +goose StatementEnd
+CREATE TRIGGER consents_first_granted_at BEFORE INSERT ON consents
+    FOR EACH ROW EXECUTE FUNCTION consents_first_granted_at();
+
 -- +goose Down
+DROP TRIGGER consents_first_granted_at ON consents;
+DROP FUNCTION consents_first_granted_at();
 ALTER TABLE consents DROP COLUMN widened_at, DROP COLUMN first_granted_at;
