@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"latch/internal/browsertest"
+	"github.com/latch-idp/latch/internal/browsertest"
 )
 
 // TestConnectedAppsInBrowser: a person allows an app that is not latch's
