@@ -10,9 +10,4 @@
 // SSO session: its id is the sid claim. An app session is one client's grant
 // inside a device session; refresh and access tokens belong to it and die
 // with it.
-//
-// Its pages are the active sessions page and JSON API, the activity
-// history, and the connected apps page and API (apps_page.go), which list
-// and remove the apps that are not latch's own through AppAccess, declared
-// here and implemented by idp.
 package sessions
