@@ -367,6 +367,15 @@ func TestAccessibilityInBrowser(t *testing.T) {
 	browsertest.Navigate(t, laptop, outsider.newFlow().url)
 	waitPath(t, laptop, "/consent")
 	a.check(laptop, "consent")
+	// Allowed, it is a connected app: the list, with its removal to confirm.
+	browsertest.Click(t, laptop, `button[name=decision][value=allow]`)
+	// The app's redirect URI has nothing behind it: wait until the browser
+	// has given up on it before going on.
+	waitFor(t, func() bool { return !strings.Contains(browsertest.Location(t, laptop), "/consent") })
+	waitFor(t, func() bool { return l.count(`SELECT count(*) FROM consents WHERE client_id = 'outsider'`) == 1 })
+	browsertest.Navigate(t, laptop, l.url+"/account/apps/outsider/remove")
+	waitText(t, laptop, "main", "Remove Outsider's access?")
+	a.check(laptop, "connected apps, removing one")
 	// Errors: an app latch does not know and a page that does not exist
 	// (a method a page does not take shows the same page as the 404).
 	browsertest.Navigate(t, laptop, l.url+"/authorize?"+url.Values{"client_id": {"nobody"}, "response_type": {"code"},
