@@ -55,8 +55,7 @@ func TestConnectedAppsInBrowser(t *testing.T) {
 		t.Fatalf("the removed app's refresh: %q", code)
 	}
 	browsertest.Navigate(t, ctx, l.url+"/account/activity")
-	waitText(t, ctx, "main", "Removed an app's access")
-	waitText(t, ctx, "main", "Partner Notes, signed out on 1 device")
+	waitText(t, ctx, "main", "Removed Partner Notes's access and signed it out on 1 device")
 
 	// The next authorization asks again.
 	browsertest.Navigate(t, ctx, partner.newFlow().url)

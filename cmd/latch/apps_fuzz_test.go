@@ -15,7 +15,7 @@ import (
 // consent, app session and token are never touched.
 func FuzzConnectedAppsAPI(f *testing.F) {
 	l := startLatch(f)
-	if _, err := l.srv.accounts.Create(f.Context(), "eve@example.com", "Eve", testPassword); err != nil {
+	if _, err := l.srv.Accounts().Create(f.Context(), "eve@example.com", "Eve", testPassword); err != nil {
 		f.Fatal(err)
 	}
 	me := l.browser()
@@ -75,7 +75,7 @@ func FuzzConnectedAppsAPI(f *testing.F) {
 			send(t, "POST", "/account/apps/"+p+"/remove", form, true)
 		}
 		var consents int
-		if err := l.srv.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM consents c JOIN accounts a ON a.id = c.account_id
+		if err := l.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM consents c JOIN accounts a ON a.id = c.account_id
 			WHERE a.email = 'eve@example.com'`).Scan(&consents); err != nil {
 			t.Fatal(err)
 		}

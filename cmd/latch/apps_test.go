@@ -97,7 +97,7 @@ func TestConnectedApps(t *testing.T) {
 	laptopTok = laptop.signInFlow(out) // asks again, for profile
 	phoneTok := phone.signInFlow(out)  // the same consent: no page
 	var consentPages int
-	l.srv.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM activity WHERE kind IN ('consent_granted', 'consent_widened')`).Scan(&consentPages)
+	l.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM activity WHERE kind IN ('consent_granted', 'consent_widened')`).Scan(&consentPages)
 	if consentPages != 2 {
 		t.Fatalf("%d permission history entries before removal, want 2 (granted, widened)", consentPages)
 	}
@@ -201,13 +201,13 @@ func TestConnectedApps(t *testing.T) {
 		t.Fatalf("refresh of a removed app: %v", err)
 	}
 	var live, revoked int
-	l.srv.db.Pool.QueryRow(t.Context(), `SELECT count(*) FILTER (WHERE ended_at IS NULL), count(*) FILTER (WHERE end_reason = 'access_removed')
+	l.db.Pool.QueryRow(t.Context(), `SELECT count(*) FILTER (WHERE ended_at IS NULL), count(*) FILTER (WHERE end_reason = 'access_removed')
 		FROM app_sessions WHERE client_id = 'outsider'`).Scan(&live, &revoked)
 	if live != 0 || revoked != 2 {
 		t.Fatalf("app sessions: %d live, %d ended by the removal", live, revoked)
 	}
 	var unrevoked int
-	l.srv.db.Pool.QueryRow(t.Context(), `SELECT (SELECT count(*) FROM refresh_tokens WHERE client_id = 'outsider' AND revoked_at IS NULL)
+	l.db.Pool.QueryRow(t.Context(), `SELECT (SELECT count(*) FROM refresh_tokens WHERE client_id = 'outsider' AND revoked_at IS NULL)
 		+ (SELECT count(*) FROM access_tokens WHERE client_id = 'outsider' AND revoked_at IS NULL)`).Scan(&unrevoked)
 	if unrevoked != 0 {
 		t.Fatalf("%d tokens of the removed app are not revoked", unrevoked)
@@ -243,14 +243,15 @@ func TestConnectedApps(t *testing.T) {
 
 	// The permission history and the alert.
 	activity := page(t, laptop.do("GET", "/account/activity", nil))
-	for _, want := range []string{"Allowed an app", "Outsider: know who you are on latch, see your email address", "Allowed an app more",
-		"Outsider, now also: see your name", "Removed an app&#39;s access", "Outsider, signed out on 2 devices"} {
+	for _, want := range []string{"Allowed Outsider</strong> <span>to know who you are on latch, see your email address",
+		"Allowed Outsider more</strong> <span>to also see your name</span>",
+		"Removed Outsider&#39;s access</strong> <span>and signed it out on 2 devices</span>"} {
 		if !strings.Contains(activity, want) {
 			t.Fatalf("activity lacks %q:\n%s", want, activity)
 		}
 	}
 	var alerts int
-	l.srv.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM outbox WHERE subject = 'An app''s access to your account was removed'
+	l.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM outbox WHERE subject = 'An app''s access to your account was removed'
 		AND text_body LIKE '%Outsider can no longer use your latch account%'`).Scan(&alerts)
 	if alerts != 1 {
 		t.Fatalf("%d removal alerts, want 1", alerts)
@@ -262,7 +263,7 @@ func TestConnectedApps(t *testing.T) {
 		t.Fatalf("replayed removal:\n%s", body)
 	}
 	var removals int
-	l.srv.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM activity WHERE kind = 'consent_removed'`).Scan(&removals)
+	l.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM activity WHERE kind = 'consent_removed'`).Scan(&removals)
 	if removals != 1 {
 		t.Fatalf("%d removals recorded", removals)
 	}
@@ -294,7 +295,7 @@ func TestConnectedAppCodeAfterRemoval(t *testing.T) {
 		t.Fatalf("a code from before the removal: %v", err)
 	}
 	var live int
-	l.srv.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM app_sessions WHERE client_id = 'outsider' AND ended_at IS NULL`).Scan(&live)
+	l.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM app_sessions WHERE client_id = 'outsider' AND ended_at IS NULL`).Scan(&live)
 	if live != 0 {
 		t.Fatal("a code from before the removal made an app session")
 	}
@@ -310,7 +311,7 @@ func TestDropAppRemoved(t *testing.T) {
 		c.ClientsFile = writeFile(t, "clients.yaml", strings.Replace(testClients, "    redirect_uris: [http://localhost:47004/callback]\n",
 			"    redirect_uris: [http://localhost:47004/callback]\n    backchannel_logout_uri: "+rcv.srv.URL+"/bc\n", 1))
 	})
-	acct, _ := l.srv.accounts.ByEmail(t.Context(), l.email)
+	acct, _ := l.srv.Accounts().ByEmail(t.Context(), l.email)
 	out := l.outsider("openid", "email", oidc.ScopeOfflineAccess)
 	dropEveryStep(t, "DELETE FROM consents", func(ctx context.Context) outcome {
 		b := l.browser()
@@ -355,7 +356,7 @@ func TestDropAppRemoved(t *testing.T) {
 // succeeds.
 func TestConnectedAppsAPI(t *testing.T) {
 	l, _ := startLatchWithOutsider(t)
-	if _, err := l.srv.accounts.Create(t.Context(), "eve@example.com", "Eve", testPassword); err != nil {
+	if _, err := l.srv.Accounts().Create(t.Context(), "eve@example.com", "Eve", testPassword); err != nil {
 		t.Fatal(err)
 	}
 	me := l.browser()
@@ -457,7 +458,7 @@ func TestConnectedAppsAPI(t *testing.T) {
 		t.Fatalf("after removal: %d %v", code, apps)
 	}
 	var removals int
-	l.srv.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM activity WHERE kind = 'consent_removed'`).Scan(&removals)
+	l.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM activity WHERE kind = 'consent_removed'`).Scan(&removals)
 	if removals != 2 {
 		t.Fatalf("%d removals recorded, want 2 (eve's and mine)", removals)
 	}
