@@ -38,11 +38,13 @@ test-short: deps
 deps:
 	@scripts/install-deps.sh
 
-# gofmt, go vet and staticcheck (its default checks; none is turned off).
+# gofmt, go vet, staticcheck (its default checks; none is turned off) and
+# the README's import table (check-structure).
 lint: $(STATICCHECK)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
+	@GO=$(GO) scripts/check-structure.sh
 
 # The README's pictures of the sessions page (docs/sessions.png, and
 # docs/sessions-phone-dark.png at 390 px in the dark), taken again from a real

@@ -3,9 +3,9 @@ package account
 import (
 	"net/http"
 
-	"latch/internal/web"
-	"latch/sessions"
-	"latch/templates"
+	"github.com/latch-idp/latch/internal/web"
+	"github.com/latch-idp/latch/sessions"
+	"github.com/latch-idp/latch/templates"
 )
 
 // account is /account: who is signed in, since when and how.
@@ -30,6 +30,6 @@ func (h *Handler) account(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Pages.Render(w, http.StatusOK, templates.Account.With(templates.AccountPage{
 		Base: h.baseFor(w, r, "Your account", acct), Name: acct.Name, SignedInAt: d.CreatedAt,
-		Methods: sessions.FactorWords(d.AMR), Device: "",
+		Methods: sessions.FactorWords(d.SignInAMR), Device: "",
 	}))
 }

@@ -5,10 +5,10 @@ import (
 	"errors"
 	"net/http"
 
-	"latch/authn"
-	"latch/recovery"
-	"latch/sessions"
-	"latch/templates"
+	"github.com/latch-idp/latch/authn"
+	"github.com/latch-idp/latch/recovery"
+	"github.com/latch-idp/latch/sessions"
+	"github.com/latch-idp/latch/templates"
 )
 
 // Advanced account security: passkey-only sign-in, short sessions, recovery
@@ -78,7 +78,7 @@ func missingCondition(v templates.AdvancedView) string {
 }
 
 func (h *Handler) advancedRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /account/security/advanced/recovery", h.securityForm("recovery_generate"))
+	mux.HandleFunc("POST /account/security/advanced/recovery", h.securityFormWith("recovery_generate", map[string]string{"for": "advanced"}))
 	mux.HandleFunc("POST /account/security/advanced/confirm-key", h.advancedConfirmKey)
 	mux.HandleFunc("POST /account/security/advanced/enroll", h.advancedEnroll)
 	mux.HandleFunc("POST /account/security/advanced/leave", h.securityForm("advanced_leave"))

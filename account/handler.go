@@ -11,11 +11,11 @@ import (
 
 	"github.com/gorilla/securecookie"
 
-	"latch/authn"
-	"latch/internal/web"
-	"latch/recovery"
-	"latch/sessions"
-	"latch/templates"
+	"github.com/latch-idp/latch/authn"
+	"github.com/latch-idp/latch/internal/web"
+	"github.com/latch-idp/latch/recovery"
+	"github.com/latch-idp/latch/sessions"
+	"github.com/latch-idp/latch/templates"
 )
 
 // Handler serves the account pages and the sessions API.
@@ -48,6 +48,10 @@ type Handler struct {
 	// client's device_name, or "".
 	AppName  func(clientID string) string
 	AppAlias func(clientID string) string
+	// Apps tells which clients are apps that are not latch's own and
+	// revokes their tokens, for the connected apps page (apps_page.go);
+	// without it /account/apps and /api/account/apps are not served.
+	Apps ThirdPartyApps
 }
 
 // Routes registers the handler's routes on mux.

@@ -16,10 +16,10 @@ import (
 
 	"github.com/pquerna/otp"
 
-	"latch/authn"
-	"latch/internal/web"
-	"latch/sessions"
-	"latch/templates"
+	"github.com/latch-idp/latch/authn"
+	"github.com/latch-idp/latch/internal/web"
+	"github.com/latch-idp/latch/sessions"
+	"github.com/latch-idp/latch/templates"
 )
 
 func (h *Handler) securityRoutes(mux *http.ServeMux) {
@@ -43,9 +43,12 @@ func (h *Handler) securityRoutes(mux *http.ServeMux) {
 // change can answer with a redirect and a reload never shows it again.
 type reveal struct {
 	RecoveryKeys []string
-	TOTPSecret   string
-	TOTPURL      string
-	TOTPError    string
+	// ForAdvanced says the keys were generated to turn advanced security
+	// on: the box that shows them leads on to typing one back there.
+	ForAdvanced bool
+	TOTPSecret  string
+	TOTPURL     string
+	TOTPError   string
 }
 
 func (h *Handler) setReveal(w http.ResponseWriter, v reveal) error {
@@ -107,6 +110,7 @@ var flashes = map[string]string{
 	"totp_on":         "Authenticator app turned on. You'll be asked for a code after your password.",
 	"totp_removed":    "Authenticator app removed.",
 	"recovery_new":    "New recovery keys generated. Your old keys no longer work.",
+	"recovery_first":  "Recovery keys generated. Save them now: you won't see them again.",
 	"password_set":    "Password saved.",
 	"password_gone":   "Password removed. You sign in with passkeys now.",
 	"confirmed":       "Thanks, that was you.",
@@ -180,7 +184,7 @@ func (h *Handler) securityPage(w http.ResponseWriter, r *http.Request) {
 	}
 	if rv := h.takeReveal(w, r); rv != nil {
 		if len(rv.RecoveryKeys) > 0 {
-			p.NewRecoveryKeys = rv.RecoveryKeys
+			p.NewRecoveryKeys, p.NewRecoveryForAdvanced = rv.RecoveryKeys, rv.ForAdvanced && !p.Advanced.On
 			text := "latch recovery keys for " + acct.Email + "\nEach key works once. Keep them somewhere safe.\n\n" +
 				strings.Join(rv.RecoveryKeys, "\n") + "\n"
 			p.RecoveryDownload = template.URL("data:text/plain;base64," + base64.StdEncoding.EncodeToString([]byte(text)))
@@ -196,12 +200,21 @@ func (h *Handler) securityPage(w http.ResponseWriter, r *http.Request) {
 // signed-in session, the recovery-session limits, then the change itself,
 // after a step-up when the last authentication is too old.
 func (h *Handler) securityForm(action string, fields ...string) http.HandlerFunc {
+	return h.securityFormWith(action, nil, fields...)
+}
+
+// securityFormWith is securityForm for a route that adds fixed params to
+// the change (where the form was: the advanced section's recovery keys).
+func (h *Handler) securityFormWith(action string, fixed map[string]string, fields ...string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		d, acct, ok := h.formSignedIn(w, r)
 		if !ok {
 			return
 		}
 		params := map[string]string{}
+		for k, v := range fixed {
+			params[k] = v
+		}
 		for _, f := range fields {
 			if v := r.PathValue(f); v != "" {
 				params[f] = v
@@ -324,7 +337,8 @@ func (h *Handler) outside(ctx context.Context, w http.ResponseWriter, r *http.Re
 // must show once.
 func (h *Handler) change(ctx context.Context, t *sessions.Tx, r *http.Request, d *sessions.Device, acct *authn.Account, c change) (string, *reveal, error) {
 	detail := map[string]any{}
-	var done string
+	var done string             // the flash's code
+	var kind sessions.EventKind // the history's
 	var rv *reveal
 	switch c.Action {
 	case "passkey_rename":
@@ -341,7 +355,7 @@ func (h *Handler) change(ctx context.Context, t *sessions.Tx, r *http.Request, d
 			return "", nil, err
 		}
 		// The history names the passkey as stored: at most 64 characters.
-		detail["name"], done = truncate(strings.TrimSpace(c.Params["name"]), 64), "passkey_renamed"
+		detail["name"], done, kind = truncate(strings.TrimSpace(c.Params["name"]), 64), "passkey_renamed", sessions.EventPasskeyRenamed
 	case "passkey_remove":
 		id, err := base64.RawURLEncoding.DecodeString(c.Params["id"])
 		if err != nil {
@@ -356,7 +370,7 @@ func (h *Handler) change(ctx context.Context, t *sessions.Tx, r *http.Request, d
 		case err != nil:
 			return "", nil, err
 		}
-		detail["name"], done = name, "passkey_removed"
+		detail["name"], done, kind = name, "passkey_removed", sessions.EventPasskeyRemoved
 		if err := h.Authn.AlertPasskey(ctx, t, r, acct, name, false); err != nil {
 			return "", nil, err
 		}
@@ -364,13 +378,21 @@ func (h *Handler) change(ctx context.Context, t *sessions.Tx, r *http.Request, d
 		if err := h.TOTP.Remove(ctx, t, acct.ID); err != nil {
 			return "", nil, err
 		}
-		done = "totp_removed"
+		done, kind = "totp_removed", sessions.EventTOTPRemoved
 	case "recovery_generate":
+		// A first set replaces nothing, and must not say so.
+		before, err := h.Recovery.StatusTx(ctx, t, acct.ID)
+		if err != nil {
+			return "", nil, err
+		}
 		keys, err := h.Recovery.GenerateTx(ctx, t, acct.ID)
 		if err != nil {
 			return "", nil, err
 		}
-		rv, done = &reveal{RecoveryKeys: keys}, "recovery_new"
+		rv, done, kind = &reveal{RecoveryKeys: keys, ForAdvanced: c.Params["for"] == "advanced"}, "recovery_new", sessions.EventRecoveryGenerated
+		if !before.HasSet {
+			done = "recovery_first"
+		}
 	case "password_set":
 		if err := h.Accounts.SetPasswordHash(ctx, t, acct.ID, c.Params["hash"]); err != nil {
 			return "", nil, err
@@ -381,14 +403,14 @@ func (h *Handler) change(ctx context.Context, t *sessions.Tx, r *http.Request, d
 				return "", nil, err
 			}
 		}
-		done = "password_set"
+		done, kind = "password_set", sessions.EventPasswordSet
 	case "password_remove":
 		if err := h.Accounts.RemovePassword(ctx, t, acct.ID); errors.Is(err, authn.ErrLastCredential) {
 			return "", nil, refusal("last_credential")
 		} else if err != nil {
 			return "", nil, err
 		}
-		done = "password_gone"
+		done, kind = "password_gone", sessions.EventPasswordRemoved
 	case "advanced_leave":
 		// It records and announces itself.
 		return "advanced_off", nil, h.leaveAdvanced(ctx, t, r, d, acct)
@@ -403,8 +425,7 @@ func (h *Handler) change(ctx context.Context, t *sessions.Tx, r *http.Request, d
 		}
 		detail["sessions_ended"] = n
 	}
-	// The change's action is the kind of its event (sessions.EventPasskeyRenamed, ...).
-	if err := h.recordTx(ctx, t, r, acct.ID, sessions.EventKind(c.Action), d.ID, detail); err != nil {
+	if err := h.recordTx(ctx, t, r, acct.ID, kind, d.ID, detail); err != nil {
 		return "", nil, err
 	}
 	return done, rv, nil

@@ -12,10 +12,10 @@ import (
 	"strings"
 	"time"
 
-	"latch/internal/pg"
-	"latch/internal/web"
-	"latch/sessions"
-	"latch/templates"
+	"github.com/latch-idp/latch/internal/pg"
+	"github.com/latch-idp/latch/internal/web"
+	"github.com/latch-idp/latch/sessions"
+	"github.com/latch-idp/latch/templates"
 )
 
 // BearerChecker lets first-party apps call the JSON API with an access
@@ -37,13 +37,19 @@ func (h *Handler) sessionsRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /account/sessions/{id}/apps/{app}/end", h.endApp)
 	mux.HandleFunc("POST /account/sessions/{id}/not-me", h.notMe)
 	mux.HandleFunc("POST /account/sessions/{id}/untrust", h.untrust)
+	mux.HandleFunc("POST /account/sessions/{id}/rename", h.rename)
+	mux.HandleFunc("GET /account/sessions/{id}/reported", h.reported)
 	mux.HandleFunc("POST /account/sessions/end", h.endSelected)
 	mux.HandleFunc("POST /account/sessions/end-others", h.endAllOthers)
 	mux.HandleFunc("GET /account/activity", h.activity)
 	mux.HandleFunc("GET /api/account/sessions", h.apiList)
 	mux.HandleFunc("POST /api/account/sessions/{id}/end", h.apiEnd)
+	mux.HandleFunc("POST /api/account/sessions/{id}/rename", h.apiRename)
 	mux.HandleFunc("POST /api/account/sessions/{id}/apps/{app}/end", h.apiEndApp)
 	mux.HandleFunc("POST /api/account/sessions/end", h.apiEndMany)
+	if h.Apps != nil {
+		h.appsRoutes(mux)
+	}
 }
 
 // current returns the browser's live session, or sends it to sign in when
@@ -90,8 +96,12 @@ var reasons = map[sessions.EndReason]string{
 	sessions.ReasonTokenReuse:     "Ended after a stolen token was detected",
 	sessions.ReasonAdministrator:  "Ended by an administrator",
 	sessions.ReasonPassword:       "Signed out when the password changed",
+	sessions.ReasonAccessRemoved:  "Signed out when its access was removed",
 }
 
+// deviceName is latch's name for a device session, and its kind: the
+// User-Agent's name, or the device_name of the native or CLI app that is
+// all it holds. The name the person gave it is not this (see named).
 func (h *Handler) deviceName(d sessions.DeviceRecord) (string, string) {
 	// A CLI or native sign-in was named when it was approved, after the
 	// app and the device it runs on.
@@ -132,25 +142,6 @@ func placeOrUnknown(p string) string {
 	return p
 }
 
-// flashes are the page's answers to its own forms, by the code in ?done=.
-func flash(code string, n string) string {
-	switch code {
-	case "ended":
-		count, err := strconv.Atoi(n)
-		if err != nil || count <= 1 {
-			return "Session ended. It is signed out everywhere."
-		}
-		return fmt.Sprintf("Signed out of %d sessions.", count)
-	case "app":
-		return "Signed out of that app on that device."
-	case "others":
-		return "Signed out of all other sessions."
-	case "untrusted":
-		return "That device is no longer trusted. It will ask for your second factor again."
-	}
-	return ""
-}
-
 func (h *Handler) sessionsPage(w http.ResponseWriter, r *http.Request) {
 	web.NoStore(w)
 	d, ok := h.current(w, r)
@@ -177,25 +168,21 @@ func (h *Handler) sessionsPage(w http.ResponseWriter, r *http.Request) {
 		h.failSessions(w, r, err)
 		return
 	}
-	p := templates.SessionsPage{Base: base, Name: name, Flash: flash(r.URL.Query().Get("done"), r.URL.Query().Get("n")), Total: total}
+	p := templates.SessionsPage{Base: base, Name: name, Total: total}
+	if n := h.takeNote(w, r); n != nil {
+		if err := h.noteWords(ctx, d, *n, &p); err != nil {
+			h.failSessions(w, r, err)
+			return
+		}
+	}
 	if pageNo*sessions.DevicePageSize < total {
 		p.NextPage = fmt.Sprintf("/account/sessions?page=%d", pageNo+1)
 	}
 	if pageNo > 1 {
 		p.PrevPage = fmt.Sprintf("/account/sessions?page=%d", pageNo-1)
 	}
-	if r.URL.Query().Get("error") == "gone" {
-		p.Error = "That session had already ended."
-	}
 	for _, rec := range devices {
-		dn, kind := h.deviceName(rec)
-		v := templates.DeviceView{ID: rec.ID, Name: dn, Kind: kind, SessionKind: sessionKind(rec.SessionKind), ApprovedOn: rec.ApprovedOn,
-			Location:   placeOrUnknown(rec.Place),
-			SignedInAt: rec.SignedInAt, LastActiveAt: rec.LastActiveAt, Method: sessions.MethodOf(rec.AMR).Title(),
-			Trusted: rec.Trusted, Current: rec.ID == d.ID}
-		for _, a := range rec.Apps {
-			v.Apps = append(v.Apps, templates.AppView{ID: a.ID, Name: h.AppName(a.ClientID), SignedInAt: a.SignedInAt, LastActiveAt: a.LastActiveAt})
-		}
+		v := h.deviceView(rec, d.ID)
 		if v.Current {
 			p.Devices = append([]templates.DeviceView{v}, p.Devices...)
 		} else {
@@ -203,19 +190,43 @@ func (h *Handler) sessionsPage(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	for _, e := range ended {
-		v := templates.EndedView{Name: e.Name, Kind: e.Kind, Location: placeOrUnknown(e.Place), EndedAt: e.EndedAt, Reason: reasons[e.Reason]}
-		if v.Name == "" {
-			v.Name, v.Kind = "Unknown device", "unknown"
-		}
-		if v.Reason == "" {
-			v.Reason = "Ended"
-		}
-		for _, a := range e.Apps {
-			v.Apps = append(v.Apps, templates.EndedAppView{Name: h.AppName(a.ClientID), Delivery: a.Delivery})
-		}
-		p.Ended = append(p.Ended, v)
+		p.Ended = append(p.Ended, h.endedView(e))
 	}
 	h.Pages.Render(w, http.StatusOK, templates.Sessions.With(p))
+}
+
+// deviceView is a live device session as the page shows it; current is
+// this browser's session.
+func (h *Handler) deviceView(rec sessions.DeviceRecord, current string) templates.DeviceView {
+	detected, kind := h.deviceName(rec)
+	v := templates.DeviceView{ID: rec.ID, Name: detected, CustomName: rec.CustomName, Kind: kind,
+		SessionKind: sessionKind(rec.SessionKind), ApprovedOn: rec.ApprovedOn, Location: placeOrUnknown(rec.Place),
+		SignedInAt: rec.SignedInAt, LastActiveAt: rec.LastActiveAt, Method: sessions.MethodOf(rec.SignInAMR).Title(),
+		Trusted: rec.Trusted, Current: rec.ID == current}
+	if rec.CustomName != "" {
+		v.Name, v.Detected = rec.CustomName, detected
+	}
+	// A later confirmation is shown beside the sign-in, never instead.
+	if phrase := sessions.MethodOf(rec.AMR).Phrase(); phrase != "" && rec.AuthTime.After(rec.SignedInAt) {
+		v.ConfirmedWith, v.ConfirmedAt = phrase, rec.AuthTime
+	}
+	for _, a := range rec.Apps {
+		v.Apps = append(v.Apps, templates.AppView{ID: a.ID, Name: h.AppName(a.ClientID), SignedInAt: a.SignedInAt, LastActiveAt: a.LastActiveAt})
+	}
+	return v
+}
+
+// endedView is a recently ended session as the page shows it.
+func (h *Handler) endedView(e sessions.EndedRecord) templates.EndedView {
+	v := templates.EndedView{Name: named(e.CustomName, e.Name), Kind: e.Kind, Location: placeOrUnknown(e.Place),
+		EndedAt: e.EndedAt, Reason: endReason(e.Reason, e.EndedBy)}
+	if e.Name == "" {
+		v.Kind = "unknown"
+	}
+	for _, a := range e.Apps {
+		v.Apps = append(v.Apps, templates.EndedAppView{Name: h.AppName(a.ClientID), Delivery: a.Delivery, NextTry: a.NextTry, Attempts: a.Attempts})
+	}
+	return v
 }
 
 // failSessions answers a request of the sessions or activity page that
@@ -273,11 +284,13 @@ func reasonFrom(d *sessions.Device, why sessions.EndReason) func(string) session
 	}
 }
 
-// afterEnd answers a page form that ended sessions: back to the page, or to
-// the signed-out page when this browser's own session ended.
-func (h *Handler) afterEnd(w http.ResponseWriter, r *http.Request, d *sessions.Device, ids []string, err error, done string) {
+// afterEnd answers a page form that ended sessions: back to where it came
+// from (the sessions page, or the checklist after a report), with a note
+// naming what ended, or to the signed-out page when this browser's own
+// session ended.
+func (h *Handler) afterEnd(w http.ResponseWriter, r *http.Request, d *sessions.Device, ids []string, err error) {
 	if errors.Is(err, sessions.ErrNotYours) {
-		http.Redirect(w, r, "/account/sessions?error=gone", http.StatusSeeOther)
+		h.backWith(w, r, note{Code: noteGone})
 		return
 	}
 	if err != nil {
@@ -289,7 +302,11 @@ func (h *Handler) afterEnd(w http.ResponseWriter, r *http.Request, d *sessions.D
 		http.Redirect(w, r, "/logged-out", http.StatusSeeOther)
 		return
 	}
-	http.Redirect(w, r, fmt.Sprintf("/account/sessions?done=%s&n=%d", done, len(uniq(ids))), http.StatusSeeOther)
+	if len(ids) == 0 {
+		h.backWith(w, r, note{Code: noteNoneLeft})
+		return
+	}
+	h.backWith(w, r, endedNote(uniq(ids)))
 }
 
 func (h *Handler) endOne(w http.ResponseWriter, r *http.Request) {
@@ -300,32 +317,52 @@ func (h *Handler) endOne(w http.ResponseWriter, r *http.Request) {
 	ids := []string{r.PathValue("id")}
 	// From here the person has decided: hanging up does not undo it.
 	ctx := context.WithoutCancel(r.Context())
-	h.afterEnd(w, r, d, ids, h.Sessions.EndOwned(ctx, d.AccountID, ids, reasonFrom(d, "")), "ended")
+	h.afterEnd(w, r, d, ids, h.Sessions.EndOwned(ctx, d.AccountID, d.ID, ids, reasonFrom(d, "")))
 }
 
+// endSelected ends the ticked sessions once the person has confirmed,
+// in the page's dialog or, without script, on the confirmation page this
+// answers first.
 func (h *Handler) endSelected(w http.ResponseWriter, r *http.Request) {
 	d, ok := h.form(w, r)
 	if !ok {
 		return
 	}
-	ids := r.PostForm["ids"]
+	ids := uniq(r.PostForm["ids"])
 	if len(ids) == 0 {
-		http.Redirect(w, r, "/account/sessions", http.StatusSeeOther)
+		h.backWith(w, r, note{Code: noteNoneTicked})
+		return
+	}
+	if r.PostFormValue("confirm") != "1" {
+		h.confirmEnd(w, r, d, ids)
 		return
 	}
 	ctx := context.WithoutCancel(r.Context())
-	h.afterEnd(w, r, d, ids, h.Sessions.EndOwned(ctx, d.AccountID, ids, reasonFrom(d, "")), "ended")
+	h.afterEnd(w, r, d, ids, h.Sessions.EndOwned(ctx, d.AccountID, d.ID, ids, reasonFrom(d, "")))
 }
 
+// endAllOthers signs out of every session but this one, once confirmed.
 func (h *Handler) endAllOthers(w http.ResponseWriter, r *http.Request) {
 	d, ok := h.form(w, r)
 	if !ok {
 		return
 	}
+	if r.PostFormValue("confirm") != "1" {
+		h.confirmEnd(w, r, d, nil)
+		return
+	}
 	// Whatever is live at this moment ends; a session that ended meanwhile
-	// (its owner signed out, the sweep expired it) is simply not among them.
-	_, err := h.Sessions.EndAll(context.WithoutCancel(r.Context()), d.AccountID, d.ID, sessions.ReasonEndedElsewhere)
-	h.afterEnd(w, r, d, nil, err, "others")
+	// (its owner signed out, the sweep expired it) is simply not among them,
+	// and one that signed in since the confirmation is.
+	ctx := context.WithoutCancel(r.Context())
+	var ended []string
+	err := h.Sessions.Transact(ctx, func(t *sessions.Tx) error {
+		var err error
+		ended, err = h.Sessions.EndAllTx(ctx, t, d.AccountID, d.ID, sessions.ReasonEndedElsewhere)
+		t.Forget(ended...)
+		return err
+	})
+	h.afterEnd(w, r, d, ended, err)
 }
 
 func (h *Handler) endApp(w http.ResponseWriter, r *http.Request) {
@@ -337,21 +374,44 @@ func (h *Handler) endApp(w http.ResponseWriter, r *http.Request) {
 	if r.PathValue("id") == d.ID {
 		reason = sessions.ReasonSignedOut
 	}
-	err := h.Sessions.EndOwnedApp(context.WithoutCancel(r.Context()), d.AccountID, r.PathValue("id"), r.PathValue("app"), reason)
+	client, err := h.Sessions.EndOwnedApp(context.WithoutCancel(r.Context()), d.AccountID, d.ID, r.PathValue("id"), r.PathValue("app"), reason)
 	if errors.Is(err, sessions.ErrNotYours) {
-		http.Redirect(w, r, "/account/sessions?error=gone", http.StatusSeeOther)
+		h.backWith(w, r, note{Code: noteGone})
 		return
 	}
 	if err != nil {
 		h.failSessions(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/account/sessions?done=app", http.StatusSeeOther)
+	h.backWith(w, r, note{Code: noteApp, IDs: []string{r.PathValue("id")}, Client: client})
+}
+
+// rename gives a device session the name the person typed, or takes it
+// away when the field is empty.
+func (h *Handler) rename(w http.ResponseWriter, r *http.Request) {
+	d, ok := h.form(w, r)
+	if !ok {
+		return
+	}
+	id := r.PathValue("id")
+	name, err := h.Sessions.Rename(context.WithoutCancel(r.Context()), d.AccountID, d.ID, id, r.PostFormValue("name"))
+	switch {
+	case errors.Is(err, sessions.ErrNotYours):
+		h.backWith(w, r, note{Code: noteGone})
+	case errors.Is(err, sessions.ErrCustomName):
+		h.backWith(w, r, note{Code: noteNameRefused})
+	case err != nil:
+		h.failSessions(w, r, err)
+	case name == "":
+		h.backWith(w, r, note{Code: noteNameCleared, IDs: []string{id}})
+	default:
+		h.backWith(w, r, note{Code: noteRenamed, IDs: []string{id}})
+	}
 }
 
 // notMe ends a session the person does not recognise and records the
-// report, in one transaction, then leads to the security page to change
-// credentials.
+// report, in one transaction (the device's trusted mark goes with it),
+// then leads to the checklist of what else to do.
 func (h *Handler) notMe(w http.ResponseWriter, r *http.Request) {
 	d, ok := h.form(w, r)
 	if !ok {
@@ -364,14 +424,14 @@ func (h *Handler) notMe(w http.ResponseWriter, r *http.Request) {
 	}
 	err := h.Sessions.ReportNotMe(context.WithoutCancel(r.Context()), d.AccountID, d.ID, id)
 	if errors.Is(err, sessions.ErrNotYours) {
-		http.Redirect(w, r, "/account/sessions?error=gone", http.StatusSeeOther)
+		h.backWith(w, r, note{Code: noteGone})
 		return
 	}
 	if err != nil {
 		h.failSessions(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/account/security?done=not_me", http.StatusSeeOther)
+	http.Redirect(w, r, "/account/sessions/"+id+"/reported", http.StatusSeeOther)
 }
 
 // untrust stops trusting the device a session signed in from and records
@@ -386,7 +446,7 @@ func (h *Handler) untrust(w http.ResponseWriter, r *http.Request) {
 		h.failSessions(w, r, err)
 		return
 	}
-	http.Redirect(w, r, "/account/sessions?done=untrusted", http.StatusSeeOther)
+	h.backWith(w, r, note{Code: noteUntrusted, IDs: []string{r.PathValue("id")}})
 }
 
 // --- JSON API -------------------------------------------------------------
@@ -456,11 +516,15 @@ func apiJSON(w http.ResponseWriter, v any) {
 	_ = json.NewEncoder(w).Encode(v) // see writeJSON
 }
 
-// APISession is one device session in the JSON API.
+// APISession is one device session in the JSON API. Device is latch's
+// name for it; Name is the one the person gave it, if any. Method is how
+// the session was created; ConfirmedWith and ConfirmedAt the latest
+// confirmation since, if any.
 type APISession struct {
 	ID      string `json:"id"`
 	Current bool   `json:"current"`
 	Device  string `json:"device"`
+	Name    string `json:"name,omitempty"`
 	// Kind is the kind of sign-in: "browser", "cli" (a command-line tool
 	// signed in with the device grant) or "native" (a desktop or mobile
 	// app). DeviceKind is the kind of device, for an icon: "desktop",
@@ -468,14 +532,16 @@ type APISession struct {
 	Kind       string `json:"kind"`
 	DeviceKind string `json:"device_kind"`
 	// ApprovedOn is the device a CLI or native sign-in was approved on.
-	ApprovedOn   string    `json:"approved_on,omitempty"`
-	Location     string    `json:"location"`
-	IP           string    `json:"ip,omitempty"`
-	SignedInAt   time.Time `json:"signed_in_at"`
-	LastActiveAt time.Time `json:"last_active_at"`
-	Method       string    `json:"method"`
-	Trusted      bool      `json:"trusted"`
-	Apps         []APIApp  `json:"apps"`
+	ApprovedOn    string     `json:"approved_on,omitempty"`
+	Location      string     `json:"location"`
+	IP            string     `json:"ip,omitempty"`
+	SignedInAt    time.Time  `json:"signed_in_at"`
+	LastActiveAt  time.Time  `json:"last_active_at"`
+	Method        string     `json:"method"`
+	ConfirmedWith string     `json:"confirmed_with,omitempty"`
+	ConfirmedAt   *time.Time `json:"confirmed_at,omitempty"`
+	Trusted       bool       `json:"trusted"`
+	Apps          []APIApp   `json:"apps"`
 }
 
 // APIApp is one app session in the JSON API.
@@ -500,9 +566,13 @@ func (h *Handler) apiList(w http.ResponseWriter, r *http.Request) {
 	out := []APISession{}
 	for _, d := range devices {
 		name, kind := h.deviceName(d)
-		s := APISession{ID: d.ID, Current: d.ID == self, Device: name, Kind: sessionKind(d.SessionKind), DeviceKind: kind,
+		s := APISession{ID: d.ID, Current: d.ID == self, Device: name, Name: d.CustomName, Kind: sessionKind(d.SessionKind), DeviceKind: kind,
 			ApprovedOn: d.ApprovedOn, Location: placeOrUnknown(d.Place),
-			SignedInAt: d.SignedInAt, LastActiveAt: d.LastActiveAt, Method: sessions.MethodOf(d.AMR).Title(), Trusted: d.Trusted, Apps: []APIApp{}}
+			SignedInAt: d.SignedInAt, LastActiveAt: d.LastActiveAt, Method: sessions.MethodOf(d.SignInAMR).Title(), Trusted: d.Trusted, Apps: []APIApp{}}
+		if d.AuthTime.After(d.SignedInAt) {
+			at := d.AuthTime
+			s.ConfirmedWith, s.ConfirmedAt = sessions.MethodOf(d.AMR).Title(), &at
+		}
 		if d.IP.IsValid() {
 			s.IP = d.IP.String()
 		}
@@ -544,7 +614,35 @@ func (h *Handler) apiEnd(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ids := []string{r.PathValue("id")}
-	h.apiEnded(w, r, 1, h.Sessions.EndOwned(context.WithoutCancel(r.Context()), acct, ids, apiReason(self)))
+	h.apiEnded(w, r, 1, h.Sessions.EndOwned(context.WithoutCancel(r.Context()), acct, self, ids, apiReason(self)))
+}
+
+// apiRename names a device session: {"name": "Work laptop"}, or "" to take
+// the name away. It answers with the name as stored.
+func (h *Handler) apiRename(w http.ResponseWriter, r *http.Request) {
+	acct, self, ok := h.apiCaller(w, r, true)
+	if !ok {
+		return
+	}
+	var in struct {
+		Name *string `json:"name"`
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+	if err != nil || json.Unmarshal(body, &in) != nil || in.Name == nil {
+		apiError(w, http.StatusBadRequest, "invalid_request", `send {"name": "..."}`)
+		return
+	}
+	name, err := h.Sessions.Rename(context.WithoutCancel(r.Context()), acct, self, r.PathValue("id"), *in.Name)
+	switch {
+	case errors.Is(err, sessions.ErrNotYours):
+		apiError(w, http.StatusNotFound, "not_found", "no such session")
+	case errors.Is(err, sessions.ErrCustomName):
+		apiError(w, http.StatusBadRequest, "invalid_name", "a device name is at most 64 characters of text")
+	case err != nil:
+		h.apiFail(w, r, err)
+	default:
+		apiJSON(w, map[string]string{"id": r.PathValue("id"), "name": name})
+	}
 }
 
 func (h *Handler) apiEndApp(w http.ResponseWriter, r *http.Request) {
@@ -556,7 +654,8 @@ func (h *Handler) apiEndApp(w http.ResponseWriter, r *http.Request) {
 	if r.PathValue("id") == self {
 		reason = sessions.ReasonSignedOut
 	}
-	h.apiEnded(w, r, 1, h.Sessions.EndOwnedApp(context.WithoutCancel(r.Context()), acct, r.PathValue("id"), r.PathValue("app"), reason))
+	_, err := h.Sessions.EndOwnedApp(context.WithoutCancel(r.Context()), acct, self, r.PathValue("id"), r.PathValue("app"), reason)
+	h.apiEnded(w, r, 1, err)
 }
 
 func (h *Handler) apiEndMany(w http.ResponseWriter, r *http.Request) {
@@ -579,5 +678,5 @@ func (h *Handler) apiEndMany(w http.ResponseWriter, r *http.Request) {
 		h.apiEnded(w, r, n, err)
 		return
 	}
-	h.apiEnded(w, r, len(uniq(in.IDs)), h.Sessions.EndOwned(ctx, acct, in.IDs, apiReason(self)))
+	h.apiEnded(w, r, len(uniq(in.IDs)), h.Sessions.EndOwned(ctx, acct, self, in.IDs, apiReason(self)))
 }

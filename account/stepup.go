@@ -10,11 +10,11 @@ import (
 	"slices"
 	"strings"
 
-	"latch/authn"
-	"latch/internal/pg"
-	"latch/internal/web"
-	"latch/sessions"
-	"latch/templates"
+	"github.com/latch-idp/latch/authn"
+	"github.com/latch-idp/latch/internal/pg"
+	"github.com/latch-idp/latch/internal/web"
+	"github.com/latch-idp/latch/sessions"
+	"github.com/latch-idp/latch/templates"
 )
 
 // fresh reports whether the session's last authentication is recent enough
@@ -101,37 +101,39 @@ func (h *Handler) takePending(ctx context.Context, q pg.Querier, d *sessions.Dev
 // that says what waits for the step-up.
 func (h *Handler) describeChange(ctx context.Context, d *sessions.Device, id string) (string, string) {
 	if !sessions.IsID(id) {
-		return "", "Confirm it's you to continue."
+		return "", changeSentence("")
 	}
 	action, err := h.Changes.Action(ctx, d.ID, id)
 	if err != nil {
-		return "", "Confirm it's you to continue."
+		return "", changeSentence("")
 	}
 	return action, changeSentence(action)
 }
 
+// changeSentence says, under the step-up page's heading ("Confirm it's
+// you"), what waits for it and why, without saying the heading again.
 func changeSentence(action string) string {
 	switch action {
 	case "passkey_rename":
-		return "Confirm it's you to rename a passkey."
+		return "To rename a passkey, latch needs a recent sign-in."
 	case "passkey_remove":
-		return "Confirm it's you to remove a passkey."
+		return "To remove a passkey, latch needs a recent sign-in."
 	case "passkey_reinstate":
-		return "Confirm it's you with another way to sign in, not that passkey, to keep a suspended passkey."
+		return "To keep a suspended passkey, sign in again with another way, not that passkey."
 	case "totp_begin":
-		return "Confirm it's you to set up an authenticator app."
+		return "To set up an authenticator app, latch needs a recent sign-in."
 	case "totp_remove":
-		return "Confirm it's you to remove your authenticator app."
+		return "To remove your authenticator app, latch needs a recent sign-in."
 	case "recovery_generate":
-		return "Confirm it's you to generate new recovery keys."
+		return "To generate new recovery keys, latch needs a recent sign-in."
 	case "password_set":
-		return "Confirm it's you to change your password."
+		return "To change your password, latch needs a recent sign-in."
 	case "password_remove":
-		return "Confirm it's you to remove your password."
+		return "To remove your password, latch needs a recent sign-in."
 	case "advanced_leave":
-		return "Confirm it's you with a passkey to turn off advanced security."
+		return "To turn off advanced security, latch needs a recent sign-in with a passkey."
 	}
-	return "Confirm it's you to continue."
+	return "This change needs a recent sign-in."
 }
 
 func (h *Handler) stepUpRoutes(mux *http.ServeMux) {

@@ -8,11 +8,11 @@ import (
 	"net/url"
 	"time"
 
-	"latch/internal/notify"
-	"latch/internal/pg"
-	"latch/internal/web"
-	"latch/sessions"
-	"latch/templates"
+	"github.com/latch-idp/latch/internal/notify"
+	"github.com/latch-idp/latch/internal/pg"
+	"github.com/latch-idp/latch/internal/web"
+	"github.com/latch-idp/latch/sessions"
+	"github.com/latch-idp/latch/templates"
 )
 
 // /device is where a person signs in a command-line or desktop app that
@@ -216,7 +216,7 @@ func (h *Handler) showDevice(w http.ResponseWriter, r *http.Request, acct *Accou
 	here := h.ClientIP.Addr(r)
 	fromPlace, herePlace := h.Sessions.Locator.Locate(req.IP), h.Sessions.Locator.Locate(here)
 	view := &templates.DeviceRequestView{
-		UserCode: req.UserCode, AppName: req.AppName, Permissions: ScopeWords(req.Scopes),
+		UserCode: req.UserCode, AppName: req.AppName, Permissions: Permissions(req.Scopes),
 		FromPlace: fromPlace.String(), FromName: req.DeviceName, HerePlace: herePlace.String(),
 		PlacesDiffer: placesDiffer(req.IP, here, fromPlace, herePlace),
 		StepUp:       acct.Advanced(), ExpiresAt: req.ExpiresAt,

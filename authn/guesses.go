@@ -7,8 +7,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"latch/internal/notify"
-	"latch/internal/web"
+	"github.com/latch-idp/latch/internal/notify"
+	"github.com/latch-idp/latch/internal/web"
 )
 
 // What the sign-in pages tell the Throttle about a guess, and what the

@@ -16,8 +16,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"latch/internal/pg"
-	"latch/internal/web"
+	"github.com/latch-idp/latch/internal/pg"
+	"github.com/latch-idp/latch/internal/web"
 )
 
 // ChallengeLifetime is how long a WebAuthn ceremony may take
@@ -127,6 +127,17 @@ func (p *Passkeys) user(ctx context.Context, accountID string) (*waUser, error) 
 		u.creds = append(u.creds, pk.Credential)
 	}
 	return u, nil
+}
+
+// UserHandle returns the account's WebAuthn user handle, the random id an
+// authenticator stores with the account's passkeys, giving the account one
+// on first use.
+func (p *Passkeys) UserHandle(ctx context.Context, accountID string) ([]byte, error) {
+	u, err := p.user(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	return u.id, nil
 }
 
 // userByHandle finds the account of a discoverable credential's user handle.

@@ -12,11 +12,11 @@ import (
 
 	"github.com/gorilla/securecookie"
 
-	"latch/internal/pg"
-	"latch/internal/web"
-	"latch/recovery"
-	"latch/sessions"
-	"latch/templates"
+	"github.com/latch-idp/latch/internal/pg"
+	"github.com/latch-idp/latch/internal/web"
+	"github.com/latch-idp/latch/recovery"
+	"github.com/latch-idp/latch/sessions"
+	"github.com/latch-idp/latch/templates"
 )
 
 // AuthRequest is what the sign-in page needs to know of a pending OIDC

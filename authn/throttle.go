@@ -8,7 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"latch/sessions"
+	"github.com/latch-idp/latch/sessions"
 )
 
 // Throttle limits guessing per account (NIST SP 800-63B §5.2.2): after

@@ -19,10 +19,10 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
-	"latch/authn"
-	"latch/internal/seal"
-	"latch/internal/web"
-	"latch/sessions"
+	"github.com/latch-idp/latch/authn"
+	"github.com/latch-idp/latch/internal/seal"
+	"github.com/latch-idp/latch/internal/web"
+	"github.com/latch-idp/latch/sessions"
 )
 
 // Config is what the provider is built from.
@@ -32,7 +32,8 @@ type Config struct {
 	Clients   []*Client
 	MasterKey *seal.MasterKey
 	Sessions  *sessions.Store
-	// Accounts gives an ID token's claims; nil reads them from DB.
+	// Accounts gives an ID token's claims and keeps the consents of apps
+	// that are not latch's own; nil reads them from DB.
 	Accounts *authn.Accounts
 	Cookies  *web.Cookies
 	Metrics  *web.Metrics

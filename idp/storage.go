@@ -19,9 +19,9 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
-	"latch/authn"
-	"latch/internal/pg"
-	"latch/sessions"
+	"github.com/latch-idp/latch/authn"
+	"github.com/latch-idp/latch/internal/pg"
+	"github.com/latch-idp/latch/sessions"
 )
 
 // Lifetimes of what the provider issues (docs/design.md §Policies P8).
@@ -38,7 +38,8 @@ type Storage struct {
 	Keys     *Keys
 	Sessions *sessions.Store
 	// Accounts gives the claims of an ID token whose grant did not read
-	// them already.
+	// them already, and keeps the consents of apps that are not latch's
+	// own, which a code exchange of such an app must still hold.
 	Accounts *authn.Accounts
 	Logger   *slog.Logger
 	Now      func() time.Time
@@ -344,6 +345,9 @@ func (s *Storage) issue(ctx context.Context, req op.TokenRequest, currentRefresh
 		if err != nil {
 			return err
 		}
+		if err := s.holdConsent(ctx, tx, r); err != nil {
+			return err
+		}
 		appSessionID, err := s.Sessions.AppSession(ctx, tx, d.ID, d.AccountID, r.clientID)
 		if err != nil {
 			return err
@@ -375,6 +379,8 @@ func (s *Storage) issue(ctx context.Context, req op.TokenRequest, currentRefresh
 		return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("code already used")
 	case errors.Is(err, sessions.ErrNotFound):
 		return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("the session has ended")
+	case errors.Is(err, errNoConsent):
+		return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("the person removed this app's access")
 	}
 	return "", "", time.Time{}, fmt.Errorf("issue tokens: %w", err)
 }
@@ -809,6 +815,15 @@ func (s *Storage) KeySet(ctx context.Context) ([]op.Key, error) {
 
 // Health reports whether the database answers.
 func (s *Storage) Health(ctx context.Context) error { return s.DB.Ping(ctx) }
+
+// StoredRequests returns how many authorization requests are stored:
+// waiting for a sign-in, or for their code's exchange, until Sweep
+// deletes them.
+func (s *Storage) StoredRequests(ctx context.Context) (int, error) {
+	var n int
+	err := s.DB.QueryRow(ctx, `SELECT count(*) FROM auth_requests`).Scan(&n)
+	return n, err
+}
 
 // Sweep deletes what of idp's own no longer matters: answered or
 // abandoned authorization requests and tokens past their expiry. (Every

@@ -59,6 +59,17 @@ func Pending(ctx context.Context, pool *pgxpool.Pool) (bool, error) {
 	return pending, nil
 }
 
+// ForgetApplied deletes goose's record of the applied migrations and keeps
+// the schema, so that Pending reports true: what a database looks like to
+// a replica whose migrations were not applied. Tests of the readiness
+// probe use it; latch never calls it.
+func ForgetApplied(ctx context.Context, pool *pgxpool.Pool) error {
+	if _, err := pool.Exec(ctx, "DELETE FROM "+goose.DefaultTablename+" WHERE version_id > 0"); err != nil {
+		return fmt.Errorf("forget applied migrations: %w", err)
+	}
+	return nil
+}
+
 // provider returns a goose provider over the embedded migrations and a
 // database/sql view of pool for it; closing that view leaves pool open.
 func provider(pool *pgxpool.Pool) (*goose.Provider, *sql.DB, error) {

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"unicode"
 
-	"latch/internal/pg"
+	"github.com/latch-idp/latch/internal/pg"
 )
 
 // Command-line and desktop sign-ins (the device authorization grant) are

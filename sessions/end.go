@@ -8,7 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"latch/internal/pg"
+	"github.com/latch-idp/latch/internal/pg"
 )
 
 // Notification channels. Every replica listens to ChannelEnded to drop from
@@ -77,15 +77,27 @@ func (s *Store) OnForget(f func(payload string)) { s.forgetters = append(s.forge
 // separate revocation: every token check joins to its app and device
 // session, so they stop working the moment this commits.
 func (s *Store) EndTx(ctx context.Context, q pg.Querier, id string, reason EndReason) error {
+	return s.EndByTx(ctx, q, id, reason, "")
+}
+
+// EndByTx is EndTx for a session the person ended from another of their
+// device sessions, by: the history and the recently ended list name it
+// ("Ended from Chrome on macOS"). by may be "" or id itself (signing out
+// here), which names nothing.
+func (s *Store) EndByTx(ctx context.Context, q pg.Querier, id string, reason EndReason, by string) error {
 	if !IsID(id) {
 		return ErrNotFound
+	}
+	var byArg any
+	if IsID(by) && by != id {
+		byArg = by
 	}
 	now := s.Now().UTC()
 	var accountID string
 	var trustedID *string
 	err := q.QueryRow(ctx, `
-		UPDATE device_sessions SET ended_at = $2, end_reason = $3
-		WHERE id = $1 AND ended_at IS NULL RETURNING account_id, trusted_device_id`, id, now, reason).Scan(&accountID, &trustedID)
+		UPDATE device_sessions SET ended_at = $2, end_reason = $3, ended_by = $4
+		WHERE id = $1 AND ended_at IS NULL RETURNING account_id, trusted_device_id`, id, now, reason, byArg).Scan(&accountID, &trustedID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ErrNotFound
 	}
@@ -120,8 +132,12 @@ func (s *Store) EndTx(ctx context.Context, q pg.Querier, id string, reason EndRe
 		}
 		jobs = jobs || wrote
 	}
+	detail := map[string]any{"reason": string(reason)}
+	if byArg != nil {
+		detail["by"] = by
+	}
 	if err := Record(ctx, q, Event{AccountID: accountID, At: now, Kind: EventSessionEnded, DeviceSessionID: id,
-		Detail: map[string]any{"reason": string(reason)}}); err != nil {
+		Detail: detail}); err != nil {
 		return err
 	}
 	return s.notify(ctx, q, id, jobs)
@@ -159,16 +175,21 @@ func (s *Store) logoutJob(ctx context.Context, q pg.Querier, appID, deviceID, ac
 
 // EndApp ends one app session and only it, with its back-channel logout.
 func (s *Store) EndApp(ctx context.Context, appSessionID string, reason EndReason) error {
-	err := pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error { return s.endApp(ctx, tx, appSessionID, reason) })
+	err := pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
+		_, err := s.endApp(ctx, tx, appSessionID, reason, "")
+		return err
+	})
 	if err == nil {
 		s.Forget("app:" + appSessionID)
 	}
 	return err
 }
 
-func (s *Store) endApp(ctx context.Context, q pg.Querier, appSessionID string, reason EndReason) error {
+// endApp ends one app session inside q and returns its client. by is the
+// device session the person did it from, or "".
+func (s *Store) endApp(ctx context.Context, q pg.Querier, appSessionID string, reason EndReason, by string) (string, error) {
 	if !IsID(appSessionID) {
-		return ErrNotFound
+		return "", ErrNotFound
 	}
 	now := s.Now().UTC()
 	var deviceID, accountID, clientID string
@@ -176,27 +197,31 @@ func (s *Store) endApp(ctx context.Context, q pg.Querier, appSessionID string, r
 		WHERE id = $1 AND ended_at IS NULL RETURNING device_session_id, account_id, client_id`,
 		appSessionID, now, reason).Scan(&deviceID, &accountID, &clientID)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return ErrNotFound
+		return "", ErrNotFound
 	}
 	if err != nil {
-		return fmt.Errorf("sessions: end app: %w", err)
+		return "", fmt.Errorf("sessions: end app: %w", err)
 	}
 	wrote, err := s.logoutJob(ctx, q, appSessionID, deviceID, accountID, clientID, now)
 	if err != nil {
-		return err
+		return "", err
+	}
+	detail := map[string]any{"reason": string(reason), "client_id": clientID}
+	if IsID(by) && by != deviceID {
+		detail["by"] = by
 	}
 	if err := Record(ctx, q, Event{AccountID: accountID, At: now, Kind: EventAppSessionEnded, DeviceSessionID: deviceID,
-		Detail: map[string]any{"reason": string(reason), "client_id": clientID}}); err != nil {
-		return err
+		Detail: detail}); err != nil {
+		return "", err
 	}
 	// Every replica drops what it cached of this app session's tokens.
 	if _, err := q.Exec(ctx, `SELECT pg_notify($1, $2)`, ChannelEnded, "app:"+appSessionID); err != nil {
-		return err
+		return "", err
 	}
 	if wrote {
 		if _, err := q.Exec(ctx, `SELECT pg_notify($1, '')`, ChannelLogoutJobs); err != nil {
-			return err
+			return "", err
 		}
 	}
-	return nil
+	return clientID, nil
 }

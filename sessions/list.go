@@ -20,9 +20,10 @@ type AppRecord struct {
 
 // DeviceRecord is a live device session for the sessions page and API.
 type DeviceRecord struct {
-	ID   string
-	Name string
-	Kind string // the icon: DeviceKind
+	ID         string
+	Name       string // worked out from the User-Agent at sign-in
+	CustomName string // the name the person gave it, or ""
+	Kind       string // the icon: DeviceKind
 	// SessionKind is KindBrowser, KindCLI or KindNative. A CLI or native
 	// session was approved on the device named ApprovedOn.
 	SessionKind  string
@@ -31,7 +32,9 @@ type DeviceRecord struct {
 	IP           netip.Addr
 	SignedInAt   time.Time
 	LastActiveAt time.Time
-	AMR          []string
+	SignInAMR    []string  // how the session was created
+	AMR          []string  // of the last authentication: the sign-in or a later confirmation
+	AuthTime     time.Time // of the last authentication
 	Trusted      bool
 	Restricted   bool
 	Apps         []AppRecord
@@ -41,21 +44,29 @@ type DeviceRecord struct {
 type EndedRecord struct {
 	ID          string
 	Name        string
+	CustomName  string
 	Kind        string
 	SessionKind string
 	Place       string
 	IP          netip.Addr
+	SignedInAt  time.Time
 	EndedAt     time.Time
 	Reason      EndReason
-	Apps        []EndedApp
+	// EndedBy names the device session the person ended it from, when
+	// they did: its name, the name they gave it, and its place.
+	EndedBy NamedSession
+	Apps    []EndedApp
 }
 
 // EndedApp is an app of an ended session and how its sign-out went:
-// "delivered", "pending", "failed", or "" when the app takes no back-channel
-// logout.
+// Delivery is "delivered", "pending" (NextTry says when it is tried
+// again), "failed" (after Attempts tries), or "" when the app takes no
+// back-channel logout.
 type EndedApp struct {
-	ClientID string
-	Delivery string
+	ClientID string    `json:"client_id"`
+	Delivery string    `json:"delivery"`
+	NextTry  time.Time `json:"next_try"`
+	Attempts int       `json:"attempts"`
 }
 
 // HistoryDays is how long ended sessions stay on the page.
@@ -86,7 +97,8 @@ func (s *Store) Devices(ctx context.Context, accountID, current string, offset, 
 	// The apps of a device are aggregated only for the rows of the page:
 	// the planner evaluates the subquery after the sort and limit.
 	rows, err := s.DB.Query(ctx, `
-		SELECT d.id, d.device_name, d.device_kind, d.kind, d.approved_on, d.place, d.ip, d.created_at, d.last_active_at, d.amr,
+		SELECT d.id, d.device_name, d.custom_name, d.device_kind, d.kind, d.approved_on, d.place, d.ip, d.created_at, d.last_active_at,
+			coalesce(d.signin_amr, d.amr), d.amr, d.auth_time,
 			coalesce(t.revoked_at IS NULL AND t.expires_at > $2, false), d.restricted_until IS NOT NULL,
 			coalesce((SELECT json_agg(json_build_object('id', a.id, 'client_id', a.client_id,
 				'signed_in_at', a.created_at, 'last_active_at', a.last_active_at) ORDER BY a.created_at)
@@ -109,7 +121,8 @@ func (s *Store) Devices(ctx context.Context, accountID, current string, offset, 
 			LastActiveAt time.Time `json:"last_active_at"`
 		}
 		var n int64
-		err := r.Scan(&d.ID, &d.Name, &d.Kind, &d.SessionKind, &d.ApprovedOn, &d.Place, &ip, &d.SignedInAt, &d.LastActiveAt, &d.AMR, &d.Trusted, &d.Restricted, &apps, &n)
+		err := r.Scan(&d.ID, &d.Name, &d.CustomName, &d.Kind, &d.SessionKind, &d.ApprovedOn, &d.Place, &ip, &d.SignedInAt, &d.LastActiveAt,
+			&d.SignInAMR, &d.AMR, &d.AuthTime, &d.Trusted, &d.Restricted, &apps, &n)
 		if ip != nil {
 			d.IP = *ip
 		}
@@ -131,16 +144,19 @@ func (s *Store) Devices(ctx context.Context, accountID, current string, offset, 
 }
 
 // Ended returns the account's device sessions ended in the last 30 days,
-// newest first, with the delivery state of each app's sign-out.
+// newest first, with the state of each app's sign-out: its latest logout
+// job's status, next try and attempts.
 func (s *Store) Ended(ctx context.Context, accountID string, limit int) ([]EndedRecord, error) {
 	now := s.Now().UTC()
 	rows, err := s.DB.Query(ctx, `
-		SELECT d.id, d.device_name, d.device_kind, d.kind, d.place, d.ip, d.ended_at, coalesce(d.end_reason, ''),
-			coalesce((SELECT json_agg(json_build_object('client_id', a.client_id,
-				'delivery', coalesce((SELECT j.status FROM logout_jobs j WHERE j.app_session_id = a.id ORDER BY j.id DESC LIMIT 1), ''))
-				ORDER BY a.created_at)
-				FROM app_sessions a WHERE a.device_session_id = d.id), '[]')
-		FROM device_sessions d
+		SELECT d.id, d.device_name, d.custom_name, d.device_kind, d.kind, d.place, d.ip, d.created_at, d.ended_at, coalesce(d.end_reason, ''),
+			coalesce(b.device_name, ''), coalesce(b.custom_name, ''), coalesce(b.place, ''),
+			coalesce((SELECT json_agg(json_build_object('client_id', a.client_id, 'delivery', coalesce(j.status, ''),
+				'next_try', CASE WHEN j.status = 'pending' THEN j.next_attempt_at END, 'attempts', coalesce(j.attempts, 0)) ORDER BY a.created_at)
+				FROM app_sessions a LEFT JOIN LATERAL (SELECT status, next_attempt_at, attempts FROM logout_jobs
+					WHERE app_session_id = a.id ORDER BY id DESC LIMIT 1) j ON true
+				WHERE a.device_session_id = d.id), '[]')
+		FROM device_sessions d LEFT JOIN device_sessions b ON b.id = d.ended_by
 		WHERE d.account_id = $1 AND d.ended_at IS NOT NULL AND d.ended_at > $2
 		ORDER BY d.ended_at DESC LIMIT $3`, accountID, now.Add(-HistoryDays*24*time.Hour), limit)
 	if err != nil {
@@ -149,7 +165,8 @@ func (s *Store) Ended(ctx context.Context, accountID string, limit int) ([]Ended
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (EndedRecord, error) {
 		var e EndedRecord
 		var ip *netip.Addr
-		err := r.Scan(&e.ID, &e.Name, &e.Kind, &e.SessionKind, &e.Place, &ip, &e.EndedAt, &e.Reason, &e.Apps)
+		err := r.Scan(&e.ID, &e.Name, &e.CustomName, &e.Kind, &e.SessionKind, &e.Place, &ip, &e.SignedInAt, &e.EndedAt, &e.Reason,
+			&e.EndedBy.Name, &e.EndedBy.CustomName, &e.EndedBy.Place, &e.Apps)
 		if ip != nil {
 			e.IP = *ip
 		}
@@ -157,23 +174,50 @@ func (s *Store) Ended(ctx context.Context, accountID string, limit int) ([]Ended
 	})
 }
 
+// EndedWith says whether the device session with this id has ended, and
+// why: "" while it is live (or expired, until the sweep or its next use
+// ends it), the reason it ended with otherwise. ErrNotFound when there is
+// no such session.
+func (s *Store) EndedWith(ctx context.Context, id string) (EndReason, error) {
+	if !IsID(id) {
+		return "", ErrNotFound
+	}
+	var ended bool
+	var reason EndReason
+	err := s.DB.QueryRow(ctx, `SELECT ended_at IS NOT NULL, coalesce(end_reason, '') FROM device_sessions WHERE id = $1`,
+		id).Scan(&ended, &reason)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", err
+	}
+	if ended && reason == "" {
+		// Every end names its reason; a row without one still ended.
+		reason = "ended"
+	}
+	return reason, nil
+}
+
 // ErrNotYours answers an id that is not a live session of this account:
 // another account's, an ended one, or none at all. Callers answer 404.
 var ErrNotYours = errors.New("sessions: no such session")
 
 // EndOwned ends device sessions of one account in one transaction: all of
-// them or, if any id is not a live session of the account, none.
-func (s *Store) EndOwned(ctx context.Context, accountID string, ids []string, reasonFor func(id string) EndReason) error {
+// them or, if any id is not a live session of the account, none. by is the
+// account's device session they are ended from ("" when none is), which
+// the history names.
+func (s *Store) EndOwned(ctx context.Context, accountID, by string, ids []string, reasonFor func(id string) EndReason) error {
 	if len(ids) == 0 {
 		return nil
 	}
 	defer s.Forget(ids...)
-	return pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error { return s.EndOwnedTx(ctx, tx, accountID, ids, reasonFor) })
+	return pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error { return s.EndOwnedTx(ctx, tx, accountID, by, ids, reasonFor) })
 }
 
 // EndOwnedTx is EndOwned inside a caller's transaction, which must roll
 // back when it fails. The caller passes ids to Forget after committing.
-func (s *Store) EndOwnedTx(ctx context.Context, tx pgx.Tx, accountID string, ids []string, reasonFor func(id string) EndReason) error {
+func (s *Store) EndOwnedTx(ctx context.Context, tx pgx.Tx, accountID, by string, ids []string, reasonFor func(id string) EndReason) error {
 	for _, id := range ids {
 		if !IsID(id) {
 			return ErrNotYours
@@ -188,7 +232,7 @@ func (s *Store) EndOwnedTx(ctx context.Context, tx pgx.Tx, accountID string, ids
 		return ErrNotYours
 	}
 	for _, id := range uniq(ids) {
-		if err := s.EndTx(ctx, tx, id, reasonFor(id)); err != nil {
+		if err := s.EndByTx(ctx, tx, id, reasonFor(id), by); err != nil {
 			return fmt.Errorf("end %s: %w", id, err)
 		}
 	}
@@ -201,7 +245,7 @@ func (s *Store) EndOwnedTx(ctx context.Context, tx pgx.Tx, accountID string, ids
 func (s *Store) ReportNotMe(ctx context.Context, accountID, by, id string) error {
 	return s.Transact(ctx, func(t *Tx) error {
 		t.Forget(id)
-		if err := s.EndOwnedTx(ctx, t, accountID, []string{id}, func(string) EndReason { return ReasonNotMe }); err != nil {
+		if err := s.EndOwnedTx(ctx, t, accountID, by, []string{id}, func(string) EndReason { return ReasonNotMe }); err != nil {
 			return err
 		}
 		return Record(ctx, t, Event{AccountID: accountID, At: s.Now(), Kind: EventReportedNotMe, DeviceSessionID: by,
@@ -209,13 +253,15 @@ func (s *Store) ReportNotMe(ctx context.Context, accountID, by, id string) error
 	})
 }
 
-// EndOwnedApp ends one app session of the account on the given device.
-func (s *Store) EndOwnedApp(ctx context.Context, accountID, deviceID, appID string, reason EndReason) error {
+// EndOwnedApp ends one app session of the account on the given device,
+// from the account's device session by, and returns the app's client id.
+func (s *Store) EndOwnedApp(ctx context.Context, accountID, by, deviceID, appID string, reason EndReason) (string, error) {
 	if !IsID(deviceID) || !IsID(appID) {
-		return ErrNotYours
+		return "", ErrNotYours
 	}
 	defer s.Forget("app:" + appID)
-	return pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
+	var clientID string
+	err := pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
 		var ok bool
 		err := tx.QueryRow(ctx, `SELECT true FROM app_sessions WHERE id = $1 AND device_session_id = $2
 			AND account_id = $3 AND ended_at IS NULL FOR UPDATE`, appID, deviceID, accountID).Scan(&ok)
@@ -225,8 +271,10 @@ func (s *Store) EndOwnedApp(ctx context.Context, accountID, deviceID, appID stri
 		if err != nil {
 			return err
 		}
-		return s.endApp(ctx, tx, appID, reason)
+		clientID, err = s.endApp(ctx, tx, appID, reason, by)
+		return err
 	})
+	return clientID, err
 }
 
 // LiveIDs returns the ids of the account's live device sessions.

@@ -23,6 +23,34 @@ type LogoutJob struct {
 	Attempts        int // earlier tries
 }
 
+// Logout is a back-channel logout written for one of an account's app
+// sessions, and how its delivery stands.
+type Logout struct {
+	DeviceSessionID string
+	AppSessionID    string
+	ClientID        string
+	Status          string // "pending", "delivered" or "failed"
+	Attempts        int    // tries so far
+}
+
+// Logouts returns the back-channel logouts written for the account's
+// sessions, oldest first.
+func (s *Store) Logouts(ctx context.Context, accountID string) ([]Logout, error) {
+	if !IsID(accountID) {
+		return nil, nil
+	}
+	rows, err := s.DB.Query(ctx, `SELECT j.device_session_id::text, j.app_session_id::text, j.client_id, j.status, j.attempts
+		FROM app_sessions a JOIN logout_jobs j ON j.app_session_id = a.id
+		WHERE a.account_id = $1 ORDER BY j.id`, accountID)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Logout, error) {
+		var l Logout
+		return l, r.Scan(&l.DeviceSessionID, &l.AppSessionID, &l.ClientID, &l.Status, &l.Attempts)
+	})
+}
+
 // DeliverLogouts hands up to limit due logout jobs to deliver, which
 // returns one error per job (nil when the app took it), and records each
 // outcome: delivered, or tried again later (1 s, 2 s, 4 s ... up to an

@@ -14,7 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"latch/internal/pg"
+	"github.com/latch-idp/latch/internal/pg"
 )
 
 // ErrNotFound means no live session matches: it never existed, has ended or
@@ -36,6 +36,7 @@ const (
 	ReasonTokenReuse     EndReason = "token_reuse"       // a rotated-out refresh token was presented again
 	ReasonAdministrator  EndReason = "administrator"     // ended from the command line
 	ReasonPassword       EndReason = "password_changed"  // signed out when the password was changed or removed
+	ReasonAccessRemoved  EndReason = "access_removed"    // an app's sessions, when the person removed its access (connected apps)
 )
 
 // Lifetime is the pair of limits a device session lives under.
@@ -90,7 +91,8 @@ type Device struct {
 	Kind              string
 	CreatedAt         time.Time
 	AuthTime          time.Time
-	AMR               []string
+	AMR               []string // of the last authentication: the sign-in or a later confirmation
+	SignInAMR         []string // of the sign-in that created the session
 	ACR               string
 	LastActiveAt      time.Time
 	IdleTimeout       time.Duration
@@ -193,7 +195,7 @@ func (s *Store) CreateTx(ctx context.Context, q pg.Querier, nd NewDevice) (*Devi
 	}
 	d := &Device{
 		AccountID: nd.AccountID, Kind: nd.Kind, CreatedAt: now, AuthTime: now,
-		AMR: nd.AMR, ACR: nd.ACR, LastActiveAt: now, IdleTimeout: life.Idle,
+		AMR: nd.AMR, SignInAMR: nd.AMR, ACR: nd.ACR, LastActiveAt: now, IdleTimeout: life.Idle,
 		AbsoluteExpiresAt: now.Add(life.Absolute), IP: nd.IP, UserAgent: nd.UserAgent,
 	}
 	if nd.Restricted > 0 {
@@ -217,10 +219,10 @@ func (s *Store) CreateTx(ctx context.Context, q pg.Querier, nd NewDevice) (*Devi
 		trusted = nd.TrustedDeviceID
 	}
 	err := q.QueryRow(ctx, `
-		INSERT INTO device_sessions (account_id, kind, secret_hash, created_at, auth_time, amr, acr,
+		INSERT INTO device_sessions (account_id, kind, secret_hash, created_at, auth_time, amr, signin_amr, acr,
 			last_active_at, idle_timeout, absolute_expires_at, ip, user_agent, restricted_until,
 			device_name, device_kind, place, trusted_device_id, approved_by_session, approved_on)
-		VALUES ($1, $2, $3, $4, $4, $5, $6, $4, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+		VALUES ($1, $2, $3, $4, $4, $5, $5, $6, $4, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 		RETURNING id`,
 		d.AccountID, d.Kind, hash, now, d.AMR, d.ACR, life.Idle, d.AbsoluteExpiresAt, ipArg(nd.IP), nd.UserAgent, d.RestrictedUntil,
 		info.Name, string(info.Kind), place, trusted, approvedBy, capRunes(nd.ApprovedOn, maxDeviceNameRunes),
@@ -247,7 +249,8 @@ func (s *Store) ReauthenticateTx(ctx context.Context, q pg.Querier, id string, a
 	now := s.Now().UTC()
 	secret, hash := NewSecret()
 	d, err := scanDevice(q.QueryRow(ctx, `
-		UPDATE device_sessions SET secret_hash = $2, auth_time = $3, amr = $4, acr = $5, last_active_at = $3
+		UPDATE device_sessions SET secret_hash = $2, auth_time = $3, amr = $4, acr = $5, last_active_at = $3,
+			signin_amr = coalesce(signin_amr, amr)
 		WHERE id = $1 AND ended_at IS NULL RETURNING `+deviceColumns, id, hash, now, amr, acr))
 	if errors.Is(err, ErrNotFound) {
 		return nil, "", ErrNotFound
@@ -262,13 +265,15 @@ func (s *Store) ReauthenticateTx(ctx context.Context, q pg.Querier, id string, a
 	return d, secret, nil
 }
 
-const deviceColumns = `id, account_id, kind, created_at, auth_time, amr, acr, last_active_at,
+// deviceColumns are what Device holds. signin_amr is NULL on sessions
+// created before it was kept: their amr is the best guess there is.
+const deviceColumns = `id, account_id, kind, created_at, auth_time, amr, coalesce(signin_amr, amr), acr, last_active_at,
 	idle_timeout, absolute_expires_at, ip, user_agent, restricted_until`
 
 func scanDevice(row pgx.Row) (*Device, error) {
 	var d Device
 	var ip *netip.Addr
-	err := row.Scan(&d.ID, &d.AccountID, &d.Kind, &d.CreatedAt, &d.AuthTime, &d.AMR, &d.ACR,
+	err := row.Scan(&d.ID, &d.AccountID, &d.Kind, &d.CreatedAt, &d.AuthTime, &d.AMR, &d.SignInAMR, &d.ACR,
 		&d.LastActiveAt, &d.IdleTimeout, &d.AbsoluteExpiresAt, &ip, &d.UserAgent, &d.RestrictedUntil)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, ErrNotFound
@@ -448,7 +453,7 @@ func (s *Store) List(ctx context.Context, accountID string) ([]Summary, error) {
 	for rows.Next() {
 		var sm Summary
 		var ip *netip.Addr
-		if err := rows.Scan(&sm.ID, &sm.AccountID, &sm.Kind, &sm.CreatedAt, &sm.AuthTime, &sm.AMR, &sm.ACR,
+		if err := rows.Scan(&sm.ID, &sm.AccountID, &sm.Kind, &sm.CreatedAt, &sm.AuthTime, &sm.AMR, &sm.SignInAMR, &sm.ACR,
 			&sm.LastActiveAt, &sm.IdleTimeout, &sm.AbsoluteExpiresAt, &ip, &sm.UserAgent, &sm.RestrictedUntil, &sm.Apps); err != nil {
 			return nil, err
 		}
@@ -493,7 +498,8 @@ func (s *Store) EndAllTx(ctx context.Context, tx pgx.Tx, accountID, keep string,
 		return nil, fmt.Errorf("sessions: end all: %w", err)
 	}
 	for _, id := range ids {
-		if err := s.EndTx(ctx, tx, id, reason); err != nil {
+		// The session kept is the one the others are ended from.
+		if err := s.EndByTx(ctx, tx, id, reason, keep); err != nil {
 			return nil, err
 		}
 	}

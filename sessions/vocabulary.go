@@ -169,7 +169,10 @@ const (
 	EventAdvancedOn          EventKind = "advanced_on"
 	EventAdvancedOff         EventKind = "advanced_off"
 	EventDeviceUntrusted     EventKind = "device_untrusted"
-	EventConsentGranted      EventKind = "consent_granted"
+	EventDeviceRenamed       EventKind = "device_renamed"
+	EventConsentGranted      EventKind = "consent_granted" // an app that is not latch's own allowed for the first time
+	EventConsentWidened      EventKind = "consent_widened" // such an app allowed more scopes
+	EventConsentRemoved      EventKind = "consent_removed" // its access removed from the connected apps page
 	// A device (a command-line or desktop app) signed in with a code, or
 	// refused (RFC 8628).
 	EventDeviceApproved EventKind = "device_approved"

@@ -10,7 +10,7 @@
 // person first opens the page. Each page is a [Page] value ([Login],
 // [Security], [Sessions], ...) typed by its view model: handlers fill that
 // struct and call [Set.Render] with, say, templates.Login.With(p), so a page
-// given the wrong data does not compile. cmd/latch mounts [Static] at
+// given the wrong data does not compile. internal/server mounts [Static] at
 // "/static/" and puts its routes behind [TimeZones].
 //
 // The pages carry no inline script or style: the Content-Security-Policy

@@ -52,7 +52,7 @@ func pages() []pageSamples {
 			// keys waiting to be typed back, off and ready, and on (also in a
 			// recovery session, which hides the way out).
 			SecurityPage{Advanced: AdvancedView{Error: "x"}},
-			SecurityPage{Passkeys: []PasskeyView{{ID: "x", CreatedAt: t}}, NewRecoveryKeys: []string{"x"},
+			SecurityPage{Passkeys: []PasskeyView{{ID: "x", CreatedAt: t}}, NewRecoveryKeys: []string{"x"}, NewRecoveryForAdvanced: true,
 				Advanced: AdvancedView{PasskeyStepUp: true, TwoPasskeys: true, RecoveryPending: true, Error: "x"}},
 			SecurityPage{Advanced: AdvancedView{PasskeyStepUp: true, TwoPasskeys: true, SyncedPasskey: true, RecoverySaved: true, Ready: true}},
 			SecurityPage{TOTPEnabled: true, TOTPSetup: &TOTPSetupView{}, HasPassword: true, CanRemovePassword: true,
@@ -84,11 +84,12 @@ func pages() []pageSamples {
 				Flash: "x",
 				Error: "x",
 				Total: 120, NextPage: "/account/sessions?page=3", PrevPage: "/account/sessions?page=1",
+				FlashEnd: &DeviceView{ID: "b", Name: "x"},
 				Devices: []DeviceView{
 					{ID: "a", Name: "x", Kind: "desktop", Location: "x", SignedInAt: t, LastActiveAt: t, Method: "x", Trusted: true, Current: true,
-						Apps: []AppView{{ID: "a", Name: "x", SignedInAt: t, LastActiveAt: t}}},
-					{ID: "b", Name: "x", Kind: "phone", Location: "x", SignedInAt: t, LastActiveAt: t, Method: "x", Trusted: true,
-						Apps: []AppView{{ID: "b", Name: "x", SignedInAt: t}}},
+						ConfirmedWith: "x", ConfirmedAt: t, Apps: []AppView{{ID: "a", Name: "x", SignedInAt: t, LastActiveAt: t}}},
+					{ID: "b", Name: "x", Detected: "x", CustomName: "x", Kind: "phone", Location: "x", SignedInAt: t, LastActiveAt: t, Method: "x", Trusted: true,
+						Apps: []AppView{{ID: "b", Name: "x", SignedInAt: t}, {ID: "c", Name: "y"}}},
 					{ID: "c", Kind: "tablet"},
 					{ID: "d", Kind: "app", SessionKind: "cli", ApprovedOn: "x", Method: "x"},
 					{ID: "f", Kind: "app", SessionKind: "native"},
@@ -97,7 +98,8 @@ func pages() []pageSamples {
 				Ended: []EndedView{
 					{Name: "x", Kind: "desktop", Location: "x", EndedAt: t, Reason: "x", Apps: []EndedAppView{
 						{Name: "x", Delivery: "delivered"}, {Name: "x", Delivery: "pending"},
-						{Name: "x", Delivery: "failed"}, {Name: "x"},
+						{Name: "x", Delivery: "pending", Attempts: 2, NextTry: t}, {Name: "x", Delivery: "pending", Attempts: 1},
+						{Name: "x", Delivery: "failed", Attempts: 1}, {Name: "x", Delivery: "failed", Attempts: 14}, {Name: "x"},
 					}},
 					{Kind: "phone"}, {Kind: "tablet"}, {Kind: "app"}, {},
 				},
@@ -105,6 +107,27 @@ func pages() []pageSamples {
 			SessionsPage{Devices: []DeviceView{{ID: "a", Current: true}}},
 			SessionsPage{Devices: []DeviceView{{ID: "a"}}},
 			SessionsPage{},
+		),
+		ConfirmEnd.samples(
+			ConfirmEndPage{Heading: "x", Action: "/account/sessions/end", IDs: []string{"a"}, Button: "x", More: 2,
+				Devices: []DeviceView{{ID: "a", Name: "x", Detected: "x", Location: "x", SignedInAt: t, Apps: []AppView{{Name: "x"}, {Name: "y"}}}, {ID: "b"}}},
+			ConfirmEndPage{More: 1},
+		),
+		Reported.samples(
+			ReportedPage{
+				Base: Base{SignedIn: true, Email: "a@example.com"}, Name: "A", Flash: "x", Back: "/account/sessions/a/reported",
+				Device: DeviceView{Name: "x", Detected: "x", Location: "x", SignedInAt: t},
+				Steps: []ReportStep{
+					{ID: "password", Title: "x", Done: true, State: "x", Link: "/account/security", Action: "x"},
+					{ID: "credentials", Title: "x", State: "x", Items: []string{"x"}, Link: "/account/security", Action: "x"},
+					{ID: "sessions", Title: "x", State: "x"},
+					{ID: "activity", Title: "x", State: "x", Link: "/account/activity", Action: "x"},
+				},
+				Others:     []DeviceView{{Name: "x", Location: "x", SignedInAt: t}, {}},
+				OthersMore: 3,
+			},
+			ReportedPage{Steps: []ReportStep{{ID: "sessions", Done: true}}, Others: []DeviceView{{}}},
+			ReportedPage{},
 		),
 		Activity.samples(
 			ActivityPage{
@@ -117,10 +140,12 @@ func pages() []pageSamples {
 					{At: t, Kind: "credential", Title: "x"},
 					{At: t, Kind: "recovery", Title: "x"},
 					{At: t, Kind: "lock", Title: "x"},
+					{At: t, Kind: "app", Title: "x", Detail: "x"},
 					{At: t, Kind: "other", Title: "x"},
 				},
 			},
 			ActivityPage{},
 		),
+		appsSamples(),
 	}
 }

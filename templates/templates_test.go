@@ -192,14 +192,14 @@ func TestPages(t *testing.T) {
 			page: "reauth",
 			data: ReauthPage{
 				Base:        signedIn,
-				Description: "Confirm it's you to remove the passkey “MacBook”.",
+				Description: "To remove the passkey “MacBook”, latch needs a recent sign-in.",
 				Change:      "passkey-remove:abc",
 				Next:        "/account/security",
 				HasPassword: true, HasTOTP: true, HasPasskey: true,
 			},
 			want: []string{
 				`<script src="/static/passkeys.js?v=`,
-				`remove the passkey “MacBook”.`,
+				`To remove the passkey “MacBook”, latch needs a recent sign-in.`,
 				`<button type="button" class="button button-primary button-block" data-passkey-reauth hidden>`,
 				`Use your passkey</button>`,
 				`<div class="alert" role="alert" data-passkey-error hidden>`,
@@ -460,10 +460,11 @@ func TestPages(t *testing.T) {
 			name: "security with advanced security waiting for a typed-back recovery key",
 			page: "security",
 			data: SecurityPage{
-				Base:            securityBase,
-				NewRecoveryKeys: []string{"AAAA-BBBB-CCCC"},
-				Recovery:        RecoveryView{HasSet: true, Total: 10, Remaining: 10, CreatedAt: day(2026, 11, 27)},
-				HasPassword:     true,
+				Base:                   securityBase,
+				NewRecoveryKeys:        []string{"AAAA-BBBB-CCCC"},
+				NewRecoveryForAdvanced: true,
+				Recovery:               RecoveryView{HasSet: true, Total: 10, Remaining: 10, CreatedAt: day(2026, 11, 27)},
+				HasPassword:            true,
 				Advanced: AdvancedView{PasskeyStepUp: true, TwoPasskeys: true, RecoveryPending: true,
 					Error: "That key isn't one of your new recovery keys."},
 			},
@@ -483,6 +484,25 @@ func TestPages(t *testing.T) {
 				`Complete the steps above first.`,
 			},
 			notWant: []string{`/account/reauth?`, `Add another passkey above`, `Generate recovery keys for advanced security`},
+		},
+		{
+			// Keys generated from the recovery keys panel by someone not
+			// turning advanced security on: the box says nothing of it,
+			// though their unconfirmed set would count there.
+			name: "security with new recovery keys, not for advanced security",
+			page: "security",
+			data: SecurityPage{
+				Base:            securityBase,
+				NewRecoveryKeys: []string{"AAAA-BBBB-CCCC"},
+				Recovery:        RecoveryView{HasSet: true, Total: 10, Remaining: 10, CreatedAt: day(2026, 11, 27)},
+				HasPassword:     true,
+				Advanced:        AdvancedView{RecoveryPending: true},
+			},
+			want: []string{
+				`<h2 id="new-keys-heading">Save your recovery keys — shown once</h2>`,
+				`<a class="button button-primary" href="/account/security">I've saved them</a>`,
+			},
+			notWant: []string{`under <a href="#advanced">Advanced security</a>`, `href="/account/security#advanced">I've saved them`},
 		},
 		{
 			name: "security with advanced security ready",
@@ -675,7 +695,7 @@ func TestPages(t *testing.T) {
 				`<span class="state state-on">4 active</span>`,
 				`This device and 3 others.`,
 				// Sign out everywhere else.
-				`<form method="post" action="/account/sessions/end-others">`,
+				`<form method="post" action="/account/sessions/end-others" data-confirm="others" data-others="3">`,
 				`Sign out all other sessions</button>`,
 				// This device.
 				`<span>Chrome on macOS</span><span class="tag tag-current">This device</span><span class="tag tag-trusted">Trusted</span>`,
@@ -714,7 +734,7 @@ func TestPages(t *testing.T) {
 				`No apps: signed in to your latch account only.`,
 				`Signed in with recovery key`,
 				// Ending several at once.
-				`<form id="bulk-end" method="post" action="/account/sessions/end">`,
+				`<form id="bulk-end" method="post" action="/account/sessions/end" data-confirm="selected">`,
 				`<button type="submit" class="button button-danger" data-bulk-end>End selected sessions</button>`,
 				`<p class="select-all" data-select-all hidden><label for="select-all"><input id="select-all" type="checkbox">Select all</label></p>`,
 				// Recently ended, with every delivery state.
@@ -725,7 +745,7 @@ func TestPages(t *testing.T) {
 				`<span>Signed out of ChatGPT</span>`,
 				`<li class="delivery delivery-pending"><span class="pulse" aria-hidden="true"></span><span>Signing out of Codex…</span></li>`,
 				`<li class="delivery delivery-failed">`,
-				`<span>Couldn't reach Codex</span>`,
+				`<span>Couldn't reach Codex. Sign out in Codex itself.</span>`,
 				`<span>Platform: access ended</span>`,
 				`Ended <time datetime="2026-11-26T13:00:00Z" data-when="recent" title="26 November 2026, 13:00 UTC">yesterday, 13:00 UTC</time></span><span>Reported as not you</span>`,
 				`<span>Expired</span>`,
@@ -789,7 +809,9 @@ func TestPages(t *testing.T) {
 				`<h2 class="day-head" id="day-2026-11-24"><time datetime="2026-11-24">24 November 2026</time></h2>`,
 				`<li class="event">`,
 				`<p class="event-title"><strong>Session ended</strong> <span>by you on Chrome on macOS</span></p>`,
-				`<span>Edge on Windows</span><span class="place">Manchester, England, United Kingdom</span><span><span class="visually-hidden">IP address </span><code class="ip">81.2.69.160</code></span>`,
+				`<span>Edge on Windows</span><span class="place">Manchester, England, United Kingdom</span></p>`,
+				`<summary>Details</summary>`,
+				`<p class="item-meta">IP address <code class="ip">81.2.69.160</code></p>`,
 				`<time class="event-time" datetime="2026-11-27T14:57:00Z" data-when="clock" title="27 November 2026, 14:57 UTC">14:57</time>`,
 				`<p class="event-title"><strong>Signed in</strong> <span>with a passkey</span></p>`,
 				`<code class="ip">2a02:c7f:1234:5600::1</code>`,
@@ -1306,7 +1328,7 @@ func TestSessionsDeviceRows(t *testing.T) {
 	if n := strings.Count(body, `id="bulk-end"`); n != 1 {
 		t.Errorf("%d elements with id bulk-end, want 1", n)
 	}
-	if !strings.Contains(body, `<form id="bulk-end" method="post" action="/account/sessions/end">`) {
+	if !strings.Contains(body, `<form id="bulk-end" method="post" action="/account/sessions/end" data-confirm="selected">`) {
 		t.Errorf("no bulk form posting to /account/sessions/end")
 	}
 	boxes := regexp.MustCompile(`<input [^>]*name="ids"[^>]*>`).FindAllStringIndex(body, -1)
@@ -1360,9 +1382,18 @@ func TestSessionsPageShowsNoIP(t *testing.T) {
 			t.Errorf("sessions page contains %q", bad)
 		}
 	}
+	// The activity list reads without addresses; each waits in its line's
+	// details disclosure.
 	body = render(t, s, http.StatusOK, "activity", sampleActivity()).Body.String()
-	if !strings.Contains(body, `<span class="visually-hidden">IP address </span><code class="ip">81.2.69.160</code>`) {
-		t.Errorf("activity page does not show the event's IP address")
+	if !strings.Contains(body, `<details class="event-details">
+          <summary>Details</summary>
+          <p class="item-meta">IP address <code class="ip">81.2.69.160</code></p>
+        </details>`) {
+		t.Errorf("activity page does not keep the event's IP address in its details")
+	}
+	outside := regexp.MustCompile(`(?s)<details.*?</details>`).ReplaceAllString(body, "")
+	if m := ipv4.FindString(outside); m != "" {
+		t.Errorf("activity list shows an address outside a details disclosure: %s", m)
 	}
 }
 

@@ -70,7 +70,7 @@ type RecoverPage struct {
 // and for passkeys.js alike.
 type ReauthPage struct {
 	Base
-	Description string // what is waiting, e.g. "Confirm it's you to remove the passkey “MacBook”."
+	Description string // what is waiting, under the heading "Confirm it's you": e.g. "To remove a passkey, latch needs a recent sign-in."
 	Change      string // hidden input name="change"
 	Next        string // hidden input name="next"; also where Cancel leads (a same-site path)
 	HasPassword bool   // show the password form
@@ -99,6 +99,10 @@ type SecurityPage struct {
 	// data:text/plain;base64,... URL of the same keys for a download link.
 	NewRecoveryKeys  []string
 	RecoveryDownload template.URL
+	// NewRecoveryForAdvanced says NewRecoveryKeys were generated to turn
+	// advanced security on: the box leads on to typing one back there.
+	// Keys generated from the recovery keys panel lead nowhere else.
+	NewRecoveryForAdvanced bool
 
 	HasPassword       bool
 	CanRemovePassword bool // a passkey that can sign in exists, so the password may go
@@ -260,11 +264,15 @@ type AccountPage struct {
 // and the sessions that ended in the last 30 days.
 type SessionsPage struct {
 	Base
-	Name    string       // the account's display name, for the page head
-	Flash   string       // a success sentence (role="status"), e.g. "Signed out of 2 sessions."
-	Error   string       // role="alert"
-	Devices []DeviceView // this device first, then the others by last activity
-	Ended   []EndedView  // recently ended (30 days), newest first
+	Name  string // the account's display name, for the page head
+	Flash string // a sentence saying what the last action did (role="status"), e.g. "Signed out of Firefox on Linux and Safari on iPhone."
+	// FlashEnd, when set, puts an "End session" button for that device
+	// session in the flash: after one app was signed out on it, the rest
+	// of the session is one click away.
+	FlashEnd *DeviceView
+	Error    string       // role="alert"
+	Devices  []DeviceView // this device first, then the others by last activity
+	Ended    []EndedView  // recently ended (30 days), newest first
 	// Total is how many live device sessions the account has; Devices is
 	// one page of them. NextPage and PrevPage link the neighbouring pages.
 	Total    int
@@ -281,6 +289,16 @@ func (p SessionsPage) ThisDevice() *DeviceView {
 		}
 	}
 	return nil
+}
+
+// OthersTotal is how many live sessions the account has besides this
+// one, on this page or others: what "Sign out all other sessions" ends.
+func (p SessionsPage) OthersTotal() int {
+	total := max(p.Total, len(p.Devices))
+	if p.ThisDevice() != nil {
+		return total - 1
+	}
+	return total
 }
 
 // OtherDevices returns every device session but the current one, in the
@@ -300,8 +318,12 @@ func (p SessionsPage) OtherDevices() []DeviceView {
 // shows an IP address: Location is the approximate place it maps to.
 type DeviceView struct {
 	ID   string // opaque device session id, used in the URLs
-	Name string // "Chrome on macOS", "Safari on iPhone", "Codex CLI"
-	Kind string // "desktop", "phone", "tablet", "app" or "unknown": picks the icon
+	Name string // the name the person gave it, else latch's: "Chrome on macOS", "Safari on iPhone", "Codex CLI"
+	// Detected is latch's name for a device the person renamed, shown
+	// beside theirs so a renamed session still says what it is.
+	Detected   string
+	CustomName string // the name the person gave it, or "": the rename form's value
+	Kind       string // "desktop", "phone", "tablet", "app" or "unknown": picks the icon
 	// SessionKind is "browser", "cli" or "native": a command-line or
 	// desktop sign-in says so, and names the device it was approved on.
 	SessionKind  string
@@ -309,10 +331,15 @@ type DeviceView struct {
 	Location     string // "London, England, United Kingdom" or "Unknown location"
 	SignedInAt   time.Time
 	LastActiveAt time.Time
-	Method       string    // "Passkey", "Password and authenticator app", "Password", "Recovery key"
-	Trusted      bool      // a trusted device: a "Trusted" chip and a "Stop trusting" form
-	Current      bool      // the device the page is shown on: "This device", no checkbox, "Sign out"
-	Apps         []AppView // the apps signed in on it
+	Method       string // how the session was created: "Passkey", "Password and authenticator app", "Password", "Recovery key"
+	// ConfirmedWith and ConfirmedAt are the latest confirmation after the
+	// sign-in (a step-up, a fresh sign-in for an app), e.g. "a passkey";
+	// "" when there was none.
+	ConfirmedWith string
+	ConfirmedAt   time.Time
+	Trusted       bool      // a trusted device: a "Trusted" chip and a "Stop trusting" form
+	Current       bool      // the device the page is shown on: "This device", no checkbox, "Sign out"
+	Apps          []AppView // the apps signed in on it
 }
 
 // AppView is one app session inside a device session.
@@ -325,11 +352,11 @@ type AppView struct {
 
 // EndedView is a device session that ended in the last 30 days.
 type EndedView struct {
-	Name     string // device name
+	Name     string // device name (the person's, when they gave one)
 	Kind     string
 	Location string
 	EndedAt  time.Time
-	Reason   string // a sentence fragment: "Signed out", "Ended from another device", "Expired", ...
+	Reason   string // a sentence fragment: "Signed out", "Ended from Chrome on macOS", "Expired", ...
 	Apps     []EndedAppView
 }
 
@@ -337,7 +364,49 @@ type EndedView struct {
 // state of the back-channel logout message sent to it.
 type EndedAppView struct {
 	Name     string
-	Delivery string // "delivered", "pending", "failed", or "" when the app takes no back-channel logout
+	Delivery string    // "delivered", "pending", "failed", or "" when the app takes no back-channel logout
+	NextTry  time.Time // pending: when it is tried again (zero: being sent now)
+	Attempts int       // tries so far
+}
+
+// ConfirmEndPage asks before ending sessions when the sessions page's own
+// dialog could not (no script): it names every device that would end, and
+// posts the same choice again with confirm=1.
+type ConfirmEndPage struct {
+	Base
+	Heading string       // "End 2 sessions?", "Sign out of all other sessions?"
+	Action  string       // where the confirmed form posts
+	IDs     []string     // hidden inputs name="ids"; empty for all others
+	Devices []DeviceView // what ends, by name, place and apps
+	More    int          // how many more end than Devices shows
+	Button  string       // "End 2 sessions"
+}
+
+// ReportedPage follows "This wasn't me": it says what latch did (the
+// session ended, its trusted mark forgotten) and walks the person through
+// what is left, each step with its state worked out from the account.
+type ReportedPage struct {
+	Base
+	Name   string
+	Flash  string     // what the last form did (role="status")
+	Device DeviceView // the session reported, as it was
+	Steps  []ReportStep
+	// Others are the live sessions besides this one, named in the "sign
+	// out all other sessions" step, whose form posts them confirmed.
+	Others     []DeviceView
+	OthersMore int
+	Back       string // the page's own path, for the forms to return to
+}
+
+// ReportStep is one step of the checklist after a report.
+type ReportStep struct {
+	ID     string // "password", "credentials", "sessions", "activity": the anchor and the step's icon
+	Title  string // "Change or remove your password"
+	Done   bool
+	State  string   // a sentence saying why it is done or what is left
+	Items  []string // what is left, one line each (a passkey added since)
+	Link   string   // where to do it
+	Action string   // the link's words
 }
 
 // ActivityPage is /account/activity: the account's history, newest first,
@@ -348,14 +417,16 @@ type ActivityPage struct {
 	Events []EventView // newest first
 }
 
-// EventView is one entry of the activity history. Unlike the sessions page,
-// the history shows the IP address the event came from.
+// EventView is one entry of the activity history, a sentence: Title and
+// Detail say what happened ("Session ended" "from Chrome on macOS"), Device
+// and Location where. The IP address it came from is not in the list: it
+// waits in a details disclosure.
 type EventView struct {
 	At       time.Time
-	Kind     string // "signin", "new_device", "ended", "credential", "recovery", "lock" or "other": picks the icon
-	Title    string // "Signed in", "Passkey added", "Recovery key used", ...
-	Detail   string // "with a passkey", "by you on Chrome on macOS", ... (may be empty)
+	Kind     string // "signin", "new_device", "ended", "credential", "recovery", "lock", "app" or "other": picks the icon
+	Title    string // "Signed in", "Passkey added", "Signed out of Alpha", ...
+	Detail   string // "with a passkey", "from Chrome on macOS", ... (may be empty)
 	Device   string // "Firefox on Windows" or ""
 	Location string // "Berlin, Germany" or ""
-	IP       string
+	IP       string // shown only inside the event's details disclosure
 }

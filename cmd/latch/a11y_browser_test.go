@@ -15,9 +15,10 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"latch/cmd/latch/demoapp"
-	"latch/internal/browsertest"
-	"latch/templates"
+	"github.com/latch-idp/latch/cmd/latch/demoapp"
+	"github.com/latch-idp/latch/internal/browsertest"
+	"github.com/latch-idp/latch/sessions"
+	"github.com/latch-idp/latch/templates"
 )
 
 // EnvDocsScreenshots names the environment variable with a directory where
@@ -142,7 +143,9 @@ func (a *a11yAudit) report() {
 // worth seeing (each form's error, a passkey renamed or suspended, the
 // authenticator app being set up, recovery keys shown once, each step of
 // advanced security, a recovery session, several sessions with a trusted
-// one and one recently ended), passes axe-core with no serious or critical
+// one and one recently ended, ending them confirmed by the dialog or the
+// page, a device being renamed, the checklist after a report), passes
+// axe-core with no serious or critical
 // violation at 1280 and 390 px, light and dark. On the way it
 // takes the README's pictures of the sessions page.
 func TestAccessibilityInBrowser(t *testing.T) {
@@ -239,8 +242,22 @@ func TestAccessibilityInBrowser(t *testing.T) {
 	// it (TestSuspendedPasskeyInBrowser plays the copy), and back.
 	suspend := func(on bool) {
 		t.Helper()
-		if _, err := l.srv.db.Pool.Exec(t.Context(), `UPDATE passkeys SET suspended_at = CASE WHEN $1 THEN now() END`, on); err != nil {
-			t.Fatal(err)
+		ctx, acct := t.Context(), l.accountID(l.email)
+		for _, pk := range l.passkeys(acct) {
+			var err error
+			switch {
+			case on:
+				err = l.srv.Passkeys().Suspend(ctx, acct, pk.ID, l.clock.Now())
+			case pk.Suspended():
+				// As its owner keeps it, confirmed after the suspension.
+				err = l.srv.Sessions().Transact(ctx, func(tx *sessions.Tx) error {
+					_, err := l.srv.Passkeys().Reinstate(ctx, tx, acct, pk.ID, pk.SuspendedAt.Add(time.Second))
+					return err
+				})
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	suspend(true)
@@ -323,15 +340,42 @@ func TestAccessibilityInBrowser(t *testing.T) {
 	}
 	a.check(laptop, "sessions")
 	sessionsScreenshots(t, laptop)
+	// Ending asks first: the dialog, and the page that asks without script
+	// (a form posted without its submit event).
+	browsertest.Click(t, laptop, `form[action="/account/sessions/end-others"] button`)
+	browsertest.WaitVisible(t, laptop, "#confirm-end")
+	a.check(laptop, "sessions, the dialog before signing out all others")
+	browsertest.Click(t, laptop, "#confirm-end [data-confirm-no]")
+	browsertest.Eval[bool](t, laptop, `(() => { document.querySelector('form[action="/account/sessions/end-others"]').submit(); return true })()`)
+	waitText(t, laptop, "main", "Sign out of all other sessions?")
+	a.check(laptop, "sessions, confirmation without script")
+	browsertest.Navigate(t, laptop, l.url+"/account/sessions")
+	browsertest.Click(t, laptop, `.device-current .device-rename summary`)
+	browsertest.WaitVisible(t, laptop, `.device-current .rename-form input[name=name]`)
+	a.check(laptop, "sessions, renaming a device")
 	browsertest.Navigate(t, laptop, l.url+"/account/activity")
 	waitText(t, laptop, "main", "Passkey")
 	a.check(laptop, "activity")
+	// "This wasn't me" for the Windows PC: its checklist.
+	browsertest.Navigate(t, laptop, l.url+"/account/sessions")
+	browsertest.Click(t, laptop, `[data-device-name="Edge on Windows"] form[action$="/not-me"] button`)
+	waitText(t, laptop, "main", "We ended that session")
+	a.check(laptop, "checklist after a report")
 
 	// An app that is not latch's own asks for consent.
 	outsider := l.rp("outsider", "outsider-secret-0123456789", "http://localhost:47004/callback")
 	browsertest.Navigate(t, laptop, outsider.newFlow().url)
 	waitPath(t, laptop, "/consent")
 	a.check(laptop, "consent")
+	// Allowed, it is a connected app: the list, with its removal to confirm.
+	browsertest.Click(t, laptop, `button[name=decision][value=allow]`)
+	// The app's redirect URI has nothing behind it: wait until the browser
+	// has given up on it before going on.
+	waitFor(t, func() bool { return !strings.Contains(browsertest.Location(t, laptop), "/consent") })
+	waitFor(t, func() bool { return l.count(`SELECT count(*) FROM consents WHERE client_id = 'outsider'`) == 1 })
+	browsertest.Navigate(t, laptop, l.url+"/account/apps/outsider/remove")
+	waitText(t, laptop, "main", "Remove Outsider's access?")
+	a.check(laptop, "connected apps, removing one")
 	// A command-line app's code: typed wrong, then its approval page.
 	da := l.deviceApp("codex-cli").start("ada-laptop")
 	browsertest.Navigate(t, laptop, l.url+"/device")

@@ -162,17 +162,15 @@ var bad = []struct{ name, value string }{
 func TestBadInputIsNever500(t *testing.T) {
 	l := startLatch(t)
 	ctx := t.Context()
-	acct, err := l.srv.accounts.ByEmail(ctx, l.email)
+	acct, err := l.srv.Accounts().ByEmail(ctx, l.email)
 	if err != nil {
 		t.Fatal(err)
 	}
 	fakePasskey(t, l, acct.ID, true)
-	var pkID []byte
-	l.srv.db.Pool.QueryRow(ctx, `SELECT id FROM passkeys WHERE account_id = $1`, acct.ID).Scan(&pkID)
-	passkey := base64.RawURLEncoding.EncodeToString(pkID)
+	passkey := base64.RawURLEncoding.EncodeToString(l.passkeys(acct.ID)[0].ID)
 
 	// An account with an authenticator app, stopped at its second step.
-	if _, err := l.srv.accounts.Create(ctx, "totp@example.com", "Tess", testPassword); err != nil {
+	if _, err := l.srv.Accounts().Create(ctx, "totp@example.com", "Tess", testPassword); err != nil {
 		t.Fatal(err)
 	}
 	tess := l.browser()
@@ -185,6 +183,7 @@ func TestBadInputIsNever500(t *testing.T) {
 
 	me := l.browser()
 	me.signInPassword(l.email, testPassword).Body.Close()
+	mySid := l.sid(me.session())
 	a := l.appA()
 	authorize := func(param, value string) string {
 		f := a.newFlow()
@@ -212,6 +211,9 @@ func TestBadInputIsNever500(t *testing.T) {
 		{"advanced confirm key", "/account/security/advanced/confirm-key", []string{"recovery_key"}, me},
 		{"sessions end", "/account/sessions/end", []string{"ids"}, me},
 		{"sessions end path", "/account/sessions/%00/end", []string{"x"}, me},
+		{"sessions rename", "/account/sessions/" + mySid + "/rename", []string{"name", "back"}, me},
+		{"sessions rename path", "/account/sessions/%00/rename", []string{"name"}, me},
+		{"sessions end others", "/account/sessions/end-others", []string{"confirm", "back"}, me},
 		{"csrf token", "/login", []string{"csrf_token"}, l.browser()},
 		{"logout", "/logout", []string{"request"}, me},
 	}
@@ -240,6 +242,7 @@ func TestBadInputIsNever500(t *testing.T) {
 		{"passkey add finish", "/account/security/passkeys/finish", `{"name": %s, "credential": {"id": %[1]s}}`},
 		{"reauth passkey finish", "/account/reauth/passkey/finish", `{"change": %s, "next": %[1]s}`},
 		{"sessions API end", "/api/account/sessions/end", `{"ids": [%s]}`},
+		{"sessions API rename", "/api/account/sessions/" + mySid + "/rename", `{"name": %s}`},
 	}
 
 	// A WebAuthn answer carries its own JSON, base64url-encoded, where the
@@ -266,10 +269,15 @@ func TestBadInputIsNever500(t *testing.T) {
 		}
 		logs = len(all)
 		// Names are text: none stored may hold a control character.
-		var name string
-		l.srv.db.Pool.QueryRow(ctx, `SELECT name FROM passkeys WHERE account_id = $1`, acct.ID).Scan(&name)
-		if strings.ContainsFunc(name, unicode.IsControl) {
-			t.Errorf("the passkey is now named %q", name)
+		for _, pk := range l.passkeys(acct.ID) {
+			if strings.ContainsFunc(pk.Name, unicode.IsControl) {
+				t.Errorf("the passkey is now named %q", pk.Name)
+			}
+		}
+		var device string
+		l.db.Pool.QueryRow(ctx, `SELECT custom_name FROM device_sessions WHERE id = $1`, mySid).Scan(&device)
+		if strings.ContainsFunc(device, func(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }) {
+			t.Errorf("the device is now named %q", device)
 		}
 	}
 	for _, v := range bad {
@@ -524,7 +532,7 @@ func TestHashingBusy(t *testing.T) {
 			t.Fatalf("wrong password %d: %d", i+1, code)
 		}
 	}
-	hold, err := l.srv.accounts.Hasher.Reserve(t.Context())
+	hold, err := l.srv.Accounts().Hasher.Reserve(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}

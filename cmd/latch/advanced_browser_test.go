@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"latch/internal/browsertest"
+	"github.com/latch-idp/latch/internal/browsertest"
 )
 
 // TestAdvancedEnrolmentInBrowser: two virtual authenticators, one of them
@@ -51,7 +51,7 @@ func TestAdvancedEnrolmentInBrowser(t *testing.T) {
 
 	browsertest.Navigate(t, other, l.url+"/account")
 	waitPath(t, other, "/login")
-	a, _ := l.srv.accounts.ByEmail(t.Context(), l.email)
+	a, _ := l.srv.Accounts().ByEmail(t.Context(), l.email)
 	if !a.Advanced() || a.HasPassword {
 		t.Fatalf("mode %s, password %v", a.SecurityMode, a.HasPassword)
 	}

@@ -8,7 +8,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-webauthn/webauthn/webauthn"
 	"golang.org/x/oauth2"
+
+	"github.com/latch-idp/latch/authn"
+	"github.com/latch-idp/latch/internal/notify"
 )
 
 // fakePasskey stores a passkey row for an account, enough for the
@@ -18,10 +22,8 @@ func fakePasskey(t *testing.T, l *testLatch, accountID string, synced bool) {
 	t.Helper()
 	id := make([]byte, 16)
 	rand.Read(id)
-	if _, err := l.srv.db.Pool.Exec(t.Context(), `INSERT INTO passkeys (id, account_id, name, credential, backup_eligible, backup_state, created_at)
-		VALUES ($1, $2, 'Key', '{}', $3, $3, now())`, id, accountID, synced); err != nil {
-		t.Fatal(err)
-	}
+	l.addPasskey(&authn.Passkey{ID: id, AccountID: accountID, Name: "Key", BackupEligible: synced,
+		Credential: webauthn.Credential{ID: id, Flags: webauthn.CredentialFlags{BackupEligible: synced, BackupState: synced}}})
 }
 
 // passkeyStepUp marks a browser's session as freshly authenticated with a
@@ -29,14 +31,10 @@ func fakePasskey(t *testing.T, l *testLatch, accountID string, synced bool) {
 func passkeyStepUp(t *testing.T, l *testLatch, secret string) {
 	t.Helper()
 	sid := l.sid(secret)
-	if _, err := l.srv.db.Pool.Exec(t.Context(), `UPDATE device_sessions SET acr = 'phr', amr = '{hwk,user,mfa}', auth_time = $2 WHERE id = $1`,
-		sid, l.clock.Now().UTC()); err != nil {
+	if err := l.srv.Sessions().StampAuthentication(t.Context(), sid, []string{"hwk", "user", "mfa"}, "phr", l.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.srv.db.Pool.Exec(t.Context(), `SELECT pg_notify('latch_session_ended', $1)`, sid); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(50 * time.Millisecond) // the cache hears it
+	time.Sleep(50 * time.Millisecond) // the other replicas' caches hear it
 }
 
 func enroll(t *testing.T, b *browser) (*http.Response, string) {
@@ -52,7 +50,7 @@ func enroll(t *testing.T, b *browser) (*http.Response, string) {
 // their apps told), this session under advanced lifetimes.
 func TestAdvancedEnrolment(t *testing.T) {
 	l, rcv := startLatchWithReceiver(t)
-	acct, _ := l.srv.accounts.ByEmail(t.Context(), l.email)
+	acct, _ := l.srv.Accounts().ByEmail(t.Context(), l.email)
 	other := l.browser()
 	otherTok := other.signInFlow(l.appA())
 	me := l.browser()
@@ -65,7 +63,7 @@ func TestAdvancedEnrolment(t *testing.T) {
 		if !strings.Contains(resp.Request.URL.RawQuery, "error=advanced_need_") || !strings.Contains(body, missing) {
 			t.Fatalf("enrolled while missing %q: %s", missing, resp.Request.URL)
 		}
-		if a, _ := l.srv.accounts.ByEmail(t.Context(), l.email); a.Advanced() {
+		if a, _ := l.srv.Accounts().ByEmail(t.Context(), l.email); a.Advanced() {
 			t.Fatalf("account advanced while missing %s", missing)
 		}
 	}
@@ -86,7 +84,7 @@ func TestAdvancedEnrolment(t *testing.T) {
 	refused("type one back first")
 	resp = me.post("/account/security", "/account/security/advanced/confirm-key", url.Values{"recovery_key": {keys[4]}})
 	resp.Body.Close()
-	if st, _ := l.srv.authn.Recovery.Status(t.Context(), acct.ID); st.Remaining != 10 {
+	if st, _ := l.srv.Recovery().Status(t.Context(), acct.ID); st.Remaining != 10 {
 		t.Fatal("typing a key back burnt it")
 	}
 	// A stale passkey step-up is not enough.
@@ -99,11 +97,11 @@ func TestAdvancedEnrolment(t *testing.T) {
 	if !strings.Contains(resp.Request.URL.RawQuery, "done=advanced_on") {
 		t.Fatalf("enrolment with every condition met: %s\n%.600s", resp.Request.URL, body)
 	}
-	a, _ := l.srv.accounts.ByEmail(t.Context(), l.email)
+	a, _ := l.srv.Accounts().ByEmail(t.Context(), l.email)
 	if !a.Advanced() || a.HasPassword {
 		t.Fatalf("after enrolment: mode %s, password %v", a.SecurityMode, a.HasPassword)
 	}
-	if on, _ := l.srv.authn.TOTP.Enabled(t.Context(), a.ID); on {
+	if on, _ := l.srv.TOTP().Enabled(t.Context(), a.ID); on {
 		t.Fatal("the authenticator app survived enrolment")
 	}
 	if signedInAt(t, l.url, "/account", other.session()) {
@@ -117,9 +115,7 @@ func TestAdvancedEnrolment(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the other session's app got no logout token")
 	}
-	var reason string
-	l.srv.db.Pool.QueryRow(t.Context(), `SELECT end_reason FROM device_sessions WHERE id = $1`, otherTok.claims.Sid).Scan(&reason)
-	if reason != "advanced_security" {
+	if reason := l.endReason(otherTok.claims.Sid); reason != "advanced_security" {
 		t.Fatalf("end reason %q", reason)
 	}
 	if !signedInAt(t, l.url, "/account", me.session()) {
@@ -163,7 +159,7 @@ func TestAdvancedEnrolment(t *testing.T) {
 	c1 := l.browser()
 	c1.signInPassword(l.email, testPassword).Body.Close() // refused, but sets cookies
 	passkeySession := l.browser()
-	d, secret, err := l.srv.sessions.Create(t.Context(), sessionForTest(a.ID))
+	d, secret, err := l.srv.Sessions().Create(t.Context(), sessionForTest(a.ID))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,10 +192,10 @@ func TestAdvancedEnrolment(t *testing.T) {
 // answers login_required.
 func TestAdvancedLifetimes(t *testing.T) {
 	l := startLatch(t)
-	acct, _ := l.srv.accounts.ByEmail(t.Context(), l.email)
-	l.srv.db.Pool.Exec(t.Context(), `UPDATE accounts SET security_mode = 'advanced' WHERE id = $1`, acct.ID)
+	acct, _ := l.srv.Accounts().ByEmail(t.Context(), l.email)
+	l.makeAdvanced(acct.ID)
 	b := l.browser()
-	_, secret, err := l.srv.sessions.Create(t.Context(), sessionForTest(acct.ID))
+	_, secret, err := l.srv.Sessions().Create(t.Context(), sessionForTest(acct.ID))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,11 +232,10 @@ func TestAdvancedLifetimes(t *testing.T) {
 // set again.
 func TestAdvancedLeave(t *testing.T) {
 	l := startLatch(t)
-	acct, _ := l.srv.accounts.ByEmail(t.Context(), l.email)
-	l.srv.db.Pool.Exec(t.Context(), `UPDATE accounts SET security_mode = 'advanced', advanced_since = now() WHERE id = $1`, acct.ID)
-	l.srv.db.Pool.Exec(t.Context(), `DELETE FROM passwords WHERE account_id = $1`, acct.ID)
+	acct, _ := l.srv.Accounts().ByEmail(t.Context(), l.email)
+	l.makeAdvanced(acct.ID)
 	b := l.browser()
-	_, secret, err := l.srv.sessions.Create(t.Context(), sessionForTest(acct.ID))
+	_, secret, err := l.srv.Sessions().Create(t.Context(), sessionForTest(acct.ID))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +255,7 @@ func TestAdvancedLeave(t *testing.T) {
 	if !strings.Contains(resp.Request.URL.RawQuery, "done=advanced_off") {
 		t.Fatalf("leave after a passkey step-up: %s", resp.Request.URL)
 	}
-	if a, _ := l.srv.accounts.ByEmail(t.Context(), l.email); a.Advanced() {
+	if a, _ := l.srv.Accounts().ByEmail(t.Context(), l.email); a.Advanced() {
 		t.Fatal("still advanced")
 	}
 	// Standard lifetimes: an hour idle is fine now.
@@ -274,9 +269,7 @@ func TestAdvancedLeave(t *testing.T) {
 	if !strings.Contains(resp.Request.URL.RawQuery, "done=password_set") {
 		t.Fatalf("setting a password after leaving: %s", resp.Request.URL)
 	}
-	var events int
-	l.srv.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM outbox WHERE subject = 'Advanced security is off'`).Scan(&events)
-	if events != 1 {
+	if events := l.countAlerts(acct.ID, func(m notify.Queued) bool { return m.Subject == "Advanced security is off" }); events != 1 {
 		t.Fatal("leaving was not announced")
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	gosmtp "github.com/emersion/go-smtp"
+
+	"github.com/latch-idp/latch/internal/notify"
 )
 
 // mailbox is a real SMTP server on loopback that keeps what it receives,
@@ -106,9 +108,14 @@ func TestAlerts(t *testing.T) {
 	// Pending across a restart.
 	mb.refuse(true)
 	l.browser().signInPassword(l.email, testPassword).Body.Close()
+	acct := l.accountID(l.email)
 	waitFor(t, func() bool {
-		var attempts int
-		l.srv.db.Pool.QueryRow(t.Context(), `SELECT coalesce(max(attempts), 0) FROM outbox WHERE status = 'pending'`).Scan(&attempts)
+		attempts := 0
+		for _, m := range l.alerts(acct) {
+			if m.Status == "pending" {
+				attempts = max(attempts, m.Attempts)
+			}
+		}
 		return attempts >= 1
 	})
 	l.stop()
@@ -124,8 +131,6 @@ func TestAlerts(t *testing.T) {
 	mb.wait(t, "Sign-in from a new device")
 	// The row is marked sent just after the server took the message.
 	waitFor(t, func() bool {
-		var pending int
-		again.srv.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM outbox WHERE status <> 'sent'`).Scan(&pending)
-		return pending == 0
+		return again.countAlerts(acct, func(m notify.Queued) bool { return m.Status != "sent" }) == 0
 	})
 }

@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"latch/sessions"
+	"github.com/latch-idp/latch/sessions"
 )
 
 // percentile returns the p-th percentile of sorted durations, in ms.
@@ -34,7 +34,7 @@ func BenchmarkEndPropagation(b *testing.B) {
 	l, rcv := startLatchWithReceiver(b)
 	replica := l.replica()
 	ctx := b.Context()
-	acct, _ := l.srv.accounts.ByEmail(ctx, l.email)
+	acct, _ := l.srv.Accounts().ByEmail(ctx, l.email)
 	controller := l.browser()
 	controller.signInPassword(l.email, testPassword).Body.Close()
 	csrf := hiddenFields(page(b, controller.do("GET", "/account/sessions", nil)))
@@ -54,11 +54,11 @@ func BenchmarkEndPropagation(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < n; i++ {
 		b.StopTimer()
-		d, secret, err := l.srv.sessions.Create(ctx, sessions.NewDevice{AccountID: acct.ID, Mode: "standard", IP: netip.MustParseAddr("127.0.0.1")})
+		d, secret, err := l.srv.Sessions().Create(ctx, sessions.NewDevice{AccountID: acct.ID, Mode: "standard", IP: netip.MustParseAddr("127.0.0.1")})
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := l.srv.sessions.AppSession(ctx, l.srv.db.Pool, d.ID, acct.ID, "app-a"); err != nil {
+		if _, err := l.srv.Sessions().AppSession(ctx, l.srv.Sessions().DB, d.ID, acct.ID, "app-a"); err != nil {
 			b.Fatal(err)
 		}
 		if !alive(secret) { // replica B now has it cached
@@ -97,14 +97,14 @@ func BenchmarkEndPropagation(b *testing.B) {
 func BenchmarkSessionsPage1000(b *testing.B) {
 	l := startLatch(b)
 	ctx := b.Context()
-	acct, _ := l.srv.accounts.ByEmail(ctx, l.email)
+	acct, _ := l.srv.Accounts().ByEmail(ctx, l.email)
 	for i := 0; i < 999; i++ {
-		d, _, err := l.srv.sessions.Create(ctx, sessions.NewDevice{AccountID: acct.ID, Mode: "standard",
+		d, _, err := l.srv.Sessions().Create(ctx, sessions.NewDevice{AccountID: acct.ID, Mode: "standard",
 			UserAgent: "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/133.0", IP: netip.MustParseAddr("81.2.69.142")})
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := l.srv.sessions.AppSession(ctx, l.srv.db.Pool, d.ID, acct.ID, "app-a"); err != nil {
+		if _, err := l.srv.Sessions().AppSession(ctx, l.srv.Sessions().DB, d.ID, acct.ID, "app-a"); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -13,7 +13,8 @@ import (
 	cdpwebauthn "github.com/chromedp/cdproto/webauthn"
 	"golang.org/x/oauth2"
 
-	"latch/internal/browsertest"
+	"github.com/latch-idp/latch/internal/browsertest"
+	"github.com/latch-idp/latch/sessions"
 )
 
 // page helpers for latch's own forms in a real browser.
@@ -161,9 +162,9 @@ func TestPasskeysInBrowser(t *testing.T) {
 	if n := browsertest.Eval[int](t, ctx, `document.querySelectorAll('form[action$="/rename"]').length`); n != 1 {
 		t.Fatal("the last passkey was removed")
 	}
-	var activity int
-	l.srv.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM activity WHERE kind = 'passkey_added' AND ip IS NOT NULL`).Scan(&activity)
-	if activity != 1 {
+	if activity := l.countActivity(l.accountID(l.email), func(e sessions.HistoryEvent) bool {
+		return e.Kind == "passkey_added" && e.IP != nil
+	}); activity != 1 {
 		t.Fatal("passkey addition not recorded")
 	}
 
@@ -262,9 +263,7 @@ func TestPasskeyWithoutUserVerification(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	var n int
-	l.srv.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM passkeys`).Scan(&n)
-	if n != 0 {
+	if n := len(l.passkeys(l.accountID(l.email))); n != 0 {
 		t.Fatal("a passkey without user verification was stored")
 	}
 }
@@ -288,8 +287,11 @@ func TestForgedPasskeyInBrowser(t *testing.T) {
 		waitPath(t, ctx, "/account")
 		signOut(t, ctx, l)
 	}
+	acct := l.accountID(l.email)
 	var stored int64
-	l.srv.db.Pool.QueryRow(t.Context(), `SELECT sign_count FROM passkeys`).Scan(&stored)
+	if pks := l.passkeys(acct); len(pks) > 0 {
+		stored = int64(pks[0].Credential.Authenticator.SignCount)
+	}
 	if stored < 3 {
 		t.Fatalf("stored counter %d", stored)
 	}
@@ -321,9 +323,7 @@ func TestForgedPasskeyInBrowser(t *testing.T) {
 	if msg := tryWith(lower); !strings.Contains(msg, "copy") {
 		t.Fatalf("lower counter: %q", msg)
 	}
-	var clones int
-	l.srv.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM activity WHERE kind = 'passkey_clone_refused'`).Scan(&clones)
-	if clones == 0 {
+	if clones := l.countActivity(acct, ofKind("passkey_clone_refused")); clones == 0 {
 		t.Fatal("possible clone not recorded")
 	}
 	flipped := cred

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
-	"latch/internal/browsertest"
+	"github.com/latch-idp/latch/authn"
+	"github.com/latch-idp/latch/internal/browsertest"
 )
 
 // TestSuspendedPasskeyInBrowser: a copy of a passkey with a lower counter,
@@ -38,7 +40,8 @@ func TestSuspendedPasskeyInBrowser(t *testing.T) {
 		t.Fatalf("the copy: %q", msg)
 	}
 	browsertest.Navigate(t, other, l.url+"/logged-out") // autofill tries again after a refusal
-	if n := l.count(`SELECT count(*) FROM passkeys WHERE suspended_at IS NOT NULL`); n != 1 {
+	acct := l.accountID(l.email)
+	if n := len(slices.DeleteFunc(l.passkeys(acct), func(pk authn.Passkey) bool { return !pk.Suspended() })); n != 1 {
 		t.Fatal("the passkey is not suspended")
 	}
 
@@ -49,7 +52,7 @@ func TestSuspendedPasskeyInBrowser(t *testing.T) {
 	}
 	browsertest.RemoveCredentials(t, ctx, auth)
 	passwordSignIn(t, ctx, l)
-	if n := l.count(`SELECT count(*) FROM activity WHERE kind = 'passkey_suspended'`); n != 1 {
+	if n := l.countActivity(acct, ofKind("passkey_suspended")); n != 1 {
 		t.Fatalf("%d suspensions recorded", n)
 	}
 
@@ -68,7 +71,7 @@ func TestSuspendedPasskeyInBrowser(t *testing.T) {
 	waitText(t, ctx, "main", "Add one of those first")
 	browsertest.Click(t, ctx, ".item-warning form[action$='/remove'] button")
 	waitText(t, ctx, "main", "Passkey removed.")
-	if n := l.count(`SELECT count(*) FROM passkeys`); n != 0 {
+	if n := len(l.passkeys(acct)); n != 0 {
 		t.Fatalf("%d passkeys left", n)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -19,6 +20,10 @@ import (
 	"github.com/go-webauthn/webauthn/protocol/webauthncbor"
 	"github.com/go-webauthn/webauthn/protocol/webauthncose"
 	"github.com/go-webauthn/webauthn/webauthn"
+
+	"github.com/latch-idp/latch/authn"
+	"github.com/latch-idp/latch/internal/notify"
+	"github.com/latch-idp/latch/sessions"
 )
 
 var b64 = base64.RawURLEncoding.EncodeToString
@@ -27,22 +32,21 @@ var b64 = base64.RawURLEncoding.EncodeToString
 // holds, so it can answer latch's challenges as the genuine authenticator
 // would, or as a copy of it, with any counter.
 type heldPasskey struct {
-	t      *testing.T
-	l      *testLatch
-	id     []byte
-	handle []byte
-	key    *ecdsa.PrivateKey
-	synced bool
+	t         *testing.T
+	l         *testLatch
+	accountID string
+	id        []byte
+	handle    []byte
+	key       *ecdsa.PrivateKey
+	synced    bool
 }
 
 func holdPasskey(t *testing.T, l *testLatch, accountID, name string, synced bool, counter uint32) *heldPasskey {
 	t.Helper()
-	k := &heldPasskey{t: t, l: l, id: make([]byte, 16), synced: synced}
+	k := &heldPasskey{t: t, l: l, accountID: accountID, id: make([]byte, 16), synced: synced}
 	rand.Read(k.id)
-	handle := make([]byte, 32)
-	rand.Read(handle)
-	if err := l.srv.db.Pool.QueryRow(t.Context(), `UPDATE accounts SET webauthn_id = coalesce(webauthn_id, $2) WHERE id = $1
-		RETURNING webauthn_id`, accountID, handle).Scan(&k.handle); err != nil {
+	var err error
+	if k.handle, err = l.srv.Passkeys().UserHandle(t.Context(), accountID); err != nil {
 		t.Fatal(err)
 	}
 	k.key, _ = ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
@@ -58,13 +62,10 @@ func holdPasskey(t *testing.T, l *testLatch, accountID, name string, synced bool
 	if err != nil {
 		t.Fatal(err)
 	}
-	cred, _ := json.Marshal(webauthn.Credential{ID: k.id, PublicKey: cose, AttestationType: "none",
-		Flags:         webauthn.CredentialFlags{UserPresent: true, UserVerified: true, BackupEligible: synced, BackupState: synced},
-		Authenticator: webauthn.Authenticator{SignCount: counter}})
-	if _, err := l.srv.db.Pool.Exec(t.Context(), `INSERT INTO passkeys (id, account_id, name, credential, backup_eligible, backup_state, sign_count, created_at)
-		VALUES ($1, $2, $3, $4, $5, $5, $6, $7)`, k.id, accountID, name, cred, synced, int64(counter), l.clock.Now().UTC()); err != nil {
-		t.Fatal(err)
-	}
+	l.addPasskey(&authn.Passkey{ID: k.id, AccountID: accountID, Name: name, BackupEligible: synced, CreatedAt: l.clock.Now().UTC(),
+		Credential: webauthn.Credential{ID: k.id, PublicKey: cose, AttestationType: "none",
+			Flags:         webauthn.CredentialFlags{UserPresent: true, UserVerified: true, BackupEligible: synced, BackupState: synced},
+			Authenticator: webauthn.Authenticator{SignCount: counter}}})
 	return k
 }
 
@@ -148,17 +149,25 @@ func (b *browser) passkeySignIn(k *heldPasskey, counter uint32) (int, string) {
 	return status, msg
 }
 
-func (l *testLatch) count(query string, args ...any) int {
+// suspended reports whether k is stored and suspended.
+func (l *testLatch) suspended(k *heldPasskey) bool {
 	l.t.Helper()
-	var n int
-	if err := l.srv.db.Pool.QueryRow(l.t.Context(), query, args...).Scan(&n); err != nil {
+	pk, err := l.srv.Passkeys().Get(l.t.Context(), k.accountID, k.id)
+	if errors.Is(err, authn.ErrPasskeyNotFound) {
+		return false
+	}
+	if err != nil {
 		l.t.Fatal(err)
 	}
-	return n
+	return pk.Suspended()
 }
 
-func (l *testLatch) suspended(k *heldPasskey) bool {
-	return l.count(`SELECT count(*) FROM passkeys WHERE id = $1 AND suspended_at IS NOT NULL`, k.id) == 1
+// suspensionAlerts counts the alerts to the account's email that a passkey
+// named name was suspended.
+func (l *testLatch) suspensionAlerts(accountID, email, name string) int {
+	return l.countAlerts(accountID, func(m notify.Queued) bool {
+		return m.Subject == "A passkey on your account was suspended" && m.To == email && strings.Contains(m.Text, name)
+	})
 }
 
 // TestPasskeyCloneSuspended: a copy of a passkey whose counter is behind is
@@ -171,7 +180,7 @@ func (l *testLatch) suspended(k *heldPasskey) bool {
 func TestPasskeyCloneSuspended(t *testing.T) {
 	l := startLatch(t)
 	ctx := t.Context()
-	acct, _ := l.srv.accounts.ByEmail(ctx, l.email)
+	acct, _ := l.srv.Accounts().ByEmail(ctx, l.email)
 	me := l.browser()
 	me.signInPassword(l.email, testPassword).Body.Close()
 	secret := enrollTOTP(t, l, me)
@@ -219,14 +228,15 @@ func TestPasskeyCloneSuspended(t *testing.T) {
 	if status, msg := l.browser().passkeySignIn(phone, 100); status != http.StatusUnauthorized || !strings.Contains(msg, "suspended") {
 		t.Fatalf("the genuine passkey while suspended: %d %q", status, msg)
 	}
-	if n := l.count(`SELECT count(*) FROM activity WHERE kind = 'passkey_clone_refused' AND ip IS NOT NULL`); n != 5 {
+	if n := l.countActivity(acct.ID, func(e sessions.HistoryEvent) bool { return e.Kind == "passkey_clone_refused" && e.IP != nil }); n != 5 {
 		t.Fatalf("%d refusals recorded, want 5", n)
 	}
-	if n := l.count(`SELECT count(*) FROM activity WHERE kind = 'passkey_suspended' AND detail->>'name' = 'Phone'`); n != 1 {
+	if n := l.countActivity(acct.ID, func(e sessions.HistoryEvent) bool {
+		return e.Kind == "passkey_suspended" && e.Detail["name"] == "Phone"
+	}); n != 1 {
 		t.Fatalf("%d suspensions recorded, want 1", n)
 	}
-	alerts := `SELECT count(*) FROM outbox WHERE subject = 'A passkey on your account was suspended' AND recipient = $1 AND text_body LIKE '%Phone%'`
-	if n := l.count(alerts, l.email); n != 1 {
+	if n := l.suspensionAlerts(acct.ID, l.email, "Phone"); n != 1 {
 		t.Fatalf("%d suspension alerts, want 1", n)
 	}
 
@@ -271,7 +281,7 @@ func TestPasskeyCloneSuspended(t *testing.T) {
 	if !strings.Contains(resp.Request.URL.RawQuery, "done=passkey_reinstated") || !strings.Contains(body, "signs you in again") {
 		t.Fatalf("after the step-up: %s", resp.Request.URL)
 	}
-	if l.suspended(phone) || l.count(`SELECT count(*) FROM activity WHERE kind = 'passkey_reinstated'`) != 1 {
+	if l.suspended(phone) || l.countActivity(acct.ID, ofKind("passkey_reinstated")) != 1 {
 		t.Fatal("the suspension was not lifted and recorded")
 	}
 
@@ -283,13 +293,13 @@ func TestPasskeyCloneSuspended(t *testing.T) {
 	if status, _ := clone.passkeySignIn(phone, 14); status != http.StatusUnauthorized || !l.suspended(phone) {
 		t.Fatalf("a copy behind the reinstated passkey: %d", status)
 	}
-	if n := l.count(alerts, l.email); n != 2 {
+	if n := l.suspensionAlerts(acct.ID, l.email, "Phone"); n != 2 {
 		t.Fatalf("%d suspension alerts, want 2", n)
 	}
 
 	resp = me.post("/account/security", "/account/security/passkeys/"+b64(phone.id)+"/remove", nil)
 	resp.Body.Close()
-	if !strings.Contains(resp.Request.URL.RawQuery, "done=passkey_removed") || l.count(`SELECT count(*) FROM passkeys`) != 0 {
+	if !strings.Contains(resp.Request.URL.RawQuery, "done=passkey_removed") || len(l.passkeys(acct.ID)) != 0 {
 		t.Fatalf("removing the suspended passkey: %s", resp.Request.URL)
 	}
 }
@@ -302,14 +312,8 @@ func TestPasskeyCloneSuspended(t *testing.T) {
 func TestPasskeyCloneAdvanced(t *testing.T) {
 	l := startLatch(t)
 	ctx := t.Context()
-	acct, _ := l.srv.accounts.ByEmail(ctx, l.email)
-	if _, err := l.srv.db.Pool.Exec(ctx, `DELETE FROM passwords WHERE account_id = $1`, acct.ID); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := l.srv.db.Pool.Exec(ctx, `UPDATE accounts SET security_mode = 'advanced', advanced_since = $2 WHERE id = $1`,
-		acct.ID, l.clock.Now().UTC()); err != nil {
-		t.Fatal(err)
-	}
+	acct, _ := l.srv.Accounts().ByEmail(ctx, l.email)
+	l.makeAdvanced(acct.ID)
 	phone := holdPasskey(t, l, acct.ID, "Phone", false, 10)
 	laptop := holdPasskey(t, l, acct.ID, "Laptop", true, 0)
 
@@ -355,11 +359,11 @@ func TestPasskeyCloneAdvanced(t *testing.T) {
 // nothing can pass.
 func TestOnlyPasskeySuspended(t *testing.T) {
 	l := startLatch(t)
-	grace, err := l.srv.accounts.Create(t.Context(), "grace@example.com", "Grace", "")
+	grace, err := l.srv.Accounts().Create(t.Context(), "grace@example.com", "Grace", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	keys, err := l.srv.authn.Recovery.Generate(t.Context(), grace.ID)
+	keys, err := l.srv.Recovery().Generate(t.Context(), grace.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -388,7 +392,7 @@ func TestOnlyPasskeySuspended(t *testing.T) {
 // one of the two passkeys advanced security needs.
 func TestAdvancedEnrolmentIgnoresSuspendedPasskey(t *testing.T) {
 	l := startLatch(t)
-	acct, _ := l.srv.accounts.ByEmail(t.Context(), l.email)
+	acct, _ := l.srv.Accounts().ByEmail(t.Context(), l.email)
 	me := l.browser()
 	me.signInPassword(l.email, testPassword).Body.Close()
 	fakePasskey(t, l, acct.ID, false)
@@ -397,8 +401,12 @@ func TestAdvancedEnrolmentIgnoresSuspendedPasskey(t *testing.T) {
 	if resp, _ := enroll(t, me); !strings.Contains(resp.Request.URL.RawQuery, "error=advanced_need_keys") {
 		t.Fatalf("two passkeys, one synced: %s", resp.Request.URL)
 	}
-	if _, err := l.srv.db.Pool.Exec(t.Context(), `UPDATE passkeys SET suspended_at = now() WHERE backup_eligible`); err != nil {
-		t.Fatal(err)
+	for _, pk := range l.passkeys(acct.ID) {
+		if pk.BackupEligible {
+			if err := l.srv.Passkeys().Suspend(t.Context(), acct.ID, pk.ID, l.clock.Now()); err != nil {
+				t.Fatal(err)
+			}
+		}
 	}
 	resp, body := enroll(t, me)
 	if !strings.Contains(resp.Request.URL.RawQuery, "error=advanced_need_two") || !strings.Contains(body, "doesn't count until you confirm") {

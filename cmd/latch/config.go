@@ -9,58 +9,53 @@ import (
 	"net/mail"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
-	"latch/internal/notify"
-	"latch/internal/web"
+	"github.com/latch-idp/latch/idp"
+	"github.com/latch-idp/latch/internal/notify"
+	"github.com/latch-idp/latch/internal/server"
+	"github.com/latch-idp/latch/internal/web"
 )
 
 // Config is everything `latch serve` and `latch dev` are started with. Flags
-// and environment are read here and nowhere else.
+// and environment are read here and nowhere else. The server's own settings
+// are the embedded server.Config; the rest say where the database, the
+// master key and the clients come from, where to listen and how to log.
 type Config struct {
+	server.Config
 	Addr string
 	// DemoPorts are the ports of latch dev's three demo apps (ChatGPT,
 	// Codex, Platform); the built-in clients' URIs follow them.
-	DemoPorts      [3]string
-	Issuer         string
-	DatabaseURL    string
-	DataDir        string
-	ClientsFile    string
-	MasterKeyFile  string
-	GeoIPDB        string
-	TrustedProxies []string
-	LogFormat      string
-	LogLevel       string
-	RateLimit      float64 // sign-in attempts per minute per client address
-	// AuthorizeRateLimit is authorization requests per minute per client
-	// address from browsers that are not signed in.
-	AuthorizeRateLimit float64
-	// Argon2Memory is the memory, in bytes, argon2id may use at once; it
-	// sets the number of hashing workers.
-	Argon2Memory int64
-	SMTPURL      string // alerts over SMTP; without it they are written as files
-	// MetricsAddr is where /metrics is served, apart from the public
-	// listener; "" serves no metrics.
-	MetricsAddr string
-	MailFrom    string
-
-	StepUp                  time.Duration
-	AdvancedStepUp          time.Duration
-	TrustedDevice           time.Duration
-	SessionAbsolute         time.Duration
-	SessionIdle             time.Duration
-	AdvancedSessionAbsolute time.Duration
-	AdvancedSessionIdle     time.Duration
-	// DevicePollInterval is how often a command-line app signing in with
-	// the device grant may poll for its tokens (RFC 8628 "interval").
-	DevicePollInterval time.Duration
+	DemoPorts     [3]string
+	DatabaseURL   string
+	DataDir       string
+	ClientsFile   string
+	MasterKeyFile string
+	LogFormat     string
+	LogLevel      string
 
 	// queryTracer, set only by tests, sees every statement latch sends.
 	queryTracer pgx.QueryTracer
+}
+
+// serverConfig completes the server's Config with what the command loaded:
+// the clients, the master key of db, and the directory alerts are written
+// to without --smtp-url.
+func (c *Config) serverConfig(db *database) (server.Config, error) {
+	clients, err := loadClients(c)
+	if err != nil {
+		return server.Config{}, err
+	}
+	sc := c.Config
+	sc.Clients = clients
+	sc.MasterKey = db.Master
+	sc.MailDir = filepath.Join(c.DataDir, "mail")
+	return sc, nil
 }
 
 // commonFlags declares the flags every database-using command shares.
@@ -282,4 +277,12 @@ func demoPortsFlag(fs *flag.FlagSet, c *Config) {
 			}
 			return nil
 		})
+}
+
+// loadClients reads --clients, or the built-in demo apps without it.
+func loadClients(cfg *Config) ([]*idp.Client, error) {
+	if cfg.ClientsFile != "" {
+		return idp.LoadClients(cfg.ClientsFile)
+	}
+	return idp.DemoClients(cfg.DemoPorts)
 }

@@ -7,7 +7,7 @@ import (
 	"io"
 	"time"
 
-	"latch/cmd/latch/democli"
+	"github.com/latch-idp/latch/cmd/latch/democli"
 )
 
 // cmdDemo runs `latch demo cli`: the command-line app that signs in to a

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -15,9 +16,10 @@ import (
 	"strings"
 	"time"
 
-	"latch/authn"
-	"latch/cmd/latch/demoapp"
-	"latch/idp"
+	"github.com/latch-idp/latch/authn"
+	"github.com/latch-idp/latch/cmd/latch/demoapp"
+	"github.com/latch-idp/latch/idp"
+	"github.com/latch-idp/latch/internal/server"
 )
 
 func newKeys(db *database) *idp.Keys { return idp.NewKeys(db.Pool, db.Master) }
@@ -62,21 +64,25 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	defer ln.Close()
-	srv, err := newServer(ctx, &cfg, db, logger, time.Now)
+	sc, err := cfg.serverConfig(db)
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(ctx, sc, db.Pool, logger, time.Now)
 	if err != nil {
 		return err
 	}
 	var demos []*http.Server
 	if dev {
-		demos, err = startDemo(ctx, &cfg, srv, stdout)
+		demos, err = startDemo(ctx, &cfg, srv, logger, stdout)
 		if err != nil {
 			return err
 		}
 	}
-	if err := srv.start(ctx, ln); err != nil {
+	if err := srv.Start(ctx, ln); err != nil {
 		return err
 	}
-	logger.Info("latch is serving", "issuer", cfg.Issuer, "addr", srv.ln.Addr().String(), "version", version)
+	logger.Info("latch is serving", "issuer", cfg.Issuer, "addr", ln.Addr().String(), "version", version)
 	var failed error
 	select {
 	case <-ctx.Done():
@@ -91,7 +97,7 @@ func cmdServe(ctx context.Context, args []string, getenv func(string) string, st
 	for _, d := range demos {
 		d.Shutdown(shutdownCtx)
 	}
-	return errors.Join(failed, srv.shutdown(shutdownCtx))
+	return errors.Join(failed, srv.Shutdown(shutdownCtx))
 }
 
 // demoApps are the three relying parties of `latch dev`, matching the
@@ -106,23 +112,23 @@ const demoEmail = "demo@latch.localhost"
 
 // startDemo creates the demo account on first run (its password kept in the
 // data directory so every run can print it) and starts the demo apps.
-func startDemo(ctx context.Context, cfg *Config, srv *server, stdout io.Writer) ([]*http.Server, error) {
+func startDemo(ctx context.Context, cfg *Config, srv *server.Server, logger *slog.Logger, stdout io.Writer) ([]*http.Server, error) {
 	pwFile := filepath.Join(cfg.DataDir, "demo-password")
 	pw, err := os.ReadFile(pwFile)
 	password := strings.TrimSpace(string(pw))
 	if err != nil || password == "" {
 		password = rand.Text()[:16]
-		if _, err := srv.accounts.ByEmail(ctx, demoEmail); err == nil {
+		if _, err := srv.Accounts().ByEmail(ctx, demoEmail); err == nil {
 			return nil, fmt.Errorf("demo account exists but %s is missing; remove %s to start afresh", pwFile, cfg.DataDir)
 		}
-		if _, err := srv.accounts.Create(ctx, demoEmail, "Demo Person", password); err != nil {
+		if _, err := srv.Accounts().Create(ctx, demoEmail, "Demo Person", password); err != nil {
 			return nil, err
 		}
 		if err := os.WriteFile(pwFile, []byte(password+"\n"), 0o600); err != nil {
 			return nil, err
 		}
-	} else if _, err := srv.accounts.ByEmail(ctx, demoEmail); errors.Is(err, authn.ErrNoAccount) {
-		if _, err := srv.accounts.Create(ctx, demoEmail, "Demo Person", password); err != nil {
+	} else if _, err := srv.Accounts().ByEmail(ctx, demoEmail); errors.Is(err, authn.ErrNoAccount) {
+		if _, err := srv.Accounts().Create(ctx, demoEmail, "Demo Person", password); err != nil {
 			return nil, err
 		}
 	}
@@ -135,7 +141,7 @@ func startDemo(ctx context.Context, cfg *Config, srv *server, stdout io.Writer) 
 		d.port = cfg.DemoPorts[i]
 		base := "http://localhost:" + d.port
 		app, err := demoapp.New(demoapp.Config{Name: d.name, ClientID: d.clientID, ClientSecret: d.secret,
-			Issuer: cfg.Issuer, BaseURL: base, Logger: srv.logger})
+			Issuer: cfg.Issuer, BaseURL: base, Logger: logger})
 		if err != nil {
 			return nil, err
 		}
@@ -175,12 +181,12 @@ Press Ctrl-C to stop everything.
 // demoSignIn says truly how the demo account signs in today: with the
 // password latch dev gave it (kept in pwFile), or not with that password
 // any more, because the person changed or removed it on the security page.
-func demoSignIn(ctx context.Context, srv *server, password, pwFile string) (string, error) {
-	acct, err := srv.accounts.ByEmail(ctx, demoEmail)
+func demoSignIn(ctx context.Context, srv *server.Server, password, pwFile string) (string, error) {
+	acct, err := srv.Accounts().ByEmail(ctx, demoEmail)
 	if err != nil {
 		return "", err
 	}
-	hash, err := srv.accounts.PasswordHash(ctx, acct.ID)
+	hash, err := srv.Accounts().PasswordHash(ctx, acct.ID)
 	if err != nil {
 		return "", err
 	}
@@ -190,7 +196,7 @@ func demoSignIn(ctx context.Context, srv *server, password, pwFile string) (stri
 	case hash == "":
 		return "Password:      none: the password was removed, so the account signs in with its passkeys", nil
 	}
-	ok, err := srv.accounts.Hasher.Verify(ctx, hash, password)
+	ok, err := srv.Accounts().Hasher.Verify(ctx, hash, password)
 	if err != nil {
 		return "", err
 	}
@@ -213,4 +219,13 @@ func tuneGC(cfg *Config, getenv func(string) string) {
 	if getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(cfg.Argon2Memory + 256<<20)
 	}
+}
+
+// listen opens --addr.
+func listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--addr: cannot listen on %s: %v", addr, err)
+	}
+	return ln, nil
 }

@@ -16,7 +16,7 @@ import (
 func TestDemoSignInBanner(t *testing.T) {
 	l := startLatch(t)
 	pwFile := filepath.Join(t.TempDir(), "demo-password")
-	acct, err := l.srv.accounts.Create(t.Context(), demoEmail, "Demo Person", "")
+	acct, err := l.srv.Accounts().Create(t.Context(), demoEmail, "Demo Person", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,11 +31,11 @@ func TestDemoSignInBanner(t *testing.T) {
 	if got := line("first-password-123"); !strings.Contains(got, "none") || strings.Contains(got, "first-password-123") {
 		t.Errorf("passwordless account: %q", got)
 	}
-	hash, err := l.srv.accounts.Hasher.Hash(t.Context(), "first-password-123")
+	hash, err := l.srv.Accounts().Hasher.Hash(t.Context(), "first-password-123")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := l.srv.accounts.SetPasswordHash(t.Context(), l.srv.db.Pool, acct.ID, hash); err != nil {
+	if err := l.srv.Accounts().SetPasswordHash(t.Context(), l.srv.Accounts().DB, acct.ID, hash); err != nil {
 		t.Fatal(err)
 	}
 	if got := line("first-password-123"); !strings.Contains(got, "first-password-123") || !strings.Contains(got, pwFile) {

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"latch/internal/browsertest"
+	"github.com/latch-idp/latch/internal/browsertest"
 )
 
 // TestDeviceApprovalInBrowser: the approval page in Chromium. A person who
@@ -87,18 +87,9 @@ func TestDeviceStepUpInBrowser(t *testing.T) {
 	browsertest.AddAuthenticator(t, ctx, browsertest.AuthenticatorOptions{})
 	passwordSignIn(t, ctx, l)
 	addPasskey(t, ctx, l, "Laptop")
-	acct, err := l.srv.accounts.ByEmail(t.Context(), l.email)
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Advanced security, as enrolment leaves it: passkeys only. This
 	// browser signed in with its password before, so it is not fresh.
-	if _, err := l.srv.db.Pool.Exec(t.Context(), `UPDATE accounts SET security_mode = 'advanced', advanced_since = now() WHERE id = $1`, acct.ID); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := l.srv.db.Pool.Exec(t.Context(), `DELETE FROM passwords WHERE account_id = $1`, acct.ID); err != nil {
-		t.Fatal(err)
-	}
+	l.makeAdvanced(l.accountID(l.email))
 
 	c := l.deviceApp("codex-cli")
 	da := c.start("ada-laptop")

@@ -20,9 +20,9 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
-	"latch/idp"
-	"latch/internal/pg"
-	"latch/internal/testclock"
+	"github.com/latch-idp/latch/idp"
+	"github.com/latch-idp/latch/internal/pg"
+	"github.com/latch-idp/latch/internal/testclock"
 )
 
 // Command-line sign-ins with the OAuth 2.0 Device Authorization Grant (RFC
@@ -404,7 +404,9 @@ func TestDevicePolling(t *testing.T) {
 			t.Fatalf("answers %v: want slow_down first", answers)
 		}
 		var interval int
-		if err := l.srv.db.Pool.QueryRow(t.Context(), `SELECT interval_seconds FROM device_authorizations
+		// Read directly: the interval is the row's own, with no method
+		// that shows it (the next answer's wait is what x/oauth2 sees).
+		if err := l.db.Pool.QueryRow(t.Context(), `SELECT interval_seconds FROM device_authorizations
 			WHERE device_code_hash = $1`, sha256Bytes(da.DeviceCode)).Scan(&interval); err != nil || interval != 7 {
 			t.Fatalf("interval after one slow_down: %d (%v), want 7", interval, err)
 		}
@@ -457,7 +459,7 @@ func TestDevicePolling(t *testing.T) {
 		}
 		// An hour later the sweep forgets it.
 		l.clock.Add(time.Hour)
-		if err := l.srv.provider.Storage.Sweep(t.Context()); err != nil {
+		if err := l.srv.Provider().Storage.Sweep(t.Context()); err != nil {
 			t.Fatal(err)
 		}
 		if n := l.count(`SELECT count(*) FROM device_authorizations WHERE device_code_hash = $1`, sha256Bytes(da.DeviceCode)); n != 0 {

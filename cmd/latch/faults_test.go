@@ -21,8 +21,10 @@ import (
 	"testing"
 	"time"
 
-	"latch/internal/pg"
-	"latch/internal/testclock"
+	"github.com/latch-idp/latch/internal/notify"
+	"github.com/latch-idp/latch/internal/pg"
+	"github.com/latch-idp/latch/internal/testclock"
+	"github.com/latch-idp/latch/sessions"
 )
 
 // These tests break PostgreSQL under a running latch and check that latch
@@ -405,22 +407,19 @@ func TestPostgresFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := &Config{
-		Addr: ln.Addr().String(), Issuer: "http://localhost:" + port(ln), DataDir: filepath.Join(dir, "data"),
+		Addr: ln.Addr().String(), DataDir: filepath.Join(dir, "data"),
 		ClientsFile: writeFile(t, "clients.yaml", clients),
-		LogFormat:   "text", LogLevel: "debug", RateLimit: 6000, AuthorizeRateLimit: 6000, MailFrom: "latch <no-reply@localhost>",
-		Argon2Memory:    defaultArgon2Memory,
-		SessionAbsolute: 30 * 24 * time.Hour, SessionIdle: 14 * 24 * time.Hour,
-		AdvancedSessionAbsolute: 12 * time.Hour, AdvancedSessionIdle: 15 * time.Minute,
-		StepUp: 10 * time.Minute, AdvancedStepUp: 5 * time.Minute, TrustedDevice: 30 * 24 * time.Hour,
+		LogFormat:   "text", LogLevel: "debug",
+		Config: testServerConfig("http://localhost:" + port(ln)),
 	}
 	if err := cfg.validate(true); err != nil {
 		t.Fatal(err)
 	}
 	l := runLatch(t, cfg, ln, testclock.New(time.Now()))
-	if l.srv.db.postgres == nil {
+	if l.db.postgres == nil {
 		t.Fatal("latch does not supervise its own PostgreSQL")
 	}
-	acct, err := l.srv.accounts.Create(t.Context(), l.email, "Ada Lovelace", testPassword)
+	acct, err := l.srv.Accounts().Create(t.Context(), l.email, "Ada Lovelace", testPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -454,7 +453,7 @@ func TestPostgresFaults(t *testing.T) {
 		within(t, 10*time.Second, "the back-channel logout was not sent", func() bool { return rcv.count(sid) > 0 })
 		ended = append(ended, sid)
 
-		pid := l.srv.db.postgres.PID()
+		pid := l.db.postgres.PID()
 		fault(pid)
 		rcv.release()
 		within(t, 45*time.Second, name+": latch did not come back", func() bool {
@@ -463,12 +462,16 @@ func TestPostgresFaults(t *testing.T) {
 				return false
 			}
 			resp.Body.Close()
-			return resp.StatusCode == http.StatusOK && l.srv.cache.Listening() && f.healthy(t)
+			return resp.StatusCode == http.StatusOK && l.srv.Cache().Listening() && f.healthy(t)
 		})
 		within(t, 20*time.Second, name+": the held back-channel logout was not delivered", func() bool {
-			var status string
-			l.srv.db.Pool.QueryRow(t.Context(), `SELECT status FROM logout_jobs WHERE device_session_id = $1`, sid).Scan(&status)
-			return status == "delivered"
+			list, _ := l.srv.Sessions().Logouts(t.Context(), acct.ID) // an error is a no, and asked again
+			for _, j := range list {
+				if j.DeviceSessionID == sid {
+					return j.Status == "delivered"
+				}
+			}
+			return false
 		})
 		t.Logf("%s: back to normal %s after the fault began", name, time.Since(start))
 	}
@@ -488,7 +491,7 @@ func TestPostgresFaults(t *testing.T) {
 			t.Fatal(err)
 		}
 		within(t, 30*time.Second, "latch did not restart its PostgreSQL after SIGKILL", func() bool {
-			p := l.srv.db.postgres.PID()
+			p := l.db.postgres.PID()
 			return p != 0 && p != pid
 		})
 	})
@@ -498,7 +501,7 @@ func TestPostgresFaults(t *testing.T) {
 			t.Fatal(err)
 		}
 		within(t, 30*time.Second, "latch did not restart its PostgreSQL after a clean stop", func() bool {
-			p := l.srv.db.postgres.PID()
+			p := l.db.postgres.PID()
 			return p != 0 && p != pid
 		})
 	})
@@ -506,16 +509,21 @@ func TestPostgresFaults(t *testing.T) {
 	f.halt()
 	stopped = true
 	// Everything queued meanwhile is delivered: every logout, every alert.
+	// Ada's are all there are: every sign-in of the load is hers.
 	within(t, 20*time.Second, "logouts or alerts still pending", func() bool {
-		var logouts, alerts int
-		l.srv.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM logout_jobs WHERE status <> 'delivered'`).Scan(&logouts)
-		l.srv.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM outbox WHERE status <> 'sent'`).Scan(&alerts)
+		jobs, err := l.srv.Sessions().Logouts(t.Context(), acct.ID)
+		if err != nil {
+			return false // asked again
+		}
+		messages, err := l.srv.Notifier().Messages(t.Context(), acct.ID)
+		if err != nil {
+			return false
+		}
+		logouts := len(slices.DeleteFunc(jobs, func(j sessions.Logout) bool { return j.Status == "delivered" }))
+		alerts := len(slices.DeleteFunc(messages, func(m notify.Queued) bool { return m.Status == "sent" }))
 		return logouts == 0 && alerts == 0
 	})
-	var sent int
-	if err := l.srv.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM outbox WHERE status = 'sent'`).Scan(&sent); err != nil {
-		t.Fatal(err)
-	}
+	sent := l.countAlerts(acct.ID, func(m notify.Queued) bool { return m.Status == "sent" })
 	if sent < f.signIns {
 		t.Errorf("%d sign-ins from new devices, %d alerts sent", f.signIns, sent)
 	}
@@ -525,7 +533,7 @@ func TestPostgresFaults(t *testing.T) {
 		}
 	}
 	select {
-	case err := <-l.srv.db.Failed():
+	case err := <-l.db.Failed():
 		t.Errorf("supervision gave up: %v", err)
 	default:
 	}
@@ -568,7 +576,7 @@ func TestExternalPostgresOutage(t *testing.T) {
 	}
 	t.Cleanup(func() { c.Stop(t.Context()) })
 	l := startLatch(t, func(cfg *Config) { cfg.DatabaseURL = c.DSN() })
-	if l.srv.db.postgres != nil {
+	if l.db.postgres != nil {
 		t.Fatal("latch supervises a server it was given")
 	}
 	b := l.browser()
@@ -581,7 +589,7 @@ func TestExternalPostgresOutage(t *testing.T) {
 	if err := c.Stop(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	within(t, 10*time.Second, "the session listener did not notice the server going", func() bool { return !l.srv.cache.Listening() })
+	within(t, 10*time.Second, "the session listener did not notice the server going", func() bool { return !l.srv.Cache().Listening() })
 	client := faultClient(nil)
 	do := func(kind string, req *http.Request, page bool) *http.Response {
 		t.Helper()

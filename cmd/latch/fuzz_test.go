@@ -15,7 +15,7 @@ import (
 // error, and another account's session is never touched.
 func FuzzSessionsAPI(f *testing.F) {
 	l := startLatch(f)
-	if _, err := l.srv.accounts.Create(f.Context(), "eve@example.com", "Eve", testPassword); err != nil {
+	if _, err := l.srv.Accounts().Create(f.Context(), "eve@example.com", "Eve", testPassword); err != nil {
 		f.Fatal(err)
 	}
 	me := l.browser()
@@ -78,7 +78,7 @@ func FuzzSessionsAPI(f *testing.F) {
 			send(t, "POST", "/api/account/sessions/"+id+"/end", nil, c)
 			send(t, "POST", "/api/account/sessions/end", body, c)
 		}
-		if _, err := l.srv.sessions.BySecret(t.Context(), eveCookie); err != nil {
+		if _, err := l.srv.Sessions().BySecret(t.Context(), eveCookie); err != nil {
 			t.Fatalf("Eve's session %s was ended by Ada's requests (id %q, body %q)", eveSid, id, body)
 		}
 	})

@@ -23,10 +23,11 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
-	"latch/internal/pgtest"
-	"latch/internal/seal"
-	"latch/internal/testclock"
-	"latch/sessions"
+	"github.com/latch-idp/latch/internal/pgtest"
+	"github.com/latch-idp/latch/internal/seal"
+	"github.com/latch-idp/latch/internal/server"
+	"github.com/latch-idp/latch/internal/testclock"
+	"github.com/latch-idp/latch/sessions"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -36,7 +37,8 @@ const testPassword = "correct horse battery staple"
 // testLatch is a whole latch server on a fresh database, on port 0.
 type testLatch struct {
 	t     testing.TB
-	srv   *server
+	srv   *server.Server
+	db    *database
 	url   string
 	clock *testclock.Clock
 	cfg   *Config
@@ -123,15 +125,13 @@ func startLatch(t testing.TB, opts ...func(*Config)) *testLatch {
 		t.Fatal(err)
 	}
 	cfg := &Config{
-		Addr: ln.Addr().String(), Issuer: "http://localhost:" + port(ln), DatabaseURL: pgtest.NewDSN(t), DataDir: t.TempDir(),
+		Addr: ln.Addr().String(), DatabaseURL: pgtest.NewDSN(t), DataDir: t.TempDir(),
 		MasterKeyFile: writeFile(t, "master.key", seal.NewMasterKeyText()),
 		ClientsFile:   writeFile(t, "clients.yaml", testClients),
-		LogFormat:     "text", LogLevel: "debug", RateLimit: 6000, AuthorizeRateLimit: 6000, MetricsAddr: "127.0.0.1:0", MailFrom: "latch <no-reply@localhost>",
-		Argon2Memory:    defaultArgon2Memory,
-		SessionAbsolute: 30 * 24 * time.Hour, SessionIdle: 14 * 24 * time.Hour,
-		AdvancedSessionAbsolute: 12 * time.Hour, AdvancedSessionIdle: 15 * time.Minute,
-		StepUp: 10 * time.Minute, AdvancedStepUp: 5 * time.Minute, TrustedDevice: 30 * 24 * time.Hour,
+		LogFormat:     "text", LogLevel: "debug",
+		Config: testServerConfig("http://localhost:" + port(ln)),
 	}
+	cfg.MetricsAddr = "127.0.0.1:0"
 	for _, o := range opts {
 		o(cfg)
 	}
@@ -139,10 +139,23 @@ func startLatch(t testing.TB, opts ...func(*Config)) *testLatch {
 		t.Fatal(err)
 	}
 	l := runLatch(t, cfg, ln, testclock.New(time.Now()))
-	if _, err := l.srv.accounts.Create(t.Context(), l.email, "Ada Lovelace", testPassword); err != nil {
+	if _, err := l.srv.Accounts().Create(t.Context(), l.email, "Ada Lovelace", testPassword); err != nil {
 		t.Fatal(err)
 	}
 	return l
+}
+
+// testServerConfig is the server's settings of every test: the defaults of
+// the flags, with rate limits no test reaches by accident and no metrics
+// listener.
+func testServerConfig(issuer string) server.Config {
+	return server.Config{
+		Issuer: issuer, RateLimit: 6000, AuthorizeRateLimit: 6000, MailFrom: "latch <no-reply@localhost>",
+		Argon2Memory:    defaultArgon2Memory,
+		SessionAbsolute: 30 * 24 * time.Hour, SessionIdle: 14 * 24 * time.Hour,
+		AdvancedSessionAbsolute: 12 * time.Hour, AdvancedSessionIdle: 15 * time.Minute,
+		StepUp: 10 * time.Minute, AdvancedStepUp: 5 * time.Minute, TrustedDevice: 30 * 24 * time.Hour,
+	}
 }
 
 // runLatch starts a server with cfg on ln.
@@ -159,14 +172,21 @@ func runLatch(t testing.TB, cfg *Config, ln net.Listener, clock *testclock.Clock
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := newServer(ctx, cfg, db, logger, clock.Now)
+	sc, err := cfg.serverConfig(db)
 	if err != nil {
+		db.Close(ctx)
 		t.Fatal(err)
 	}
-	if err := srv.start(ctx, ln); err != nil {
+	srv, err := server.New(ctx, sc, db.Pool, logger, clock.Now)
+	if err != nil {
+		db.Close(ctx)
 		t.Fatal(err)
 	}
-	l := &testLatch{t: t, srv: srv, url: cfg.Issuer, clock: clock, cfg: cfg, logs: logs, email: "ada@example.com"}
+	if err := srv.Start(ctx, ln); err != nil {
+		db.Close(ctx)
+		t.Fatal(err)
+	}
+	l := &testLatch{t: t, srv: srv, db: db, url: cfg.Issuer, clock: clock, cfg: cfg, logs: logs, email: "ada@example.com"}
 	t.Cleanup(func() { l.stop() })
 	return l
 }
@@ -179,8 +199,8 @@ func (l *testLatch) stop() {
 	l.stopped = true
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	l.srv.shutdown(ctx)
-	l.srv.db.Close(ctx)
+	l.srv.Shutdown(ctx)
+	l.db.Close(ctx)
 	if l.t.Failed() {
 		l.t.Logf("latch logs (%s):\n%s", l.base, l.logs.String())
 	}

@@ -18,9 +18,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"latch/authn"
-	"latch/idp"
-	"latch/sessions"
+	"github.com/latch-idp/latch/authn"
+	"github.com/latch-idp/latch/idp"
+	"github.com/latch-idp/latch/sessions"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".

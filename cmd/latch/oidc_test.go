@@ -52,16 +52,13 @@ func TestSignInAndSSO(t *testing.T) {
 		t.Fatalf("opaque token userinfo = %d", code)
 	}
 	// Each client's first exchange created its own app session in the one device session.
-	var n int
-	if err := l.srv.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM app_sessions WHERE device_session_id = $1`, tokA.claims.Sid).Scan(&n); err != nil || n != 2 {
-		t.Fatalf("app sessions = %d, %v; want 2", n, err)
+	if n := len(l.device(tokA.claims.Sid).Apps); n != 2 {
+		t.Fatalf("app sessions = %d; want 2", n)
 	}
 	// And the device session holds what the sessions page needs.
-	var ua, ip string
-	var amr []string
-	if err := l.srv.db.Pool.QueryRow(t.Context(), `SELECT user_agent, host(ip), amr FROM device_sessions WHERE id = $1`,
-		tokA.claims.Sid).Scan(&ua, &ip, &amr); err != nil || ua != b.ua || ip != "127.0.0.1" || !slices.Equal(amr, []string{"pwd"}) {
-		t.Fatalf("device session: ua %q ip %q amr %v err %v", ua, ip, amr, err)
+	d, err := l.srv.Sessions().Get(t.Context(), tokA.claims.Sid)
+	if err != nil || d.UserAgent != b.ua || d.IP.String() != "127.0.0.1" || !slices.Equal(d.AMR, []string{"pwd"}) {
+		t.Fatalf("device session: %+v err %v", d, err)
 	}
 }
 
@@ -408,9 +405,7 @@ func TestSignOutEndsEverything(t *testing.T) {
 	if introspect(t, l, "app-b", "beta-secret-0123456789", tokB.AccessToken) {
 		t.Fatal("introspection says active after sign-out")
 	}
-	var reason string
-	l.srv.db.Pool.QueryRow(t.Context(), `SELECT end_reason FROM device_sessions WHERE id = $1`, tokA.claims.Sid).Scan(&reason)
-	if reason != "signed_out" {
+	if reason := l.endReason(tokA.claims.Sid); reason != "signed_out" {
 		t.Fatalf("end reason = %q", reason)
 	}
 }
@@ -560,9 +555,7 @@ func TestConsent(t *testing.T) {
 	l := startLatch(t)
 	b := l.browser()
 	b.signInFlow(l.appA()) // first party: no consent page
-	var n int
-	l.srv.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM consents`).Scan(&n)
-	if n != 0 {
+	if _, consented, err := l.srv.Accounts().Consented(t.Context(), l.accountID(l.email), "app-a"); err != nil || consented {
 		t.Fatal("a first-party app recorded a consent")
 	}
 	outsider := l.rp("outsider", "outsider-secret-0123456789", "http://localhost:47004/callback")

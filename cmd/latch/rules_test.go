@@ -79,12 +79,12 @@ func TestConsentRechecksConditions(t *testing.T) {
 // sign-in page otherwise, with login_hint's email filled in.
 func TestHintsAtAuthorize(t *testing.T) {
 	l := startLatch(t)
-	if _, err := l.srv.accounts.Create(t.Context(), "bob@example.com", "Bob", testPassword); err != nil {
+	if _, err := l.srv.Accounts().Create(t.Context(), "bob@example.com", "Bob", testPassword); err != nil {
 		t.Fatal(err)
 	}
 	a := l.appA()
 	bob := l.browser()
-	bob.l = &testLatch{t: t, url: l.url, email: "bob@example.com", srv: l.srv, clock: l.clock, cfg: l.cfg}
+	bob.l = &testLatch{t: t, url: l.url, email: "bob@example.com", srv: l.srv, db: l.db, clock: l.clock, cfg: l.cfg}
 	bobTok := bob.signInFlow(a)
 	bobIDToken, _ := bobTok.Extra("id_token").(string)
 
@@ -251,8 +251,7 @@ func TestAuthorizeRateLimit(t *testing.T) {
 	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
 		t.Fatalf("request 6: %d, want 429 with Retry-After", resp.StatusCode)
 	}
-	var rows int
-	if err := l.srv.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM auth_requests`).Scan(&rows); err != nil || rows != 5 {
+	if rows, err := l.srv.Provider().Storage.StoredRequests(t.Context()); err != nil || rows != 5 {
 		t.Fatalf("%d stored requests, want 5 (%v)", rows, err)
 	}
 	// The person who is signed in (same address) still signs in to apps.

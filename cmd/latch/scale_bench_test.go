@@ -19,7 +19,7 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"latch/internal/seed"
+	"github.com/latch-idp/latch/internal/seed"
 )
 
 // BenchmarkScale seeds a fresh database with realistic data at each size of
@@ -59,7 +59,7 @@ func scaleRun(b *testing.B, rows int) []string {
 	accounts := max(rows/rowsPerAccount, 100)
 	l := startLatch(b, func(c *Config) { c.ClientsFile = "" }) // the demo clients the seed's sessions belong to
 	ctx := b.Context()
-	pool := l.srv.db.Pool
+	pool := l.db.Pool
 	if _, err := pool.Exec(ctx, `DELETE FROM accounts`); err != nil {
 		b.Fatal(err)
 	}

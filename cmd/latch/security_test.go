@@ -64,14 +64,16 @@ func TestSessionCookie(t *testing.T) {
 	if !set.HttpOnly || set.SameSite != http.SameSiteLaxMode || set.Path != "/" {
 		t.Fatalf("cookie flags: HttpOnly %v SameSite %v Path %q", set.HttpOnly, set.SameSite, set.Path)
 	}
+	// What is at rest is the point here, so the test reads the row itself:
+	// no method of latch's hands out a stored secret.
 	var stored []byte
 	var n int
-	l.srv.db.Pool.QueryRow(t.Context(), `SELECT secret_hash FROM device_sessions`).Scan(&stored)
+	l.db.Pool.QueryRow(t.Context(), `SELECT secret_hash FROM device_sessions`).Scan(&stored)
 	sum := sha256.Sum256([]byte(set.Value))
 	if string(stored) != string(sum[:]) {
 		t.Fatal("stored value is not the SHA-256 of the cookie")
 	}
-	l.srv.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM device_sessions WHERE position($1::bytea in secret_hash) > 0`,
+	l.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM device_sessions WHERE position($1::bytea in secret_hash) > 0`,
 		[]byte(set.Value)).Scan(&n)
 	if n != 0 {
 		t.Fatal("cookie secret stored in clear")
@@ -110,7 +112,7 @@ func TestSecureCookieOnHTTPS(t *testing.T) {
 	l := startLatch(t, func(c *Config) { c.Issuer = "https://id.example.com" })
 	req := httptest.NewRequest("GET", "https://id.example.com/login", nil)
 	rec := httptest.NewRecorder()
-	l.srv.handler.ServeHTTP(rec, req)
+	l.srv.Handler().ServeHTTP(rec, req)
 	csrf := sessionCookie(t, rec.Result(), "__Host-latch_csrf")
 	if csrf == nil || !csrf.Secure || !csrf.HttpOnly {
 		t.Fatalf("https CSRF cookie: %+v", rec.Result().Cookies())
@@ -123,7 +125,7 @@ func TestSecureCookieOnHTTPS(t *testing.T) {
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
 	req.AddCookie(csrf)
 	rec = httptest.NewRecorder()
-	l.srv.handler.ServeHTTP(rec, req)
+	l.srv.Handler().ServeHTTP(rec, req)
 	c := sessionCookie(t, rec.Result(), "__Host-latch")
 	if rec.Code != http.StatusSeeOther || c == nil || !c.Secure || !c.HttpOnly || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.Domain != "" {
 		t.Fatalf("https session cookie: %d %+v", rec.Code, rec.Result().Cookies())
@@ -225,9 +227,11 @@ func TestSigningKeys(t *testing.T) {
 	b := l.browser()
 	before := b.signInFlow(a)
 
+	// What is at rest is the point here, so the test reads the row itself:
+	// no method of latch's hands out a stored private key.
 	var sealed []byte
 	var jwk string
-	l.srv.db.Pool.QueryRow(t.Context(), `SELECT private_key, public_jwk::text FROM signing_keys`).Scan(&sealed, &jwk)
+	l.db.Pool.QueryRow(t.Context(), `SELECT private_key, public_jwk::text FROM signing_keys`).Scan(&sealed, &jwk)
 	if strings.Contains(jwk, `"d"`) {
 		t.Fatal("public_jwk holds the private exponent")
 	}
@@ -235,7 +239,7 @@ func TestSigningKeys(t *testing.T) {
 		t.Fatalf("private key not sealed: %q", sealed)
 	}
 
-	kid, err := l.srv.provider.Keys.Rotate(t.Context())
+	kid, err := l.srv.Provider().Keys.Rotate(t.Context())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +278,7 @@ func TestSigningKeys(t *testing.T) {
 	}
 	// Past the overlap the retired key leaves the JWKS.
 	l.clock.Add(25 * time.Hour)
-	keys, err := l.srv.provider.Keys.KeySet(context.Background())
+	keys, err := l.srv.Provider().Keys.KeySet(context.Background())
 	if err != nil || len(keys) != 1 {
 		t.Fatalf("after the overlap: %d keys, %v", len(keys), err)
 	}
@@ -284,7 +288,7 @@ func TestSigningKeys(t *testing.T) {
 // client.
 func TestClientSecretsHashed(t *testing.T) {
 	l := startLatch(t)
-	c, ok := l.srv.provider.Client("app-a")
+	c, ok := l.srv.Provider().Client("app-a")
 	if !ok {
 		t.Fatal("no app-a")
 	}

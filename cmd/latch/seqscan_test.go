@@ -16,7 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"latch/internal/seed"
+	"github.com/latch-idp/latch/internal/seed"
 )
 
 // hotTables are the tables every hot path reads: with the rows of a real
@@ -48,7 +48,7 @@ func (r *recorder) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndDa
 // connections are closed first: a backend reports its counts when it ends.
 func seqScans(t *testing.T, l *testLatch) map[string]int64 {
 	t.Helper()
-	l.srv.db.Pool.Reset()
+	l.db.Pool.Reset()
 	time.Sleep(1500 * time.Millisecond)
 	conn, err := pgx.Connect(t.Context(), l.cfg.DatabaseURL)
 	if err != nil {
@@ -111,14 +111,15 @@ FROM generate_series(1, $1::int) i;
 // TestHotPathsUseIndexes seeds the hot tables with 100,000 rows and more,
 // runs every hot path through real HTTP (password and passkey sign-in, a
 // seeded session's cookie, code exchange, refresh, userinfo, introspection,
-// revocation, the sessions page and API, ending a session, the sweeps) and
+// revocation, the sessions page and API, ending a session, renaming one,
+// the activity page, the sweeps) and
 // fails if PostgreSQL scanned a hot table for any of it, or if the plan of
 // any statement latch sent on the way has a sequential scan of one.
 func TestHotPathsUseIndexes(t *testing.T) {
 	rec := &recorder{seen: map[string][]any{}}
 	l := startLatch(t, func(c *Config) { c.queryTracer = rec })
 	ctx := t.Context()
-	pool := l.srv.db.Pool
+	pool := l.db.Pool
 	if _, err := pool.Exec(ctx, `DELETE FROM accounts`); err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +136,7 @@ func TestHotPathsUseIndexes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := l.srv.accounts.Create(ctx, l.email, "Ada Lovelace", testPassword); err != nil {
+	if _, err := l.srv.Accounts().Create(ctx, l.email, "Ada Lovelace", testPassword); err != nil {
 		t.Fatal(err)
 	}
 	for _, tb := range hotTables {
@@ -157,11 +158,11 @@ func TestHotPathsUseIndexes(t *testing.T) {
 
 	// Set-up that latch itself would not do (a passkey whose key the test
 	// holds) happens before counting.
-	var seeded string
-	if err := pool.QueryRow(ctx, `SELECT id::text FROM accounts WHERE email = $1`, seed.Email(0)).Scan(&seeded); err != nil {
+	seeded, err := l.srv.Accounts().ByEmail(ctx, seed.Email(0))
+	if err != nil {
 		t.Fatal(err)
 	}
-	key := holdPasskey(t, l, seeded, "Test key", false, 1)
+	key := holdPasskey(t, l, seeded.ID, "Test key", false, 1)
 
 	before := seqScans(t, l)
 	rec.on.Store(true)
@@ -288,6 +289,18 @@ func hotPaths(t *testing.T, l *testLatch, key *heldPasskey) {
 	} else {
 		resp.Body.Close()
 	}
+	// An app that is not latch's own: its consent, a code exchange that
+	// holds it, the connected apps page and API, and removing its access.
+	b.signInFlow(l.outsider("openid", "email", "offline_access"))
+	if body := page(t, b.do("GET", "/account/apps", nil)); !strings.Contains(body, `data-client="outsider"`) {
+		t.Fatal("the connected apps page does not list the app")
+	}
+	if code, apps := connectedApps(t, l, withCookie(b, false)); code != 200 || len(apps) != 1 {
+		t.Fatalf("connected apps API: %d %v", code, apps)
+	}
+	if body := page(t, b.post("/account/apps/outsider/remove", "/account/apps/outsider/remove", nil)); !strings.Contains(body, "no longer has access") {
+		t.Fatal("removing the app's access failed")
+	}
 	// A passkey sign-in in another browser, which the first then ends.
 	other := seededLatch.browser()
 	other.l = &seededLatch
@@ -302,11 +315,21 @@ func hotPaths(t *testing.T, l *testLatch, key *heldPasskey) {
 		t.Fatalf("end a session: %d", resp.StatusCode)
 	}
 	b.client.CheckRedirect = nil
+	// The page naming what ended, a device renamed, the activity.
+	if body := page(t, b.do("GET", "/account/sessions", nil)); !strings.Contains(body, "Signed out of ") {
+		t.Fatal("the sessions page does not name what ended")
+	}
+	b.post("/account/sessions", "/account/sessions/"+l.sid(b.session())+"/rename", url.Values{"name": {"Laptop"}}).Body.Close()
+	if resp := b.do("GET", "/account/activity", nil); resp.StatusCode != 200 {
+		t.Fatalf("activity page: %d", resp.StatusCode)
+	} else {
+		resp.Body.Close()
+	}
 	// A wrong password (the throttle) and the sweeps.
 	stranger := seededLatch.browser()
 	stranger.signIn(stranger.do("GET", "/login", nil), seed.Email(2), "not the password").Body.Close()
 	ctx := t.Context()
-	if err := l.srv.sweep(ctx); err != nil {
+	if err := l.srv.Sweep(ctx); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -5,12 +5,13 @@ import (
 	"strings"
 	"testing"
 
-	"latch/internal/browsertest"
+	"github.com/latch-idp/latch/internal/browsertest"
 )
 
 // TestSessionsPageInBrowser: three browsers sign in; the page lists three
-// devices with their apps; end one, end two selected, sign out all others;
-// the ended browsers are signed out.
+// devices with their apps; end one, end two selected, sign out all others,
+// each of the last two after its confirmation; the ended browsers are
+// signed out.
 func TestSessionsPageInBrowser(t *testing.T) {
 	l, app, cb := startLatchWithApp(t)
 	main := browsertest.Chrome(t)
@@ -42,7 +43,7 @@ func TestSessionsPageInBrowser(t *testing.T) {
 	browsertest.Eval[bool](t, main, `(() => {
 		const other = new URL(document.querySelector('form[action$="/not-me"]').action).pathname.replace('/not-me', '/end');
 		document.querySelector('form[action="' + other + '"] button').click(); return true })()`)
-	waitText(t, main, "main", "Session ended")
+	waitText(t, main, "main", "Signed out of Headless Chrome on Linux.")
 	if !signedOut(others[0]) && !signedOut(others[1]) {
 		t.Fatal("ending one session signed nobody out")
 	}
@@ -58,9 +59,10 @@ func TestSessionsPageInBrowser(t *testing.T) {
 	if n := countDevices(); n != 3 {
 		t.Fatalf("%d devices after signing back in", n)
 	}
-	browsertest.Eval[bool](t, main, `(() => { document.querySelectorAll('input[name=ids]').forEach(c => c.checked = true); return true })()`)
+	browsertest.Eval[bool](t, main, `(() => { document.querySelectorAll('input[name=ids]').forEach(c => c.click()); return true })()`)
 	browsertest.Click(t, main, `#bulk-end button[type=submit]`)
-	waitText(t, main, "main", "Signed out of 2 sessions")
+	browsertest.Click(t, main, `#confirm-end [data-confirm-yes]`)
+	waitText(t, main, "main", "Signed out of Headless Chrome on Linux (2 sessions).")
 	for i, ctx := range others {
 		if !signedOut(ctx) {
 			t.Fatalf("selected browser %d still signed in", i)
@@ -72,7 +74,8 @@ func TestSessionsPageInBrowser(t *testing.T) {
 	}
 	browsertest.Navigate(t, main, l.url+"/account/sessions")
 	browsertest.Click(t, main, `form[action="/account/sessions/end-others"] button`)
-	waitText(t, main, "main", "Signed out of all other sessions")
+	browsertest.Click(t, main, `#confirm-end [data-confirm-yes]`)
+	waitText(t, main, "main", "Signed out of Headless Chrome on Linux (2 sessions).")
 	for i, ctx := range others {
 		if !signedOut(ctx) {
 			t.Fatalf("browser %d survived sign out all others", i)
@@ -82,7 +85,7 @@ func TestSessionsPageInBrowser(t *testing.T) {
 		t.Fatal("sign out all others signed this browser out")
 	}
 	browsertest.Navigate(t, main, l.url+"/account/sessions")
-	if text := browsertest.Text(t, main, "main"); !strings.Contains(text, "Ended from another device") {
+	if text := browsertest.Text(t, main, "main"); !strings.Contains(text, "Ended from Headless Chrome on Linux") {
 		t.Fatalf("recently ended lacks the reason:\n%s", text)
 	}
 	browsertest.Screenshot(t, main, "sessions-page-after.png")

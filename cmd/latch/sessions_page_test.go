@@ -85,7 +85,11 @@ func TestSessionsPage(t *testing.T) {
 		t.Error("this device is not listed first")
 	}
 	var ip string
-	l.srv.db.Pool.QueryRow(t.Context(), `SELECT host(ip) FROM device_sessions WHERE device_name = 'Safari on iPhone'`).Scan(&ip)
+	for _, d := range l.devices(l.accountID(l.email)) {
+		if d.Name == "Safari on iPhone" {
+			ip = d.IP.String()
+		}
+	}
 	if ip != "81.2.69.142" {
 		t.Fatalf("stored address %q, want the forwarded one", ip)
 	}
@@ -93,22 +97,24 @@ func TestSessionsPage(t *testing.T) {
 	// Sign the phone out of Beta only.
 	phoneSid := l.sid(phone.session())
 	var betaApp string
-	l.srv.db.Pool.QueryRow(t.Context(), `SELECT id FROM app_sessions WHERE device_session_id = $1 AND client_id = 'app-b'`, phoneSid).Scan(&betaApp)
+	for _, a := range l.device(phoneSid).Apps {
+		if a.ClientID == "app-b" {
+			betaApp = a.ID
+		}
+	}
 	resp = me.post("/account/sessions", "/account/sessions/"+phoneSid+"/apps/"+betaApp+"/end", nil)
 	resp.Body.Close()
 	if !signedInAt(t, l.url, "/account", phone.session()) {
 		t.Fatal("ending one app ended the device session")
 	}
-	var ended int
-	l.srv.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM app_sessions WHERE id = $1 AND ended_at IS NOT NULL`, betaApp).Scan(&ended)
-	if ended != 1 {
+	if alive, err := l.srv.Sessions().AppAlive(t.Context(), l.srv.Sessions().DB, betaApp); err != nil || alive {
 		t.Fatal("the app session did not end")
 	}
 
 	// "This wasn't me".
 	resp = me.post("/account/sessions", "/account/sessions/"+phoneSid+"/not-me", nil)
 	body = page(t, resp)
-	if resp.Request.URL.Path != "/account/security" || !strings.Contains(body, "We ended that session") {
+	if resp.Request.URL.Path != "/account/sessions/"+phoneSid+"/reported" || !strings.Contains(body, "We ended that session") {
 		t.Fatalf("not-me ended at %s", resp.Request.URL)
 	}
 	if signedInAt(t, l.url, "/account", phone.session()) {
@@ -137,7 +143,10 @@ func TestSessionsPage(t *testing.T) {
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
 	resp, _ = b.client.Do(req)
 	resp.Body.Close()
-	l2.srv.db.Pool.QueryRow(t.Context(), `SELECT host(ip) FROM device_sessions`).Scan(&ip)
+	ip = ""
+	for _, d := range l2.devices(l2.accountID(l2.email)) {
+		ip = d.IP.String()
+	}
 	if ip != "127.0.0.1" {
 		t.Fatalf("an untrusted X-Forwarded-For was believed: %s", ip)
 	}
@@ -202,15 +211,13 @@ func TestTrustedDevice(t *testing.T) {
 func TestExpiredSessionsEnd(t *testing.T) {
 	l, rcv := startLatchWithReceiver(t)
 	b := l.browser()
-	b.signInFlow(l.appA())
+	tok := b.signInFlow(l.appA())
 	l.clock.Add(15 * 24 * time.Hour) // past the 14-day idle limit
-	n, err := l.srv.sessions.EndExpired(t.Context())
+	n, err := l.srv.Sessions().EndExpired(t.Context())
 	if err != nil || n != 1 {
 		t.Fatalf("ended %d: %v", n, err)
 	}
-	var reason string
-	l.srv.db.Pool.QueryRow(t.Context(), `SELECT end_reason FROM device_sessions`).Scan(&reason)
-	if reason != "expired" {
+	if reason := l.endReason(tok.claims.Sid); reason != "expired" {
 		t.Fatalf("reason %q", reason)
 	}
 	select {
@@ -263,7 +270,7 @@ func TestEndingForgetsTrust(t *testing.T) {
 		trust(phone)
 		sid := l.sid(phone.session())
 		me.post("/account/sessions", "/account/sessions/"+sid+"/"+end, nil).Body.Close()
-		if _, err := l.srv.sessions.BySecret(t.Context(), phone.session()); err == nil {
+		if _, err := l.srv.Sessions().BySecret(t.Context(), phone.session()); err == nil {
 			t.Fatalf("%s: the session was not ended", end)
 		}
 		if !asksCode(phone) {

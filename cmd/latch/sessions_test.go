@@ -13,6 +13,9 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+
+	"github.com/latch-idp/latch/internal/pgtest"
+	"github.com/latch-idp/latch/sessions"
 )
 
 // cookieFor returns b's latch session cookie value.
@@ -43,7 +46,7 @@ func signedInAt(t *testing.T, base, path, secret string) bool {
 
 // sid returns the device session id of a browser's cookie.
 func (l *testLatch) sid(secret string) string {
-	d, err := l.srv.sessions.BySecret(l.t.Context(), secret)
+	d, err := l.srv.Sessions().BySecret(l.t.Context(), secret)
 	if err != nil {
 		l.t.Fatalf("no live session for the cookie: %v", err)
 	}
@@ -77,7 +80,7 @@ func TestTwoReplicas(t *testing.T) {
 	if !signedInAt(t, b.base, "/account", s3) {
 		t.Fatal("B refuses a live session")
 	}
-	if _, err := a.srv.db.Pool.Exec(t.Context(), `UPDATE device_sessions SET ended_at = now(), end_reason = 'test' WHERE id = $1`, a.sid(s3)); err != nil {
+	if err := a.srv.Sessions().EndUnannounced(t.Context(), a.sid(s3), "test"); err != nil {
 		t.Fatal(err)
 	}
 	if !signedInAt(t, b.base, "/account", s3) {
@@ -85,10 +88,8 @@ func TestTwoReplicas(t *testing.T) {
 	}
 	// ...until its listening connection breaks: then it stops trusting the
 	// cache (and starts over empty when it is back).
-	var killed int
-	if err := a.srv.db.Pool.QueryRow(t.Context(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1`,
-		b.srv.cache.Name).Scan(&killed); err != nil || killed != 1 {
-		t.Fatalf("killed %d listener connections: %v", killed, err)
+	if killed := pgtest.Terminate(t, b.srv.Cache().Name); killed != 1 {
+		t.Fatalf("killed %d listener connections", killed)
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for signedInAt(t, b.base, "/account", s3) {
@@ -97,7 +98,7 @@ func TestTwoReplicas(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	for !b.srv.cache.Listening() {
+	for !b.srv.Cache().Listening() {
 		if time.Now().After(deadline) {
 			t.Fatal("B's listener never came back")
 		}
@@ -110,7 +111,7 @@ func TestTwoReplicas(t *testing.T) {
 	if !signedInAt(t, b.base, "/account", s4) {
 		t.Fatal("B refuses a live session after reconnecting")
 	}
-	if err := a.srv.sessions.End(t.Context(), a.sid(s4), "signed_out"); err != nil {
+	if err := a.srv.Sessions().End(t.Context(), a.sid(s4), "signed_out"); err != nil {
 		t.Fatal(err)
 	}
 	refusedWithin(t, b.base, s4, time.Second, "after reconnecting B missed an end")
@@ -220,15 +221,21 @@ func TestBackchannelLogout(t *testing.T) {
 	// The page shows it delivered.
 	other := l.browser()
 	other.signInPassword(l.email, testPassword).Body.Close()
-	waitFor(t, func() bool {
-		var status string
-		l.srv.db.Pool.QueryRow(t.Context(), `SELECT status FROM logout_jobs`).Scan(&status)
-		return status == "delivered"
-	})
+	waitFor(t, func() bool { return l.onlyLogout().Status == "delivered" })
 	body := page(t, other.do("GET", "/account/sessions", nil))
 	if !strings.Contains(body, "Recently ended") && !strings.Contains(body, "recently ended") {
 		t.Fatalf("no recently ended section:\n%.1000s", body)
 	}
+}
+
+// onlyLogout is the back-channel logout written for l.email's sessions,
+// the only one there is (zero until it is written).
+func (l *testLatch) onlyLogout() sessions.Logout {
+	l.t.Helper()
+	if list := l.logouts(l.accountID(l.email)); len(list) > 0 {
+		return list[0]
+	}
+	return sessions.Logout{}
 }
 
 func waitFor(t *testing.T, cond func() bool) {
@@ -251,11 +258,7 @@ func TestLogoutJobSurvivesRestart(t *testing.T) {
 	b := l.browser()
 	b.signInFlow(a)
 	b.post("/account", "/logout", nil).Body.Close()
-	waitFor(t, func() bool {
-		var attempts int
-		l.srv.db.Pool.QueryRow(t.Context(), `SELECT attempts FROM logout_jobs`).Scan(&attempts)
-		return attempts >= 1
-	})
+	waitFor(t, func() bool { return l.onlyLogout().Attempts >= 1 })
 	l.stop()
 	rcv.setDown(false)
 	ln, err := netListen()
@@ -271,11 +274,7 @@ func TestLogoutJobSurvivesRestart(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the pending logout was not delivered after the restart")
 	}
-	waitFor(t, func() bool {
-		var status string
-		again.srv.db.Pool.QueryRow(t.Context(), `SELECT status FROM logout_jobs`).Scan(&status)
-		return status == "delivered"
-	})
+	waitFor(t, func() bool { return again.onlyLogout().Status == "delivered" })
 }
 
 // apiCall calls the sessions API with a cookie (and CSRF header) or a
@@ -319,7 +318,7 @@ func withBearer(tok string) func(*http.Request) {
 // accounts' ids.
 func TestSessionsAPI(t *testing.T) {
 	l := startLatch(t)
-	if _, err := l.srv.accounts.Create(t.Context(), "eve@example.com", "Eve", testPassword); err != nil {
+	if _, err := l.srv.Accounts().Create(t.Context(), "eve@example.com", "Eve", testPassword); err != nil {
 		t.Fatal(err)
 	}
 	me, laptop, phone := l.browser(), l.browser(), l.browser()
@@ -435,7 +434,7 @@ func TestSessionCookieLivesAsLongAsTheSession(t *testing.T) {
 	if got == nil {
 		t.Fatalf("no session cookie after signing in: %d %v", resp.StatusCode, resp.Header["Set-Cookie"])
 	}
-	d, err := l.srv.sessions.BySecret(t.Context(), got.Value)
+	d, err := l.srv.Sessions().BySecret(t.Context(), got.Value)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/latch-idp/latch/migrations"
 )
 
 // failSignIn posts a wrong password and returns the response status and body.
@@ -23,7 +25,7 @@ func failSignIn(t *testing.T, b *browser, email string) (int, string) {
 // account without a password all get the same answer.
 func TestNoAccountEnumeration(t *testing.T) {
 	l := startLatch(t)
-	if _, err := l.srv.accounts.Create(t.Context(), "nopass@example.com", "No Pass", ""); err != nil {
+	if _, err := l.srv.Accounts().Create(t.Context(), "nopass@example.com", "No Pass", ""); err != nil {
 		t.Fatal(err)
 	}
 	b := l.browser()
@@ -103,9 +105,7 @@ func TestThrottle(t *testing.T) {
 	if resp.Request.URL.Path != "/account" {
 		t.Fatalf("after 100 failures and the delay the right password got %d at %s", resp.StatusCode, resp.Request.URL)
 	}
-	var locks int
-	l.srv.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM activity WHERE kind = 'account_locked'`).Scan(&locks)
-	if locks != 0 {
+	if locks := l.countActivity(l.accountID(l.email), ofKind("account_locked")); locks != 0 {
 		t.Fatalf("password guesses locked the account (%d locks recorded)", locks)
 	}
 }
@@ -169,7 +169,7 @@ func TestOperatorEndpoints(t *testing.T) {
 		}
 	}
 	// Readiness follows the database: drop a migration record and it fails.
-	if _, err := l.srv.db.Pool.Exec(t.Context(), `DELETE FROM goose_db_version WHERE version_id > 0`); err != nil {
+	if err := migrations.ForgetApplied(t.Context(), l.db.Pool); err != nil {
 		t.Fatal(err)
 	}
 	if code, body := get("/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "migrations") {

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/latch-idp/latch/sessions"
 )
 
 // attempt posts the sign-in form from b and returns the final response and
@@ -45,34 +47,23 @@ func signedIn(t *testing.T, what string, resp *http.Response) {
 	}
 }
 
-// outbox returns the text of the alerts with subject, oldest first.
+// outbox returns the text of the alerts with subject, oldest first (the
+// tests' alerts are all about l.email's account).
 func outbox(t *testing.T, l *testLatch, subject string) []string {
 	t.Helper()
-	rows, err := l.srv.db.Pool.Query(t.Context(), `SELECT text_body FROM outbox WHERE subject = $1 ORDER BY id`, subject)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
+	for _, m := range l.alerts(l.accountID(l.email)) {
+		if m.Subject == subject {
+			out = append(out, m.Text)
 		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
 	}
 	return out
 }
 
-func countActivity(t *testing.T, l *testLatch, kind string) int {
+// countActivity counts the events of a kind in l.email's history.
+func countActivity(t *testing.T, l *testLatch, kind sessions.EventKind) int {
 	t.Helper()
-	var n int
-	if err := l.srv.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM activity WHERE kind = $1`, kind).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
+	return l.countActivity(l.accountID(l.email), ofKind(kind))
 }
 
 const throttleAlert = "Someone is trying to sign in to your account"

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"latch/internal/browsertest"
-	"latch/sessions"
+	"github.com/latch-idp/latch/internal/browsertest"
+	"github.com/latch-idp/latch/sessions"
 )
 
 // TestTimesInBrowser: in a zone ahead of UTC (Tokyo) and one behind (Los
@@ -70,7 +70,7 @@ func testTimesIn(t *testing.T, zone string) {
 	ctx := browsertest.Chrome(t)
 	browsertest.SetTimezone(t, ctx, zone)
 	passwordSignIn(t, ctx, l)
-	acct, err := l.srv.accounts.ByEmail(t.Context(), l.email)
+	acct, err := l.srv.Accounts().ByEmail(t.Context(), l.email)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func testTimesIn(t *testing.T, zone string) {
 	earlyYesterday := time.Date(now.Year(), now.Month(), now.Day()-1, 0, 1, 0, 0, loc)
 	lateDayBefore := earlyYesterday.Add(-2 * time.Minute)
 	for _, at := range []time.Time{lateYesterday, earlyYesterday, lateDayBefore} {
-		if err := sessions.Record(t.Context(), l.srv.db.Pool, sessions.Event{AccountID: acct.ID, At: at, Kind: "password_set"}); err != nil {
+		if err := sessions.Record(t.Context(), l.srv.Sessions().DB, sessions.Event{AccountID: acct.ID, At: at, Kind: "password_set"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -91,12 +91,11 @@ func testTimesIn(t *testing.T, zone string) {
 	// midnight, and was last active yesterday, just before midnight.
 	nd := sessionForTest(acct.ID)
 	nd.Mode = "standard" // whose 14 idle days keep it alive
-	other, _, err := l.srv.sessions.Create(t.Context(), nd)
+	other, _, err := l.srv.Sessions().Create(t.Context(), nd)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.srv.db.Pool.Exec(t.Context(), `UPDATE device_sessions SET created_at = $2, last_active_at = $3 WHERE id = $1`,
-		other.ID, lateDayBefore, lateYesterday); err != nil {
+	if err := l.srv.Sessions().Backdate(t.Context(), other.ID, lateDayBefore, lateYesterday); err != nil {
 		t.Fatal(err)
 	}
 

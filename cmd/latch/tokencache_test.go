@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/latch-idp/latch/internal/pgtest"
 )
 
 // statusAt calls a bearer endpoint (userinfo) at base and returns the status.
@@ -72,24 +74,22 @@ func TestTokenCacheReplicas(t *testing.T) {
 	if userinfoAt(t, b.base, jwtTok.AccessToken) != 200 || !introspectAt(t, b.base, opaque.AccessToken) {
 		t.Fatal("replica B refuses live tokens")
 	}
-	if n, _ := b.srv.provider.Storage.TokenCacheSize(); n != 2 {
+	if n, _ := b.srv.Provider().Storage.TokenCacheSize(); n != 2 {
 		t.Fatalf("B caches %d tokens, want 2", n)
 	}
 
 	// B answers from its cache: a token revoked behind latch's back (no
 	// notification) is still good on B while B trusts its cache...
-	if _, err := a.srv.db.Pool.Exec(t.Context(), `UPDATE access_tokens SET revoked_at = now()`); err != nil {
+	if _, err := a.srv.Provider().Storage.RevokeAccessTokensUnannounced(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if userinfoAt(t, b.base, jwtTok.AccessToken) != 200 {
 		t.Fatal("B is not answering from its cache, so the checks below prove nothing")
 	}
 	// ...until its listening connection breaks: then it reads the database.
-	_, listener := b.srv.provider.Storage.TokenCacheSize()
-	var killed int
-	if err := a.srv.db.Pool.QueryRow(t.Context(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1`,
-		listener).Scan(&killed); err != nil || killed != 1 {
-		t.Fatalf("killed %d listener connections: %v", killed, err)
+	_, listener := b.srv.Provider().Storage.TokenCacheSize()
+	if killed := pgtest.Terminate(t, listener); killed != 1 {
+		t.Fatalf("killed %d listener connections", killed)
 	}
 	eventually(t, 5*time.Second, func() bool { return userinfoAt(t, b.base, jwtTok.AccessToken) == http.StatusUnauthorized },
 		"B still trusts its token cache after losing its listening connection")
@@ -100,7 +100,7 @@ func TestTokenCacheReplicas(t *testing.T) {
 	op2 := br2.signInFlow(appB)
 	eventually(t, 5*time.Second, func() bool {
 		userinfoAt(t, b.base, jwt2.AccessToken)
-		n, _ := b.srv.provider.Storage.TokenCacheSize()
+		n, _ := b.srv.Provider().Storage.TokenCacheSize()
 		return n >= 1
 	}, "B's token listener never came back")
 
@@ -121,7 +121,7 @@ func TestTokenCacheReplicas(t *testing.T) {
 	if !introspectAt(t, b.base, op2.AccessToken) {
 		t.Fatal("B reports a live opaque token inactive")
 	}
-	if err := a.srv.sessions.End(t.Context(), op2.claims.Sid, "signed_out"); err != nil {
+	if err := a.srv.Sessions().End(t.Context(), op2.claims.Sid, "signed_out"); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, time.Second, func() bool { return !introspectAt(t, b.base, op2.AccessToken) },
@@ -134,11 +134,15 @@ func TestTokenCacheReplicas(t *testing.T) {
 		t.Fatal("B refuses a live token")
 	}
 	var appSession string
-	if err := a.srv.db.Pool.QueryRow(t.Context(), `SELECT id::text FROM app_sessions
-		WHERE device_session_id = $1 AND client_id = 'app-a' AND ended_at IS NULL`, jwt3.claims.Sid).Scan(&appSession); err != nil {
-		t.Fatal(err)
+	for _, app := range a.device(jwt3.claims.Sid).Apps {
+		if app.ClientID == "app-a" {
+			appSession = app.ID
+		}
 	}
-	if err := a.srv.sessions.EndApp(t.Context(), appSession, "signed_out"); err != nil {
+	if appSession == "" {
+		t.Fatal("no live app session of app-a")
+	}
+	if err := a.srv.Sessions().EndApp(t.Context(), appSession, "signed_out"); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, time.Second, func() bool { return userinfoAt(t, b.base, jwt3.AccessToken) == http.StatusUnauthorized },

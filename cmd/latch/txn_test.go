@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -21,9 +22,12 @@ import (
 
 	"github.com/go-webauthn/webauthn/protocol/webauthncbor"
 	"github.com/go-webauthn/webauthn/protocol/webauthncose"
+	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/jackc/pgx/v5"
 
-	"latch/authn"
+	"github.com/latch-idp/latch/authn"
+	"github.com/latch-idp/latch/internal/notify"
+	"github.com/latch-idp/latch/sessions"
 )
 
 // One change, one transaction: every change, its activity record and its
@@ -112,7 +116,7 @@ func (b *browser) serve(ctx context.Context, method, path, body string, header h
 		req.AddCookie(c)
 	}
 	rec := httptest.NewRecorder()
-	b.l.srv.handler.ServeHTTP(rec, req)
+	b.l.srv.Handler().ServeHTTP(rec, req)
 	b.client.Jar.SetCookies(u, rec.Result().Cookies())
 	return rec
 }
@@ -191,12 +195,19 @@ func dropEveryStep(t *testing.T, decided string, attempt func(ctx context.Contex
 	t.Logf("%d statements; the change survived a drop after %d of them", steps, kept)
 }
 
-// clearThrottle forgets failed attempts, so that attempts cut short (which
-// the throttle counts as failures until they succeed) do not slow the next.
+// clearThrottle forgets every account's failed attempts, so that attempts
+// cut short (which the throttle counts as failures until they succeed) do
+// not slow the next.
 func (l *testLatch) clearThrottle(t *testing.T) {
 	t.Helper()
-	if _, err := l.srv.db.Pool.Exec(t.Context(), `DELETE FROM signin_failures`); err != nil {
+	list, err := l.srv.Accounts().List(t.Context())
+	if err != nil {
 		t.Fatal(err)
+	}
+	for _, a := range list {
+		if err := l.srv.Throttle().Unlock(t.Context(), a.Email, a.ID); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -260,6 +271,7 @@ func (k *softKey) register(t *testing.T, origin string, options []byte) map[stri
 // alert are one transaction that a hang-up cannot split.
 func TestDropPasskeyAdded(t *testing.T) {
 	l := startTracedLatch(t)
+	acct := l.accountID(l.email)
 	attempt := 0
 	dropEveryStep(t, "INSERT INTO passkeys", func(ctx context.Context) outcome {
 		attempt++
@@ -274,10 +286,13 @@ func TestDropPasskeyAdded(t *testing.T) {
 		// A drop before the change is decided may end the request anyhow.
 		b.serveJSON(ctx, "/account/security/passkeys/finish", map[string]any{"name": name, "credential": cred})
 		return outcome{
-			"passkey":  l.count(`SELECT count(*) FROM passkeys WHERE name = $1`, name) == 1,
-			"activity": l.count(`SELECT count(*) FROM activity WHERE kind = 'passkey_added' AND detail->>'name' = $1`, name) == 1,
-			"alert": l.count(`SELECT count(*) FROM outbox WHERE subject = 'A passkey was added to your account'
-				AND text_body LIKE '%' || $1 || '%'`, name) == 1,
+			"passkey": len(slices.DeleteFunc(l.passkeys(acct), func(pk authn.Passkey) bool { return pk.Name != name })) == 1,
+			"activity": l.countActivity(acct, func(e sessions.HistoryEvent) bool {
+				return e.Kind == "passkey_added" && e.Detail["name"] == name
+			}) == 1,
+			"alert": l.countAlerts(acct, func(m notify.Queued) bool {
+				return m.Subject == "A passkey was added to your account" && strings.Contains(m.Text, name)
+			}) == 1,
 		}
 	})
 }
@@ -286,22 +301,21 @@ func TestDropPasskeyAdded(t *testing.T) {
 // device" alert are one transaction that a hang-up cannot split.
 func TestDropSignIn(t *testing.T) {
 	l := startTracedLatch(t)
-	acct, _ := l.srv.accounts.ByEmail(t.Context(), l.email)
+	acct, _ := l.srv.Accounts().ByEmail(t.Context(), l.email)
 	dropEveryStep(t, "INSERT INTO device_sessions", func(ctx context.Context) outcome {
 		l.clearThrottle(t)
 		b := l.browser()
 		form := hiddenFields(page(t, b.do("GET", "/login", nil)))
 		form.Set("email", l.email)
 		form.Set("password", testPassword)
-		sessions := `SELECT count(*) FROM device_sessions WHERE account_id = $1`
-		records := `SELECT count(*) FROM activity WHERE account_id = $1 AND kind = 'new_device'`
-		alerts := `SELECT count(*) FROM outbox WHERE account_id = $1 AND subject = 'Sign-in from a new device'`
-		s0, r0, a0 := l.count(sessions, acct.ID), l.count(records, acct.ID), l.count(alerts, acct.ID)
+		records := func() int { return l.countActivity(acct.ID, ofKind("new_device")) }
+		alerts := func() int { return l.countAlerts(acct.ID, withSubject("Sign-in from a new device")) }
+		s0, r0, a0 := l.sessionCount(acct.ID), records(), alerts()
 		b.serveForm(ctx, "/login", form)
 		return outcome{
-			"session":  l.count(sessions, acct.ID) == s0+1,
-			"activity": l.count(records, acct.ID) == r0+1,
-			"alert":    l.count(alerts, acct.ID) == a0+1,
+			"session":  l.sessionCount(acct.ID) == s0+1,
+			"activity": records() == r0+1,
+			"alert":    alerts() == a0+1,
 		}
 	})
 }
@@ -310,7 +324,7 @@ func TestDropSignIn(t *testing.T) {
 // sign-ins.
 func newPasskeyOnly(t *testing.T, l *testLatch) *authn.Account {
 	t.Helper()
-	acct, err := l.srv.accounts.Create(t.Context(), "grace@example.com", "Grace", "")
+	acct, err := l.srv.Accounts().Create(t.Context(), "grace@example.com", "Grace", "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -335,24 +349,28 @@ func TestDropRecoveryKeyUse(t *testing.T) {
 	acct := newPasskeyOnly(t, l)
 	dropEveryStep(t, "UPDATE recovery_keys", func(ctx context.Context) outcome {
 		l.clearThrottle(t)
-		keys, err := l.srv.authn.Recovery.Generate(t.Context(), acct.ID)
+		keys, err := l.srv.Recovery().Generate(t.Context(), acct.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
 		b := l.browser()
 		form := recoverForm(t, l, b, "grace@example.com", keys[0])
-		sessions := `SELECT count(*) FROM device_sessions WHERE account_id = $1 AND restricted_until IS NOT NULL`
-		used := `SELECT count(*) FROM activity WHERE account_id = $1 AND kind = 'recovery_key_used'`
-		signins := `SELECT count(*) FROM activity WHERE account_id = $1 AND kind = 'signin'`
-		alerts := `SELECT count(*) FROM outbox WHERE account_id = $1 AND subject = 'A recovery key was used'`
-		s0, u0, i0, a0 := l.count(sessions, acct.ID), l.count(used, acct.ID), l.count(signins, acct.ID), l.count(alerts, acct.ID)
+		// Recovery sessions: none ends meanwhile (the clock stands still,
+		// and each comes from a fresh browser), so the live ones are all.
+		recoverySessions := func() int {
+			return len(slices.DeleteFunc(l.devices(acct.ID), func(d sessions.DeviceRecord) bool { return !d.Restricted }))
+		}
+		used := func() int { return l.countActivity(acct.ID, ofKind("recovery_key_used")) }
+		signins := func() int { return l.countActivity(acct.ID, ofKind("signin")) }
+		alerts := func() int { return l.countAlerts(acct.ID, withSubject("A recovery key was used")) }
+		s0, u0, i0, a0 := recoverySessions(), used(), signins(), alerts()
 		b.serveForm(ctx, "/login/recover", form)
 		return outcome{
-			"key spent": l.count(`SELECT count(*) FROM recovery_keys WHERE account_id = $1 AND used_at IS NOT NULL`, acct.ID) == 1,
-			"session":   l.count(sessions, acct.ID) == s0+1,
-			"record":    l.count(used, acct.ID) == u0+1,
-			"sign-in":   l.count(signins, acct.ID) == i0+1,
-			"alert":     l.count(alerts, acct.ID) == a0+1,
+			"key spent": l.usedRecoveryKeys(acct.ID) == 1,
+			"session":   recoverySessions() == s0+1,
+			"record":    used() == u0+1,
+			"sign-in":   signins() == i0+1,
+			"alert":     alerts() == a0+1,
 		}
 	})
 }
@@ -361,7 +379,7 @@ func TestDropRecoveryKeyUse(t *testing.T) {
 // other session are one transaction that a hang-up cannot split.
 func TestDropPasswordChange(t *testing.T) {
 	l := startTracedLatch(t)
-	acct, _ := l.srv.accounts.ByEmail(t.Context(), l.email)
+	acct, _ := l.srv.Accounts().ByEmail(t.Context(), l.email)
 	password := testPassword
 	attempt := 0
 	dropEveryStep(t, "INSERT INTO passwords", func(ctx context.Context) outcome {
@@ -377,21 +395,21 @@ func TestDropPasswordChange(t *testing.T) {
 		form.Set("new_password", next)
 		form.Set("confirm_password", next)
 		form.Set("sign_out_others", "1")
-		records := `SELECT count(*) FROM activity WHERE account_id = $1 AND kind = 'password_set'`
-		r0 := l.count(records, acct.ID)
+		records := func() int { return l.countActivity(acct.ID, ofKind("password_set")) }
+		r0 := records()
 		me.serveForm(ctx, "/account/security/password", form)
-		hash, err := l.srv.accounts.PasswordHash(t.Context(), acct.ID)
+		hash, err := l.srv.Accounts().PasswordHash(t.Context(), acct.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		changed, _ := l.srv.accounts.Hasher.Verify(t.Context(), hash, next)
+		changed, _ := l.srv.Accounts().Hasher.Verify(t.Context(), hash, next)
 		if changed {
 			password = next
 		}
 		return outcome{
 			"password":            changed,
-			"activity":            l.count(records, acct.ID) == r0+1,
-			"other session ended": l.count(`SELECT count(*) FROM device_sessions WHERE id = $1 AND ended_at IS NOT NULL`, otherSid) == 1,
+			"activity":            records() == r0+1,
+			"other session ended": l.isEnded(otherSid),
 		}
 	})
 }
@@ -401,7 +419,7 @@ func TestDropPasswordChange(t *testing.T) {
 func TestRecoverFailsWhole(t *testing.T) {
 	l := startTracedLatch(t)
 	acct := newPasskeyOnly(t, l)
-	keys, err := l.srv.authn.Recovery.Generate(t.Context(), acct.ID)
+	keys, err := l.srv.Recovery().Generate(t.Context(), acct.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -410,15 +428,15 @@ func TestRecoverFailsWhole(t *testing.T) {
 	if rec.Code != http.StatusInternalServerError {
 		t.Fatalf("recovery with a failing session insert: %d", rec.Code)
 	}
-	if _, err := l.srv.authn.Recovery.Check(t.Context(), acct.ID, keys[0]); err != nil {
+	if _, err := l.srv.Recovery().Check(t.Context(), acct.ID, keys[0]); err != nil {
 		t.Fatalf("the key was spent without a session: %v", err)
 	}
-	for what, q := range map[string]string{
-		"session":  `SELECT count(*) FROM device_sessions WHERE account_id = $1`,
-		"activity": `SELECT count(*) FROM activity WHERE account_id = $1`,
-		"alert":    `SELECT count(*) FROM outbox WHERE account_id = $1`,
+	for what, n := range map[string]int{
+		"session":  l.sessionCount(acct.ID),
+		"activity": len(l.activity(acct.ID)),
+		"alert":    len(l.alerts(acct.ID)),
 	} {
-		if n := l.count(q, acct.ID); n != 0 {
+		if n != 0 {
 			t.Errorf("a failed recovery left %d %s rows", n, what)
 		}
 	}
@@ -441,7 +459,7 @@ func TestRecoverFailsWhole(t *testing.T) {
 // others stay. The choice survives a step-up.
 func TestPasswordSignsOutOthers(t *testing.T) {
 	l := startLatch(t)
-	acct, _ := l.srv.accounts.ByEmail(t.Context(), l.email)
+	acct, _ := l.srv.Accounts().ByEmail(t.Context(), l.email)
 	password := testPassword
 	others := func() (*browser, *tokens, *browser) {
 		t.Helper()
@@ -509,14 +527,15 @@ func TestPasswordSignsOutOthers(t *testing.T) {
 	mustBeEnded("change, ticked", p, nil)
 	mustBeAlive("change, ticked (this session)", me)
 	refreshMine("change, ticked")
-	var reason string
-	l.srv.db.Pool.QueryRow(t.Context(), `SELECT end_reason FROM device_sessions WHERE id = $1`, aTok.claims.Sid).Scan(&reason)
-	if reason != "password_changed" {
+	if reason := l.endReason(aTok.claims.Sid); reason != "password_changed" {
 		t.Fatalf("end reason %q", reason)
 	}
 	var ended int
-	l.srv.db.Pool.QueryRow(t.Context(), `SELECT (detail->>'sessions_ended')::int FROM activity
-		WHERE account_id = $1 AND kind = 'password_set' ORDER BY id DESC LIMIT 1`, acct.ID).Scan(&ended)
+	events := l.activity(acct.ID) // newest first
+	if i := slices.IndexFunc(events, ofKind("password_set")); i >= 0 {
+		n, _ := events[i].Detail["sessions_ended"].(float64) // a JSON number
+		ended = int(n)
+	}
 	if ended != 2 {
 		t.Fatalf("the record says %d sessions ended, want 2", ended)
 	}
@@ -579,11 +598,12 @@ func TestPasswordSignsOutOthers(t *testing.T) {
 	refreshMine("remove, ticked")
 }
 
-// TestDropOtherChanges: removing a passkey, generating recovery keys and
-// reporting a session as "not me" hold together the same way.
+// TestDropOtherChanges: removing a passkey, generating recovery keys,
+// reporting a session as "not me" and renaming a device hold together the
+// same way.
 func TestDropOtherChanges(t *testing.T) {
 	l := startTracedLatch(t)
-	acct, _ := l.srv.accounts.ByEmail(t.Context(), l.email)
+	acct, _ := l.srv.Accounts().ByEmail(t.Context(), l.email)
 	signedIn := func() (*browser, url.Values) {
 		l.clearThrottle(t)
 		b := l.browser()
@@ -598,17 +618,18 @@ func TestDropOtherChanges(t *testing.T) {
 			name := fmt.Sprintf("Key #%d#", attempt)
 			id := make([]byte, 16)
 			rand.Read(id)
-			if _, err := l.srv.db.Pool.Exec(t.Context(), `INSERT INTO passkeys (id, account_id, name, credential, backup_eligible, backup_state, created_at)
-				VALUES ($1, $2, $3, '{}', true, true, now())`, id, acct.ID, name); err != nil {
-				t.Fatal(err)
-			}
+			l.addPasskey(&authn.Passkey{ID: id, AccountID: acct.ID, Name: name, BackupEligible: true,
+				Credential: webauthn.Credential{ID: id, Flags: webauthn.CredentialFlags{BackupEligible: true, BackupState: true}}})
 			b, form := signedIn()
 			b.serveForm(ctx, "/account/security/passkeys/"+base64.RawURLEncoding.EncodeToString(id)+"/remove", form)
 			return outcome{
-				"passkey gone": l.count(`SELECT count(*) FROM passkeys WHERE id = $1`, id) == 0,
-				"activity":     l.count(`SELECT count(*) FROM activity WHERE kind = 'passkey_remove' AND detail->>'name' = $1`, name) == 1,
-				"alert": l.count(`SELECT count(*) FROM outbox WHERE subject = 'A passkey was removed from your account'
-					AND text_body LIKE '%' || $1 || '%'`, name) == 1,
+				"passkey gone": !slices.ContainsFunc(l.passkeys(acct.ID), func(pk authn.Passkey) bool { return bytes.Equal(pk.ID, id) }),
+				"activity": l.countActivity(acct.ID, func(e sessions.HistoryEvent) bool {
+					return e.Kind == "passkey_remove" && e.Detail["name"] == name
+				}) == 1,
+				"alert": l.countAlerts(acct.ID, func(m notify.Queued) bool {
+					return m.Subject == "A passkey was removed from your account" && strings.Contains(m.Text, name)
+				}) == 1,
 			}
 		})
 	})
@@ -616,20 +637,20 @@ func TestDropOtherChanges(t *testing.T) {
 	t.Run("recovery keys generated", func(t *testing.T) {
 		dropEveryStep(t, "DELETE FROM recovery_keys", func(ctx context.Context) outcome {
 			b, form := signedIn()
-			before, err := l.srv.authn.Recovery.CurrentSet(t.Context(), acct.ID)
+			before, err := l.srv.Recovery().CurrentSet(t.Context(), acct.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
-			records := `SELECT count(*) FROM activity WHERE account_id = $1 AND kind = 'recovery_generate'`
-			r0 := l.count(records, acct.ID)
+			records := func() int { return l.countActivity(acct.ID, ofKind("recovery_generate")) }
+			r0 := records()
 			b.serveForm(ctx, "/account/security/recovery/generate", form)
-			after, err := l.srv.authn.Recovery.CurrentSet(t.Context(), acct.ID)
+			after, err := l.srv.Recovery().CurrentSet(t.Context(), acct.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
 			return outcome{
 				"new set":  after != before,
-				"activity": l.count(records, acct.ID) == r0+1,
+				"activity": records() == r0+1,
 			}
 		})
 	})
@@ -641,8 +662,26 @@ func TestDropOtherChanges(t *testing.T) {
 			me, form := signedIn()
 			me.serveForm(ctx, "/account/sessions/"+sid+"/not-me", form)
 			return outcome{
-				"session ended": l.count(`SELECT count(*) FROM device_sessions WHERE id = $1 AND end_reason = 'not_me'`, sid) == 1,
-				"activity":      l.count(`SELECT count(*) FROM activity WHERE kind = 'reported_not_me' AND detail->>'session' = $1`, sid) == 1,
+				"session ended": l.endReason(sid) == "not_me",
+				"activity": l.countActivity(acct.ID, func(e sessions.HistoryEvent) bool {
+					return e.Kind == "reported_not_me" && e.Detail["session"] == sid
+				}) == 1,
+			}
+		})
+	})
+
+	t.Run("device renamed", func(t *testing.T) {
+		attempt := 0
+		dropEveryStep(t, "UPDATE device_sessions SET custom_name", func(ctx context.Context) outcome {
+			attempt++
+			name := fmt.Sprintf("Laptop %d", attempt)
+			me, form := signedIn()
+			sid := l.sid(me.session())
+			form.Set("name", name)
+			me.serveForm(ctx, "/account/sessions/"+sid+"/rename", form)
+			return outcome{
+				"renamed":  l.count(`SELECT count(*) FROM device_sessions WHERE id = $1 AND custom_name = $2`, sid, name) == 1,
+				"activity": l.count(`SELECT count(*) FROM activity WHERE kind = 'device_renamed' AND detail->>'name' = $1`, name) == 1,
 			}
 		})
 	})

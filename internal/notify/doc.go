@@ -11,6 +11,6 @@
 // and the row keeps its status, attempts and last error for the record.
 //
 // The packages that raise alerts (authn, recovery, sessions) call Queue
-// and compose their messages with Alert; cmd/latch builds the Transport from
+// and compose their messages with Alert; internal/server builds the Transport from
 // --smtp-url and runs the Notifier.
 package notify

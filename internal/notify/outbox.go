@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"latch/internal/pg"
+	"github.com/latch-idp/latch/internal/pg"
 )
 
 // ChannelOutbox is the PostgreSQL notification channel Enqueue signals, so
@@ -256,4 +256,28 @@ func errorText(err error) string {
 		s = strings.ToValidUTF8(s[:maxErrorLen], "")
 	}
 	return s
+}
+
+// Queued is a message in the outbox and how its delivery stands.
+type Queued struct {
+	ID int64
+	Message
+	Status   string // "pending", "sent" or "failed"
+	Attempts int    // tries so far
+}
+
+// Messages returns the outbox's messages about an account, oldest first,
+// sent and failed ones included: what an operator reads to see whether a
+// person's alerts went out. It is not for a request path (it reads the
+// outbox without an index on the account).
+func (n *Notifier) Messages(ctx context.Context, accountID string) ([]Queued, error) {
+	rows, err := n.DB.Query(ctx, `SELECT id, coalesce(account_id::text, ''), recipient, subject, text_body, html_body, status, attempts
+		FROM outbox WHERE account_id = $1 ORDER BY id`, accountID)
+	if err != nil {
+		return nil, fmt.Errorf("notify: messages: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Queued, error) {
+		var q Queued
+		return q, r.Scan(&q.ID, &q.AccountID, &q.To, &q.Subject, &q.Text, &q.HTML, &q.Status, &q.Attempts)
+	})
 }

@@ -30,8 +30,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"latch/internal/pg"
-	"latch/migrations"
+	"github.com/latch-idp/latch/internal/pg"
+	"github.com/latch-idp/latch/migrations"
 )
 
 // EnvURL names the environment variable that points tests at an existing
@@ -204,4 +204,20 @@ func withDatabase(dsn, db string) string {
 	}
 	// In a keyword/value string, the last setting of a keyword wins.
 	return dsn + " dbname=" + db
+}
+
+// Terminate ends every connection to the test server whose
+// application_name is name (a replica's listening connection, say), as a
+// network fault would, and returns how many it ended.
+func Terminate(t testing.TB, name string) int {
+	t.Helper()
+	if server == nil {
+		t.Fatal("pgtest: no database server: call pgtest.Main(m) from TestMain")
+	}
+	var n int
+	if err := server.admin.QueryRow(t.Context(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = $1`,
+		name).Scan(&n); err != nil {
+		t.Fatalf("pgtest: terminate %s: %v", name, err)
+	}
+	return n
 }

@@ -1,4 +1,11 @@
-package main
+// Package server is latch's wiring: New builds every package from a Config
+// on an open database, Handler is every route behind the one request
+// guard, Start serves on a listener and runs the background workers (the
+// session and token caches, alerts, back-channel logouts, the sweep), and
+// Shutdown stops them. cmd/latch reads the flags, opens the database and
+// calls these; the end-to-end tests do the same, and reach the owners it
+// wired through the accessors (Accounts, Sessions, …).
+package server
 
 import (
 	"context"
@@ -10,8 +17,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"time"
@@ -19,144 +24,23 @@ import (
 	"github.com/gorilla/securecookie"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"latch/account"
-	"latch/authn"
-	"latch/idp"
-	"latch/internal/notify"
-	"latch/internal/pg"
-	"latch/internal/seal"
-	"latch/internal/web"
-	"latch/migrations"
-	"latch/recovery"
-	"latch/sessions"
-	"latch/templates"
+	"github.com/latch-idp/latch/account"
+	"github.com/latch-idp/latch/authn"
+	"github.com/latch-idp/latch/idp"
+	"github.com/latch-idp/latch/internal/notify"
+	"github.com/latch-idp/latch/internal/web"
+	"github.com/latch-idp/latch/migrations"
+	"github.com/latch-idp/latch/recovery"
+	"github.com/latch-idp/latch/sessions"
+	"github.com/latch-idp/latch/templates"
 )
 
-// database is an open pool plus whatever must happen to close it (stopping
-// latch's own PostgreSQL and releasing the data directory).
-type database struct {
-	Pool   *pgxpool.Pool
-	Master *seal.MasterKey
-	stop   func(context.Context) error
-	// postgres keeps latch's own PostgreSQL running, for serve and dev;
-	// nil with --database-url and for the other commands.
-	postgres *pg.Supervisor
-}
-
-// Failed receives an error when latch's own PostgreSQL cannot be kept
-// running; it never does with --database-url, where latch answers 503
-// until the server is back.
-func (d *database) Failed() <-chan error {
-	if d.postgres == nil {
-		return nil
-	}
-	return d.postgres.Failed()
-}
-
-func (d *database) Close(ctx context.Context) error {
-	if d.Pool != nil {
-		d.Pool.Close()
-	}
-	if d.stop != nil {
-		return d.stop(ctx)
-	}
-	return nil
-}
-
-// restartPolicy is how hard serve and dev try to keep their own
-// PostgreSQL running; tests make it give up sooner.
-var restartPolicy = pg.DefaultRestartPolicy
-
-// openDatabase connects to --database-url, or runs latch's own PostgreSQL
-// under --data-dir. owner is true for serve and dev, which take the data
-// directory for themselves; other commands attach to a running owner's
-// PostgreSQL or start one briefly. Migrations are applied either way.
-func openDatabase(ctx context.Context, cfg *Config, logger *slog.Logger, owner bool) (*database, error) {
-	db := &database{}
-	dsn := cfg.DatabaseURL
-	if dsn == "" {
-		if _, err := pg.FindBinaries(); err != nil {
-			return nil, err
-		}
-		if owner {
-			lock, err := pg.Lock(cfg.DataDir)
-			if err != nil {
-				return nil, err
-			}
-			// A long-running latch restarts its PostgreSQL when it dies
-			// (killed, crashed): the pool reconnects by itself, and requests
-			// meanwhile answer 503.
-			sup, err := lock.Supervise(ctx, logger, restartPolicy)
-			if err != nil {
-				return nil, errors.Join(err, lock.Release())
-			}
-			dsn = sup.DSN()
-			db.postgres = sup
-			db.stop = func(ctx context.Context) error { return errors.Join(sup.Stop(ctx), lock.Release()) }
-		} else {
-			var err error
-			dsn, db.stop, err = pg.Attach(ctx, cfg.DataDir, logger)
-			if err != nil {
-				return nil, err
-			}
-		}
-	}
-	fail := func(err error) (*database, error) {
-		return nil, errors.Join(err, db.Close(context.Background()))
-	}
-	var err error
-	if db.Master, err = loadMasterKey(cfg); err != nil {
-		return fail(err)
-	}
-	var options []func(*pgxpool.Config)
-	if cfg.queryTracer != nil {
-		options = append(options, func(c *pgxpool.Config) { c.ConnConfig.Tracer = cfg.queryTracer })
-	}
-	if db.Pool, err = pg.Open(ctx, dsn, options...); err != nil {
-		return fail(err)
-	}
-	if err := migrations.Up(ctx, db.Pool); err != nil {
-		return fail(fmt.Errorf("migrations: %w", err))
-	}
-	return db, nil
-}
-
-// loadMasterKey reads --master-key-file, or on latch's own PostgreSQL the
-// key generated into the data directory on first start.
-func loadMasterKey(cfg *Config) (*seal.MasterKey, error) {
-	path := cfg.MasterKeyFile
-	if path == "" {
-		path = filepath.Join(cfg.DataDir, "master.key")
-		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
-			if err := os.WriteFile(path, []byte(seal.NewMasterKeyText()), 0o600); err != nil {
-				return nil, fmt.Errorf("--master-key-file: cannot create %s: %v", path, err)
-			}
-		}
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("--master-key-file: cannot read %s", path)
-	}
-	k, err := seal.ParseMasterKey(string(b))
-	if err != nil {
-		return nil, fmt.Errorf("--master-key-file: %s: %v", path, err)
-	}
-	return k, nil
-}
-
-// loadClients reads --clients, or the built-in demo apps without it.
-func loadClients(cfg *Config) ([]*idp.Client, error) {
-	if cfg.ClientsFile != "" {
-		return idp.LoadClients(cfg.ClientsFile)
-	}
-	return idp.DemoClients(cfg.DemoPorts)
-}
-
-// server is a running latch: its handler and the pieces tests reach into.
-type server struct {
-	cfg      *Config
+// Server is one latch replica: its handler, listeners and background
+// workers, on a database other replicas may share.
+type Server struct {
+	cfg      Config
 	logger   *slog.Logger
-	db       *database
+	db       *pgxpool.Pool
 	provider *idp.Provider
 	sessions *sessions.Store
 	accounts *authn.Accounts
@@ -174,7 +58,7 @@ type server struct {
 	sender *idp.Sender
 	// notifier delivers account alerts.
 	notifier *notify.Notifier
-	// cache is this replica's session cache.
+	// cache is this replica's session cache, from Start on.
 	cache   *sessions.Cache
 	handler http.Handler
 	http    *http.Server
@@ -186,12 +70,12 @@ type server struct {
 	done        chan struct{}
 }
 
-// newServer wires latch on an open database. now is the clock of every
-// component (tests move it instead of sleeping).
-func newServer(ctx context.Context, cfg *Config, db *database, logger *slog.Logger, now func() time.Time) (*server, error) {
-	clients, err := loadClients(cfg)
-	if err != nil {
-		return nil, err
+// New wires latch on db, an open pool on a migrated database, and makes
+// sure a signing key exists. now is the clock of every component (tests
+// move it instead of sleeping). Nothing is served until Start.
+func New(ctx context.Context, cfg Config, db *pgxpool.Pool, logger *slog.Logger, now func() time.Time) (*Server, error) {
+	if cfg.MasterKey == nil {
+		return nil, errors.New("server: no master key")
 	}
 	pages, err := templates.Parse()
 	if err != nil {
@@ -206,10 +90,10 @@ func newServer(ctx context.Context, cfg *Config, db *database, logger *slog.Logg
 		sessions.ModeStandard: {Absolute: cfg.SessionAbsolute, Idle: cfg.SessionIdle},
 		sessions.ModeAdvanced: {Absolute: cfg.AdvancedSessionAbsolute, Idle: cfg.AdvancedSessionIdle},
 	}
-	s := &server{cfg: cfg, logger: logger, db: db, metrics: web.NewMetrics(), clientIP: clientIP,
+	s := &Server{cfg: cfg, logger: logger, db: db, metrics: web.NewMetrics(), clientIP: clientIP,
 		limiter: web.NewRateLimiter(cfg.RateLimit/60, cfg.RateLimit)}
 	s.limiter.Now = now
-	s.sessions = sessions.New(db.Pool, policy)
+	s.sessions = sessions.New(db, policy)
 	s.sessions.Now = now
 	s.sessions.TrustFor = cfg.TrustedDevice
 	if cfg.GeoIPDB != "" {
@@ -218,7 +102,7 @@ func newServer(ctx context.Context, cfg *Config, db *database, logger *slog.Logg
 		}
 	}
 	byID := map[string]*idp.Client{}
-	for _, c := range clients {
+	for _, c := range cfg.Clients {
 		byID[c.GetID()] = c
 	}
 	s.sessions.LogoutURI = func(id string) string {
@@ -227,23 +111,23 @@ func newServer(ctx context.Context, cfg *Config, db *database, logger *slog.Logg
 		}
 		return ""
 	}
-	s.accounts = &authn.Accounts{DB: db.Pool, Hasher: authn.NewHasher(authn.DefaultArgon2,
+	s.accounts = &authn.Accounts{DB: db, Hasher: authn.NewHasher(authn.DefaultArgon2,
 		authn.WorkersFor(cfg.Argon2Memory, authn.DefaultArgon2), authn.HashQueueWait)}
-	s.throttle = authn.NewThrottle(db.Pool)
+	s.throttle = authn.NewThrottle(db)
 	s.throttle.Now = now
 	cookies := web.NewCookies(cfg.Issuer)
 	wa, err := authn.NewWebAuthn(cfg.Issuer)
 	if err != nil {
 		return nil, fmt.Errorf("--issuer: %v", err)
 	}
-	totp := authn.NewTOTP(db.Pool, db.Master)
+	totp := authn.NewTOTP(db, cfg.MasterKey)
 	totp.Now = now
-	flow := securecookie.New(db.Master.Derive("flow-hash"), db.Master.Derive("flow-block"))
+	flow := securecookie.New(cfg.MasterKey.Derive("flow-hash"), cfg.MasterKey.Derive("flow-block"))
 	flow.MaxAge(int((15 * time.Minute).Seconds()))
 	s.authn = &authn.Handler{
 		Accounts: s.accounts, Sessions: s.sessions, Throttle: s.throttle, Pages: pages,
-		Passkeys: &authn.Passkeys{DB: db.Pool, WebAuthn: wa, Now: now},
-		TOTP:     totp, Recovery: &recovery.Keys{DB: db.Pool, Now: now},
+		Passkeys: &authn.Passkeys{DB: db, WebAuthn: wa, Now: now},
+		TOTP:     totp, Recovery: &recovery.Keys{DB: db, Now: now},
 		Flow: flow, Issuer: cfg.Issuer, Notify: true, DeviceStepUp: cfg.AdvancedStepUp,
 		Cookies: cookies, CSRF: web.NewCSRF(cookies), ClientIP: clientIP, Metrics: s.metrics,
 		Logger: logger, Now: now,
@@ -251,7 +135,7 @@ func newServer(ctx context.Context, cfg *Config, db *database, logger *slog.Logg
 	authorizeLimiter := web.NewRateLimiter(cfg.AuthorizeRateLimit/60, cfg.AuthorizeRateLimit)
 	authorizeLimiter.Now = now
 	s.provider, err = idp.New(idp.Config{
-		Issuer: cfg.Issuer, DB: db.Pool, Clients: clients, MasterKey: db.Master, Sessions: s.sessions, Accounts: s.accounts,
+		Issuer: cfg.Issuer, DB: db, Clients: cfg.Clients, MasterKey: cfg.MasterKey, Sessions: s.sessions, Accounts: s.accounts,
 		Cookies: cookies, Metrics: s.metrics, Logger: logger, CurrentDevice: s.authn.Device, Now: now,
 		ClientIP: clientIP, AuthorizeLimiter: authorizeLimiter, ErrorPage: s.authn.ErrorPage,
 		Unavailable: s.authn.Unavailable,
@@ -260,14 +144,18 @@ func newServer(ctx context.Context, cfg *Config, db *database, logger *slog.Logg
 	if err != nil {
 		return nil, err
 	}
+	// The sign-in pages and the provider call each other: the provider
+	// takes the pages' device and error pages above, the pages take the
+	// provider's authorization requests and logouts here.
 	s.authn.Requests, s.authn.Logouts, s.authn.Devices = s.provider, s.provider, s.provider
 	if err := s.provider.Keys.EnsureKey(ctx); err != nil {
 		return nil, err
 	}
 	s.account = &account.Handler{Authn: s.authn, Accounts: s.accounts, Passkeys: s.authn.Passkeys, TOTP: totp,
-		Recovery: s.authn.Recovery, Sessions: s.sessions, Changes: &account.Changes{DB: db.Pool, Now: now},
+		Recovery: s.authn.Recovery, Sessions: s.sessions, Changes: &account.Changes{DB: db, Now: now},
 		Pages: pages, Cookies: cookies, CSRF: s.authn.CSRF, ClientIP: clientIP, Logger: logger, Now: now, Reveal: flow,
 		StepUp: map[sessions.SecurityMode]time.Duration{sessions.ModeStandard: cfg.StepUp, sessions.ModeAdvanced: cfg.AdvancedStepUp}, Bearer: s.provider,
+		Apps: s.provider,
 		AppName: func(id string) string {
 			if c, ok := byID[id]; ok {
 				return c.App()
@@ -280,7 +168,7 @@ func newServer(ctx context.Context, cfg *Config, db *database, logger *slog.Logg
 			}
 			return ""
 		}}
-	s.sender = idp.NewSender(db.Pool, s.sessions, s.provider.Keys, cfg.Issuer, logger)
+	s.sender = idp.NewSender(db, s.sessions, s.provider.Keys, cfg.Issuer, logger)
 	s.sender.Now = now
 	var transport notify.Transport
 	if cfg.SMTPURL != "" {
@@ -288,19 +176,22 @@ func newServer(ctx context.Context, cfg *Config, db *database, logger *slog.Logg
 			return nil, err
 		}
 	} else {
-		dir := filepath.Join(cfg.DataDir, "mail")
-		if transport, err = notify.NewDir(dir, logger); err != nil {
+		if transport, err = notify.NewDir(cfg.MailDir, logger); err != nil {
 			return nil, err
 		}
-		logger.Info("account alerts are written as files; set --smtp-url to send them", "dir", dir)
+		logger.Info("account alerts are written as files; set --smtp-url to send them", "dir", cfg.MailDir)
 	}
-	s.notifier = &notify.Notifier{DB: db.Pool, Transport: transport, From: cfg.MailFrom, Logger: logger, Now: now}
+	s.notifier = &notify.Notifier{DB: db, Transport: transport, From: cfg.MailFrom, Logger: logger, Now: now}
 	s.handler = s.routes()
 	return s, nil
 }
 
+// Handler is every route of latch behind the request guard: what Start
+// serves.
+func (s *Server) Handler() http.Handler { return s.handler }
+
 // routes lists every route of latch in one place.
-func (s *server) routes() http.Handler {
+func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	s.provider.Routes(mux)
 	s.authn.Routes(mux)
@@ -332,7 +223,7 @@ func (s *server) routes() http.Handler {
 // styledMisses answers a path no route has (404) and a method a route does
 // not take (405, with its Allow header) with latch's error page, or JSON for
 // the API and OAuth endpoints, instead of the mux's bare text.
-func (s *server) styledMisses(mux *http.ServeMux) http.Handler {
+func (s *Server) styledMisses(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h, pattern := mux.Handler(r)
 		if pattern != "" {
@@ -386,7 +277,7 @@ const oauthBodyLimit = 64 << 10
 
 // guard is the one place every request's body limit, character checks and
 // the sign-in rate limit are enforced (web.Guard).
-func (s *server) guard() *web.Guard {
+func (s *Server) guard() *web.Guard {
 	rateLimited := s.authn.RateLimited()
 	maps.Copy(rateLimited, s.account.RateLimited())
 	return &web.Guard{
@@ -424,16 +315,16 @@ func withDeadline(next http.Handler) http.Handler {
 
 // ready answers 200 when the database answers, every migration is applied
 // and a signing key loads; 503 with the reason otherwise.
-func (s *server) ready(w http.ResponseWriter, r *http.Request) {
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
 	defer cancel()
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	if err := s.db.Pool.Ping(ctx); err != nil {
+	if err := s.db.Ping(ctx); err != nil {
 		http.Error(w, "database unreachable", http.StatusServiceUnavailable)
 		return
 	}
-	if pending, err := migrations.Pending(ctx, s.db.Pool); err != nil || pending {
+	if pending, err := migrations.Pending(ctx, s.db); err != nil || pending {
 		http.Error(w, "migrations not applied", http.StatusServiceUnavailable)
 		return
 	}
@@ -444,17 +335,11 @@ func (s *server) ready(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintln(w, "ready")
 }
 
-// listen opens --addr.
-func listen(addr string) (net.Listener, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("--addr: cannot listen on %s: %v", addr, err)
-	}
-	return ln, nil
-}
-
-// start serves on ln until shutdown.
-func (s *server) start(ctx context.Context, ln net.Listener) error {
+// Start serves on ln until Shutdown, with /metrics on cfg.MetricsAddr,
+// and starts the background workers: this replica's session and token
+// caches, alert delivery, back-channel logouts and the sweep. It returns
+// once serving has begun.
+func (s *Server) Start(ctx context.Context, ln net.Listener) error {
 	if err := s.startMetrics(); err != nil {
 		return err
 	}
@@ -499,10 +384,10 @@ func (s *server) start(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// sweep is the janitor's round: each owner of tables deletes (or ends)
+// Sweep is the janitor's round: each owner of tables deletes (or ends)
 // what of its own rows no longer matters. A failing sweep does not stop
 // the others.
-func (s *server) sweep(ctx context.Context) error {
+func (s *Server) Sweep(ctx context.Context) error {
 	counted := func(f func(context.Context) (int, error)) func(context.Context) error {
 		return func(ctx context.Context) error { _, err := f(ctx); return err }
 	}
@@ -524,12 +409,12 @@ func (s *server) sweep(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// sweepLoop runs sweep every interval until ctx ends.
-func (s *server) sweepLoop(ctx context.Context, every time.Duration) {
+// sweepLoop runs Sweep every interval until ctx ends.
+func (s *Server) sweepLoop(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
-		if err := s.sweep(ctx); err != nil && ctx.Err() == nil {
+		if err := s.Sweep(ctx); err != nil && ctx.Err() == nil {
 			s.logger.Error("sweep", "err", err)
 		}
 		select {
@@ -543,7 +428,7 @@ func (s *server) sweepLoop(ctx context.Context, every time.Duration) {
 // startMetrics serves /metrics on --metrics-addr, apart from the public
 // listener: what latch counts (sign-ins, errors, routes) is for its
 // operators, not for anyone who can reach the sign-in page.
-func (s *server) startMetrics() error {
+func (s *Server) startMetrics() error {
 	if s.cfg.MetricsAddr == "" {
 		return nil
 	}
@@ -570,18 +455,21 @@ func (s *server) startMetrics() error {
 }
 
 // MetricsURL is where /metrics is served, "" when it is off.
-func (s *server) MetricsURL() string {
+func (s *Server) MetricsURL() string {
 	if s.metricsLn == nil {
 		return ""
 	}
 	return "http://" + s.metricsLn.Addr().String() + "/metrics"
 }
 
-// URL is where the server listens, for tests started on port 0.
-func (s *server) URL() string { return "http://" + s.ln.Addr().String() }
+// URL is where the server listens (after Start), for tests started on
+// port 0.
+func (s *Server) URL() string { return "http://" + s.ln.Addr().String() }
 
-// shutdown stops serving, waiting up to the context for requests in flight.
-func (s *server) shutdown(ctx context.Context) error {
+// Shutdown stops serving, waiting up to the context for requests in
+// flight, then stops the background workers. The database stays open: it
+// is the caller's.
+func (s *Server) Shutdown(ctx context.Context) error {
 	var err error
 	if s.http != nil {
 		err = s.http.Shutdown(ctx)
@@ -595,3 +483,35 @@ func (s *server) shutdown(ctx context.Context) error {
 	}
 	return err
 }
+
+// The owners New wired, for what runs beside the server (latch dev's demo
+// account) and for end-to-end tests, which set up and check state through
+// the owners' methods rather than their tables.
+
+// Accounts is the accounts' owner.
+func (s *Server) Accounts() *authn.Accounts { return s.accounts }
+
+// Sessions is the session store.
+func (s *Server) Sessions() *sessions.Store { return s.sessions }
+
+// Cache is this replica's session cache; nil before Start.
+func (s *Server) Cache() *sessions.Cache { return s.cache }
+
+// Provider is the OpenID Provider: its Storage (requests and tokens), Keys
+// and clients.
+func (s *Server) Provider() *idp.Provider { return s.provider }
+
+// Throttle is the sign-in throttle.
+func (s *Server) Throttle() *authn.Throttle { return s.throttle }
+
+// Passkeys are the accounts' passkeys.
+func (s *Server) Passkeys() *authn.Passkeys { return s.authn.Passkeys }
+
+// TOTP are the accounts' authenticator apps.
+func (s *Server) TOTP() *authn.TOTP { return s.authn.TOTP }
+
+// Notifier delivers account alerts; its outbox holds them until then.
+func (s *Server) Notifier() *notify.Notifier { return s.notifier }
+
+// Recovery are the accounts' recovery keys.
+func (s *Server) Recovery() *recovery.Keys { return s.authn.Recovery }
