@@ -1,4 +1,4 @@
-module latch
+module github.com/latch-idp/latch
 
 go 1.26.8
 

@@ -3,9 +3,9 @@ package account
 import (
 	"net/http"
 
-	"latch/internal/web"
-	"latch/sessions"
-	"latch/templates"
+	"github.com/latch-idp/latch/internal/web"
+	"github.com/latch-idp/latch/sessions"
+	"github.com/latch-idp/latch/templates"
 )
 
 // account is /account: who is signed in, since when and how.

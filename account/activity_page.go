@@ -4,10 +4,12 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 
-	"latch/internal/web"
-	"latch/sessions"
-	"latch/templates"
+	"github.com/latch-idp/latch/authn"
+	"github.com/latch-idp/latch/internal/web"
+	"github.com/latch-idp/latch/sessions"
+	"github.com/latch-idp/latch/templates"
 )
 
 // eventWords says what each kind of history event was, for people, and
@@ -37,7 +39,11 @@ var eventWords = map[sessions.EventKind]struct{ kind, title string }{
 	sessions.EventStepUp:              {"other", "Confirmed it was you"},
 	sessions.EventDeviceUntrusted:     {"credential", "Stopped trusting a device"},
 	sessions.EventDeviceRenamed:       {"other", "Renamed a device"},
-	sessions.EventConsentGranted:      {"credential", "Allowed an app"},
+	sessions.EventDeviceApproved:      {"new_device", "Signed in a command-line app"},
+	sessions.EventDeviceDenied:        {"ended", "Refused a command-line sign-in"},
+	sessions.EventConsentGranted:      {"app", "Allowed an app"},
+	sessions.EventConsentWidened:      {"app", "Allowed an app more"},
+	sessions.EventConsentRemoved:      {"app", "Removed an app's access"},
 	sessions.EventAdvancedOn:          {"credential", "Advanced security turned on"},
 	sessions.EventAdvancedOff:         {"credential", "Advanced security turned off"},
 	sessions.EventAgentStarted:        {"new_device", "An agent started acting for you"},
@@ -170,10 +176,12 @@ func (h *Handler) eventView(e sessions.HistoryEvent) templates.EventView {
 		} else {
 			v.Title = "Took the name “" + from + "” off a device"
 		}
-	case sessions.EventConsentGranted:
-		if c := str("client_id"); c != "" && h.AppName != nil {
-			v.Title = "Allowed " + h.AppName(c)
+	case sessions.EventDeviceApproved, sessions.EventDeviceDenied:
+		if n := str("name"); n != "" {
+			v.Detail = n
 		}
+	case sessions.EventConsentGranted, sessions.EventConsentWidened, sessions.EventConsentRemoved:
+		h.permissionWords(&v, e.Kind, e.Detail)
 	case sessions.EventPasskeyAdded, sessions.EventPasskeyRenamed, sessions.EventPasskeyRemoved, sessions.EventPasskeyCloneRefused, sessions.EventPasskeySuspended, sessions.EventPasskeyReinstated:
 		if n := str("name"); n != "" {
 			v.Detail = "“" + n + "”"
@@ -197,6 +205,49 @@ func (h *Handler) eventView(e sessions.HistoryEvent) templates.EventView {
 		}
 	}
 	return v
+}
+
+// permissionWords tells a line of the permission history: which app, and
+// what changed: what it may do since it was allowed, what it was allowed
+// besides, or on how many devices its removal signed it out ("Allowed
+// Partner Notes" "to know who you are on latch, see your email address").
+func (h *Handler) permissionWords(v *templates.EventView, kind sessions.EventKind, detail map[string]any) {
+	client, _ := detail["client_id"].(string)
+	if client == "" || h.AppName == nil {
+		return
+	}
+	name := h.AppName(client)
+	scopes := func(key string) []string { return detailStrings(detail[key]) }
+	switch kind {
+	case sessions.EventConsentGranted:
+		v.Title = "Allowed " + name
+		if words := authn.Permissions(scopes("scopes")); len(words) > 0 {
+			v.Detail = "to " + lowerAll(words)
+		}
+	case sessions.EventConsentWidened:
+		v.Title = "Allowed " + name + " more"
+		if words := authn.Permissions(scopes("added")); len(words) > 0 {
+			v.Detail = "to also " + lowerAll(words)
+		}
+	case sessions.EventConsentRemoved:
+		v.Title = "Removed " + name + "'s access"
+		switch n, _ := detail["signed_out"].(float64); {
+		case n == 1:
+			v.Detail = "and signed it out on 1 device"
+		case n > 1:
+			v.Detail = "and signed it out on " + strconv.Itoa(int(n)) + " devices"
+		}
+	}
+}
+
+// lowerAll joins permissions into one phrase: "see your name, see your
+// email address".
+func lowerAll(words []string) string {
+	out := make([]string, len(words))
+	for i, w := range words {
+		out[i] = strings.ToLower(w[:1]) + w[1:]
+	}
+	return strings.Join(out, ", ")
 }
 
 // requestPlace names the device and place a request came from, for an

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"testing"
 
-	"latch/sessions"
+	"github.com/latch-idp/latch/sessions"
 )
 
 // TestEveryKindHasWords: every kind the history may hold has a sentence on

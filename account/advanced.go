@@ -5,10 +5,10 @@ import (
 	"errors"
 	"net/http"
 
-	"latch/authn"
-	"latch/recovery"
-	"latch/sessions"
-	"latch/templates"
+	"github.com/latch-idp/latch/authn"
+	"github.com/latch-idp/latch/recovery"
+	"github.com/latch-idp/latch/sessions"
+	"github.com/latch-idp/latch/templates"
 )
 
 // Advanced account security: passkey-only sign-in, short sessions, recovery

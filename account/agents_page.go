@@ -8,8 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"latch/sessions"
-	"latch/templates"
+	"github.com/latch-idp/latch/sessions"
+	"github.com/latch-idp/latch/templates"
 )
 
 // The agents acting for the person on the sessions page ("Agents acting

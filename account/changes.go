@@ -10,8 +10,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"latch/internal/pg"
-	"latch/sessions"
+	"github.com/latch-idp/latch/internal/pg"
+	"github.com/latch-idp/latch/sessions"
 )
 
 // pendingChangeLifetime is how long a sensitive change waits for its step-up.

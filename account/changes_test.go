@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"latch/authn"
-	"latch/internal/pgtest"
-	"latch/internal/testclock"
-	"latch/sessions"
+	"github.com/latch-idp/latch/authn"
+	"github.com/latch-idp/latch/internal/pgtest"
+	"github.com/latch-idp/latch/internal/testclock"
+	"github.com/latch-idp/latch/sessions"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

@@ -2,7 +2,9 @@
 // account: the /account page, the security page (passkeys, authenticator
 // app, recovery keys, password, suspended passkeys, advanced security),
 // the step-up that a sensitive change asks for, the active sessions page
-// and its JSON API, and the activity history.
+// and its JSON API, the connected apps page and its JSON API (the apps
+// that are not latch's own and hold the person's consent), and the
+// activity history.
 //
 // It holds no credential and no session of its own: package authn checks
 // secrets (CheckStepUp, and its Guard for every other secret) and owns
@@ -15,5 +17,5 @@
 // A newcomer finds each page by its file: account_page.go,
 // security_page.go, stepup.go, advanced.go, suspension.go,
 // sessions_page.go (with agents_page.go: the agents acting for the
-// person), activity_page.go.
+// person), apps_page.go, activity_page.go.
 package account

@@ -11,11 +11,11 @@ import (
 
 	"github.com/gorilla/securecookie"
 
-	"latch/authn"
-	"latch/internal/web"
-	"latch/recovery"
-	"latch/sessions"
-	"latch/templates"
+	"github.com/latch-idp/latch/authn"
+	"github.com/latch-idp/latch/internal/web"
+	"github.com/latch-idp/latch/recovery"
+	"github.com/latch-idp/latch/sessions"
+	"github.com/latch-idp/latch/templates"
 )
 
 // Handler serves the account pages and the sessions API.
@@ -51,6 +51,10 @@ type Handler struct {
 	// ScopeWords says what scopes let an agent do, in words
 	// (agents_page.go).
 	ScopeWords func(agentID string, scopes []string) []string
+	// Apps tells which clients are apps that are not latch's own and
+	// revokes their tokens, for the connected apps page (apps_page.go);
+	// without it /account/apps and /api/account/apps are not served.
+	Apps ThirdPartyApps
 }
 
 // Routes registers the handler's routes on mux.

@@ -7,9 +7,9 @@ import (
 	"strconv"
 	"time"
 
-	"latch/internal/web"
-	"latch/sessions"
-	"latch/templates"
+	"github.com/latch-idp/latch/internal/web"
+	"github.com/latch-idp/latch/sessions"
+	"github.com/latch-idp/latch/templates"
 )
 
 // After "This wasn't me" the session has ended and its device's trusted

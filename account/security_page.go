@@ -16,10 +16,10 @@ import (
 
 	"github.com/pquerna/otp"
 
-	"latch/authn"
-	"latch/internal/web"
-	"latch/sessions"
-	"latch/templates"
+	"github.com/latch-idp/latch/authn"
+	"github.com/latch-idp/latch/internal/web"
+	"github.com/latch-idp/latch/sessions"
+	"github.com/latch-idp/latch/templates"
 )
 
 func (h *Handler) securityRoutes(mux *http.ServeMux) {

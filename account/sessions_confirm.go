@@ -5,8 +5,8 @@ import (
 	"net/http"
 	"slices"
 
-	"latch/sessions"
-	"latch/templates"
+	"github.com/latch-idp/latch/sessions"
+	"github.com/latch-idp/latch/templates"
 )
 
 // confirmEnd answers "End selected sessions" (ids) or "Sign out all other

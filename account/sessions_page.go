@@ -12,10 +12,10 @@ import (
 	"strings"
 	"time"
 
-	"latch/internal/pg"
-	"latch/internal/web"
-	"latch/sessions"
-	"latch/templates"
+	"github.com/latch-idp/latch/internal/pg"
+	"github.com/latch-idp/latch/internal/web"
+	"github.com/latch-idp/latch/sessions"
+	"github.com/latch-idp/latch/templates"
 )
 
 // BearerChecker lets first-party apps call the JSON API with an access
@@ -48,6 +48,9 @@ func (h *Handler) sessionsRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/account/sessions/{id}/apps/{app}/end", h.apiEndApp)
 	mux.HandleFunc("POST /api/account/sessions/end", h.apiEndMany)
 	h.agentRoutes(mux)
+	if h.Apps != nil {
+		h.appsRoutes(mux)
+	}
 }
 
 // current returns the browser's live session, or sends it to sign in when
@@ -94,12 +97,18 @@ var reasons = map[sessions.EndReason]string{
 	sessions.ReasonTokenReuse:     "Ended after a stolen token was detected",
 	sessions.ReasonAdministrator:  "Ended by an administrator",
 	sessions.ReasonPassword:       "Signed out when the password changed",
+	sessions.ReasonAccessRemoved:  "Signed out when its access was removed",
 }
 
 // deviceName is latch's name for a device session, and its kind: the
 // User-Agent's name, or the device_name of the native or CLI app that is
 // all it holds. The name the person gave it is not this (see named).
 func (h *Handler) deviceName(d sessions.DeviceRecord) (string, string) {
+	// A CLI or native sign-in was named when it was approved, after the
+	// app and the device it runs on.
+	if d.SessionKind != "" && d.SessionKind != sessions.KindBrowser && d.Name != "" {
+		return d.Name, string(sessions.KindApp)
+	}
 	// A session whose apps are all native or CLI clients is named after them.
 	if len(d.Apps) > 0 && h.AppAlias != nil {
 		alias := h.AppAlias(d.Apps[0].ClientID)
@@ -116,6 +125,15 @@ func (h *Handler) deviceName(d sessions.DeviceRecord) (string, string) {
 		return "Unknown device", "unknown"
 	}
 	return d.Name, d.Kind
+}
+
+// sessionKind is a session's kind for pages and the API: every session
+// has one, and sessions from before kinds were kept are browsers.
+func sessionKind(k string) string {
+	if k == "" {
+		return sessions.KindBrowser
+	}
+	return k
 }
 
 func placeOrUnknown(p string) string {
@@ -186,7 +204,8 @@ func (h *Handler) sessionsPage(w http.ResponseWriter, r *http.Request) {
 // this browser's session.
 func (h *Handler) deviceView(rec sessions.DeviceRecord, current string) templates.DeviceView {
 	detected, kind := h.deviceName(rec)
-	v := templates.DeviceView{ID: rec.ID, Name: detected, CustomName: rec.CustomName, Kind: kind, Location: placeOrUnknown(rec.Place),
+	v := templates.DeviceView{ID: rec.ID, Name: detected, CustomName: rec.CustomName, Kind: kind,
+		SessionKind: sessionKind(rec.SessionKind), ApprovedOn: rec.ApprovedOn, Location: placeOrUnknown(rec.Place),
 		SignedInAt: rec.SignedInAt, LastActiveAt: rec.LastActiveAt, Method: sessions.MethodOf(rec.SignInAMR).Title(),
 		Trusted: rec.Trusted, Current: rec.ID == current}
 	if rec.CustomName != "" {
@@ -507,11 +526,18 @@ func apiJSON(w http.ResponseWriter, v any) {
 // the session was created; ConfirmedWith and ConfirmedAt the latest
 // confirmation since, if any.
 type APISession struct {
-	ID            string     `json:"id"`
-	Current       bool       `json:"current"`
-	Device        string     `json:"device"`
-	Name          string     `json:"name,omitempty"`
-	Kind          string     `json:"kind"`
+	ID      string `json:"id"`
+	Current bool   `json:"current"`
+	Device  string `json:"device"`
+	Name    string `json:"name,omitempty"`
+	// Kind is the kind of sign-in: "browser", "cli" (a command-line tool
+	// signed in with the device grant) or "native" (a desktop or mobile
+	// app). DeviceKind is the kind of device, for an icon: "desktop",
+	// "phone", "tablet", "app" or "unknown".
+	Kind       string `json:"kind"`
+	DeviceKind string `json:"device_kind"`
+	// ApprovedOn is the device a CLI or native sign-in was approved on.
+	ApprovedOn    string     `json:"approved_on,omitempty"`
 	Location      string     `json:"location"`
 	IP            string     `json:"ip,omitempty"`
 	SignedInAt    time.Time  `json:"signed_in_at"`
@@ -545,7 +571,8 @@ func (h *Handler) apiList(w http.ResponseWriter, r *http.Request) {
 	out := []APISession{}
 	for _, d := range devices {
 		name, kind := h.deviceName(d)
-		s := APISession{ID: d.ID, Current: d.ID == self, Device: name, Name: d.CustomName, Kind: kind, Location: placeOrUnknown(d.Place),
+		s := APISession{ID: d.ID, Current: d.ID == self, Device: name, Name: d.CustomName, Kind: sessionKind(d.SessionKind), DeviceKind: kind,
+			ApprovedOn: d.ApprovedOn, Location: placeOrUnknown(d.Place),
 			SignedInAt: d.SignedInAt, LastActiveAt: d.LastActiveAt, Method: sessions.MethodOf(d.SignInAMR).Title(), Trusted: d.Trusted, Apps: []APIApp{}}
 		if d.AuthTime.After(d.SignedInAt) {
 			at := d.AuthTime

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"time"
 
-	"latch/internal/web"
-	"latch/sessions"
-	"latch/templates"
+	"github.com/latch-idp/latch/internal/web"
+	"github.com/latch-idp/latch/sessions"
+	"github.com/latch-idp/latch/templates"
 )
 
 // What the sessions page says after each of its forms. Every outcome is

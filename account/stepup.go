@@ -10,11 +10,11 @@ import (
 	"slices"
 	"strings"
 
-	"latch/authn"
-	"latch/internal/pg"
-	"latch/internal/web"
-	"latch/sessions"
-	"latch/templates"
+	"github.com/latch-idp/latch/authn"
+	"github.com/latch-idp/latch/internal/pg"
+	"github.com/latch-idp/latch/internal/web"
+	"github.com/latch-idp/latch/sessions"
+	"github.com/latch-idp/latch/templates"
 )
 
 // fresh reports whether the session's last authentication is recent enough
@@ -143,9 +143,14 @@ func (h *Handler) stepUpRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /account/reauth/passkey/finish", h.reauthPasskeyFinish)
 }
 
-// safeNext keeps a post-step-up redirect on latch's own account pages.
+// safeNext keeps a post-step-up redirect on latch's own account pages, or
+// the device approval page (which asks advanced accounts for a passkey
+// step-up before a device is signed in).
 func safeNext(next string) string {
 	if strings.HasPrefix(next, "/account") && !strings.HasPrefix(next, "//") && !strings.Contains(next, "\\") {
+		return next
+	}
+	if authn.ReturnPath(next) {
 		return next
 	}
 	return "/account/security"

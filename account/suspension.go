@@ -7,8 +7,8 @@ import (
 	"net/http"
 	"slices"
 
-	"latch/authn"
-	"latch/sessions"
+	"github.com/latch-idp/latch/authn"
+	"github.com/latch-idp/latch/sessions"
 )
 
 // A passkey whose signature counter goes backwards is suspended (see

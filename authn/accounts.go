@@ -12,9 +12,9 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"latch/internal/pg"
-	"latch/internal/web"
-	"latch/sessions"
+	"github.com/latch-idp/latch/internal/pg"
+	"github.com/latch-idp/latch/internal/web"
+	"github.com/latch-idp/latch/sessions"
 )
 
 // Errors of account management, worded for the person who caused them.
@@ -278,26 +278,5 @@ func (s *Accounts) EnterAdvancedTx(ctx context.Context, tx pgx.Tx, id string, si
 // transaction when q is one: a password may be set again.
 func (s *Accounts) LeaveAdvancedTx(ctx context.Context, q pg.Querier, id string) error {
 	_, err := q.Exec(ctx, `UPDATE accounts SET security_mode = 'standard', advanced_since = NULL WHERE id = $1`, id)
-	return err
-}
-
-// Consented returns the scopes the account allowed a client that is not one
-// of latch's own, and false when it allowed that client nothing yet.
-func (s *Accounts) Consented(ctx context.Context, accountID, clientID string) ([]string, bool, error) {
-	var granted []string
-	err := s.DB.QueryRow(ctx, `SELECT scopes FROM consents WHERE account_id = $1 AND client_id = $2`,
-		accountID, clientID).Scan(&granted)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, false, nil
-	}
-	return granted, err == nil, err
-}
-
-// ConsentTx records, inside q's transaction when q is one, that the account
-// allowed a client these scopes, besides any it allowed before.
-func (s *Accounts) ConsentTx(ctx context.Context, q pg.Querier, accountID, clientID string, scopes []string, at time.Time) error {
-	_, err := q.Exec(ctx, `INSERT INTO consents (account_id, client_id, scopes, granted_at) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (account_id, client_id) DO UPDATE SET scopes = (SELECT array_agg(DISTINCT s) FROM unnest(consents.scopes || EXCLUDED.scopes) s),
-				granted_at = EXCLUDED.granted_at`, accountID, clientID, scopes, at.UTC())
 	return err
 }

@@ -9,14 +9,15 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"latch/internal/notify"
-	"latch/internal/pg"
-	"latch/sessions"
+	"github.com/latch-idp/latch/internal/notify"
+	"github.com/latch-idp/latch/internal/pg"
+	"github.com/latch-idp/latch/sessions"
 )
 
 // Alerts tell a person by email about what happened to their account:
 // sign-ins from new devices (every sign-in for advanced accounts), recovery
-// key uses, advanced security turned on or off, passkeys added or removed.
+// key uses, advanced security turned on or off, passkeys added or removed,
+// an app's access removed.
 // They go through the outbox in the transaction of the change, so none is
 // lost and none announces what did not happen.
 
@@ -51,6 +52,42 @@ func (h *Handler) AlertAdvancedOn(ctx context.Context, tx pgx.Tx, acct *Account,
 // AlertAdvancedOff announces advanced security turned off.
 func (h *Handler) AlertAdvancedOff(ctx context.Context, tx pgx.Tx, acct *Account) error {
 	return h.alert(ctx, tx, acct, alertAdvancedOff(h, acct))
+}
+
+// AlertOrigin is the device a change was made from, as an alert names it;
+// empty when latch could not tell.
+type AlertOrigin struct {
+	Device string // "Chrome on macOS"
+	Place  string // "London, England, United Kingdom"
+}
+
+// AlertAppRemoved announces that acct removed the access of the app name
+// (one that is not latch's own), which was signed out on signedOut
+// devices; from is the device of the session that removed it.
+func (h *Handler) AlertAppRemoved(ctx context.Context, tx pgx.Tx, acct *Account, name string, signedOut int, from AlertOrigin) error {
+	return h.alert(ctx, tx, acct, alertAppRemoved(h, name, signedOut, from))
+}
+
+func alertAppRemoved(h *Handler, name string, signedOut int, from AlertOrigin) alertDraft {
+	lines := []string{name + " can no longer use your latch account. If it asks again, latch will ask you first."}
+	switch {
+	case signedOut == 1:
+		lines = append(lines, name+" was signed out on 1 device.")
+	case signedOut > 1:
+		lines = append(lines, fmt.Sprintf("%s was signed out on %d devices.", name, signedOut))
+	}
+	facts := [][2]string{{"App", name}}
+	if from.Device != "" {
+		facts = append(facts, [2]string{"Removed from", from.Device}, [2]string{"Where", from.Place})
+	}
+	facts = append(facts, [2]string{"When", when(h.Now())})
+	return alertDraft{Subject: "An app's access to your account was removed", Alert: notify.Alert{
+		Heading: "Access removed: " + name,
+		Lines:   lines,
+		Facts:   facts,
+		Action:  "Review your connected apps", URL: h.link("/account/apps"),
+		Footer: "If you didn't do this, open your sessions page, end any session you don't recognise, and change your credentials.",
+	}}
 }
 
 type alertDraft struct {

@@ -8,8 +8,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"latch/internal/notify"
-	"latch/sessions"
+	"github.com/latch-idp/latch/internal/notify"
+	"github.com/latch-idp/latch/sessions"
 )
 
 // A passkey whose signature counter goes backwards is suspended (see

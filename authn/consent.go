@@ -7,22 +7,40 @@ import (
 	"net/url"
 	"slices"
 
-	"latch/internal/web"
-	"latch/sessions"
-	"latch/templates"
+	"github.com/latch-idp/latch/internal/web"
+	"github.com/latch-idp/latch/sessions"
+	"github.com/latch-idp/latch/templates"
 )
 
 // Consent: an app that is not one of latch's own (first_party: false) may
 // sign a person in only after the person allowed it, once per set of
 // scopes. First-party apps share SSO and skip this page.
 
-// scopeWords says what each scope lets an app do.
+// scopeWords says what each scope lets an app do, on the consent page and
+// the connected apps page.
 var scopeWords = map[string]string{
 	"openid":         "Know who you are on latch",
 	"profile":        "See your name",
 	"email":          "See your email address",
 	"offline_access": "Stay signed in while you're away",
 	"sessions":       "See and end your sessions",
+}
+
+// scopeOrder is the order permissions are listed in, whatever the order
+// an app asked in or a consent stores: who you are first, staying signed
+// in and the sessions last.
+var scopeOrder = []string{"openid", "profile", "email", "offline_access", "sessions"}
+
+// Permissions says in words what scopes let an app do, in scopeOrder;
+// scopes without words (none a registered app can get) are left out.
+func Permissions(scopes []string) []string {
+	var out []string
+	for _, s := range scopeOrder {
+		if slices.Contains(scopes, s) {
+			out = append(out, scopeWords[s])
+		}
+	}
+	return out
 }
 
 // needsConsent returns the consent page's address when the request's app
@@ -71,12 +89,8 @@ func (h *Handler) consentPage(w http.ResponseWriter, r *http.Request) {
 		h.requestError(w, r, err)
 		return
 	}
-	p := templates.ConsentPage{Base: h.base(w, r, "Allow "+req.AppName+"?", d), AppName: req.AppName, AuthRequestID: req.ID}
-	for _, s := range req.Scopes {
-		if words, ok := scopeWords[s]; ok {
-			p.Permissions = append(p.Permissions, words)
-		}
-	}
+	p := templates.ConsentPage{Base: h.base(w, r, "Allow "+req.AppName+"?", d), AppName: req.AppName, AuthRequestID: req.ID,
+		Permissions: Permissions(req.Scopes)}
 	h.Pages.Render(w, http.StatusOK, templates.Consent.With(p))
 }
 
@@ -114,12 +128,19 @@ func (h *Handler) consent(w http.ResponseWriter, r *http.Request) {
 	// Allowed: from here a hang-up changes nothing.
 	ctx = context.WithoutCancel(r.Context())
 	err = h.Sessions.Transact(ctx, func(t *sessions.Tx) error {
-		if err := h.Accounts.ConsentTx(ctx, t, d.AccountID, req.ClientID, req.Scopes, h.Now()); err != nil {
+		change, added, err := h.Accounts.ConsentTx(ctx, t.Tx, d.AccountID, req.ClientID, req.Scopes, h.Now())
+		if err != nil || change == ConsentUnchanged {
 			return err
 		}
-		return sessions.Record(ctx, t, sessions.Event{AccountID: d.AccountID, At: h.Now(), Kind: sessions.EventConsentGranted,
+		// The permission history: the first grant, then each widening
+		// with the scopes it added.
+		kind := sessions.EventConsentGranted
+		if change == ConsentWidened {
+			kind = sessions.EventConsentWidened
+		}
+		return sessions.Record(ctx, t, sessions.Event{AccountID: d.AccountID, At: h.Now(), Kind: kind,
 			DeviceSessionID: d.ID, IP: h.ClientIP.Addr(r), UserAgent: r.UserAgent(),
-			Detail: map[string]any{"client_id": req.ClientID, "scopes": req.Scopes}})
+			Detail: map[string]any{"client_id": req.ClientID, "scopes": req.Scopes, "added": added}})
 	})
 	if err != nil {
 		h.fail(w, r, err)

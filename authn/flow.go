@@ -11,10 +11,10 @@ import (
 	"strings"
 	"time"
 
-	"latch/internal/web"
-	"latch/recovery"
-	"latch/sessions"
-	"latch/templates"
+	"github.com/latch-idp/latch/internal/web"
+	"github.com/latch-idp/latch/recovery"
+	"github.com/latch-idp/latch/sessions"
+	"github.com/latch-idp/latch/templates"
 )
 
 // RecoverySessionLifetime bounds a recovery session: 15 minutes to add a

@@ -15,8 +15,8 @@ import (
 	"github.com/gorilla/securecookie"
 	"github.com/pquerna/otp/totp"
 
-	"latch/internal/pgtest"
-	"latch/internal/web"
+	"github.com/latch-idp/latch/internal/pgtest"
+	"github.com/latch-idp/latch/internal/web"
 )
 
 // FuzzNormalizeTOTPCode: a typed code is accepted only as six ASCII digits.

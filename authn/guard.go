@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"time"
 
-	"latch/sessions"
+	"github.com/latch-idp/latch/sessions"
 )
 
 // The sign-in guard: every path that checks a secret (a password, a second

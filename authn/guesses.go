@@ -7,8 +7,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"latch/internal/notify"
-	"latch/internal/web"
+	"github.com/latch-idp/latch/internal/notify"
+	"github.com/latch-idp/latch/internal/web"
 )
 
 // What the sign-in pages tell the Throttle about a guess, and what the
@@ -35,6 +35,11 @@ const (
 	SecretConfirmKey
 	// SecretPasskey is a passkey: nothing to guess, so not throttled.
 	SecretPasskey
+	// SecretUserCode is a device's user code typed at /device by a
+	// signed-in person (RFC 8628 §5.1); keyed by the account, whose one
+	// budget every browser shares. Its failures never lock, and raise no
+	// alert: the person typing is the account's.
+	SecretUserCode
 )
 
 func (s Secret) String() string {
@@ -49,6 +54,8 @@ func (s Secret) String() string {
 		return "typed-back recovery key"
 	case SecretPasskey:
 		return "passkey"
+	case SecretUserCode:
+		return "user code"
 	}
 	return fmt.Sprintf("Secret(%d)", int(s))
 }
@@ -58,6 +65,7 @@ func passwordKey(email string) string         { return EmailKey(email) }
 func recoveryKey(email string) string         { return "recover:" + EmailKey(email) }
 func secondFactorKey(accountID string) string { return "2fa:" + accountID }
 func confirmKey(accountID string) string      { return "confirm:" + accountID }
+func userCodeKey(accountID string) string     { return "device:" + accountID }
 
 // guessOf is attempt a from this browser as the throttle counts it, and
 // whether the throttle counts it at all.
@@ -81,6 +89,8 @@ func (h *Handler) guessOf(r *http.Request, a Attempt) (Guess, bool) {
 		return h.guess(r, recoveryKey(email), a.Account), true
 	case SecretConfirmKey:
 		return Guess{Key: confirmKey(a.Account.ID), Lock: true}, true
+	case SecretUserCode:
+		return Guess{Key: userCodeKey(a.Account.ID), AccountID: a.Account.ID}, true
 	}
 	return Guess{}, false
 }
@@ -120,7 +130,7 @@ func (h *Handler) guess(r *http.Request, key string, acct *Account) Guess {
 // request's browser.
 func (h *Handler) throttleAlert(r *http.Request, acct *Account, kind Secret) func(context.Context, pgx.Tx, Change) error {
 	return func(ctx context.Context, tx pgx.Tx, c Change) error {
-		if acct == nil {
+		if acct == nil || kind == SecretUserCode {
 			return nil
 		}
 		return h.alert(ctx, tx, acct, alertThrottle(h, r, kind, c))

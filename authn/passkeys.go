@@ -16,8 +16,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"latch/internal/pg"
-	"latch/internal/web"
+	"github.com/latch-idp/latch/internal/pg"
+	"github.com/latch-idp/latch/internal/web"
 )
 
 // ChallengeLifetime is how long a WebAuthn ceremony may take

@@ -19,8 +19,8 @@ import (
 	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/jackc/pgx/v5"
 
-	"latch/internal/pgtest"
-	"latch/internal/testclock"
+	"github.com/latch-idp/latch/internal/pgtest"
+	"github.com/latch-idp/latch/internal/testclock"
 )
 
 // forger holds a passkey's private key, so a test can make the assertions a

@@ -12,11 +12,11 @@ import (
 
 	"github.com/gorilla/securecookie"
 
-	"latch/internal/pg"
-	"latch/internal/web"
-	"latch/recovery"
-	"latch/sessions"
-	"latch/templates"
+	"github.com/latch-idp/latch/internal/pg"
+	"github.com/latch-idp/latch/internal/web"
+	"github.com/latch-idp/latch/recovery"
+	"github.com/latch-idp/latch/sessions"
+	"github.com/latch-idp/latch/templates"
 )
 
 // AuthRequest is what the sign-in page needs to know of a pending OIDC
@@ -128,6 +128,12 @@ type Handler struct {
 	// Notify turns account alerts on (the outbox exists and a notifier
 	// delivers it).
 	Notify bool
+	// Devices are the device authorizations the /device page approves
+	// (the identity provider). DeviceStepUp is how recent a passkey
+	// sign-in an account with advanced security needs to approve one
+	// (5 minutes when zero).
+	Devices      DeviceRequests
+	DeviceStepUp time.Duration
 
 	dummyHash string
 }
@@ -158,6 +164,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /login/recover", h.recoverPage)
 	mux.HandleFunc("POST /login/recover", h.recover)
 	h.consentRoutes(mux)
+	h.deviceRoutes(mux)
 }
 
 // RateLimited lists the sign-in routes, each with its sign-in method (the
@@ -170,6 +177,10 @@ func (h *Handler) RateLimited() map[string]string {
 		"POST /login/passkey/begin": sessions.MethodPasskey.Metric(),
 		"POST /login/verify":        "second_factor", // a code or a recovery key: the body tells
 		"POST /login/recover":       sessions.MethodRecoveryKey.Metric(),
+		// Each look-up of a user code is a guess at one.
+		"GET /device":         sessions.MethodUserCode.Metric(),
+		"POST /device":        sessions.MethodUserCode.Metric(),
+		"POST /device/decide": sessions.MethodUserCode.Metric(),
 	}
 }
 
@@ -506,6 +517,14 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 // as a redirect or, for the passkey script, as JSON.
 func (h *Handler) finishSignIn(ctx context.Context, w http.ResponseWriter, r *http.Request, d *sessions.Device, req *AuthRequest, asJSON bool) {
 	to := "/account"
+	if back, ok := h.Cookies.Read(r, web.CookieReturn); ok {
+		// The page that sent the person to sign in (the device approval
+		// page) takes them back.
+		h.Cookies.Clear(w, web.CookieReturn)
+		if req == nil && ReturnPath(back) {
+			to = back
+		}
+	}
 	if req != nil {
 		var err error
 		if c, ok := h.needsConsent(ctx, req.ID, d); ok {

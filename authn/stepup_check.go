@@ -6,7 +6,7 @@ import (
 	"net/http"
 	"time"
 
-	"latch/sessions"
+	"github.com/latch-idp/latch/sessions"
 )
 
 // StepUpRefused is a step-up whose secret was refused, or that the

@@ -8,7 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"latch/sessions"
+	"github.com/latch-idp/latch/sessions"
 )
 
 // Throttle limits guessing per account (NIST SP 800-63B §5.2.2): after
@@ -56,7 +56,8 @@ var ErrLocked = errors.New("too many failed sign-ins: this account is locked")
 type Guess struct {
 	// Key names what is guessed: EmailKey(email) for a password,
 	// "2fa:"+account for the second factor, "recover:"+EmailKey(email)
-	// for a recovery sign-in, "confirm:"+account for a typed-back key.
+	// for a recovery sign-in, "confirm:"+account for a typed-back key,
+	// "device:"+account for user codes typed at /device.
 	Key string
 	// Device is the budget of a browser that proved itself for the account
 	// (Handler.provenDevice); nil for any other browser, which share one.
@@ -238,9 +239,10 @@ func (t *Throttle) Locked(ctx context.Context, key string) (bool, error) {
 
 // Unlock lifts every lock of an account and clears its counts, every
 // device's included (an operator's action): sign-in by email, the second
-// factor, recovery, and the typed-back recovery key check.
+// factor, recovery, the typed-back recovery key check and the user codes
+// of the device page.
 func (t *Throttle) Unlock(ctx context.Context, email, accountID string) error {
-	keys := []string{passwordKey(email), recoveryKey(email), secondFactorKey(accountID), confirmKey(accountID)}
+	keys := []string{passwordKey(email), recoveryKey(email), secondFactorKey(accountID), confirmKey(accountID), userCodeKey(accountID)}
 	return pgx.BeginFunc(ctx, t.DB, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `DELETE FROM signin_failures WHERE email_key = ANY($1)`, keys); err != nil {
 			return err

@@ -6,9 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"latch/internal/pgtest"
-	"latch/internal/testclock"
-	"latch/sessions"
+	"github.com/latch-idp/latch/internal/pgtest"
+	"github.com/latch-idp/latch/internal/testclock"
+	"github.com/latch-idp/latch/sessions"
 )
 
 // TestThrottleConcurrentSuccess: correct sign-ins racing each other on one

@@ -18,8 +18,8 @@ import (
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
 
-	"latch/internal/pg"
-	"latch/internal/seal"
+	"github.com/latch-idp/latch/internal/pg"
+	"github.com/latch-idp/latch/internal/seal"
 )
 
 // Errors of authenticator apps, worded for the person who caused them.

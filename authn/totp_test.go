@@ -15,9 +15,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/pquerna/otp/totp"
 
-	"latch/internal/pgtest"
-	"latch/internal/seal"
-	"latch/internal/testclock"
+	"github.com/latch-idp/latch/internal/pgtest"
+	"github.com/latch-idp/latch/internal/seal"
+	"github.com/latch-idp/latch/internal/testclock"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

@@ -4,7 +4,7 @@ import (
 	"context"
 	"net/http"
 
-	"latch/sessions"
+	"github.com/latch-idp/latch/sessions"
 )
 
 // One change, one transaction (sessions.Transact): a sign-in commits with

@@ -73,6 +73,8 @@ func newAgent(c ClientConfig) (*Client, error) {
 		return nil, errors.New("first_party: an agent is started by first-party apps (started_by); it is not one")
 	case c.DeviceName != "":
 		return nil, errors.New("device_name: an agent appears under the device it was started from")
+	case len(c.GrantTypes) > 0:
+		return nil, errors.New("grant_types: an agent gets its tokens by token exchange, started by an app")
 	case len(c.AllowedScopes) == 0:
 		return nil, errors.New("allowed_scopes: an agent needs at least one scope")
 	case len(c.AllowedScopes) > maxAgentScopes:

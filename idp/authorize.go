@@ -8,7 +8,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"latch/internal/web"
+	"github.com/latch-idp/latch/internal/web"
 )
 
 // Limits on the parameters of an authorization request. Every request is

@@ -18,8 +18,8 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/crypto"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 
-	"latch/internal/pg"
-	"latch/sessions"
+	"github.com/latch-idp/latch/internal/pg"
+	"github.com/latch-idp/latch/sessions"
 )
 
 // LogoutTokenLifetime bounds a logout token (OIDC Back-Channel Logout 1.0

@@ -35,10 +35,16 @@ type ClientConfig struct {
 	AccessToken            string   `yaml:"access_token"`
 	DeviceName             string   `yaml:"device_name"`
 	// Kind is "web" (the default: a server-side app with a secret, or a
-	// browser app) or "native" (a desktop or mobile app: public, and may use
-	// a loopback redirect on any port, RFC 8252 §7.3), or "agent" (acts for
-	// a person with a delegated token; see agents.go).
+	// browser app), "native" (a desktop or mobile app: public, and may use
+	// a loopback redirect on any port, RFC 8252 §7.3), "cli" (a
+	// command-line tool: public, signs in with the device grant) or
+	// "agent" (acts for a person with a delegated token; see agents.go).
 	Kind string `yaml:"kind"`
+	// GrantTypes are the ways the client signs a person in:
+	// authorization_code (the default) and device_code (RFC 8628, public
+	// clients only). refresh_token comes with either. Not for agents, which
+	// get their tokens by token exchange.
+	GrantTypes []string `yaml:"grant_types"`
 
 	// The fields of kind: agent only (agents.go).
 	AllowedScopes     []string          `yaml:"allowed_scopes"`
@@ -158,10 +164,22 @@ func newClient(c ClientConfig) (*Client, error) {
 	if err := notAgentFields(c); err != nil {
 		return nil, err
 	}
-	if len(c.RedirectURIs) == 0 {
-		return nil, errors.New("no redirect_uris")
-	}
 	public := c.Secret == "" && c.SecretHash == ""
+	codeGrant, deviceGrant, err := parseGrantTypes(c)
+	if err != nil {
+		return nil, err
+	}
+	if deviceGrant && !public {
+		// latch's device grant is for tools people install, where a
+		// secret is no secret (RFC 8628 §5.6, RFC 8252 §8.5).
+		return nil, errors.New("grant_types: device_code clients are public; remove the secret")
+	}
+	switch {
+	case codeGrant && len(c.RedirectURIs) == 0:
+		return nil, errors.New("no redirect_uris")
+	case !codeGrant && len(c.RedirectURIs)+len(c.PostLogoutRedirectURIs) > 0:
+		return nil, errors.New("redirect_uris: a client without authorization_code takes no redirect URIs")
+	}
 	kind := KindWeb
 	switch c.Kind {
 	case "":
@@ -178,8 +196,13 @@ func newClient(c ClientConfig) (*Client, error) {
 			// RFC 8252 §8.5: a secret in an app people install is no secret.
 			return nil, errors.New("kind: native apps are public clients; remove the secret")
 		}
+	case "cli":
+		kind = KindCLI
+		if !deviceGrant || codeGrant {
+			return nil, errors.New("kind: cli apps sign in with the device grant only (grant_types: [device_code])")
+		}
 	default:
-		return nil, fmt.Errorf("kind: %q must be web, native or agent", c.Kind)
+		return nil, fmt.Errorf("kind: %q must be web, native, cli or agent", c.Kind)
 	}
 	for _, u := range c.RedirectURIs {
 		if err := checkURL("redirect_uris", u, kind == KindNative); err != nil {
@@ -199,6 +222,7 @@ func newClient(c ClientConfig) (*Client, error) {
 	cl := &Client{
 		id: c.ID, app: c.App, redirectURIs: c.RedirectURIs, postLogoutURIs: c.PostLogoutRedirectURIs,
 		backchannelURI: c.BackchannelLogoutURI, firstParty: c.FirstParty, deviceName: c.DeviceName, kind: kind,
+		codeGrant: codeGrant, deviceGrant: deviceGrant,
 	}
 	if err := cl.setTokenAndSecret(c); err != nil {
 		return nil, err
@@ -267,16 +291,19 @@ type Client struct {
 	agent *agentPolicy
 	// agentScopes are the scopes of the agents this app may start.
 	agentScopes []string
+	codeGrant   bool
+	deviceGrant bool
 }
 
 // Client kinds (the clients file's kind).
 const (
 	KindWeb    = "web"
 	KindNative = "native"
+	KindCLI    = "cli"
 	KindAgent  = "agent"
 )
 
-// Kind is the client's kind: KindWeb, KindNative or KindAgent.
+// Kind is the client's kind: KindWeb, KindNative, KindCLI or KindAgent.
 func (c *Client) Kind() string { return c.kind }
 
 var _ op.Client = (*Client)(nil)
@@ -373,7 +400,42 @@ func (c *Client) ResponseTypes() []oidc.ResponseType {
 	return []oidc.ResponseType{oidc.ResponseTypeCode}
 }
 func (c *Client) GrantTypes() []oidc.GrantType {
-	return []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken}
+	var out []oidc.GrantType
+	if c.codeGrant {
+		out = append(out, oidc.GrantTypeCode)
+	}
+	if c.deviceGrant {
+		out = append(out, oidc.GrantTypeDeviceCode)
+	}
+	return append(out, oidc.GrantTypeRefreshToken)
+}
+
+// DeviceGrant reports whether the client may sign in with the device
+// authorization grant (RFC 8628).
+func (c *Client) DeviceGrant() bool { return c.deviceGrant }
+
+// parseGrantTypes reads a client's grant_types: authorization_code when
+// none are given.
+func parseGrantTypes(c ClientConfig) (code, device bool, err error) {
+	if len(c.GrantTypes) == 0 {
+		return true, false, nil
+	}
+	for _, g := range c.GrantTypes {
+		switch g {
+		case "authorization_code":
+			code = true
+		case "device_code", string(oidc.GrantTypeDeviceCode):
+			device = true
+		case "refresh_token":
+			// Always allowed: listed for clarity's sake.
+		default:
+			return false, false, fmt.Errorf("grant_types: %q must be authorization_code, device_code or refresh_token", g)
+		}
+	}
+	if !code && !device {
+		return false, false, errors.New("grant_types: give authorization_code or device_code")
+	}
+	return code, device, nil
 }
 func (c *Client) LoginURL(id string) string            { return "/login?authRequestID=" + url.QueryEscape(id) }
 func (c *Client) AccessTokenType() op.AccessTokenType  { return c.accessToken }

@@ -1,6 +1,7 @@
 package idp
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -10,17 +11,71 @@ import (
 
 func TestDefaultClients(t *testing.T) {
 	cs, err := DefaultClients()
-	if err != nil || len(cs) != 4 {
+	if err != nil || len(cs) != 5 {
 		t.Fatalf("%d clients, %v", len(cs), err)
 	}
-	for _, c := range cs[:3] {
-		if !c.FirstParty() || c.BackchannelLogoutURI() == "" || c.Public() {
+	for _, c := range cs {
+		if c.GetID() == "codex-cli" {
+			// The command-line demo: public, signs in with a code only.
+			if !c.Public() || !c.DeviceGrant() || c.Kind() != KindCLI || len(c.RedirectURIs()) != 0 || c.DeviceName() != "Codex CLI" {
+				t.Errorf("%s: %+v", c.GetID(), c)
+			}
+			continue
+		}
+		if c.GetID() == "codex-task-runner" {
+			// The agent ChatGPT's demo app starts.
+			if !c.Agent() || !c.StartableBy("chatgpt-web") || c.Public() || c.FirstParty() {
+				t.Errorf("agent %+v", c)
+			}
+			continue
+		}
+		if !c.FirstParty() || c.BackchannelLogoutURI() == "" || c.Public() || c.DeviceGrant() {
 			t.Errorf("%s: %+v", c.GetID(), c)
 		}
 	}
 	// The agent ChatGPT's demo app starts.
 	if a := cs[3]; !a.Agent() || !a.StartableBy("chatgpt-web") || !cs[0].IsScopeAllowed("files:read") || a.Public() {
 		t.Errorf("agent %+v", a)
+	}
+}
+
+// TestClientGrantTypes: grant_types says how a client signs people in;
+// the device grant is for public clients, which then need no redirect
+// URIs, and a client without the code grant takes none.
+func TestClientGrantTypes(t *testing.T) {
+	for _, c := range []struct {
+		name, yaml, err string
+		grants          []oidc.GrantType
+	}{
+		{"default", "redirect_uris: [https://a.example/cb]\n    secret: 0123456789abcdef", "",
+			[]oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken}},
+		{"device only", "grant_types: [device_code]", "", []oidc.GrantType{oidc.GrantTypeDeviceCode, oidc.GrantTypeRefreshToken}},
+		{"cli kind", "kind: cli\n    grant_types: [device_code, refresh_token]", "", []oidc.GrantType{oidc.GrantTypeDeviceCode, oidc.GrantTypeRefreshToken}},
+		{"native with both", "kind: native\n    grant_types: [authorization_code, device_code]\n    redirect_uris: [http://127.0.0.1/cb]", "",
+			[]oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeDeviceCode, oidc.GrantTypeRefreshToken}},
+		{"device with a secret", "grant_types: [device_code]\n    secret: 0123456789abcdef", "device_code clients are public", nil},
+		{"device with redirect URIs", "grant_types: [device_code]\n    redirect_uris: [http://127.0.0.1/cb]", "takes no redirect URIs", nil},
+		{"code without redirect URIs", "grant_types: [authorization_code]", "no redirect_uris", nil},
+		{"refresh alone", "grant_types: [refresh_token]", "give authorization_code or device_code", nil},
+		{"unknown grant", "grant_types: [password]\n    redirect_uris: [http://127.0.0.1/cb]", `"password" must be`, nil},
+		{"cli kind with the code grant", "kind: cli\n    grant_types: [authorization_code, device_code]\n    redirect_uris: [http://127.0.0.1/cb]", "device grant only", nil},
+		{"cli kind without grants", "kind: cli\n    redirect_uris: [http://127.0.0.1/cb]", "device grant only", nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cs, err := ParseClients("t", []byte("clients:\n  - id: x\n    app: X\n    "+c.yaml+"\n"))
+			if c.err != "" {
+				if err == nil || !strings.Contains(err.Error(), c.err) {
+					t.Fatalf("error %v, want %q", err, c.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cs[0].GrantTypes(); fmt.Sprint(got) != fmt.Sprint(c.grants) {
+				t.Fatalf("grants %v, want %v", got, c.grants)
+			}
+		})
 	}
 }
 

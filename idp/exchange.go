@@ -17,8 +17,8 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
-	"latch/authn"
-	"latch/sessions"
+	"github.com/latch-idp/latch/authn"
+	"github.com/latch-idp/latch/sessions"
 )
 
 // OAuth 2.0 Token Exchange (RFC 8693) for agents.

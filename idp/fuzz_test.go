@@ -91,11 +91,14 @@ func FuzzParseClients(f *testing.F) {
 		}
 		seen := map[string]bool{}
 		for _, c := range cs {
-			if c.GetID() == "" || c.App() == "" || (len(c.RedirectURIs()) == 0) != c.Agent() || seen[c.GetID()] {
+			if c.GetID() == "" || c.App() == "" || (len(c.RedirectURIs()) == 0) == c.codeGrant || seen[c.GetID()] {
 				t.Fatalf("accepted client %+v", c)
 			}
-			if c.Agent() && (len(c.agent.allowedScopes) == 0 || len(c.agent.startedBy) == 0 || c.FirstParty()) {
+			if c.Agent() && (c.codeGrant || c.deviceGrant || len(c.agent.allowedScopes) == 0 || len(c.agent.startedBy) == 0 || c.FirstParty()) {
 				t.Fatalf("accepted agent %+v", c)
+			}
+			if c.DeviceGrant() && !c.Public() {
+				t.Fatalf("device grant client %s with a secret", c.GetID())
 			}
 			seen[c.GetID()] = true
 			if c.Kind() == KindNative && !c.Public() {

@@ -7,7 +7,7 @@ import (
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 
-	"latch/internal/pg"
+	"github.com/latch-idp/latch/internal/pg"
 )
 
 // The OIDC library answers the authorization, callback, end_session and

@@ -13,7 +13,7 @@ import (
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 
-	"latch/internal/web"
+	"github.com/latch-idp/latch/internal/web"
 )
 
 func guardedProvider(pages *[]string) *Provider {

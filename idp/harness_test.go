@@ -14,12 +14,12 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 
-	"latch/authn"
-	"latch/internal/pgtest"
-	"latch/internal/seal"
-	"latch/internal/testclock"
-	"latch/internal/web"
-	"latch/sessions"
+	"github.com/latch-idp/latch/authn"
+	"github.com/latch-idp/latch/internal/pgtest"
+	"github.com/latch-idp/latch/internal/seal"
+	"github.com/latch-idp/latch/internal/testclock"
+	"github.com/latch-idp/latch/internal/web"
+	"github.com/latch-idp/latch/sessions"
 )
 
 // The tests of this package that need a database get a real one of their

@@ -18,8 +18,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
-	"latch/internal/pg"
-	"latch/internal/seal"
+	"github.com/latch-idp/latch/internal/pg"
+	"github.com/latch-idp/latch/internal/seal"
 )
 
 // KeyOverlap is how long a retired signing key stays in the JWKS: longer than

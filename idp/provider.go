@@ -20,10 +20,10 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
-	"latch/authn"
-	"latch/internal/seal"
-	"latch/internal/web"
-	"latch/sessions"
+	"github.com/latch-idp/latch/authn"
+	"github.com/latch-idp/latch/internal/seal"
+	"github.com/latch-idp/latch/internal/web"
+	"github.com/latch-idp/latch/sessions"
 )
 
 // Config is what the provider is built from.
@@ -33,7 +33,8 @@ type Config struct {
 	Clients   []*Client
 	MasterKey *seal.MasterKey
 	Sessions  *sessions.Store
-	// Accounts gives an ID token's claims; nil reads them from DB.
+	// Accounts gives an ID token's claims and keeps the consents of apps
+	// that are not latch's own; nil reads them from DB.
 	Accounts *authn.Accounts
 	Cookies  *web.Cookies
 	Metrics  *web.Metrics
@@ -57,6 +58,8 @@ type Config struct {
 	// transaction, that an agent started acting for a person
 	// (authn.Handler.AgentStartedTx). Optional.
 	AgentStarted func(context.Context, pgx.Tx, authn.AgentStart) error
+	// Device is the device authorization grant's (device.go).
+	Device DeviceConfig
 }
 
 // Provider is latch's OpenID Provider.
@@ -179,6 +182,7 @@ func (p *Provider) Routes(mux *http.ServeMux) {
 	mux.Handle("/revoke", p.cors.Handler(http.HandlerFunc(p.revoke)))
 	mux.Handle("/end_session", p.endSession(p.guard(p.op)))
 	mux.Handle("/keys", p.guardJSON(p.op))
+	p.deviceRoutes(mux) // device.go
 }
 
 // discovery serves the discovery document with only what latch supports: the
@@ -188,14 +192,14 @@ func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
 	cfg := op.CreateDiscoveryConfig(ctx, p.op, p.Storage)
 	cfg.ResponseTypesSupported = []string{string(oidc.ResponseTypeCode)}
 	cfg.ResponseModesSupported = []string{string(oidc.ResponseModeQuery)}
-	cfg.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken, oidc.GrantTypeTokenExchange}
+	cfg.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken, oidc.GrantTypeDeviceCode, oidc.GrantTypeTokenExchange}
 	cfg.CodeChallengeMethodsSupported = []oidc.CodeChallengeMethod{oidc.CodeChallengeMethodS256}
 	cfg.TokenEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodNone}
 	cfg.ScopesSupported = []string{oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopeOfflineAccess, ScopeSessions}
 	cfg.BackChannelLogoutSupported = true
 	cfg.BackChannelLogoutSessionSupported = true
 	cfg.ClaimsSupported = []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "acr", "amr", "azp", "sid", "email", "email_verified", "name"}
-	cfg.DeviceAuthorizationEndpoint = ""
+	cfg.DeviceAuthorizationEndpoint = strings.TrimSuffix(p.cfg.Issuer, "/") + deviceAuthorizationPath // RFC 8628 §4
 	cfg.CheckSessionIframe = ""
 	cfg.RequestObjectSigningAlgValuesSupported = nil
 	cfg.TokenEndpointAuthSigningAlgValuesSupported = nil

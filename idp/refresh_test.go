@@ -10,7 +10,7 @@ import (
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 
-	"latch/sessions"
+	"github.com/latch-idp/latch/sessions"
 )
 
 // TestRefreshRotates: every refresh hands out a new refresh token and a

@@ -19,9 +19,9 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
-	"latch/authn"
-	"latch/internal/pg"
-	"latch/sessions"
+	"github.com/latch-idp/latch/authn"
+	"github.com/latch-idp/latch/internal/pg"
+	"github.com/latch-idp/latch/sessions"
 )
 
 // Lifetimes of what the provider issues (docs/design.md §Policies P8).
@@ -38,7 +38,8 @@ type Storage struct {
 	Keys     *Keys
 	Sessions *sessions.Store
 	// Accounts gives the claims of an ID token whose grant did not read
-	// them already.
+	// them already, and keeps the consents of apps that are not latch's
+	// own, which a code exchange of such an app must still hold.
 	Accounts *authn.Accounts
 	Logger   *slog.Logger
 	Now      func() time.Time
@@ -344,6 +345,9 @@ func (s *Storage) issue(ctx context.Context, req op.TokenRequest, currentRefresh
 		if err != nil {
 			return err
 		}
+		if err := s.holdConsent(ctx, tx, r); err != nil {
+			return err
+		}
 		appSessionID, err := s.Sessions.AppSession(ctx, tx, d.ID, d.AccountID, r.clientID)
 		if err != nil {
 			return err
@@ -375,6 +379,8 @@ func (s *Storage) issue(ctx context.Context, req op.TokenRequest, currentRefresh
 		return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("code already used")
 	case errors.Is(err, sessions.ErrNotFound):
 		return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("the session has ended")
+	case errors.Is(err, errNoConsent):
+		return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("the person removed this app's access")
 	}
 	return "", "", time.Time{}, fmt.Errorf("issue tokens: %w", err)
 }
@@ -723,9 +729,13 @@ func (s *Storage) SetUserinfoFromRequest(ctx context.Context, info *oidc.UserInf
 		info.AppendClaims("sid", r.SessionID())
 	}
 	// The library takes acr only from an authorization request; a
-	// refreshed ID token must still say how the person signed in.
+	// refreshed ID token must still say how the person signed in, and so
+	// must a device grant's.
 	if r, ok := req.(*RefreshRequest); ok && r.acr != "" {
 		info.AppendClaims("acr", r.acr)
+	}
+	if g, ok := req.(*deviceGrant); ok && g.acr != "" {
+		info.AppendClaims("acr", g.acr)
 	}
 	return nil
 }
@@ -829,6 +839,9 @@ func (s *Storage) Sweep(ctx context.Context) error {
 			// when they were rotated would make every refresh update every
 			// index (migrations/00009).
 			`DELETE FROM refresh_tokens WHERE expires_at < $1::timestamptz`,
+			// A device code stays an hour past its expiry, so a copy
+			// presented again is still recognised.
+			`DELETE FROM device_authorizations WHERE expires_at < $1::timestamptz - interval '1 hour'`,
 		} {
 			if _, err := tx.Exec(ctx, q, now); err != nil {
 				return fmt.Errorf("sweep: %w", err)

@@ -9,7 +9,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
-	"latch/internal/pg"
+	"github.com/latch-idp/latch/internal/pg"
 )
 
 // token answers the token endpoint (RFC 6749 §3.2) itself, where the
@@ -36,6 +36,8 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	switch oidc.GrantType(grant) {
 	case oidc.GrantTypeCode, oidc.GrantTypeRefreshToken, oidc.GrantTypeTokenExchange:
 		label = grant
+	case oidc.GrantTypeDeviceCode:
+		label = "device_code"
 	}
 	sw := &statusWriter{ResponseWriter: w, status: http.StatusOK}
 	defer func() {
@@ -60,13 +62,15 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 		resp, err = p.codeGrant(ctx, r, c)
 	case oidc.GrantTypeRefreshToken:
 		resp, err = p.refreshGrant(ctx, r, c)
+	case oidc.GrantTypeDeviceCode:
+		resp, err = p.deviceCodeGrant(ctx, r, c) // device.go
 	case oidc.GrantTypeTokenExchange:
 		// Agents acting for a person (exchange.go).
 		resp, err = p.exchangeGrant(ctx, r, c)
 	case "":
 		err = oidc.ErrInvalidRequest().WithDescription("grant_type is missing")
 	default:
-		err = oidc.ErrUnsupportedGrantType().WithDescription("latch supports authorization_code, refresh_token and token-exchange")
+		err = oidc.ErrUnsupportedGrantType().WithDescription("latch supports authorization_code, refresh_token, the device code grant and token-exchange")
 	}
 	if err != nil {
 		p.grantError(sw, r, err)
@@ -130,6 +134,13 @@ func (p *Provider) refreshGrant(ctx context.Context, r *http.Request, c *Client)
 	}
 	if err != nil {
 		return nil, err
+	}
+	if c.DeviceGrant() {
+		// A command-line session has no cookie: its refreshes are its
+		// activity, and keep it within its idle limit.
+		if err := p.cfg.Sessions.TouchApp(ctx, req.sid); err != nil {
+			p.cfg.Logger.WarnContext(ctx, "touch device session after refresh", "err", err)
+		}
 	}
 	return op.CreateTokenResponse(ctx, req, c, p.op, true, "", token)
 }

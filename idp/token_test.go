@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"latch/sessions"
+	"github.com/latch-idp/latch/sessions"
 )
 
 // TestTokenClientAuthentication: the token endpoint authenticates the

@@ -8,8 +8,8 @@ import (
 	"sync"
 	"time"
 
-	"latch/internal/pg"
-	"latch/sessions"
+	"github.com/latch-idp/latch/internal/pg"
+	"github.com/latch-idp/latch/sessions"
 )
 
 // maxCachedTokens bounds the token cache. Past it, expired entries go

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"latch/sessions"
+	"github.com/latch-idp/latch/sessions"
 )
 
 // TestIntrospectionClientAuthentication: introspection answers only

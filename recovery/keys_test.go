@@ -13,8 +13,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"latch/internal/pgtest"
-	"latch/internal/testclock"
+	"github.com/latch-idp/latch/internal/pgtest"
+	"github.com/latch-idp/latch/internal/testclock"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

@@ -10,7 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"latch/internal/pg"
+	"github.com/latch-idp/latch/internal/pg"
 )
 
 // Event is one line of an account's activity history.
@@ -33,12 +33,14 @@ var EventKinds = []EventKind{
 	EventSignIn, EventNewDevice, EventSignInFailed, EventSignInThrottled, EventAccountLocked, EventStepUp,
 	// Sessions ending, and what a person does from the sessions page.
 	EventSessionEnded, EventAppSessionEnded, EventReportedNotMe, EventDeviceUntrusted, EventDeviceRenamed,
+	// A command-line or desktop app signing in with a code (RFC 8628).
+	EventDeviceApproved, EventDeviceDenied,
 	// Passkeys.
 	EventPasskeyAdded, EventPasskeyRenamed, EventPasskeyRemoved, EventPasskeyCloneRefused, EventPasskeySuspended, EventPasskeyReinstated,
 	// The password, the authenticator app and recovery keys.
 	EventPasswordSet, EventPasswordRemoved, EventTOTPAdded, EventTOTPRemoved, EventRecoveryGenerated, EventRecoveryKeyUsed,
 	// Advanced security, and apps.
-	EventAdvancedOn, EventAdvancedOff, EventConsentGranted,
+	EventAdvancedOn, EventAdvancedOff, EventConsentGranted, EventConsentWidened, EventConsentRemoved,
 	// Agents acting for the person (agents.go).
 	EventAgentStarted, EventAgentEnded,
 }

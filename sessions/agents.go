@@ -9,7 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"latch/internal/pg"
+	"github.com/latch-idp/latch/internal/pg"
 )
 
 // Agent sessions are agents acting for a person with a delegated token

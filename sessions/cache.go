@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"latch/internal/pg"
+	"github.com/latch-idp/latch/internal/pg"
 )
 
 // maxCached bounds the cache; past it the cache starts over.

@@ -8,7 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"latch/internal/pg"
+	"github.com/latch-idp/latch/internal/pg"
 )
 
 // Notification channels. Every replica listens to ChannelEnded to drop from

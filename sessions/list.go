@@ -20,10 +20,14 @@ type AppRecord struct {
 
 // DeviceRecord is a live device session for the sessions page and API.
 type DeviceRecord struct {
-	ID           string
-	Name         string // worked out from the User-Agent at sign-in
-	CustomName   string // the name the person gave it, or ""
-	Kind         string
+	ID         string
+	Name       string // worked out from the User-Agent at sign-in
+	CustomName string // the name the person gave it, or ""
+	Kind       string // the icon: DeviceKind
+	// SessionKind is KindBrowser, KindCLI or KindNative. A CLI or native
+	// session was approved on the device named ApprovedOn.
+	SessionKind  string
+	ApprovedOn   string
 	Place        string
 	IP           netip.Addr
 	SignedInAt   time.Time
@@ -38,15 +42,16 @@ type DeviceRecord struct {
 
 // EndedRecord is a recently ended device session.
 type EndedRecord struct {
-	ID         string
-	Name       string
-	CustomName string
-	Kind       string
-	Place      string
-	IP         netip.Addr
-	SignedInAt time.Time
-	EndedAt    time.Time
-	Reason     EndReason
+	ID          string
+	Name        string
+	CustomName  string
+	Kind        string
+	SessionKind string
+	Place       string
+	IP          netip.Addr
+	SignedInAt  time.Time
+	EndedAt     time.Time
+	Reason      EndReason
 	// EndedBy names the device session the person ended it from, when
 	// they did: its name, the name they gave it, and its place.
 	EndedBy NamedSession
@@ -92,7 +97,7 @@ func (s *Store) Devices(ctx context.Context, accountID, current string, offset, 
 	// The apps of a device are aggregated only for the rows of the page:
 	// the planner evaluates the subquery after the sort and limit.
 	rows, err := s.DB.Query(ctx, `
-		SELECT d.id, d.device_name, d.custom_name, d.device_kind, d.place, d.ip, d.created_at, d.last_active_at,
+		SELECT d.id, d.device_name, d.custom_name, d.device_kind, d.kind, d.approved_on, d.place, d.ip, d.created_at, d.last_active_at,
 			coalesce(d.signin_amr, d.amr), d.amr, d.auth_time,
 			coalesce(t.revoked_at IS NULL AND t.expires_at > $2, false), d.restricted_until IS NOT NULL,
 			coalesce((SELECT json_agg(json_build_object('id', a.id, 'client_id', a.client_id,
@@ -118,7 +123,7 @@ func (s *Store) Devices(ctx context.Context, accountID, current string, offset, 
 			LastActiveAt time.Time `json:"last_active_at"`
 		}
 		var n int64
-		err := r.Scan(&d.ID, &d.Name, &d.CustomName, &d.Kind, &d.Place, &ip, &d.SignedInAt, &d.LastActiveAt,
+		err := r.Scan(&d.ID, &d.Name, &d.CustomName, &d.Kind, &d.SessionKind, &d.ApprovedOn, &d.Place, &ip, &d.SignedInAt, &d.LastActiveAt,
 			&d.SignInAMR, &d.AMR, &d.AuthTime, &d.Trusted, &d.Restricted, &apps, &n)
 		if ip != nil {
 			d.IP = *ip
@@ -146,7 +151,7 @@ func (s *Store) Devices(ctx context.Context, accountID, current string, offset, 
 func (s *Store) Ended(ctx context.Context, accountID string, limit int) ([]EndedRecord, error) {
 	now := s.Now().UTC()
 	rows, err := s.DB.Query(ctx, `
-		SELECT d.id, d.device_name, d.custom_name, d.device_kind, d.place, d.ip, d.created_at, d.ended_at, coalesce(d.end_reason, ''),
+		SELECT d.id, d.device_name, d.custom_name, d.device_kind, d.kind, d.place, d.ip, d.created_at, d.ended_at, coalesce(d.end_reason, ''),
 			coalesce(b.device_name, ''), coalesce(b.custom_name, ''), coalesce(b.place, ''),
 			coalesce((SELECT json_agg(json_build_object('client_id', a.client_id, 'delivery', coalesce(j.status, ''),
 				'next_try', CASE WHEN j.status = 'pending' THEN j.next_attempt_at END, 'attempts', coalesce(j.attempts, 0)) ORDER BY a.created_at)
@@ -162,7 +167,7 @@ func (s *Store) Ended(ctx context.Context, accountID string, limit int) ([]Ended
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (EndedRecord, error) {
 		var e EndedRecord
 		var ip *netip.Addr
-		err := r.Scan(&e.ID, &e.Name, &e.CustomName, &e.Kind, &e.Place, &ip, &e.SignedInAt, &e.EndedAt, &e.Reason,
+		err := r.Scan(&e.ID, &e.Name, &e.CustomName, &e.Kind, &e.SessionKind, &e.Place, &ip, &e.SignedInAt, &e.EndedAt, &e.Reason,
 			&e.EndedBy.Name, &e.EndedBy.CustomName, &e.EndedBy.Place, &e.Apps)
 		if ip != nil {
 			e.IP = *ip

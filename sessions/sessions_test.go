@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"latch/internal/pgtest"
-	"latch/internal/testclock"
+	"github.com/latch-idp/latch/internal/pgtest"
+	"github.com/latch-idp/latch/internal/testclock"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

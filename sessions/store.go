@@ -14,7 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"latch/internal/pg"
+	"github.com/latch-idp/latch/internal/pg"
 )
 
 // ErrNotFound means no live session matches: it never existed, has ended or
@@ -36,6 +36,7 @@ const (
 	ReasonTokenReuse     EndReason = "token_reuse"       // a rotated-out refresh token was presented again
 	ReasonAdministrator  EndReason = "administrator"     // ended from the command line
 	ReasonPassword       EndReason = "password_changed"  // signed out when the password was changed or removed
+	ReasonAccessRemoved  EndReason = "access_removed"    // an app's sessions, when the person removed its access (connected apps)
 )
 
 // Lifetime is the pair of limits a device session lives under.
@@ -132,7 +133,23 @@ type NewDevice struct {
 	Restricted time.Duration
 	// TrustedDeviceID is the trusted device the browser came from, if any.
 	TrustedDeviceID string
+	// Kind is the session's kind: KindBrowser (""), KindCLI or KindNative.
+	// A CLI or native session is named Name (DescribeCLI) rather than
+	// after its User-Agent, and was approved from the browser session
+	// ApprovedBy, whose device is named ApprovedOn.
+	Kind       string
+	Name       string
+	ApprovedBy string
+	ApprovedOn string
 }
+
+// Session kinds: a sign-in in a browser, a command-line tool signed in with
+// the device grant, or a desktop or mobile app.
+const (
+	KindBrowser = "browser"
+	KindCLI     = "cli"
+	KindNative  = "native"
+)
 
 // NewSecret returns a fresh 256-bit session secret and the SHA-256 hash that
 // is stored in its place. The database never holds a usable cookie.
@@ -173,8 +190,11 @@ func (s *Store) CreateTx(ctx context.Context, q pg.Querier, nd NewDevice) (*Devi
 	}
 	now := s.Now().UTC()
 	secret, hash := NewSecret()
+	if nd.Kind == "" {
+		nd.Kind = KindBrowser
+	}
 	d := &Device{
-		AccountID: nd.AccountID, Kind: "browser", CreatedAt: now, AuthTime: now,
+		AccountID: nd.AccountID, Kind: nd.Kind, CreatedAt: now, AuthTime: now,
 		AMR: nd.AMR, SignInAMR: nd.AMR, ACR: nd.ACR, LastActiveAt: now, IdleTimeout: life.Idle,
 		AbsoluteExpiresAt: now.Add(life.Absolute), IP: nd.IP, UserAgent: nd.UserAgent,
 	}
@@ -183,6 +203,13 @@ func (s *Store) CreateTx(ctx context.Context, q pg.Querier, nd NewDevice) (*Devi
 		d.RestrictedUntil = &until
 	}
 	info := DescribeUserAgent(nd.UserAgent)
+	if nd.Kind != KindBrowser {
+		info = DeviceInfo{Name: capRunes(nd.Name, maxSessionNameRunes), Kind: KindApp}
+	}
+	var approvedBy any
+	if IsID(nd.ApprovedBy) {
+		approvedBy = nd.ApprovedBy
+	}
 	place := ""
 	if p := s.Locator.Locate(nd.IP); p.Known() {
 		place = p.String()
@@ -194,11 +221,11 @@ func (s *Store) CreateTx(ctx context.Context, q pg.Querier, nd NewDevice) (*Devi
 	err := q.QueryRow(ctx, `
 		INSERT INTO device_sessions (account_id, kind, secret_hash, created_at, auth_time, amr, signin_amr, acr,
 			last_active_at, idle_timeout, absolute_expires_at, ip, user_agent, restricted_until,
-			device_name, device_kind, place, trusted_device_id)
-		VALUES ($1, $2, $3, $4, $4, $5, $5, $6, $4, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+			device_name, device_kind, place, trusted_device_id, approved_by_session, approved_on)
+		VALUES ($1, $2, $3, $4, $4, $5, $5, $6, $4, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 		RETURNING id`,
 		d.AccountID, d.Kind, hash, now, d.AMR, d.ACR, life.Idle, d.AbsoluteExpiresAt, ipArg(nd.IP), nd.UserAgent, d.RestrictedUntil,
-		info.Name, string(info.Kind), place, trusted,
+		info.Name, string(info.Kind), place, trusted, approvedBy, capRunes(nd.ApprovedOn, maxDeviceNameRunes),
 	).Scan(&d.ID)
 	if err != nil {
 		return nil, "", fmt.Errorf("sessions: create: %w", err)

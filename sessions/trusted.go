@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	"latch/internal/pg"
+	"github.com/latch-idp/latch/internal/pg"
 )
 
 // DefaultTrustLifetime is how long "trust this device" skips the second

@@ -47,6 +47,9 @@ const (
 	// MethodRecoveryKey is a recovery key alone: the recovery sign-in of an
 	// account that signs in with passkeys only.
 	MethodRecoveryKey Method = "recovery_key"
+	// MethodUserCode is a device's user code typed at /device: the secret
+	// a wrong code's failure counts against (RFC 8628).
+	MethodUserCode Method = "user_code"
 )
 
 // MethodOf says how a session signed in, from its amr (RFC 8176), or ""
@@ -80,6 +83,8 @@ func (m Method) Title() string {
 		return "Password and authenticator app"
 	case MethodPasswordRecoveryKey, MethodRecoveryKey:
 		return "Recovery key"
+	case MethodUserCode:
+		return "Device code"
 	case "":
 		return "Unknown"
 	}
@@ -98,6 +103,8 @@ func (m Method) Phrase() string {
 		return "a password and authenticator app"
 	case MethodPasswordRecoveryKey, MethodRecoveryKey:
 		return "a recovery key"
+	case MethodUserCode:
+		return "a wrong device code"
 	}
 	return string(m)
 }
@@ -163,5 +170,11 @@ const (
 	EventAdvancedOff         EventKind = "advanced_off"
 	EventDeviceUntrusted     EventKind = "device_untrusted"
 	EventDeviceRenamed       EventKind = "device_renamed"
-	EventConsentGranted      EventKind = "consent_granted"
+	EventConsentGranted      EventKind = "consent_granted" // an app that is not latch's own allowed for the first time
+	EventConsentWidened      EventKind = "consent_widened" // such an app allowed more scopes
+	EventConsentRemoved      EventKind = "consent_removed" // its access removed from the connected apps page
+	// A device (a command-line or desktop app) signed in with a code, or
+	// refused (RFC 8628).
+	EventDeviceApproved EventKind = "device_approved"
+	EventDeviceDenied   EventKind = "device_denied"
 )

@@ -25,8 +25,10 @@ var (
 	Activity      = Page[ActivityPage]{"activity"}            // /account/activity
 	ConfirmEnd    = Page[ConfirmEndPage]{"confirm_end"}       // ending sessions, confirmed without script
 	Reported      = Page[ReportedPage]{"reported"}            // the checklist after "This wasn't me"
+	Apps          = Page[AppsPage]{"apps"}                    // /account/apps, connected apps
 	LogoutConfirm = Page[LogoutConfirmPage]{"logout_confirm"} // a logout that cannot prove it came from the person
 	LoggedOut     = Page[LoggedOutPage]{"logged_out"}         // after a sign-out with nowhere else to go
+	Device        = Page[DevicePage]{"device"}                // /device: sign in a command-line app with its code
 	Error         = Page[ErrorPage]{"error"}                  // what went wrong, in words for people
 	Unavailable   = Page[UnavailablePage]{"unavailable"}      // the 503 while the database is away
 )

@@ -13,6 +13,7 @@ import (
 func pages() []pageSamples {
 	t := time.Unix(0, 0)
 	return []pageSamples{
+		deviceSamples(),
 		Login.samples(
 			LoginPage{Error: "x", Notice: "x", Reauth: true, Email: "x", AuthRequestID: "x"},
 			LoginPage{AppName: "x", PasskeyOnly: true},
@@ -90,7 +91,8 @@ func pages() []pageSamples {
 					{ID: "b", Name: "x", Detected: "x", CustomName: "x", Kind: "phone", Location: "x", SignedInAt: t, LastActiveAt: t, Method: "x", Trusted: true,
 						Apps: []AppView{{ID: "b", Name: "x", SignedInAt: t}, {ID: "c", Name: "y"}}},
 					{ID: "c", Kind: "tablet"},
-					{ID: "d", Kind: "app"},
+					{ID: "d", Kind: "app", SessionKind: "cli", ApprovedOn: "x", Method: "x"},
+					{ID: "f", Kind: "app", SessionKind: "native"},
 					{ID: "e", Kind: "unknown"},
 				},
 				Ended: []EndedView{
@@ -149,10 +151,12 @@ func pages() []pageSamples {
 					{At: t, Kind: "credential", Title: "x"},
 					{At: t, Kind: "recovery", Title: "x"},
 					{At: t, Kind: "lock", Title: "x"},
+					{At: t, Kind: "app", Title: "x", Detail: "x"},
 					{At: t, Kind: "other", Title: "x"},
 				},
 			},
 			ActivityPage{},
 		),
+		appsSamples(),
 	}
 }

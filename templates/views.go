@@ -324,9 +324,13 @@ type DeviceView struct {
 	Name string // the name the person gave it, else latch's: "Chrome on macOS", "Safari on iPhone", "Codex CLI"
 	// Detected is latch's name for a device the person renamed, shown
 	// beside theirs so a renamed session still says what it is.
-	Detected     string
-	CustomName   string // the name the person gave it, or "": the rename form's value
-	Kind         string // "desktop", "phone", "tablet", "app" or "unknown": picks the icon
+	Detected   string
+	CustomName string // the name the person gave it, or "": the rename form's value
+	Kind       string // "desktop", "phone", "tablet", "app" or "unknown": picks the icon
+	// SessionKind is "browser", "cli" or "native": a command-line or
+	// desktop sign-in says so, and names the device it was approved on.
+	SessionKind  string
+	ApprovedOn   string // "Chrome on macOS"; empty for browser sessions
 	Location     string // "London, England, United Kingdom" or "Unknown location"
 	SignedInAt   time.Time
 	LastActiveAt time.Time
@@ -441,7 +445,7 @@ type ActivityPage struct {
 // waits in a details disclosure.
 type EventView struct {
 	At       time.Time
-	Kind     string // "signin", "new_device", "ended", "credential", "recovery", "lock" or "other": picks the icon
+	Kind     string // "signin", "new_device", "ended", "credential", "recovery", "lock", "app" or "other": picks the icon
 	Title    string // "Signed in", "Passkey added", "Signed out of Alpha", ...
 	Detail   string // "with a passkey", "from Chrome on macOS", ... (may be empty)
 	Device   string // "Firefox on Windows" or ""

@@ -15,10 +15,10 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"latch/cmd/latch/demoapp"
-	"latch/internal/browsertest"
-	"latch/sessions"
-	"latch/templates"
+	"github.com/latch-idp/latch/cmd/latch/demoapp"
+	"github.com/latch-idp/latch/internal/browsertest"
+	"github.com/latch-idp/latch/sessions"
+	"github.com/latch-idp/latch/templates"
 )
 
 // EnvDocsScreenshots names the environment variable with a directory where
@@ -367,6 +367,25 @@ func TestAccessibilityInBrowser(t *testing.T) {
 	browsertest.Navigate(t, laptop, outsider.newFlow().url)
 	waitPath(t, laptop, "/consent")
 	a.check(laptop, "consent")
+	// Allowed, it is a connected app: the list, with its removal to confirm.
+	browsertest.Click(t, laptop, `button[name=decision][value=allow]`)
+	// The app's redirect URI has nothing behind it: wait until the browser
+	// has given up on it before going on.
+	waitFor(t, func() bool { return !strings.Contains(browsertest.Location(t, laptop), "/consent") })
+	waitFor(t, func() bool { return l.count(`SELECT count(*) FROM consents WHERE client_id = 'outsider'`) == 1 })
+	browsertest.Navigate(t, laptop, l.url+"/account/apps/outsider/remove")
+	waitText(t, laptop, "main", "Remove Outsider's access?")
+	a.check(laptop, "connected apps, removing one")
+	// A command-line app's code: typed wrong, then its approval page.
+	da := l.deviceApp("codex-cli").start("ada-laptop")
+	browsertest.Navigate(t, laptop, l.url+"/device")
+	browsertest.SetValue(t, laptop, "input[name=user_code]", "BCDF-GHJK")
+	browsertest.Click(t, laptop, `form[action="/device"] button[type=submit]`)
+	browsertest.WaitVisible(t, laptop, "#form-error")
+	a.check(laptop, "device code, wrong code")
+	browsertest.Navigate(t, laptop, da.VerificationURIComplete)
+	waitText(t, laptop, "main", "Sign in to Codex CLI?")
+	a.check(laptop, "device approval")
 	// Errors: an app latch does not know and a page that does not exist
 	// (a method a page does not take shows the same page as the 404).
 	browsertest.Navigate(t, laptop, l.url+"/authorize?"+url.Values{"client_id": {"nobody"}, "response_type": {"code"},

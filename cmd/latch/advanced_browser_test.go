@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"latch/internal/browsertest"
+	"github.com/latch-idp/latch/internal/browsertest"
 )
 
 // TestAdvancedEnrolmentInBrowser: two virtual authenticators, one of them

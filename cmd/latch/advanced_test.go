@@ -11,8 +11,8 @@ import (
 	"github.com/go-webauthn/webauthn/webauthn"
 	"golang.org/x/oauth2"
 
-	"latch/authn"
-	"latch/internal/notify"
+	"github.com/latch-idp/latch/authn"
+	"github.com/latch-idp/latch/internal/notify"
 )
 
 // fakePasskey stores a passkey row for an account, enough for the

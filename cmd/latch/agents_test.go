@@ -14,8 +14,8 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
-	"latch/cmd/latch/demoapp"
-	"latch/internal/browsertest"
+	"github.com/latch-idp/latch/cmd/latch/demoapp"
+	"github.com/latch-idp/latch/internal/browsertest"
 )
 
 // agentClients are two agents beside the test apps: "runner", which app-a

@@ -12,7 +12,7 @@ import (
 
 	gosmtp "github.com/emersion/go-smtp"
 
-	"latch/internal/notify"
+	"github.com/latch-idp/latch/internal/notify"
 )
 
 // mailbox is a real SMTP server on loopback that keeps what it receives,

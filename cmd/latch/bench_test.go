@@ -17,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"latch/sessions"
+	"github.com/latch-idp/latch/sessions"
 )
 
 // percentile returns the p-th percentile of sorted durations, in ms.

@@ -13,8 +13,8 @@ import (
 	cdpwebauthn "github.com/chromedp/cdproto/webauthn"
 	"golang.org/x/oauth2"
 
-	"latch/internal/browsertest"
-	"latch/sessions"
+	"github.com/latch-idp/latch/internal/browsertest"
+	"github.com/latch-idp/latch/sessions"
 )
 
 // page helpers for latch's own forms in a real browser.

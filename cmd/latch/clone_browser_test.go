@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"latch/authn"
-	"latch/internal/browsertest"
+	"github.com/latch-idp/latch/authn"
+	"github.com/latch-idp/latch/internal/browsertest"
 )
 
 // TestSuspendedPasskeyInBrowser: a copy of a passkey with a lower counter,

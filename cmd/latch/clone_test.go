@@ -21,9 +21,9 @@ import (
 	"github.com/go-webauthn/webauthn/protocol/webauthncose"
 	"github.com/go-webauthn/webauthn/webauthn"
 
-	"latch/authn"
-	"latch/internal/notify"
-	"latch/sessions"
+	"github.com/latch-idp/latch/authn"
+	"github.com/latch-idp/latch/internal/notify"
+	"github.com/latch-idp/latch/sessions"
 )
 
 var b64 = base64.RawURLEncoding.EncodeToString

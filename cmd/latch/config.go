@@ -16,10 +16,10 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"latch/idp"
-	"latch/internal/notify"
-	"latch/internal/server"
-	"latch/internal/web"
+	"github.com/latch-idp/latch/idp"
+	"github.com/latch-idp/latch/internal/notify"
+	"github.com/latch-idp/latch/internal/server"
+	"github.com/latch-idp/latch/internal/web"
 )
 
 // Config is everything `latch serve` and `latch dev` are started with. Flags
@@ -103,6 +103,7 @@ func serveFlags(fs *flag.FlagSet, c *Config) {
 	fs.DurationVar(&c.SessionIdle, "session-idle", 14*24*time.Hour, "device session idle lifetime (standard accounts)")
 	fs.DurationVar(&c.AdvancedSessionAbsolute, "advanced-session-absolute", 12*time.Hour, "device session absolute lifetime (advanced security)")
 	fs.DurationVar(&c.AdvancedSessionIdle, "advanced-session-idle", 15*time.Minute, "device session idle lifetime (advanced security)")
+	fs.DurationVar(&c.DevicePollInterval, "device-poll-interval", 5*time.Second, "how often a command-line app signing in with a code may poll for its tokens (whole seconds, at least 1s)")
 }
 
 // defaultArgon2Memory lets six argon2id computations (m=19 MiB) run at once.
@@ -248,6 +249,10 @@ func (c *Config) validate(serve bool) error {
 		if d.v <= 0 {
 			return fmt.Errorf("%s: must be positive", d.name)
 		}
+	}
+	// Zero (left unset by a caller that builds Config itself) means 5s.
+	if c.DevicePollInterval != 0 && (c.DevicePollInterval < time.Second || c.DevicePollInterval%time.Second != 0) {
+		return errors.New("--device-poll-interval: must be whole seconds, at least 1s")
 	}
 	return nil
 }

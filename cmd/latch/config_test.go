@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"latch/internal/pgtest"
-	"latch/internal/seal"
+	"github.com/latch-idp/latch/internal/pgtest"
+	"github.com/latch-idp/latch/internal/seal"
 )
 
 // TestConfigErrors: each bad input stops start-up with one line that names

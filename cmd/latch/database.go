@@ -10,9 +10,9 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"latch/internal/pg"
-	"latch/internal/seal"
-	"latch/migrations"
+	"github.com/latch-idp/latch/internal/pg"
+	"github.com/latch-idp/latch/internal/seal"
+	"github.com/latch-idp/latch/migrations"
 )
 
 // database is an open pool plus whatever must happen to close it (stopping

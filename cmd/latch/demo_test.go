@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"latch/cmd/latch/demoapp"
+	"github.com/latch-idp/latch/cmd/latch/demoapp"
 )
 
 // TestDemoApps drives the demo apps of `latch dev` against a running latch:

@@ -16,10 +16,10 @@ import (
 	"strings"
 	"time"
 
-	"latch/authn"
-	"latch/cmd/latch/demoapp"
-	"latch/idp"
-	"latch/internal/server"
+	"github.com/latch-idp/latch/authn"
+	"github.com/latch-idp/latch/cmd/latch/demoapp"
+	"github.com/latch-idp/latch/idp"
+	"github.com/latch-idp/latch/internal/server"
 )
 
 func newKeys(db *database) *idp.Keys { return idp.NewKeys(db.Pool, db.Master) }
@@ -179,9 +179,14 @@ latch dev is running.
 Sign in to ChatGPT, then open Codex: you are signed in without asking again.
 In ChatGPT, "Start an agent" starts Codex task runner acting for you: your
 sessions page lists it until you stop it.
+
+Sign in a command-line app with a code, in another terminal:
+
+  go run ./cmd/latch demo cli --issuer %s
+
 Press Ctrl-C to stop everything.
 
-`, cfg.Issuer, cfg.Issuer, cfg.DemoPorts[0], cfg.DemoPorts[1], cfg.DemoPorts[2], demoEmail, signIn)
+`, cfg.Issuer, cfg.Issuer, cfg.DemoPorts[0], cfg.DemoPorts[1], cfg.DemoPorts[2], demoEmail, signIn, cfg.Issuer)
 	return servers, nil
 }
 

@@ -21,10 +21,10 @@ import (
 	"testing"
 	"time"
 
-	"latch/internal/notify"
-	"latch/internal/pg"
-	"latch/internal/testclock"
-	"latch/sessions"
+	"github.com/latch-idp/latch/internal/notify"
+	"github.com/latch-idp/latch/internal/pg"
+	"github.com/latch-idp/latch/internal/testclock"
+	"github.com/latch-idp/latch/sessions"
 )
 
 // These tests break PostgreSQL under a running latch and check that latch

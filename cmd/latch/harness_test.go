@@ -23,11 +23,11 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
-	"latch/internal/pgtest"
-	"latch/internal/seal"
-	"latch/internal/server"
-	"latch/internal/testclock"
-	"latch/sessions"
+	"github.com/latch-idp/latch/internal/pgtest"
+	"github.com/latch-idp/latch/internal/seal"
+	"github.com/latch-idp/latch/internal/server"
+	"github.com/latch-idp/latch/internal/testclock"
+	"github.com/latch-idp/latch/sessions"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }
@@ -100,6 +100,12 @@ const testClients = `clients:
     post_logout_redirect_uris: [http://127.0.0.1/signed-out]
     first_party: true
     device_name: Alpha Desktop
+  - id: codex-cli
+    app: Codex CLI
+    kind: cli
+    grant_types: [device_code]
+    first_party: true
+    device_name: Codex CLI
 `
 
 func writeFile(t testing.TB, name, content string) string {

@@ -18,9 +18,9 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"latch/authn"
-	"latch/idp"
-	"latch/sessions"
+	"github.com/latch-idp/latch/authn"
+	"github.com/latch-idp/latch/idp"
+	"github.com/latch-idp/latch/sessions"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -42,6 +42,7 @@ Usage:
   latch keys rotate
   latch bench --url URL --email E --password-stdin [--duration 15s] [--workers 8]
                                        measure a running latch (an account with a password, no second factor)
+  latch demo cli [--issuer URL]        sign in to a running latch with a code, as Codex CLI does
   latch version
 
 Run "latch COMMAND -h" for a command's flags. Every flag also reads
@@ -77,6 +78,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		err = cmdKeys(ctx, rest, getenv, stdout, stderr)
 	case "bench":
 		err = cmdBench(ctx, rest, getenv, stdin, stdout, stderr)
+	case "demo":
+		err = cmdDemo(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version", "-version":
 		fmt.Fprintln(stdout, "latch", versionString())
 	case "help", "-h", "--help":
@@ -327,13 +330,13 @@ func cmdSessions(ctx context.Context, args []string, getenv func(string) string,
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tSIGNED IN\tLAST ACTIVE\tIP\tAPPS\tUSER AGENT")
+		fmt.Fprintln(tw, "ID\tKIND\tSIGNED IN\tLAST ACTIVE\tIP\tAPPS\tUSER AGENT")
 		for _, s := range list {
 			ip := "-"
 			if s.IP.IsValid() {
 				ip = s.IP.String()
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.CreatedAt.UTC().Format(time.RFC3339),
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Kind, s.CreatedAt.UTC().Format(time.RFC3339),
 				s.LastActiveAt.UTC().Format(time.RFC3339), ip, strings.Join(s.Apps, ","), s.UserAgent)
 		}
 		return tw.Flush()

@@ -239,8 +239,9 @@ func TestRefreshConcurrentReuse(t *testing.T) {
 	}
 }
 
-// TestRefusedFlows: implicit, hybrid and password grants are refused, and
-// discovery advertises only what works.
+// TestRefusedFlows: implicit, hybrid, password and other grants are
+// refused, and discovery advertises only what works (the code, refresh and
+// device grants).
 func TestRefusedFlows(t *testing.T) {
 	l := startLatch(t)
 	a := l.appA()
@@ -254,8 +255,10 @@ func TestRefusedFlows(t *testing.T) {
 			t.Fatalf("response_type %q accepted: %d %s", rt, resp.StatusCode, loc)
 		}
 	}
+	// The device grant is latch's, for clients registered with it: others
+	// are unauthorized_client (TestDeviceClientsWithoutGrant).
 	for _, grant := range []string{"password", "client_credentials", "urn:ietf:params:oauth:grant-type:jwt-bearer",
-		"urn:ietf:params:oauth:grant-type:device_code", "implicit"} {
+		"implicit"} {
 		resp, err := http.PostForm(l.url+"/oauth/token", url.Values{"grant_type": {grant}, "client_id": {"app-a"},
 			"client_secret": {"alpha-secret-0123456789"}, "username": {l.email}, "password": {testPassword}, "scope": {"openid"}})
 		if err != nil {
@@ -277,7 +280,7 @@ func TestRefusedFlows(t *testing.T) {
 	resp.Body.Close()
 	want := map[string]string{
 		"response_types_supported":                       `["code"]`,
-		"grant_types_supported":                          `["authorization_code","refresh_token","urn:ietf:params:oauth:grant-type:token-exchange"]`,
+		"grant_types_supported":                          `["authorization_code","refresh_token","urn:ietf:params:oauth:grant-type:device_code","urn:ietf:params:oauth:grant-type:token-exchange"]`,
 		"code_challenge_methods_supported":               `["S256"]`,
 		"response_modes_supported":                       `["query"]`,
 		"id_token_signing_alg_values_supported":          `["ES256"]`,
@@ -289,7 +292,10 @@ func TestRefusedFlows(t *testing.T) {
 			t.Errorf("discovery %s = %s, want %s", k, got, v)
 		}
 	}
-	for _, k := range []string{"device_authorization_endpoint", "check_session_iframe", "request_object_signing_alg_values_supported"} {
+	if doc["device_authorization_endpoint"] != l.url+"/oauth/device_authorization" {
+		t.Errorf("discovery device_authorization_endpoint = %v", doc["device_authorization_endpoint"])
+	}
+	for _, k := range []string{"check_session_iframe", "request_object_signing_alg_values_supported"} {
 		if _, ok := doc[k]; ok {
 			t.Errorf("discovery advertises %s", k)
 		}

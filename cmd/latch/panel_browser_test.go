@@ -10,7 +10,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
-	"latch/internal/browsertest"
+	"github.com/latch-idp/latch/internal/browsertest"
 )
 
 // devtools runs one DevTools command on the tab of ctx.

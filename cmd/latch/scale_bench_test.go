@@ -19,7 +19,7 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"latch/internal/seed"
+	"github.com/latch-idp/latch/internal/seed"
 )
 
 // BenchmarkScale seeds a fresh database with realistic data at each size of

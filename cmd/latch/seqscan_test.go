@@ -16,7 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"latch/internal/seed"
+	"github.com/latch-idp/latch/internal/seed"
 )
 
 // hotTables are the tables every hot path reads: with the rows of a real
@@ -288,6 +288,18 @@ func hotPaths(t *testing.T, l *testLatch, key *heldPasskey) {
 		t.Fatalf("sessions API: %v %v", resp, err)
 	} else {
 		resp.Body.Close()
+	}
+	// An app that is not latch's own: its consent, a code exchange that
+	// holds it, the connected apps page and API, and removing its access.
+	b.signInFlow(l.outsider("openid", "email", "offline_access"))
+	if body := page(t, b.do("GET", "/account/apps", nil)); !strings.Contains(body, `data-client="outsider"`) {
+		t.Fatal("the connected apps page does not list the app")
+	}
+	if code, apps := connectedApps(t, l, withCookie(b, false)); code != 200 || len(apps) != 1 {
+		t.Fatalf("connected apps API: %d %v", code, apps)
+	}
+	if body := page(t, b.post("/account/apps/outsider/remove", "/account/apps/outsider/remove", nil)); !strings.Contains(body, "no longer has access") {
+		t.Fatal("removing the app's access failed")
 	}
 	// A passkey sign-in in another browser, which the first then ends.
 	other := seededLatch.browser()

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"latch/internal/browsertest"
+	"github.com/latch-idp/latch/internal/browsertest"
 )
 
 // TestSessionsPageInBrowser: three browsers sign in; the page lists three

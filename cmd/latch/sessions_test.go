@@ -14,8 +14,8 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
-	"latch/internal/pgtest"
-	"latch/sessions"
+	"github.com/latch-idp/latch/internal/pgtest"
+	"github.com/latch-idp/latch/sessions"
 )
 
 // cookieFor returns b's latch session cookie value.

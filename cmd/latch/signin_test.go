@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"latch/migrations"
+	"github.com/latch-idp/latch/migrations"
 )
 
 // failSignIn posts a wrong password and returns the response status and body.

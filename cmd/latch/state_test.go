@@ -3,9 +3,9 @@ package main
 import (
 	"errors"
 
-	"latch/authn"
-	"latch/internal/notify"
-	"latch/sessions"
+	"github.com/latch-idp/latch/authn"
+	"github.com/latch-idp/latch/internal/notify"
+	"github.com/latch-idp/latch/sessions"
 )
 
 // What the end-to-end tests read of latch's state, and the states they set

@@ -14,7 +14,7 @@ import (
 	"github.com/pquerna/otp/totp"
 	"golang.org/x/oauth2"
 
-	"latch/sessions"
+	"github.com/latch-idp/latch/sessions"
 )
 
 // signInPassword signs b in with l's account and returns the final response.

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"latch/sessions"
+	"github.com/latch-idp/latch/sessions"
 )
 
 // attempt posts the sign-in form from b and returns the final response and

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"latch/internal/browsertest"
-	"latch/sessions"
+	"github.com/latch-idp/latch/internal/browsertest"
+	"github.com/latch-idp/latch/sessions"
 )
 
 // TestTimesInBrowser: in a zone ahead of UTC (Tokyo) and one behind (Los

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"latch/internal/pgtest"
+	"github.com/latch-idp/latch/internal/pgtest"
 )
 
 // statusAt calls a bearer endpoint (userinfo) at base and returns the status.

@@ -25,9 +25,9 @@ import (
 	"github.com/go-webauthn/webauthn/webauthn"
 	"github.com/jackc/pgx/v5"
 
-	"latch/authn"
-	"latch/internal/notify"
-	"latch/sessions"
+	"github.com/latch-idp/latch/authn"
+	"github.com/latch-idp/latch/internal/notify"
+	"github.com/latch-idp/latch/sessions"
 )
 
 // One change, one transaction: every change, its activity record and its

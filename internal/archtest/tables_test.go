@@ -348,7 +348,7 @@ func TestSessionsRendersNoPage(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, imp := range f.Imports {
-			if p, _ := strconv.Unquote(imp.Path.Value); p == "latch/templates" || p == "latch/internal/web" || p == "latch/account" {
+			if p, _ := strconv.Unquote(imp.Path.Value); p == "github.com/latch-idp/latch/templates" || p == "github.com/latch-idp/latch/internal/web" || p == "github.com/latch-idp/latch/account" {
 				t.Errorf("%s imports %s: sessions is the session domain, its pages are package account's", filepath.Base(path), p)
 			}
 		}

@@ -35,8 +35,8 @@ import (
 	gosmtp "github.com/emersion/go-smtp"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"latch/internal/pgtest"
-	"latch/internal/testclock"
+	"github.com/latch-idp/latch/internal/pgtest"
+	"github.com/latch-idp/latch/internal/testclock"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

@@ -30,8 +30,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"latch/internal/pg"
-	"latch/migrations"
+	"github.com/latch-idp/latch/internal/pg"
+	"github.com/latch-idp/latch/migrations"
 )
 
 // EnvURL names the environment variable that points tests at an existing

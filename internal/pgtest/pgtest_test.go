@@ -7,8 +7,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"latch/internal/pg"
-	"latch/migrations"
+	"github.com/latch-idp/latch/internal/pg"
+	"github.com/latch-idp/latch/migrations"
 )
 
 func TestMain(m *testing.M) { Main(m) }

@@ -12,7 +12,7 @@ import (
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
 
-	"latch/sessions"
+	"github.com/latch-idp/latch/sessions"
 )
 
 // userAgents are the browsers seeded device sessions come from. Their

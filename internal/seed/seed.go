@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"latch/authn"
+	"github.com/latch-idp/latch/authn"
 )
 
 // Size says how much to seed. Everything else is derived per account; see

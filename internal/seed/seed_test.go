@@ -15,10 +15,10 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"latch/authn"
-	"latch/idp"
-	"latch/internal/pgtest"
-	"latch/sessions"
+	"github.com/latch-idp/latch/authn"
+	"github.com/latch-idp/latch/idp"
+	"github.com/latch-idp/latch/internal/pgtest"
+	"github.com/latch-idp/latch/sessions"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

@@ -3,8 +3,8 @@ package server
 import (
 	"time"
 
-	"latch/idp"
-	"latch/internal/seal"
+	"github.com/latch-idp/latch/idp"
+	"github.com/latch-idp/latch/internal/seal"
 )
 
 // Config is what a latch server is built from. cmd/latch fills it from
@@ -48,4 +48,8 @@ type Config struct {
 	SessionIdle             time.Duration // --session-idle
 	AdvancedSessionAbsolute time.Duration // --advanced-session-absolute
 	AdvancedSessionIdle     time.Duration // --advanced-session-idle
+	// DevicePollInterval is how often a command-line app signing in with
+	// the device grant may poll for its tokens (RFC 8628 "interval",
+	// --device-poll-interval).
+	DevicePollInterval time.Duration
 }

@@ -24,15 +24,15 @@ import (
 	"github.com/gorilla/securecookie"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"latch/account"
-	"latch/authn"
-	"latch/idp"
-	"latch/internal/notify"
-	"latch/internal/web"
-	"latch/migrations"
-	"latch/recovery"
-	"latch/sessions"
-	"latch/templates"
+	"github.com/latch-idp/latch/account"
+	"github.com/latch-idp/latch/authn"
+	"github.com/latch-idp/latch/idp"
+	"github.com/latch-idp/latch/internal/notify"
+	"github.com/latch-idp/latch/internal/web"
+	"github.com/latch-idp/latch/migrations"
+	"github.com/latch-idp/latch/recovery"
+	"github.com/latch-idp/latch/sessions"
+	"github.com/latch-idp/latch/templates"
 )
 
 // Server is one latch replica: its handler, listeners and background
@@ -128,7 +128,7 @@ func New(ctx context.Context, cfg Config, db *pgxpool.Pool, logger *slog.Logger,
 		Accounts: s.accounts, Sessions: s.sessions, Throttle: s.throttle, Pages: pages,
 		Passkeys: &authn.Passkeys{DB: db, WebAuthn: wa, Now: now},
 		TOTP:     totp, Recovery: &recovery.Keys{DB: db, Now: now},
-		Flow: flow, Issuer: cfg.Issuer, Notify: true,
+		Flow: flow, Issuer: cfg.Issuer, Notify: true, DeviceStepUp: cfg.AdvancedStepUp,
 		Cookies: cookies, CSRF: web.NewCSRF(cookies), ClientIP: clientIP, Metrics: s.metrics,
 		Logger: logger, Now: now,
 	}
@@ -139,6 +139,7 @@ func New(ctx context.Context, cfg Config, db *pgxpool.Pool, logger *slog.Logger,
 		Cookies: cookies, Metrics: s.metrics, Logger: logger, CurrentDevice: s.authn.Device, Now: now,
 		ClientIP: clientIP, AuthorizeLimiter: authorizeLimiter, ErrorPage: s.authn.ErrorPage,
 		Unavailable: s.authn.Unavailable, AgentStarted: s.authn.AgentStartedTx,
+		Device: idp.DeviceConfig{PollInterval: cfg.DevicePollInterval},
 	})
 	if err != nil {
 		return nil, err
@@ -146,7 +147,7 @@ func New(ctx context.Context, cfg Config, db *pgxpool.Pool, logger *slog.Logger,
 	// The sign-in pages and the provider call each other: the provider
 	// takes the pages' device and error pages above, the pages take the
 	// provider's authorization requests and logouts here.
-	s.authn.Requests, s.authn.Logouts = s.provider, s.provider
+	s.authn.Requests, s.authn.Logouts, s.authn.Devices = s.provider, s.provider, s.provider
 	if err := s.provider.Keys.EnsureKey(ctx); err != nil {
 		return nil, err
 	}
@@ -154,6 +155,7 @@ func New(ctx context.Context, cfg Config, db *pgxpool.Pool, logger *slog.Logger,
 		Recovery: s.authn.Recovery, Sessions: s.sessions, Changes: &account.Changes{DB: db, Now: now},
 		Pages: pages, Cookies: cookies, CSRF: s.authn.CSRF, ClientIP: clientIP, Logger: logger, Now: now, Reveal: flow,
 		StepUp: map[sessions.SecurityMode]time.Duration{sessions.ModeStandard: cfg.StepUp, sessions.ModeAdvanced: cfg.AdvancedStepUp}, Bearer: s.provider,
+		Apps: s.provider,
 		AppName: func(id string) string {
 			if c, ok := byID[id]; ok {
 				return c.App()

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"latch/idp"
-	"latch/internal/pgtest"
-	"latch/internal/seal"
+	"github.com/latch-idp/latch/idp"
+	"github.com/latch-idp/latch/internal/pgtest"
+	"github.com/latch-idp/latch/internal/seal"
 )
 
 func TestMain(m *testing.M) { pgtest.Main(m) }

@@ -23,6 +23,7 @@ const (
 	CookieReveal   = "reveal" // what the security page shows once, sealed
 	CookieCSRF     = "csrf"   // the token that state-changing requests repeat
 	CookieTimeZone = "tz"     // the browser's time zone, set by a script for the pages' times
+	CookieReturn   = "return" // the /device page to come back to after signing in
 	CookieNote     = "note"   // what the sessions page says once after one of its forms, sealed
 	// CookieActivitySeen is when this browser last opened the activity
 	// page, for the checklist after a report.

@@ -1,0 +1,107 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"golang.org/x/oauth2"
+)
+
+// TestNativeLoopbackRandomPort: a desktop app (kind: native) listens on a
+// loopback port the system picks and signs in through it (RFC 8252 §7.3),
+// on 127.0.0.1 and on [::1]; the same redirect on a random port is refused
+// for web clients, and so is another loopback host or localhost for the
+// native app.
+func TestNativeLoopbackRandomPort(t *testing.T) {
+	clients := testClients + `  - id: desktop6
+    app: Alpha Desktop
+    kind: native
+    redirect_uris: ["http://[::1]/callback"]
+    first_party: true
+`
+	l := startLatch(t, func(c *Config) { c.ClientsFile = writeFile(t, "clients.yaml", clients) })
+	b := l.browser()
+	b.signInPassword(l.email, testPassword).Body.Close()
+
+	for _, c := range []struct{ client, listen string }{{"desktop", "127.0.0.1:0"}, {"desktop6", "[::1]:0"}} {
+		t.Run(c.client, func(t *testing.T) {
+			// The app's own loopback listener, as a desktop app opens it.
+			ln, err := net.Listen("tcp", c.listen)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := make(chan url.Values, 1)
+			srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				select {
+				case got <- r.URL.Query():
+				default:
+				}
+				fmt.Fprintln(w, "Signed in. You can close this window.")
+			})}
+			go srv.Serve(ln)
+			t.Cleanup(func() { srv.Close() })
+			redirect := "http://" + ln.Addr().String() + "/callback"
+			app := l.rp(c.client, "", redirect)
+			app.oauth.Endpoint.AuthStyle = oauth2.AuthStyleInParams
+			f := app.newFlow()
+			resp := b.do("GET", f.url, nil)
+			resp.Body.Close()
+			loc := resp.Header.Get("Location")
+			if !strings.HasPrefix(loc, redirect+"?") {
+				t.Fatalf("authorize answered %d to %q, want the app's loopback %s", resp.StatusCode, loc, redirect)
+			}
+			// The system browser hands the answer to the app.
+			hand, err := http.Get(loc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			hand.Body.Close()
+			q := <-got
+			if q.Get("state") != f.state || q.Get("iss") != l.url {
+				t.Fatalf("the app got %v", q)
+			}
+			if tok := app.mustExchange(q.Get("code"), f); tok.AccessToken == "" || tok.RefreshToken == "" {
+				t.Fatal("no tokens for a native app on a random loopback port")
+			}
+		})
+	}
+
+	// Refused without a redirect: nothing goes to an address the client
+	// has not registered.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := port(ln)
+	for _, c := range []struct{ name, client, redirect string }{
+		{"public web client, random port", "cli", "http://127.0.0.1:" + port + "/callback"},
+		{"confidential web client, random port", "app-a", "http://localhost:" + port + "/callback"},
+		{"native client, localhost", "desktop", "http://localhost:" + port + "/callback"},
+		{"native client, another loopback address", "desktop", "http://127.0.0.2:" + port + "/callback"},
+		{"native client, IPv6 for an IPv4 registration", "desktop", "http://[::1]:" + port + "/callback"},
+		{"native client, IPv4 for an IPv6 registration", "desktop6", "http://127.0.0.1:" + port + "/callback"},
+		{"native client, another host", "desktop", "http://evil.example:" + port + "/callback"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			q := url.Values{"client_id": {c.client}, "redirect_uri": {c.redirect}, "response_type": {"code"}, "scope": {"openid"},
+				"state": {"s"}, "code_challenge": {strings.Repeat("a", 43)}, "code_challenge_method": {"S256"}}
+			req, _ := http.NewRequest("GET", l.url+"/authorize?"+q.Encode(), nil)
+			for _, ck := range b.client.Jar.Cookies(req.URL) {
+				req.AddCookie(ck)
+			}
+			resp, err := noRedirects.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusBadRequest || resp.Header.Get("Location") != "" {
+				t.Fatalf("%d to %q, want a 400 page", resp.StatusCode, resp.Header.Get("Location"))
+			}
+		})
+	}
+}
