@@ -88,7 +88,7 @@ func TestAgentClientErrors(t *testing.T) {
 		"empty words":          {agent(ok + "    scope_descriptions: {\"files:read\": \" \"}\n"), "no words"},
 		"plain logout uri":     {agent(ok + "    backchannel_logout_uri: http://a.example.com/bc\n"), "backchannel_logout_uri"},
 		"agent field on a web": {app + "  - id: w\n    app: W\n    redirect_uris: [https://w.example.com/cb]\n    started_by: [web]\n", "started_by is for kind: agent"},
-		"unknown kind":         {app + "  - id: w\n    app: W\n    kind: robot\n    redirect_uris: [https://w.example.com/cb]\n", "web, native or agent"},
+		"unknown kind":         {app + "  - id: w\n    app: W\n    kind: robot\n    redirect_uris: [https://w.example.com/cb]\n", "web, native, cli or agent"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := ParseClients("t", []byte(tc.yaml))
