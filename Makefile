@@ -25,7 +25,7 @@ test: deps
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
 	$(GO) build -o bin/testprogress ./internal/testprogress
-	set -o pipefail; $(GO) test -json -race -count=1 -timeout 14m ./... | bin/testprogress
+	set -o pipefail; $(GO) test -json -race -count=1 -parallel 4 -timeout 14m ./... | bin/testprogress
 
 # The packages whose tests drive no browser (all but those that are or
 # import internal/browsertest: today cmd/latch's end-to-end tests), against

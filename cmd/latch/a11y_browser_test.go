@@ -149,6 +149,7 @@ func (a *a11yAudit) report() {
 // violation at 1280 and 390 px, light and dark. On the way it
 // takes the README's pictures of the sessions page.
 func TestAccessibilityInBrowser(t *testing.T) {
+	t.Parallel()
 	start := time.Now()
 	a := newA11yAudit(t)
 	// The demo apps of latch dev, ChatGPT and Codex, are the apps the

@@ -12,6 +12,7 @@ import (
 // one typed back; then advanced security turns on and the other browser is
 // signed out.
 func TestAdvancedEnrolmentInBrowser(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	ctx := browsertest.Chrome(t)
 	other := browsertest.NewContext(t, ctx)

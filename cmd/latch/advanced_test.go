@@ -49,6 +49,7 @@ func enroll(t *testing.T, b *browser) (*http.Response, string) {
 // authenticator app gone, other sessions ended (their refresh tokens dead,
 // their apps told), this session under advanced lifetimes.
 func TestAdvancedEnrolment(t *testing.T) {
+	t.Parallel()
 	l, rcv := startLatchWithReceiver(t)
 	acct, _ := l.srv.Accounts().ByEmail(t.Context(), l.email)
 	other := l.browser()
@@ -191,6 +192,7 @@ func TestAdvancedEnrolment(t *testing.T) {
 // TestAdvancedLifetimes: 12 hours absolute, and prompt=none after it
 // answers login_required.
 func TestAdvancedLifetimes(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	acct, _ := l.srv.Accounts().ByEmail(t.Context(), l.email)
 	l.makeAdvanced(acct.ID)
@@ -231,6 +233,7 @@ func TestAdvancedLifetimes(t *testing.T) {
 // within 5 minutes; then standard lifetimes return and a password may be
 // set again.
 func TestAdvancedLeave(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	acct, _ := l.srv.Accounts().ByEmail(t.Context(), l.email)
 	l.makeAdvanced(acct.ID)
@@ -277,6 +280,7 @@ func TestAdvancedLeave(t *testing.T) {
 // TestAdvancedPolicyWords: the security page states the advanced policy as
 // configured by the flags, not as hard-coded defaults.
 func TestAdvancedPolicyWords(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t, func(c *Config) { c.AdvancedSessionAbsolute = 8 * time.Hour; c.AdvancedSessionIdle = 10 * time.Minute })
 	b := l.browser()
 	b.signInPassword(l.email, testPassword).Body.Close()

@@ -155,6 +155,7 @@ func actSub(m map[string]any) string {
 // token rotates and ends the agent when replayed, and introspection tells
 // the starting app who acts.
 func TestAgentTokenExchange(t *testing.T) {
+	t.Parallel()
 	l, _ := startLatchWithAgents(t)
 	b := l.browser()
 	person := b.signInFlow(l.agentApp())
@@ -288,6 +289,7 @@ func withScopes(r *rp, scopes ...string) *rp {
 // the session's absolute end; once the session has ended, by expiry or
 // sign-out, the exchange and the agent's refresh fail.
 func TestAgentLifetime(t *testing.T) {
+	t.Parallel()
 	l, _ := startLatchWithAgents(t, func(c *Config) {
 		c.SessionIdle = 3 * time.Minute
 		c.SessionAbsolute = time.Hour
@@ -330,6 +332,7 @@ func TestAgentLifetime(t *testing.T) {
 // back-channel logout. Stopping one agent leaves the session and the other
 // agents alone.
 func TestAgentCascade(t *testing.T) {
+	t.Parallel()
 	l, rcv := startLatchWithAgents(t)
 	replica := l.replica()
 	b := l.browser()
@@ -430,6 +433,7 @@ func TestAgentCascade(t *testing.T) {
 // authentication; another account's agent, an unknown or malformed id and
 // a stopped agent answer 404 and change nothing.
 func TestAgentsAPI(t *testing.T) {
+	t.Parallel()
 	l, _ := startLatchWithAgents(t)
 	if _, err := l.srv.Accounts().Create(t.Context(), "eve@example.com", "Eve", testPassword); err != nil {
 		t.Fatal(err)
@@ -510,6 +514,7 @@ func TestAgentsAPI(t *testing.T) {
 // past the session's idle end, its refresh token not past its absolute
 // end.
 func TestAgentAdvanced(t *testing.T) {
+	t.Parallel()
 	l, _ := startLatchWithAgents(t, func(c *Config) {
 		c.AdvancedSessionAbsolute = time.Hour // shorter than the runner's refresh_for
 		c.AdvancedSessionIdle = 3 * time.Minute
@@ -553,6 +558,7 @@ func TestAgentAdvanced(t *testing.T) {
 // parameters, foreign, garbage and revoked tokens, and replays. Every
 // answer is an RFC 6749 error, and nothing starts an agent.
 func TestAgentExchangeAbuse(t *testing.T) {
+	t.Parallel()
 	l, _ := startLatchWithAgents(t)
 	b := l.browser()
 	person := b.signInFlow(l.agentApp())
@@ -651,6 +657,7 @@ func TestAgentExchangeAbuse(t *testing.T) {
 // started from; Stop in the panel, and Stop under the device (which
 // submits the panel's form), each end it everywhere.
 func TestAgentsInBrowser(t *testing.T) {
+	t.Parallel()
 	app := newCallbackApp(t)
 	clients := testClients + "  - id: browser-app\n    app: Gamma\n    secret: gamma-secret-0123456789\n" +
 		"    redirect_uris: [" + app.url + "/callback]\n    first_party: true\n" +
@@ -748,6 +755,7 @@ func TestAgentsInBrowser(t *testing.T) {
 // with act, latch's sessions page lists the agent, and once the person
 // stops it there, the app's check says the token no longer works.
 func TestDemoAgent(t *testing.T) {
+	t.Parallel()
 	ln, err := netListen()
 	if err != nil {
 		t.Fatal(err)

@@ -82,6 +82,7 @@ func (s *mailSession) Logout() error { return nil }
 // recovery key use does too, and an alert pending while latch stops is
 // delivered after it starts again.
 func TestAlerts(t *testing.T) {
+	t.Parallel()
 	mb := newMailbox(t)
 	l := startLatch(t, func(c *Config) { c.SMTPURL = mb.url })
 	b := l.browser()

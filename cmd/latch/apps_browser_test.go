@@ -12,6 +12,7 @@ import (
 // may do and this device, removes its access after the confirmation, and
 // its token stops working; the activity page says so.
 func TestConnectedAppsInBrowser(t *testing.T) {
+	t.Parallel()
 	app := newCallbackApp(t)
 	clients := testClients + "  - id: partner\n    app: Partner Notes\n    secret: partner-secret-0123456789\n" +
 		"    redirect_uris: [" + app.url + "/callback]\n"

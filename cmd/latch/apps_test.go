@@ -72,6 +72,7 @@ func connectedApps(t *testing.T, l *testLatch, auth func(*http.Request)) (int, [
 // its back-channel logouts, records the permission history and an alert,
 // and the next authorization asks again.
 func TestConnectedApps(t *testing.T) {
+	t.Parallel()
 	l, rcv := startLatchWithOutsider(t)
 	replica := l.replica()
 	laptop, phone := l.browser(), l.browser()
@@ -278,6 +279,7 @@ func TestConnectedApps(t *testing.T) {
 // TestConnectedAppCodeAfterRemoval: a code issued to the app just before
 // its access was removed gets no tokens.
 func TestConnectedAppCodeAfterRemoval(t *testing.T) {
+	t.Parallel()
 	l, _ := startLatchWithOutsider(t)
 	b := l.browser()
 	out := l.outsider("openid", "email", oidc.ScopeOfflineAccess)
@@ -301,6 +303,7 @@ func TestConnectedAppCodeAfterRemoval(t *testing.T) {
 // with their logout jobs, revoking its tokens, the "consent_removed" record
 // and the alert are one transaction that a hang-up cannot split.
 func TestDropAppRemoved(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t, func(c *Config) {
 		c.queryTracer = stepTracer{}
 		rcv := newReceiver(t)
@@ -351,6 +354,7 @@ func TestDropAppRemoved(t *testing.T) {
 // the guard's 400 and 413) and change nothing; of concurrent removals one
 // succeeds.
 func TestConnectedAppsAPI(t *testing.T) {
+	t.Parallel()
 	l, _ := startLatchWithOutsider(t)
 	if _, err := l.srv.Accounts().Create(t.Context(), "eve@example.com", "Eve", testPassword); err != nil {
 		t.Fatal(err)

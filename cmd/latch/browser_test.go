@@ -135,6 +135,7 @@ func startLatchWithApp(t *testing.T) (*testLatch, *rp, *callbackApp) {
 // sign in with the discoverable button and with autofill, and sign in to an
 // app that asks for acr_values=phr.
 func TestPasskeysInBrowser(t *testing.T) {
+	t.Parallel()
 	l, a, app := startLatchWithApp(t)
 	ctx := browsertest.Chrome(t)
 	auth := browsertest.AddAuthenticator(t, ctx, browsertest.AuthenticatorOptions{})
@@ -248,6 +249,7 @@ func waitCallback(t *testing.T, app *callbackApp, a *rp, f *flow) string {
 // TestPasskeyWithoutUserVerification: an authenticator that cannot verify
 // the person (no PIN, no biometrics) cannot become a passkey.
 func TestPasskeyWithoutUserVerification(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	ctx := browsertest.Chrome(t)
 	browsertest.AddAuthenticator(t, ctx, browsertest.AuthenticatorOptions{NoUserVerification: true})
@@ -273,6 +275,7 @@ func TestPasskeyWithoutUserVerification(t *testing.T) {
 // flag changed; latch refuses both, records the possible clone and
 // suspends the passkey.
 func TestForgedPasskeyInBrowser(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	ctx := browsertest.Chrome(t)
 	auth := browsertest.AddAuthenticator(t, ctx, browsertest.AuthenticatorOptions{})
@@ -344,6 +347,7 @@ func TestForgedPasskeyInBrowser(t *testing.T) {
 // TestReplayedAssertionInBrowser: the sign-in request a page sent, sent
 // again, is refused: challenges are single use.
 func TestReplayedAssertionInBrowser(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	ctx := browsertest.Chrome(t)
 	auth := browsertest.AddAuthenticator(t, ctx, browsertest.AuthenticatorOptions{})

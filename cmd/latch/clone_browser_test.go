@@ -14,6 +14,7 @@ import (
 // security page shows the warning beside it with "It's mine, keep it" and
 // "Remove it", and both buttons work.
 func TestSuspendedPasskeyInBrowser(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	ctx := browsertest.Chrome(t)
 	auth := browsertest.AddAuthenticator(t, ctx, browsertest.AuthenticatorOptions{})

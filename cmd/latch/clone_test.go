@@ -178,6 +178,7 @@ func (l *testLatch) suspensionAlerts(accountID, email, name string) int {
 // authenticator app code; a copy left behind is caught again; removing it
 // works.
 func TestPasskeyCloneSuspended(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	ctx := t.Context()
 	acct, _ := l.srv.Accounts().ByEmail(ctx, l.email)
@@ -310,6 +311,7 @@ func TestPasskeyCloneSuspended(t *testing.T) {
 // only the other passkey and refuses the suspended one. The owner, signed in
 // with the other passkey after the suspension, keeps it at once.
 func TestPasskeyCloneAdvanced(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	ctx := t.Context()
 	acct, _ := l.srv.Accounts().ByEmail(ctx, l.email)
@@ -358,6 +360,7 @@ func TestPasskeyCloneAdvanced(t *testing.T) {
 // and "It's mine" says what to add first instead of asking for a step-up
 // nothing can pass.
 func TestOnlyPasskeySuspended(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	grace, err := l.srv.Accounts().Create(t.Context(), "grace@example.com", "Grace", "")
 	if err != nil {
@@ -391,6 +394,7 @@ func TestOnlyPasskeySuspended(t *testing.T) {
 // TestAdvancedEnrolmentIgnoresSuspendedPasskey: a suspended passkey is not
 // one of the two passkeys advanced security needs.
 func TestAdvancedEnrolmentIgnoresSuspendedPasskey(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	acct, _ := l.srv.Accounts().ByEmail(t.Context(), l.email)
 	me := l.browser()

@@ -14,6 +14,7 @@ import (
 // TestConfigErrors: each bad input stops start-up with one line that names
 // the problem.
 func TestConfigErrors(t *testing.T) {
+	t.Parallel()
 	key := writeFile(t, "master.key", seal.NewMasterKeyText())
 	dsn := pgtest.NewDSN(t)
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
@@ -84,6 +85,7 @@ func TestConfigErrors(t *testing.T) {
 
 // TestParseBytes: sizes for --argon2-memory.
 func TestParseBytes(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		in   string
 		want int64

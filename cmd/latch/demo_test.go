@@ -15,6 +15,7 @@ import (
 // first through latch, and watch the second find its session ended at its
 // next refresh.
 func TestDemoApps(t *testing.T) {
+	t.Parallel()
 	type demo struct {
 		name, id, secret, url string
 		ln                    net.Listener

@@ -14,6 +14,7 @@ var demoCodeRe = regexp.MustCompile(`enter the code ([A-Z]{4}-[A-Z]{4})`)
 // the approval, prints who signed in, refreshes, and says "signed out"
 // within seconds of its session being ended from the sessions API.
 func TestDemoCLI(t *testing.T) {
+	t.Parallel()
 	l := deviceLatch(t)
 	b := l.browser()
 	b.signInPassword(l.email, testPassword).Body.Close()

@@ -14,6 +14,7 @@ import (
 // made from London (device-code phishing: someone else's machine) shows
 // the places side by side and a plain warning, and is denied.
 func TestDeviceApprovalInBrowser(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t, func(c *Config) {
 		c.DevicePollInterval = time.Second
 		c.GeoIPDB = cityDB(t)
@@ -82,6 +83,7 @@ func TestDeviceApprovalInBrowser(t *testing.T) {
 // device only right after a passkey: Approve leads to a passkey step-up,
 // which comes back to the same request, and the approval goes through.
 func TestDeviceStepUpInBrowser(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t, func(c *Config) { c.DevicePollInterval = time.Second })
 	ctx := browsertest.Chrome(t)
 	browsertest.AddAuthenticator(t, ctx, browsertest.AuthenticatorOptions{})

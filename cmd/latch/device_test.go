@@ -210,6 +210,7 @@ var userCodeRe = regexp.MustCompile(`^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRS
 // its own, sees itself in the sessions API with kind "cli" and its name,
 // and refreshes.
 func TestDeviceFlow(t *testing.T) {
+	t.Parallel()
 	l := deviceLatch(t)
 	// Discovery names the endpoint and the grant (RFC 8628 §4).
 	p, err := oidc.NewProvider(t.Context(), l.url)
@@ -385,6 +386,7 @@ func apiSessions(t *testing.T, b *browser) []apiSession {
 // (the client keeps up, and is answered authorization_pending again);
 // refused, the answer is access_denied; past its 10 minutes, expired_token.
 func TestDevicePolling(t *testing.T) {
+	t.Parallel()
 	l := deviceLatch(t, func(c *Config) { c.DevicePollInterval = 2 * time.Second })
 	b := l.browser()
 	b.signInPassword(l.email, testPassword).Body.Close()
@@ -524,6 +526,7 @@ func (c *deviceApp) refreshAt(base, refresh string) (*oauth2.Token, string) {
 // and presented again it is a copy in other hands: invalid_grant, and the
 // session it signed in ends.
 func TestDeviceCodesOnce(t *testing.T) {
+	t.Parallel()
 	l := deviceLatch(t)
 	b1, b2 := l.browser(), l.browser()
 	b1.signInPassword(l.email, testPassword).Body.Close()
@@ -604,6 +607,7 @@ func postDevice(t testing.TB, target string, form url.Values) (int, string) {
 // grant_types: [device_code] may ask for a code or poll (unauthorized_client);
 // a device-grant client cannot use the browser flow; scopes are checked.
 func TestDeviceClientsWithoutGrant(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	for _, c := range []struct {
 		name, client, secret string
@@ -686,6 +690,7 @@ func mustParse(q string) url.Values {
 // panel, ended like any other, from the page or the API; its refresh
 // token is refused at once, on another replica too.
 func TestDeviceSessionEnded(t *testing.T) {
+	t.Parallel()
 	a := deviceLatch(t)
 	other := a.replica()
 	b := a.browser()
@@ -753,6 +758,7 @@ func (c *deviceApp) userinfoAt(base, access string) int {
 // in the account's history, and one address gets --rate-limit tries a
 // minute, whichever accounts it uses.
 func TestDeviceWrongCodes(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	b := l.browser()
 	b.signInPassword(l.email, testPassword).Body.Close()
@@ -859,6 +865,7 @@ func TestDeviceDatabaseAway(t *testing.T) {
 // forged form posts, a device name built to mislead, and another client's
 // device code.
 func TestDeviceAbuse(t *testing.T) {
+	t.Parallel()
 	clients := testClients + `  - id: other-cli
     app: Other CLI
     kind: cli
@@ -979,6 +986,7 @@ func TestDeviceAbuse(t *testing.T) {
 // TestDeviceNativeApp: a desktop app (kind: native) that also takes the
 // device grant signs in as a session of kind "native".
 func TestDeviceNativeApp(t *testing.T) {
+	t.Parallel()
 	clients := testClients + `  - id: tv
     app: Alpha TV
     kind: native

@@ -9,6 +9,7 @@ import (
 // app session, the spent code, an activity record and the owner's alert in
 // one transaction that a hang-up cannot split.
 func TestDropDeviceApproval(t *testing.T) {
+	t.Parallel()
 	l := startTracedLatch(t)
 	b := l.browser()
 	b.signInPassword(l.email, testPassword).Body.Close()

@@ -13,6 +13,7 @@ import (
 // TestLibraryHandler: the OIDC library's lines keep what went wrong and
 // lose the request: state, redirect URIs, scopes, URLs.
 func TestLibraryHandler(t *testing.T) {
+	t.Parallel()
 	req := &oidc.AuthRequest{ClientID: "app-a", RedirectURI: "http://localhost:47001/callback?secret",
 		Scopes: oidc.SpaceDelimitedArray{"openid", "scope-secret"}, State: "state-secret"}
 	for _, tc := range []struct {

@@ -17,6 +17,7 @@ import (
 // for web clients, and so is another loopback host or localhost for the
 // native app.
 func TestNativeLoopbackRandomPort(t *testing.T) {
+	t.Parallel()
 	clients := testClients + `  - id: desktop6
     app: Alpha Desktop
     kind: native

@@ -16,6 +16,7 @@ import (
 // TestSignInAndSSO is the main journey: code + PKCE for one app, then single
 // sign-on into a second app, userinfo, and the ID token's claims.
 func TestSignInAndSSO(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	b := l.browser()
 	a := l.appA()
@@ -66,6 +67,7 @@ func TestSignInAndSSO(t *testing.T) {
 // missing challenge is invalid_request, and a token request without the
 // verifier fails.
 func TestPKCERequired(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	a := l.appA()
 	b := l.browser()
@@ -109,6 +111,7 @@ func TestPKCERequired(t *testing.T) {
 // TestRedirectURIExact: an unregistered redirect_uri gets an error page and
 // never a Location header.
 func TestRedirectURIExact(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	b := l.browser()
 	for name, uri := range map[string]string{
@@ -132,6 +135,7 @@ func TestRedirectURIExact(t *testing.T) {
 // TestCodeSingleUse: a replayed code is invalid_grant and the tokens of its
 // first use stop working; a code older than 60 s is refused.
 func TestCodeSingleUse(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	a := l.appA()
 	b := l.browser()
@@ -161,6 +165,7 @@ func TestCodeSingleUse(t *testing.T) {
 
 // TestCrossClient: client B cannot redeem client A's code or refresh token.
 func TestCrossClient(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	a, bApp := l.appA(), l.appB()
 	b := l.browser()
@@ -182,6 +187,7 @@ func TestCrossClient(t *testing.T) {
 // TestRefreshRotation: each refresh returns a new token; the rotated-out one
 // is invalid_grant and ends the app session, so the newest one dies too.
 func TestRefreshRotation(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	a := l.appA()
 	b := l.browser()
@@ -221,6 +227,7 @@ func TestRefreshRotation(t *testing.T) {
 // TestRefreshConcurrentReuse: two simultaneous refreshes with one token
 // cannot both win.
 func TestRefreshConcurrentReuse(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	a := l.appA()
 	tok := l.browser().signInFlow(a)
@@ -243,6 +250,7 @@ func TestRefreshConcurrentReuse(t *testing.T) {
 // refused, and discovery advertises only what works (the code, refresh and
 // device grants).
 func TestRefusedFlows(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	a := l.appA()
 	b := l.browser()
@@ -306,6 +314,7 @@ func TestRefusedFlows(t *testing.T) {
 // with one it answers at once; prompt=login and max_age ask again and the
 // new ID token has a later auth_time.
 func TestPromptAndMaxAge(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	a := l.appA()
 	b := l.browser()
@@ -370,6 +379,7 @@ func TestPromptAndMaxAge(t *testing.T) {
 // TestSignOutEndsEverything: after sign-out the cookie, refresh tokens and
 // access tokens (userinfo, introspection) are refused.
 func TestSignOutEndsEverything(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	a, bApp := l.appA(), l.appB()
 	b := l.browser()
@@ -433,6 +443,7 @@ func introspect(t *testing.T, l *testLatch, client, secret, token string) bool {
 // TestEndSession: without an id_token_hint latch asks first; with one it
 // signs out and redirects only to a registered post_logout_redirect_uri.
 func TestEndSession(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	a := l.appA()
 	b := l.browser()
@@ -472,6 +483,7 @@ func TestEndSession(t *testing.T) {
 // TestEndSessionConfirm: the confirmation page signs out and continues to
 // the validated post-logout address.
 func TestEndSessionConfirm(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	a := l.appA()
 	b := l.browser()
@@ -497,6 +509,7 @@ func TestEndSessionConfirm(t *testing.T) {
 // TestRevocationAndExpiry: RFC 7009 revocation of access and refresh
 // tokens, and access tokens that die after their 5 minutes.
 func TestRevocationAndExpiry(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	a := l.appA()
 	b := l.browser()
@@ -552,6 +565,7 @@ func TestRevocationAndExpiry(t *testing.T) {
 // TestConsent: an app that is not latch's own asks once, per set of
 // scopes; first-party apps never ask; refusing answers access_denied.
 func TestConsent(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	b := l.browser()
 	b.signInFlow(l.appA()) // first party: no consent page

@@ -47,6 +47,7 @@ func atWidth(t *testing.T, ctx context.Context, width, height int64) {
 // "Sign out all other sessions" asks the same way; a device renamed; "This
 // wasn't me" leads to a checklist; the activity list shows no address.
 func TestSessionsPanelInBrowser(t *testing.T) {
+	t.Parallel()
 	l, app, cb := startLatchWithApp(t)
 	main := browsertest.Chrome(t)
 	atWidth(t, main, 1280, 900)
@@ -210,6 +211,7 @@ func TestSessionsPanelInBrowser(t *testing.T) {
 // new recovery key is on one line and inside its place; the step-up page
 // says "Confirm it's you" once.
 func TestRecoveryKeysInBrowser(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	ctx := browsertest.Chrome(t)
 	atWidth(t, ctx, 1280, 900)

@@ -70,6 +70,7 @@ func alertText(body string) string {
 // answer names what ended, in a URL that says nothing; nothing ticked ends
 // nothing and says so.
 func TestEndingAsksFirst(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	me := l.signedInAs(uaChromeMacOS)
 	phone := l.signedInAs(uaSafariIPhone)
@@ -164,6 +165,7 @@ func TestEndingAsksFirst(t *testing.T) {
 // password" after a later confirmation with the authenticator app, which
 // the page shows beside it.
 func TestSignedInWithIsHowItBegan(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	b := l.signedInAs(uaFirefoxLinux)
 	l.clock.Add(2 * time.Minute)
@@ -187,6 +189,7 @@ func TestSignedInWithIsHowItBegan(t *testing.T) {
 // activity; latch's own name stays beside it; two sessions of one name are
 // told apart by their second line.
 func TestRenameDevice(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	me := l.signedInAs(uaChromeMacOS)
 	me.signInFlow(l.appA())
@@ -281,6 +284,7 @@ func startLatchSecondAccount(t *testing.T, l *testLatch) *browser {
 // says, before and after, that the device is still signed in to latch and
 // can open the app again, with the "End session" button right there.
 func TestAppSignOutSaysSSOCanReopen(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	me := l.signedInAs(uaChromeMacOS)
 	edge := l.signedInAs(uaEdgeWindows)
@@ -315,6 +319,7 @@ func TestAppSignOutSaysSSOCanReopen(t *testing.T) {
 // sign-out stands: being sent, not reached yet with the next try, reached,
 // or given up.
 func TestRecentlyEndedSaysEachApp(t *testing.T) {
+	t.Parallel()
 	l, rcv := startLatchWithReceiver(t)
 	me := l.signedInAs(uaChromeMacOS)
 	phone := l.signedInAs(uaSafariIPhone)
@@ -366,6 +371,7 @@ func TestRecentlyEndedSaysEachApp(t *testing.T) {
 // report came from), and a failed sign-in's device and place; no address
 // is in the list, only in a line's details.
 func TestActivityReadsLikeSentences(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	me := l.signedInAs(uaChromeMacOS)
 	phone := l.signedInAs(uaSafariIPhone)
@@ -412,6 +418,7 @@ func TestActivityReadsLikeSentences(t *testing.T) {
 // password, what was added from that session, the other sessions, the
 // activity looked at.
 func TestReportChecklist(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	me := l.signedInAs(uaChromeMacOS)
 	intruder := l.signedInAs(uaFirefoxLinux)
@@ -478,6 +485,7 @@ func TestReportChecklist(t *testing.T) {
 // nowhere else, even while an unconfirmed set counts for advanced
 // security; the step-up page says "Confirm it's you" once.
 func TestRecoveryKeysSayWhatIsTrue(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	b := l.signedInAs(uaChromeMacOS)
 	resp := b.post("/account/security", "/account/security/recovery/generate", nil)

@@ -64,6 +64,7 @@ func listed(doc map[string]any, key string) []string {
 // does not work (client_secret_post at introspection did not) fails, and
 // so does a listed method this test does not know how to try.
 func TestDiscoveredAuthMethodsWork(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	doc := discoveryDoc(t, l)
 	b := l.browser()
@@ -142,6 +143,7 @@ func TestDiscoveredAuthMethodsWork(t *testing.T) {
 // grants are RFC 6749 §5.2 JSON, 401 with a challenge for invalid_client,
 // and nothing that carries tokens may be cached.
 func TestTokenEndpointErrors(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	code := url.Values{"grant_type": {"authorization_code"}, "code": {"x"}, "redirect_uri": {"http://localhost:47001/callback"}}
 	for _, c := range []struct {

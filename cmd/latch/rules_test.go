@@ -47,6 +47,7 @@ func errorAtApp(t *testing.T, resp *http.Response, redirect string) string {
 // whose conditions (max_age, prompt=login, acr_values=phr) the session does
 // not meet; it once issued a code with a stale auth_time.
 func TestConsentRechecksConditions(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	b := l.browser()
 	b.signInPassword(l.email, testPassword).Body.Close()
@@ -78,6 +79,7 @@ func TestConsentRechecksConditions(t *testing.T) {
 // than the signed-in one answer login_required to prompt=none and show the
 // sign-in page otherwise, with login_hint's email filled in.
 func TestHintsAtAuthorize(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	if _, err := l.srv.Accounts().Create(t.Context(), "bob@example.com", "Bob", testPassword); err != nil {
 		t.Fatal(err)
@@ -142,6 +144,7 @@ func TestHintsAtAuthorize(t *testing.T) {
 
 // TestPromptNoneConsentRequired: prompt=none never shows the consent page.
 func TestPromptNoneConsentRequired(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	b := l.browser()
 	b.signInPassword(l.email, testPassword).Body.Close()
@@ -162,6 +165,7 @@ func TestPromptNoneConsentRequired(t *testing.T) {
 // redirect URI the client has not registered; a native app's loopback
 // redirect works on any port (RFC 8252 §7.3), nothing else is loosened.
 func TestRedirectsOnlyToRegistered(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	b := l.browser()
 	b.signInPassword(l.email, testPassword).Body.Close()
@@ -236,6 +240,7 @@ func TestRedirectsOnlyToRegistered(t *testing.T) {
 // browsers that are not signed in get a per-address limit; a signed-in
 // browser is not held up by it.
 func TestAuthorizeRateLimit(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t, func(c *Config) { c.AuthorizeRateLimit = 5 })
 	a := l.appA()
 	stranger := l.browser()
@@ -265,6 +270,7 @@ func TestAuthorizeRateLimit(t *testing.T) {
 // TestStyledMisses: an unknown path is latch's 404 page and a wrong method
 // its 405 page with Allow; under /api/ and /oauth/ both are JSON.
 func TestStyledMisses(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	for _, tc := range []struct {
 		method, path string

@@ -37,6 +37,7 @@ func (b *browser) chain(resp *http.Response) []*http.Response {
 // TestSessionCookie: 256 random bits, only the SHA-256 stored, a new secret
 // at every sign-in, HttpOnly and SameSite=Lax.
 func TestSessionCookie(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	b := l.browser()
 	login := b.do("GET", "/login", nil)
@@ -109,6 +110,7 @@ func TestSessionCookie(t *testing.T) {
 
 // TestSecureCookieOnHTTPS: over https the cookie is __Host-latch and Secure.
 func TestSecureCookieOnHTTPS(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t, func(c *Config) { c.Issuer = "https://id.example.com" })
 	req := httptest.NewRequest("GET", "https://id.example.com/login", nil)
 	rec := httptest.NewRecorder()
@@ -135,6 +137,7 @@ func TestSecureCookieOnHTTPS(t *testing.T) {
 // TestCSRF: a cross-site POST without the token is refused with 403, and so
 // are a cross-site POST with it and a same-site POST without it.
 func TestCSRF(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	b := l.browser()
 	form := hiddenFields(page(t, b.do("GET", "/login", nil)))
@@ -197,6 +200,7 @@ func TestCSRF(t *testing.T) {
 // TestSecurityHeaders: every response carries the CSP without inline
 // script, frame-ancestors 'none', nosniff and a strict Referrer-Policy.
 func TestSecurityHeaders(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	for _, path := range []string{"/login", "/account", "/logged-out", "/.well-known/openid-configuration", "/keys", "/healthz", "/nope"} {
 		resp, err := http.Get(l.url + path)
@@ -222,6 +226,7 @@ func TestSecurityHeaders(t *testing.T) {
 // no private material, and after a rotation tokens signed by the old key
 // still verify while new ones use the new key.
 func TestSigningKeys(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	a := l.appA()
 	b := l.browser()
@@ -287,6 +292,7 @@ func TestSigningKeys(t *testing.T) {
 // TestClientSecretsHashed: the plaintext secret is not kept anywhere in the
 // client.
 func TestClientSecretsHashed(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	c, ok := l.srv.Provider().Client("app-a")
 	if !ok {

@@ -13,6 +13,7 @@ import (
 // each of the last two after its confirmation; the ended browsers are
 // signed out.
 func TestSessionsPageInBrowser(t *testing.T) {
+	t.Parallel()
 	l, app, cb := startLatchWithApp(t)
 	main := browsertest.Chrome(t)
 	others := []context.Context{browsertest.NewContext(t, main), browsertest.NewContext(t, main)}

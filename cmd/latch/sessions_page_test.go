@@ -44,6 +44,7 @@ func cityDB(t *testing.T) string {
 // proxies; one app can be signed out on one device; "This wasn't me" ends
 // the session and leads to the security page.
 func TestSessionsPage(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t, func(c *Config) {
 		c.GeoIPDB = cityDB(t)
 		c.TrustedProxies = []string{"127.0.0.1/32"}
@@ -155,6 +156,7 @@ func TestSessionsPage(t *testing.T) {
 // TestTrustedDevice: "trust this device" skips the second factor there for
 // 30 days, not elsewhere, and stops when the device is no longer trusted.
 func TestTrustedDevice(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	setup := l.browser()
 	setup.signInPassword(l.email, testPassword).Body.Close()
@@ -209,6 +211,7 @@ func TestTrustedDevice(t *testing.T) {
 // TestExpiredSessionsEnd: the sweep ends sessions past their lifetime with
 // reason "expired", and their apps get their logout.
 func TestExpiredSessionsEnd(t *testing.T) {
+	t.Parallel()
 	l, rcv := startLatchWithReceiver(t)
 	b := l.browser()
 	tok := b.signInFlow(l.appA())
@@ -230,6 +233,7 @@ func TestExpiredSessionsEnd(t *testing.T) {
 // TestNativeClientDeviceName: a session used only by a CLI client is named
 // after the clients file's device_name.
 func TestNativeClientDeviceName(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	cli := l.rp("cli", "", "http://127.0.0.1:47003/callback")
 	b := l.browser()
@@ -247,6 +251,7 @@ func TestNativeClientDeviceName(t *testing.T) {
 // factor again at its next sign-in; signing out on the device itself keeps
 // the trust the person asked for.
 func TestEndingForgetsTrust(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	me := l.browser()
 	me.signInPassword(l.email, testPassword).Body.Close()

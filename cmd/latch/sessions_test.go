@@ -56,6 +56,7 @@ func (l *testLatch) sid(secret string) string {
 // TestTwoReplicas: an end on replica A reaches replica B's cache at once;
 // with its listening connection killed, B stops trusting its cache.
 func TestTwoReplicas(t *testing.T) {
+	t.Parallel()
 	a := startLatch(t)
 	b := a.replica()
 	phone := a.browser()
@@ -173,6 +174,7 @@ func startLatchWithReceiver(t testing.TB) (*testLatch, *receiver) {
 // token that verifies against JWKS, with the claims of OIDC Back-Channel
 // Logout 1.0.
 func TestBackchannelLogout(t *testing.T) {
+	t.Parallel()
 	l, rcv := startLatchWithReceiver(t)
 	a := l.appA()
 	b := l.browser()
@@ -252,6 +254,7 @@ func waitFor(t *testing.T, cond func() bool) {
 // TestLogoutJobSurvivesRestart: a logout the app could not take yet is
 // delivered after latch restarts.
 func TestLogoutJobSurvivesRestart(t *testing.T) {
+	t.Parallel()
 	l, rcv := startLatchWithReceiver(t)
 	rcv.setDown(true)
 	a := l.appA()
@@ -317,6 +320,7 @@ func withBearer(tok string) func(*http.Request) {
 // refusals for missing scope, third-party tokens, CSRF-less POSTs and other
 // accounts' ids.
 func TestSessionsAPI(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	if _, err := l.srv.Accounts().Create(t.Context(), "eve@example.com", "Eve", testPassword); err != nil {
 		t.Fatal(err)
@@ -409,6 +413,7 @@ func TestSessionsAPI(t *testing.T) {
 // nobody can use listed as live); it lasts exactly as long as the device
 // session can.
 func TestSessionCookieLivesAsLongAsTheSession(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t, func(c *Config) { c.SessionAbsolute = 2 * time.Hour })
 	b := l.browser()
 	form, err := signInForm(l, b)

@@ -24,6 +24,7 @@ func failSignIn(t *testing.T, b *browser, email string) (int, string) {
 // TestNoAccountEnumeration: a wrong password, an unknown email and an
 // account without a password all get the same answer.
 func TestNoAccountEnumeration(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	if _, err := l.srv.Accounts().Create(t.Context(), "nopass@example.com", "No Pass", ""); err != nil {
 		t.Fatal(err)
@@ -48,6 +49,7 @@ func TestNoAccountEnumeration(t *testing.T) {
 // right password too; 100 failures still only slow it down. Unknown emails
 // are throttled the same way.
 func TestThrottle(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	b := l.browser()
 	for i := range 5 {
@@ -112,6 +114,7 @@ func TestThrottle(t *testing.T) {
 
 // TestRateLimit: one address trying many accounts hits 429.
 func TestRateLimit(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t, func(c *Config) { c.RateLimit = 5 })
 	b := l.browser()
 	var last int
@@ -129,6 +132,7 @@ func TestRateLimit(t *testing.T) {
 
 // TestOperatorEndpoints: /healthz, /readyz and /metrics.
 func TestOperatorEndpoints(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	l.browser().signInFlow(l.appA())
 	get := func(path string) (int, string) {
@@ -180,6 +184,7 @@ func TestOperatorEndpoints(t *testing.T) {
 // TestUnknownAuthRequest: a stale or invented sign-in link gets a page, not
 // a crash, and the callback cannot be collected by another browser.
 func TestUnknownAuthRequest(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	b := l.browser()
 	for _, id := range []string{"nope", "00000000-0000-0000-0000-000000000000"} {

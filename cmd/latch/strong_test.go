@@ -72,6 +72,7 @@ func enrollTOTP(t *testing.T, l *testLatch, b *browser) string {
 // TestTOTPSignIn: enrolment from the security page, the second step after
 // the password, a code working once per step, ±1 step of skew, and amr.
 func TestTOTPSignIn(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	b := l.browser()
 	b.signInPassword(l.email, testPassword).Body.Close()
@@ -140,6 +141,7 @@ func TestTOTPSignIn(t *testing.T) {
 
 // TestSecondFactorThrottle: wrong codes are limited like passwords.
 func TestSecondFactorThrottle(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	b := l.browser()
 	b.signInPassword(l.email, testPassword).Body.Close()
@@ -206,6 +208,7 @@ func generateRecoveryKeys(t *testing.T, b *browser) []string {
 
 // TestRecoveryKeyAsSecondFactor: a recovery key replaces the code once.
 func TestRecoveryKeyAsSecondFactor(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	b := l.browser()
 	b.signInPassword(l.email, testPassword).Body.Close()
@@ -246,6 +249,7 @@ func TestRecoveryKeyAsSecondFactor(t *testing.T) {
 // recovery key into a session limited to the security page for 15 minutes,
 // which becomes normal once a password is set.
 func TestRecoverySession(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	acct, err := l.srv.Accounts().Create(t.Context(), "grace@example.com", "Grace", "")
 	if err != nil {
@@ -324,6 +328,7 @@ func TestRecoverySession(t *testing.T) {
 // TestStepUp: a sensitive change with a stale authentication goes to
 // re-authenticate, and is applied afterwards.
 func TestStepUp(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	b := l.browser()
 	b.signInPassword(l.email, testPassword).Body.Close()
@@ -368,6 +373,7 @@ func TestStepUp(t *testing.T) {
 
 // TestLastCredential: the last way to sign in cannot be removed.
 func TestLastCredential(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	b := l.browser()
 	b.signInPassword(l.email, testPassword).Body.Close()
@@ -384,6 +390,7 @@ func TestLastCredential(t *testing.T) {
 // TestPasskeyRequired: acr_values=phr accepts no password and no
 // password-based SSO session.
 func TestPasskeyRequired(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	a := l.appA()
 	b := l.browser()

@@ -74,6 +74,7 @@ const throttleAlert = "Someone is trying to sign in to your account"
 // browser that signed in before: it keeps its own budget. The owner hears of
 // it once per engagement.
 func TestThrottleSparesKnownDevices(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	owner := l.browser()
 	signedIn(t, "first sign-in", owner.signInPassword(l.email, testPassword))
@@ -157,6 +158,7 @@ const lockAlert = "Your account is locked: change your password"
 // trusted ones included, until an operator unlocks it, and an alert tells
 // the owner to change the password.
 func TestSecondFactorLock(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	owner := l.browser()
 	signedIn(t, "first sign-in", owner.signInPassword(l.email, testPassword))
@@ -285,6 +287,7 @@ func signInForm(l *testLatch, b *browser) (url.Values, error) {
 // in 25 times each, so that counting and clearing interleave: every one of
 // the 100 signs in.
 func TestConcurrentSignIns(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	type result struct {
 		code       int

@@ -19,6 +19,7 @@ import (
 // which the server writes in the zone the script named, in the same words
 // as the script. Every <time datetime> stays UTC RFC 3339.
 func TestTimesInBrowser(t *testing.T) {
+	t.Parallel()
 	for name, zone := range map[string]string{"Tokyo": "Asia/Tokyo", "LosAngeles": "America/Los_Angeles"} {
 		t.Run(name, func(t *testing.T) { testTimesIn(t, zone) })
 	}

@@ -65,6 +65,7 @@ func eventually(t *testing.T, d time.Duration, cond func() bool, msg string) {
 // session; with its listening connection broken it stops trusting the
 // cache.
 func TestTokenCacheReplicas(t *testing.T) {
+	t.Parallel()
 	a := startLatch(t)
 	b := a.replica()
 	br := a.browser()

@@ -270,6 +270,7 @@ func (k *softKey) register(t *testing.T, origin string, options []byte) map[stri
 // TestDropPasskeyAdded: the passkey, its "passkey_added" record and its
 // alert are one transaction that a hang-up cannot split.
 func TestDropPasskeyAdded(t *testing.T) {
+	t.Parallel()
 	l := startTracedLatch(t)
 	acct := l.accountID(l.email)
 	attempt := 0
@@ -300,6 +301,7 @@ func TestDropPasskeyAdded(t *testing.T) {
 // TestDropSignIn: a sign-in's session, its activity record and its "new
 // device" alert are one transaction that a hang-up cannot split.
 func TestDropSignIn(t *testing.T) {
+	t.Parallel()
 	l := startTracedLatch(t)
 	acct, _ := l.srv.Accounts().ByEmail(t.Context(), l.email)
 	dropEveryStep(t, "INSERT INTO device_sessions", func(ctx context.Context) outcome {
@@ -345,6 +347,7 @@ func recoverForm(t *testing.T, l *testLatch, b *browser, email, key string) url.
 // opens, its records and its alert are one transaction that a hang-up
 // cannot split.
 func TestDropRecoveryKeyUse(t *testing.T) {
+	t.Parallel()
 	l := startTracedLatch(t)
 	acct := newPasskeyOnly(t, l)
 	dropEveryStep(t, "UPDATE recovery_keys", func(ctx context.Context) outcome {
@@ -378,6 +381,7 @@ func TestDropRecoveryKeyUse(t *testing.T) {
 // TestDropPasswordChange: a new password, its record and the end of every
 // other session are one transaction that a hang-up cannot split.
 func TestDropPasswordChange(t *testing.T) {
+	t.Parallel()
 	l := startTracedLatch(t)
 	acct, _ := l.srv.Accounts().ByEmail(t.Context(), l.email)
 	password := testPassword
@@ -417,6 +421,7 @@ func TestDropPasswordChange(t *testing.T) {
 // TestRecoverFailsWhole: when creating the recovery session fails, the
 // recovery key stays unspent and nothing else is left behind.
 func TestRecoverFailsWhole(t *testing.T) {
+	t.Parallel()
 	l := startTracedLatch(t)
 	acct := newPasskeyOnly(t, l)
 	keys, err := l.srv.Recovery().Generate(t.Context(), acct.ID)
@@ -458,6 +463,7 @@ func TestRecoverFailsWhole(t *testing.T) {
 // apps' refresh tokens stop working) and keeps this one; unticked, the
 // others stay. The choice survives a step-up.
 func TestPasswordSignsOutOthers(t *testing.T) {
+	t.Parallel()
 	l := startLatch(t)
 	acct, _ := l.srv.Accounts().ByEmail(t.Context(), l.email)
 	password := testPassword
@@ -602,6 +608,7 @@ func TestPasswordSignsOutOthers(t *testing.T) {
 // reporting a session as "not me" and renaming a device hold together the
 // same way.
 func TestDropOtherChanges(t *testing.T) {
+	t.Parallel()
 	l := startTracedLatch(t)
 	acct, _ := l.srv.Accounts().ByEmail(t.Context(), l.email)
 	signedIn := func() (*browser, url.Values) {
