@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -36,8 +37,15 @@ import (
 // shared test cluster.
 
 // leaks are fragments of internal errors that must never reach a body.
-var leaks = []string{"pgconn", "pgx", "dial ", "SQLSTATE", "failed to connect", "conn closed", "unexpected EOF",
+// The database driver's names are matched as they appear in its errors and
+// types (leakRe), not as three letters a random token may hold.
+var leaks = []string{"dial ", "SQLSTATE", "failed to connect", "conn closed", "unexpected EOF",
 	"json: unsupported", "context deadline", "connection refused", "broken pipe", "no such file", "ErrorType=", "Parent="}
+
+// leakRe finds the driver's packages named in an error ("pgconn:",
+// "pgx.ErrNoRows", "*pgconn.PgError", "pgxpool"): a name, then what follows
+// a name in an error, which no base64url token holds.
+var leakRe = regexp.MustCompile(`\bpg(x|conn)[.:]|\bpgxpool\b`)
 
 // faultProbe collects what the load saw: counts of answers, and every
 // answer that broke the rules.
@@ -72,6 +80,9 @@ func (p *faultProbe) check(kind string, resp *http.Response, body string, page b
 		if strings.Contains(body, l) {
 			p.wrong("%s: %d with an internal message (%q): %.300s", kind, resp.StatusCode, l, body)
 		}
+	}
+	if m := leakRe.FindString(body); m != "" {
+		p.wrong("%s: %d with an internal message (%q): %.300s", kind, resp.StatusCode, m, body)
 	}
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		return false
