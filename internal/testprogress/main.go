@@ -95,9 +95,15 @@ func main() {
 		case e.Package == "":
 		case e.Action == "start":
 			running[e.Package] = &pkg{started: time.Now(), running: map[string]time.Time{}, took: map[string]float64{}}
-		case topLevel(e.Test) && e.Action == "run":
+		case topLevel(e.Test) && (e.Action == "run" || e.Action == "cont"):
+			// A parallel test pauses until the serial ones are done: its
+			// time runs from when it goes on.
 			if p := running[e.Package]; p != nil {
 				p.running[e.Test] = time.Now()
+			}
+		case topLevel(e.Test) && e.Action == "pause":
+			if p := running[e.Package]; p != nil {
+				delete(p.running, e.Test)
 			}
 		case e.Action == "output":
 			if p := running[e.Package]; p != nil {
