@@ -180,6 +180,10 @@ func (h *Handler) eventView(e sessions.HistoryEvent) templates.EventView {
 		if n := str("name"); n != "" {
 			v.Detail = n
 		}
+		if str("kind") == sessions.KindNative {
+			v.Title = map[sessions.EventKind]string{sessions.EventDeviceApproved: "Signed in a desktop app",
+				sessions.EventDeviceDenied: "Refused a desktop app's sign-in"}[e.Kind]
+		}
 	case sessions.EventConsentGranted, sessions.EventConsentWidened, sessions.EventConsentRemoved:
 		h.permissionWords(&v, e.Kind, e.Detail)
 	case sessions.EventPasskeyAdded, sessions.EventPasskeyRenamed, sessions.EventPasskeyRemoved, sessions.EventPasskeyCloneRefused, sessions.EventPasskeySuspended, sessions.EventPasskeyReinstated:

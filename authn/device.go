@@ -346,7 +346,7 @@ func (h *Handler) approveDevice(ctx context.Context, r *http.Request, d *session
 		}
 		from := h.Sessions.Locator.Locate(req.IP).String()
 		if err := h.recordTx(ctx, t, r, acct.ID, sessions.EventDeviceApproved, d.ID, map[string]any{"client_id": req.ClientID,
-			"name": req.SessionName, "session": cli.ID, "from": from}); err != nil {
+			"name": req.SessionName, "session": cli.ID, "from": from, "kind": kind}); err != nil {
 			return err
 		}
 		return h.alert(ctx, t.Tx, acct, alertDevice(h, req, from, approvedOn))

@@ -337,7 +337,9 @@ func (s *Storage) issue(ctx context.Context, req op.TokenRequest, currentRefresh
 	now := s.Now().UTC()
 	exp = now.Add(AccessTokenLifetime)
 	wantRefresh := currentRefresh == "" && slices.Contains(r.params.Scopes, oidc.ScopeOfflineAccess)
+	sid := r.deviceSessionID
 	err = pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
+		sid = r.deviceSessionID
 		if err := s.redeemCode(ctx, tx, r); err != nil {
 			return err
 		}
@@ -347,6 +349,12 @@ func (s *Storage) issue(ctx context.Context, req op.TokenRequest, currentRefresh
 		}
 		if err := s.holdConsent(ctx, tx, r); err != nil {
 			return err
+		}
+		if c, ok := s.Clients[r.clientID]; ok && c.Kind() == KindNative {
+			if d, err = s.nativeSession(ctx, tx, d, c, now); err != nil {
+				return err
+			}
+			sid = d.ID
 		}
 		appSessionID, err := s.Sessions.AppSession(ctx, tx, d.ID, d.AccountID, r.clientID)
 		if err != nil {
@@ -371,6 +379,8 @@ func (s *Storage) issue(ctx context.Context, req op.TokenRequest, currentRefresh
 	})
 	switch {
 	case err == nil:
+		// The ID token, made next, names the session the tokens hang on.
+		r.deviceSessionID = sid
 		return accessID, refresh, exp, nil
 	case errors.Is(err, errCodeReplay):
 		if rerr := s.revokeFamily(ctx, r.id); rerr != nil {
@@ -383,6 +393,33 @@ func (s *Storage) issue(ctx context.Context, req op.TokenRequest, currentRefresh
 		return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("the person removed this app's access")
 	}
 	return "", "", time.Time{}, fmt.Errorf("issue tokens: %w", err)
+}
+
+// nativeSession starts the device session of a desktop or mobile app
+// (kind: native) that signed in through the browser session d, inside the
+// code exchange's transaction (docs/design.md P28). A loopback redirect
+// (RFC 8252 §7.3) reaches only the machine the browser runs on, so the app
+// is placed where d is; it is named after the app and that machine's
+// system, says it was approved on d's browser, and lives under d's
+// lifetimes from now on. Ending either session leaves the other: the app is
+// a device of its own on the sessions page, ended there like any other.
+func (s *Storage) nativeSession(ctx context.Context, tx pgx.Tx, d *sessions.Device, c *Client, now time.Time) (*sessions.Device, error) {
+	app := c.DeviceName()
+	if app == "" {
+		app = c.App()
+	}
+	name := sessions.DescribeCLI(app, "", d.UserAgent)
+	native, _, err := s.Sessions.CreateTx(ctx, tx, sessions.NewDevice{
+		AccountID: d.AccountID, AMR: d.AMR, ACR: d.ACR, IP: d.IP, UserAgent: d.UserAgent,
+		Kind: sessions.KindNative, Name: name, ApprovedBy: d.ID, ApprovedOn: sessions.DescribeUserAgent(d.UserAgent).Name,
+		Life: &sessions.Lifetime{Idle: d.IdleTimeout, Absolute: d.AbsoluteExpiresAt.Sub(d.CreatedAt)},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return native, sessions.Record(ctx, tx, sessions.Event{AccountID: d.AccountID, At: now, Kind: sessions.EventDeviceApproved,
+		DeviceSessionID: d.ID, IP: d.IP, UserAgent: d.UserAgent,
+		Detail: map[string]any{"client_id": c.GetID(), "name": name, "session": native.ID, "kind": sessions.KindNative}})
 }
 
 // Refresh answers a refresh in one statement, one round trip: the presented

@@ -141,6 +141,10 @@ type NewDevice struct {
 	Name       string
 	ApprovedBy string
 	ApprovedOn string
+	// Life, when set, are the session's lifetimes instead of Mode's: a
+	// desktop app's session takes those of the browser session it was
+	// signed in through (docs/design.md P28).
+	Life *Lifetime
 }
 
 // Session kinds: a sign-in in a browser, a command-line tool signed in with
@@ -182,6 +186,9 @@ func (s *Store) Create(ctx context.Context, nd NewDevice) (*Device, string, erro
 // session, its activity record and its alert commit together.
 func (s *Store) CreateTx(ctx context.Context, q pg.Querier, nd NewDevice) (*Device, string, error) {
 	life, ok := s.Policy[nd.Mode]
+	if nd.Life != nil {
+		life, ok = *nd.Life, nd.Life.Absolute > 0 && nd.Life.Idle > 0
+	}
 	if !ok {
 		return nil, "", fmt.Errorf("sessions: unknown security mode %q", nd.Mode)
 	}
