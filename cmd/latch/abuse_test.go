@@ -495,7 +495,7 @@ func concurrentSignIns(t testing.TB, l *testLatch, n int) signInLoad {
 // RSS grew by 1.3 to 2.2 GiB here; the bound keeps latch (about 45 MiB
 // idle) under 300 MiB, though this process also holds the 400 clients.
 func TestConcurrentSignInsBounded(t *testing.T) {
-	l := startLatch(t)
+	l := startLatch(t, realArgon2)
 	load := concurrentSignIns(t, l, 400)
 	grew := (load.peakKiB - load.baseKiB) >> 10
 	t.Logf("400 concurrent sign-ins: %v; RSS %d MiB → peak %d MiB (+%d MiB); p50 %.0f ms",
@@ -525,7 +525,7 @@ func TestConcurrentSignInsBounded(t *testing.T) {
 // is busy; guesses the throttle is slowing down are told so at once,
 // without queueing for a worker.
 func TestHashingBusy(t *testing.T) {
-	l := startLatch(t, func(c *Config) { c.Argon2Memory = 19 << 20 })
+	l := startLatch(t, realArgon2, func(c *Config) { c.Argon2Memory = 19 << 20 })
 	stranger := l.browser()
 	for i := range 5 {
 		if code, _ := failSignIn(t, stranger, "ghost@example.com"); code != http.StatusUnauthorized {

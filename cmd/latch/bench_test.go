@@ -141,7 +141,7 @@ func BenchmarkSessionsPage1000(b *testing.B) {
 func BenchmarkConcurrentSignIns(b *testing.B) {
 	for _, n := range []int{200, 400} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			l := startLatch(b)
+			l := startLatch(b, realArgon2)
 			load := concurrentSignIns(b, l, n)
 			b.ReportMetric(float64(load.peakKiB-load.baseKiB)/1024, "rss-growth-MiB")
 			b.ReportMetric(float64(load.peakKiB)/1024, "rss-peak-MiB")

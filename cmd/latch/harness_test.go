@@ -23,6 +23,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/latch-idp/latch/authn"
 	"github.com/latch-idp/latch/internal/pgtest"
 	"github.com/latch-idp/latch/internal/seal"
 	"github.com/latch-idp/latch/internal/server"
@@ -151,12 +152,20 @@ func startLatch(t testing.TB, opts ...func(*Config)) *testLatch {
 func testServerConfig(issuer string) server.Config {
 	return server.Config{
 		Issuer: issuer, RateLimit: 6000, AuthorizeRateLimit: 6000, MailFrom: "latch <no-reply@localhost>",
-		Argon2Memory:    defaultArgon2Memory,
+		Argon2Memory: defaultArgon2Memory, Argon2: &testArgon2,
 		SessionAbsolute: 30 * 24 * time.Hour, SessionIdle: 14 * 24 * time.Hour,
 		AdvancedSessionAbsolute: 12 * time.Hour, AdvancedSessionIdle: 15 * time.Minute,
 		StepUp: 10 * time.Minute, AdvancedStepUp: 5 * time.Minute, TrustedDevice: 30 * 24 * time.Hour,
 	}
 }
+
+// testArgon2 is a cheap password hash for the end-to-end tests, whose
+// throttle and lock tests sign in a hundred times; the tests of the hashing
+// pool's limits and memory use realArgon2.
+var testArgon2 = authn.Argon2Params{MemoryKiB: 1024, Time: 1, Threads: 1}
+
+// realArgon2 gives a test latch's password hash its real cost (P11).
+func realArgon2(c *Config) { c.Argon2 = nil }
 
 // runLatch starts a server with cfg on ln.
 func runLatch(t testing.TB, cfg *Config, ln net.Listener, clock *testclock.Clock) *testLatch {

@@ -3,6 +3,7 @@ package server
 import (
 	"time"
 
+	"github.com/latch-idp/latch/authn"
 	"github.com/latch-idp/latch/idp"
 	"github.com/latch-idp/latch/internal/seal"
 )
@@ -32,7 +33,13 @@ type Config struct {
 	// Argon2Memory is the memory, in bytes, argon2id may use at once; it
 	// sets the number of hashing workers (--argon2-memory).
 	Argon2Memory int64
-	SMTPURL      string // alerts over SMTP (--smtp-url); without it they are written as files
+	// Argon2, when set, replaces the password hash's cost of
+	// docs/design.md P11 (authn.DefaultArgon2) for new hashes. No flag sets
+	// it: latch's end-to-end tests lower it, so that the hundred sign-ins
+	// of a throttle test do not spend minutes hashing; the tests of the
+	// hashing pool and its memory keep the real cost.
+	Argon2  *authn.Argon2Params
+	SMTPURL string // alerts over SMTP (--smtp-url); without it they are written as files
 	// MailDir is where alerts are written as .eml files without SMTPURL
 	// (cmd/latch: --data-dir/mail).
 	MailDir string

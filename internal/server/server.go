@@ -111,8 +111,12 @@ func New(ctx context.Context, cfg Config, db *pgxpool.Pool, logger *slog.Logger,
 		}
 		return ""
 	}
-	s.accounts = &authn.Accounts{DB: db, Hasher: authn.NewHasher(authn.DefaultArgon2,
-		authn.WorkersFor(cfg.Argon2Memory, authn.DefaultArgon2), authn.HashQueueWait)}
+	argon := authn.DefaultArgon2
+	if cfg.Argon2 != nil {
+		argon = *cfg.Argon2
+	}
+	s.accounts = &authn.Accounts{DB: db, Hasher: authn.NewHasher(argon,
+		authn.WorkersFor(cfg.Argon2Memory, argon), authn.HashQueueWait)}
 	s.throttle = authn.NewThrottle(db)
 	s.throttle.Now = now
 	cookies := web.NewCookies(cfg.Issuer)
