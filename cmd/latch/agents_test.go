@@ -449,6 +449,9 @@ func TestAgentsAPI(t *testing.T) {
 	eveTok := eveApp.mustExchange(eveApp.callback(resp, f), f)
 	eveAgent := startAgent(t, l, eveTok.AccessToken)["access_token"].(string)
 	code, res := apiCall(t, l, "GET", "/api/account/agents", "", withCookie(eve, false))
+	if code != 200 {
+		t.Fatalf("eve's list: %d %v", code, res)
+	}
 	eveID := res["agents"].([]any)[0].(map[string]any)["id"].(string)
 
 	code, res = apiCall(t, l, "GET", "/api/account/agents", "", withCookie(me, false))

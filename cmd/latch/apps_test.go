@@ -86,13 +86,13 @@ func TestConnectedApps(t *testing.T) {
 	if resp.Request.URL.Path != "/consent" {
 		t.Fatalf("first authorization of a third-party app: %s", resp.Request.URL)
 	}
-	laptopTok := out.mustExchange(out.callback(laptop.consent(resp, "allow"), f), f)
+	out.mustExchange(out.callback(laptop.consent(resp, "allow"), f), f)
 
 	l.clock.Add(2 * time.Hour)
 	widened := l.clock.Now()
 	out.oauth.Scopes = append(out.oauth.Scopes, "profile")
-	laptopTok = laptop.signInFlow(out) // asks again, for profile
-	phoneTok := phone.signInFlow(out)  // the same consent: no page
+	laptopTok := laptop.signInFlow(out) // asks again, for profile
+	phoneTok := phone.signInFlow(out)   // the same consent: no page
 	var consentPages int
 	l.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM activity WHERE kind IN ('consent_granted', 'consent_widened')`).Scan(&consentPages)
 	if consentPages != 2 {
