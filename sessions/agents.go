@@ -16,7 +16,7 @@ import (
 // (OAuth 2.0 Token Exchange, RFC 8693; idp/exchange.go). Each is an app
 // session of the agent's client inside the device session whose token was
 // exchanged, plus a row of agent_sessions with what only an agent has
-// (migrations/00012_agent_sessions.sql). Being an app session, an agent's
+// (migrations/00017_agent_sessions.sql). Being an app session, an agent's
 // tokens live and die by the same checks as an app's: ending the device
 // session ends its agents in the same transaction (EndTx), with a
 // back-channel logout for an agent that takes them, and every replica
