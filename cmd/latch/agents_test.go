@@ -18,17 +18,18 @@ import (
 	"github.com/latch-idp/latch/internal/browsertest"
 )
 
-// agentClients are two agents beside the test apps: "runner", which app-a
-// and the public cli may start, with a secret, a refresh allowance and a
-// back-channel logout URI (RECEIVER is replaced), and "reader", an opaque
-// one that only app-b may start.
+// agentClients are two agents beside the test apps: "runner", which app-a,
+// the public cli and codex-cli (a command-line tool signing in with a
+// code) may start, with a secret, a refresh allowance and a back-channel
+// logout URI (RECEIVER is replaced), and "reader", an opaque one that only
+// app-b may start.
 const agentClients = `  - id: runner
     app: Task runner
     kind: agent
     secret: runner-secret-0123456789
     allowed_scopes: [openid, files:read, pull_requests:write]
     scope_descriptions: {"files:read": read your files, "pull_requests:write": open pull requests}
-    started_by: [app-a, cli]
+    started_by: [app-a, cli, codex-cli]
     refresh_for: 2h
     backchannel_logout_uri: RECEIVER/runner-logout
   - id: reader
@@ -426,6 +427,67 @@ func TestAgentCascade(t *testing.T) {
 	l.db.Pool.QueryRow(t.Context(), `SELECT count(*) FROM activity WHERE kind = 'agent_ended'`).Scan(&recorded)
 	if recorded != 1 {
 		t.Fatalf("%d agent_ended events", recorded)
+	}
+}
+
+// TestAgentFromCLI: a command-line tool (kind: cli) signs in with a code
+// for a scope of an agent it may start, exchanges its access token for the
+// agent's, which says who acts and lives in the CLI's session: the agent is
+// listed under that session, and ending the session (sessions API) ends the
+// agent: introspection inactive, refresh invalid_grant.
+func TestAgentFromCLI(t *testing.T) {
+	t.Parallel()
+	l, _ := startLatchWithAgents(t, func(c *Config) { c.DevicePollInterval = time.Second })
+	followWallClock(t, l.clock)
+	b := l.browser()
+	b.signInPassword(l.email, testPassword).Body.Close()
+
+	// A scope of no agent the tool may start is refused at once.
+	for _, scope := range []string{"openid files:write", "openid admin"} {
+		form := url.Values{"client_id": {"codex-cli"}, "scope": {scope}}
+		if status, body := postDevice(t, l.url+"/oauth/device_authorization", form); status != 400 || !strings.Contains(body, `"invalid_scope"`) {
+			t.Fatalf("device authorization for %q: %d %s", scope, status, body)
+		}
+	}
+	cli := l.deviceApp("codex-cli", "openid", "offline_access", "files:read")
+	cli.header.Set("User-Agent", "codex-cli/0.1 (linux; amd64)")
+	tok, sid := cli.signIn(b, "ada-laptop")
+	if scope, _ := tok.Extra("scope").(string); !slices.Contains(strings.Fields(scope), "files:read") {
+		t.Fatalf("the CLI's token holds %q, without files:read", scope)
+	}
+
+	code, out := tokenCall(t, l.url, "/oauth/token", "codex-cli", "-", url.Values{"client_id": {"codex-cli"},
+		"grant_type": {tokenExchangeGrant}, "subject_token": {tok.AccessToken}, "subject_token_type": {accessTokenType},
+		"audience": {"runner"}, "scope": {"files:read"}})
+	if code != http.StatusOK || out["scope"] != "files:read" {
+		t.Fatalf("the CLI starts the runner: %d %v", code, out)
+	}
+	agentToken, agentRefresh := out["access_token"].(string), out["refresh_token"].(string)
+	if c := agentClaims(t, l, agentToken); actSub(c) != "runner" || c["sid"] != sid || c["scope"] != "files:read" {
+		t.Fatalf("the agent's token claims %v", c)
+	}
+	code, res := apiCall(t, l, "GET", "/api/account/agents", "", withCookie(b, false))
+	agents, _ := res["agents"].([]any)
+	if code != 200 || len(agents) != 1 {
+		t.Fatalf("agents: %d %v", code, res)
+	}
+	g := agents[0].(map[string]any)
+	if g["session_id"] != sid || g["started_by"].(map[string]any)["client_id"] != "codex-cli" {
+		t.Fatalf("the agent is not listed under the CLI's session: %v", g)
+	}
+
+	// Ending the CLI's session ends the agent.
+	if code, res := apiCall(t, l, "POST", "/api/account/sessions/"+sid+"/end", "", withCookie(b, true)); code != http.StatusOK {
+		t.Fatalf("end the CLI's session: %d %v", code, res)
+	}
+	if in := introspectAs(t, l.url, "runner", "runner-secret-0123456789", agentToken); in["active"] != false {
+		t.Fatalf("the agent's token after its CLI session ended: %v", in)
+	}
+	code, res = tokenCall(t, l.url, "/oauth/token", "runner", "runner-secret-0123456789",
+		url.Values{"grant_type": {"refresh_token"}, "refresh_token": {agentRefresh}})
+	wantError(t, "the agent's refresh after its CLI session ended", code, res, http.StatusBadRequest, "invalid_grant")
+	if code, res := apiCall(t, l, "GET", "/api/account/agents", "", withCookie(b, false)); code != 200 || len(res["agents"].([]any)) != 0 {
+		t.Fatalf("agents after the CLI's session ended: %d %v", code, res)
 	}
 }
 
