@@ -500,5 +500,5 @@ func (p *Provider) deviceRequest(ctx context.Context, q pg.Querier, typed string
 	}
 	return &authn.DeviceRequest{ID: a.id, UserCode: formatUserCode(code), ClientID: a.clientID, AppName: c.App(),
 		SessionName: sessions.DescribeCLI(app, a.deviceName, a.userAgent), Native: c.Kind() == KindNative,
-		Scopes: a.scopes, DeviceName: a.deviceName, IP: a.ip, UserAgent: a.userAgent, ExpiresAt: a.expiresAt}, nil
+		Scopes: a.scopes, AgentWords: c.AgentScopeWords(a.scopes), DeviceName: a.deviceName, IP: a.ip, UserAgent: a.userAgent, ExpiresAt: a.expiresAt}, nil
 }

@@ -451,7 +451,17 @@ func TestAgentFromCLI(t *testing.T) {
 	}
 	cli := l.deviceApp("codex-cli", "openid", "offline_access", "files:read")
 	cli.header.Set("User-Agent", "codex-cli/0.1 (linux; amd64)")
-	tok, sid := cli.signIn(b, "ada-laptop")
+	// The approval page says what the tool's agents may then do.
+	da := cli.start("ada-laptop")
+	resp, approval := b.deviceDecision(da.UserCode, "approve")
+	if resp.Body.Close(); !strings.Contains(approval, "Start agents that act for you and may read your files") {
+		t.Fatalf("the approval page does not say the tool may start agents:\n%s", approval)
+	}
+	res := waitPolled(t, cli.poll(da))
+	if res.err != nil {
+		t.Fatalf("device access token: %v", res.err)
+	}
+	tok, sid := res.tok, idTokenSid(t, res.tok)
 	if scope, _ := tok.Extra("scope").(string); !slices.Contains(strings.Fields(scope), "files:read") {
 		t.Fatalf("the CLI's token holds %q, without files:read", scope)
 	}
@@ -466,10 +476,10 @@ func TestAgentFromCLI(t *testing.T) {
 	if c := agentClaims(t, l, agentToken); actSub(c) != "runner" || c["sid"] != sid || c["scope"] != "files:read" {
 		t.Fatalf("the agent's token claims %v", c)
 	}
-	code, res := apiCall(t, l, "GET", "/api/account/agents", "", withCookie(b, false))
-	agents, _ := res["agents"].([]any)
+	code, api := apiCall(t, l, "GET", "/api/account/agents", "", withCookie(b, false))
+	agents, _ := api["agents"].([]any)
 	if code != 200 || len(agents) != 1 {
-		t.Fatalf("agents: %d %v", code, res)
+		t.Fatalf("agents: %d %v", code, api)
 	}
 	g := agents[0].(map[string]any)
 	if g["session_id"] != sid || g["started_by"].(map[string]any)["client_id"] != "codex-cli" {
@@ -483,9 +493,9 @@ func TestAgentFromCLI(t *testing.T) {
 	if in := introspectAs(t, l.url, "runner", "runner-secret-0123456789", agentToken); in["active"] != false {
 		t.Fatalf("the agent's token after its CLI session ended: %v", in)
 	}
-	code, res = tokenCall(t, l.url, "/oauth/token", "runner", "runner-secret-0123456789",
+	code, out = tokenCall(t, l.url, "/oauth/token", "runner", "runner-secret-0123456789",
 		url.Values{"grant_type": {"refresh_token"}, "refresh_token": {agentRefresh}})
-	wantError(t, "the agent's refresh after its CLI session ended", code, res, http.StatusBadRequest, "invalid_grant")
+	wantError(t, "the agent's refresh after its CLI session ended", code, out, http.StatusBadRequest, "invalid_grant")
 	if code, res := apiCall(t, l, "GET", "/api/account/agents", "", withCookie(b, false)); code != 200 || len(res["agents"].([]any)) != 0 {
 		t.Fatalf("agents after the CLI's session ended: %d %v", code, res)
 	}
