@@ -733,7 +733,7 @@ func TestAgentsInBrowser(t *testing.T) {
 	app := newCallbackApp(t)
 	clients := testClients + "  - id: browser-app\n    app: Gamma\n    secret: gamma-secret-0123456789\n" +
 		"    redirect_uris: [" + app.url + "/callback]\n    first_party: true\n" +
-		strings.ReplaceAll(strings.ReplaceAll(agentClients, "RECEIVER", "http://localhost:1"), "[app-a, cli]", "[browser-app]")
+		strings.ReplaceAll(strings.ReplaceAll(agentClients, "RECEIVER", "http://localhost:1"), "[app-a, cli, codex-cli]", "[browser-app]")
 	l := startLatch(t, func(c *Config) { c.ClientsFile = writeFile(t, "clients.yaml", clients) })
 	a := withScopes(l.rp("browser-app", "gamma-secret-0123456789", app.url+"/callback"), agentScopes...)
 	ctx := browsertest.Chrome(t)
