@@ -112,7 +112,7 @@ func pages() []pageSamples {
 			SessionsPage{
 				Devices: []DeviceView{{ID: "a", Current: true, Agents: []AgentView{{ID: "g", Name: "x", StartedBy: "x", StartedAt: t}}}},
 				Agents: []AgentView{
-					{ID: "g", Name: "x", StartedBy: "x", Device: "x", DeviceKind: "desktop", Location: "x", ThisDevice: true,
+					{ID: "g", Name: "x", StartedBy: "x", Device: "x", From: "x", DeviceKind: "desktop", Location: "x", ThisDevice: true,
 						May: "x", Note: "x", StartedAt: t, LastActedAt: t},
 					{ID: "h", StartedAt: t},
 				},

@@ -355,6 +355,7 @@ type AgentView struct {
 	Name        string // "Codex task runner"
 	StartedBy   string // the app that started it: "ChatGPT"
 	Device      string // the device it was started from: "Chrome on macOS"
+	From        string // "started from …": "ChatGPT on Chrome on macOS", "Codex CLI on ada-laptop · Linux" (sessions.StartedFrom)
 	DeviceKind  string // picks the icon, as DeviceView.Kind
 	Location    string // the device's approximate place
 	ThisDevice  bool   // started from the device the page is shown on

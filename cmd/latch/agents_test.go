@@ -466,6 +466,12 @@ func TestAgentFromCLI(t *testing.T) {
 		t.Fatalf("the CLI's token holds %q, without files:read", scope)
 	}
 
+	// An advanced account is alerted, with the CLI's session named as the
+	// sessions page names it.
+	acct, _ := l.srv.Accounts().ByEmail(t.Context(), l.email)
+	if _, err := l.db.Pool.Exec(t.Context(), `UPDATE accounts SET security_mode = 'advanced' WHERE id = $1`, acct.ID); err != nil {
+		t.Fatal(err)
+	}
 	code, out := tokenCall(t, l.url, "/oauth/token", "codex-cli", "-", url.Values{"client_id": {"codex-cli"},
 		"grant_type": {tokenExchangeGrant}, "subject_token": {tok.AccessToken}, "subject_token_type": {accessTokenType},
 		"audience": {"runner"}, "scope": {"files:read"}})
@@ -476,6 +482,14 @@ func TestAgentFromCLI(t *testing.T) {
 	if c := agentClaims(t, l, agentToken); actSub(c) != "runner" || c["sid"] != sid || c["scope"] != "files:read" {
 		t.Fatalf("the agent's token claims %v", c)
 	}
+	var alert string
+	l.db.Pool.QueryRow(t.Context(), `SELECT text_body FROM outbox WHERE subject = 'An agent is acting for you: Task runner'`).Scan(&alert)
+	if !strings.Contains(alert, "until you sign out of Codex CLI on ada-laptop · Linux.") || strings.Contains(alert, "Codex CLI on Codex CLI") {
+		t.Fatalf("the alert names the CLI's session wrongly:\n%s", alert)
+	}
+	if _, err := l.db.Pool.Exec(t.Context(), `UPDATE accounts SET security_mode = 'standard' WHERE id = $1`, acct.ID); err != nil {
+		t.Fatal(err)
+	}
 	code, api := apiCall(t, l, "GET", "/api/account/agents", "", withCookie(b, false))
 	agents, _ := api["agents"].([]any)
 	if code != 200 || len(agents) != 1 {
@@ -484,6 +498,18 @@ func TestAgentFromCLI(t *testing.T) {
 	g := agents[0].(map[string]any)
 	if g["session_id"] != sid || g["started_by"].(map[string]any)["client_id"] != "codex-cli" {
 		t.Fatalf("the agent is not listed under the CLI's session: %v", g)
+	}
+	// The CLI's session's name names the app already: it is not said twice.
+	if sm := g["summary"].(string); !strings.HasSuffix(sm, ", started from Codex CLI on ada-laptop · Linux, may read your files") {
+		t.Fatalf("summary %q", sm)
+	}
+	// A name the person gives the device is the one the line uses.
+	if code, res := apiCall(t, l, "POST", "/api/account/sessions/"+sid+"/rename", `{"name": "build box"}`, withCookie(b, true)); code != 200 {
+		t.Fatalf("rename the CLI's session: %d %v", code, res)
+	}
+	_, api = apiCall(t, l, "GET", "/api/account/agents", "", withCookie(b, false))
+	if sm := api["agents"].([]any)[0].(map[string]any)["summary"].(string); !strings.HasSuffix(sm, ", started from Codex CLI on build box, may read your files") {
+		t.Fatalf("summary once the device is named: %q", sm)
 	}
 
 	// Ending the CLI's session ends the agent.
@@ -535,6 +561,14 @@ func TestAgentsAPI(t *testing.T) {
 		t.Fatalf("agent entry %v", g)
 	}
 	myID := g["id"].(string)
+	// A name the person gave the device is the one the line uses.
+	if code, res := apiCall(t, l, "POST", "/api/account/sessions/"+mine.claims.Sid+"/rename", `{"name": "Work laptop"}`, withCookie(me, true)); code != 200 {
+		t.Fatalf("rename: %d %v", code, res)
+	}
+	_, res = apiCall(t, l, "GET", "/api/account/agents", "", withCookie(me, false))
+	if sm := res["agents"].([]any)[0].(map[string]any)["summary"].(string); !strings.HasSuffix(sm, ", started from Alpha on Work laptop, may read your files and open pull requests") {
+		t.Fatalf("summary once the device is named: %q", sm)
+	}
 
 	for _, id := range []string{eveID, "00000000-0000-0000-0000-000000000000", "not-an-id", strings.ToUpper(eveID)} {
 		if code, _ := apiCall(t, l, "POST", "/api/account/agents/"+id+"/end", "", withCookie(me, true)); code != http.StatusNotFound {
