@@ -614,6 +614,59 @@ func TestAgentsAPI(t *testing.T) {
 	}
 }
 
+// TestAgentLastActed: an agent's last activity, in the agents API, is its
+// start, then its last refresh or introspection, written at most once a
+// minute.
+func TestAgentLastActed(t *testing.T) {
+	t.Parallel()
+	l, _ := startLatchWithAgents(t)
+	b := l.browser()
+	person := b.signInFlow(l.agentApp())
+	out := startAgent(t, l, person.AccessToken)
+	lastActed := func() time.Time {
+		t.Helper()
+		code, res := apiCall(t, l, "GET", "/api/account/agents", "", withCookie(b, false))
+		agents, _ := res["agents"].([]any)
+		if code != 200 || len(agents) != 1 {
+			t.Fatalf("agents: %d %v", code, res)
+		}
+		at, err := time.Parse(time.RFC3339Nano, agents[0].(map[string]any)["last_acted_at"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return at
+	}
+	near := func(a, b time.Time) bool { return a.Sub(b).Abs() < time.Millisecond }
+	if got := lastActed(); !near(got, l.clock.Now()) {
+		t.Fatalf("last acted %v right after the start at %v", got, l.clock.Now())
+	}
+
+	l.clock.Add(2 * time.Minute)
+	code, res := tokenCall(t, l.url, "/oauth/token", "runner", "runner-secret-0123456789",
+		url.Values{"grant_type": {"refresh_token"}, "refresh_token": {out["refresh_token"].(string)}})
+	if code != http.StatusOK {
+		t.Fatalf("the agent's refresh: %d %v", code, res)
+	}
+	if got := lastActed(); !near(got, l.clock.Now()) {
+		t.Fatalf("last acted %v after a refresh at %v", got, l.clock.Now())
+	}
+
+	l.clock.Add(2 * time.Minute)
+	if in := introspectAs(t, l.url, "app-a", "alpha-secret-0123456789", res["access_token"].(string)); in["active"] != true {
+		t.Fatalf("introspection: %v", in)
+	}
+	introspected := l.clock.Now()
+	if got := lastActed(); !near(got, introspected) {
+		t.Fatalf("last acted %v after an introspection at %v", got, introspected)
+	}
+	// Within the minute, another introspection writes nothing.
+	l.clock.Add(30 * time.Second)
+	introspectAs(t, l.url, "runner", "runner-secret-0123456789", res["access_token"].(string))
+	if got := lastActed(); !near(got, introspected) {
+		t.Fatalf("last acted %v: an introspection within the minute wrote it", got)
+	}
+}
+
 // TestAgentAdvanced: for an advanced account, starting an agent queues an
 // alert in the exchange's transaction (a renewal does not alert again),
 // and the agent lives no longer than the advanced session: its token not
