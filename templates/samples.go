@@ -100,6 +100,7 @@ func pages() []pageSamples {
 						{Name: "x", Delivery: "delivered"}, {Name: "x", Delivery: "pending"},
 						{Name: "x", Delivery: "pending", Attempts: 2, NextTry: t}, {Name: "x", Delivery: "pending", Attempts: 1},
 						{Name: "x", Delivery: "failed", Attempts: 1}, {Name: "x", Delivery: "failed", Attempts: 14}, {Name: "x"},
+						{Name: "x", Agent: true, Delivery: "delivered"},
 					}},
 					{Kind: "phone"}, {Kind: "tablet"}, {Kind: "app"}, {},
 				},

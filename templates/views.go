@@ -387,6 +387,7 @@ type EndedView struct {
 // state of the back-channel logout message sent to it.
 type EndedAppView struct {
 	Name     string
+	Agent    bool      // an agent that was acting there, stopped with the session
 	Delivery string    // "delivered", "pending", "failed", or "" when the app takes no back-channel logout
 	NextTry  time.Time // pending: when it is tried again (zero: being sent now)
 	Attempts int       // tries so far

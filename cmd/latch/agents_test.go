@@ -538,7 +538,7 @@ func TestAgentsAPI(t *testing.T) {
 	}
 	me := l.browser()
 	mine := me.signInFlow(l.agentApp())
-	startAgent(t, l, mine.AccessToken, "note", "cloud task 7f3\u202e")
+	myAgent := startAgent(t, l, mine.AccessToken, "note", "cloud task 7f3\u202e")["access_token"].(string)
 	eve := l.browser()
 	eveApp := l.agentApp()
 	f := eveApp.newFlow()
@@ -561,6 +561,14 @@ func TestAgentsAPI(t *testing.T) {
 		t.Fatalf("agent entry %v", g)
 	}
 	myID := g["id"].(string)
+	// An agent is no app signed in on its device: the sessions API's "end
+	// one app" does not know it, and it acts on.
+	if code, res := apiCall(t, l, "POST", "/api/account/sessions/"+mine.claims.Sid+"/apps/"+myID+"/end", "", withCookie(me, true)); code != http.StatusNotFound {
+		t.Fatalf("ending an agent as an app: %d %v", code, res)
+	}
+	if in := introspectAs(t, l.url, "app-a", "alpha-secret-0123456789", myAgent); in["active"] != true {
+		t.Fatal("ending an agent as an app stopped it")
+	}
 	// A name the person gave the device is the one the line uses.
 	if code, res := apiCall(t, l, "POST", "/api/account/sessions/"+mine.claims.Sid+"/rename", `{"name": "Work laptop"}`, withCookie(me, true)); code != 200 {
 		t.Fatalf("rename: %d %v", code, res)
