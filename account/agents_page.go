@@ -35,6 +35,7 @@ func (h *Handler) agentView(g sessions.AgentRecord, self string) templates.Agent
 	if v.Device == "" {
 		v.Device, v.DeviceKind = "an unknown device", "unknown"
 	}
+	v.From = sessions.StartedFrom(v.StartedBy, g.SessionKind, g.DeviceName, g.CustomName)
 	if h.ScopeWords != nil {
 		v.May = joinWords(h.ScopeWords(g.AgentID, g.Scopes))
 	}
@@ -156,7 +157,7 @@ func summary(v templates.AgentView, now time.Time) string {
 	if v.StartedAt.UTC().Format(time.DateOnly) != now.UTC().Format(time.DateOnly) {
 		since = v.StartedAt.UTC().Format("2 Jan 2006, 15:04 UTC")
 	}
-	s := v.Name + " — acting for you since " + since + ", started from " + v.StartedBy + " on " + v.Device
+	s := v.Name + " — acting for you since " + since + ", started from " + v.From
 	if v.May != "" {
 		s += ", may " + v.May
 	}

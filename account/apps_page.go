@@ -290,12 +290,16 @@ type APIConnectedApp struct {
 	Devices     []APIAppDevice `json:"devices"`
 }
 
-// APIAppDevice is a device a connected app is signed in on.
+// APIAppDevice is a device a connected app is signed in on. Kind and
+// DeviceKind say what they say in /api/account/sessions: the kind of
+// sign-in ("browser", "cli", "native") and the kind of device, for an
+// icon ("desktop", "phone", "app").
 type APIAppDevice struct {
 	SessionID    string    `json:"session_id"` // the device session's id, as in /api/account/sessions
 	Current      bool      `json:"current"`
 	Device       string    `json:"device"`
 	Kind         string    `json:"kind"`
+	DeviceKind   string    `json:"device_kind"`
 	Location     string    `json:"location"`
 	SignedInAt   time.Time `json:"signed_in_at"`
 	LastActiveAt time.Time `json:"last_active_at"`
@@ -323,7 +327,8 @@ func (h *Handler) apiApps(w http.ResponseWriter, r *http.Request) {
 		}
 		for _, d := range a.Devices {
 			name, kind := h.appDevice(a.ClientID, d)
-			v.Devices = append(v.Devices, APIAppDevice{SessionID: d.DeviceID, Current: d.DeviceID == self, Device: name, Kind: kind,
+			v.Devices = append(v.Devices, APIAppDevice{SessionID: d.DeviceID, Current: d.DeviceID == self, Device: name,
+				Kind: sessionKind(d.SessionKind), DeviceKind: kind,
 				Location: placeOrUnknown(d.Place), SignedInAt: d.SignedInAt, LastActiveAt: d.LastActiveAt})
 		}
 		out = append(out, v)

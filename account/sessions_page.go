@@ -229,7 +229,7 @@ func (h *Handler) endedView(e sessions.EndedRecord) templates.EndedView {
 		v.Kind = "unknown"
 	}
 	for _, a := range e.Apps {
-		v.Apps = append(v.Apps, templates.EndedAppView{Name: h.AppName(a.ClientID), Delivery: a.Delivery, NextTry: a.NextTry, Attempts: a.Attempts})
+		v.Apps = append(v.Apps, templates.EndedAppView{Name: h.AppName(a.ClientID), Agent: a.Agent, Delivery: a.Delivery, NextTry: a.NextTry, Attempts: a.Attempts})
 	}
 	return v
 }

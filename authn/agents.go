@@ -41,13 +41,24 @@ func (h *Handler) AgentStartedTx(ctx context.Context, tx pgx.Tx, a AgentStart) e
 	if err != nil {
 		return err
 	}
-	device := "an unknown device"
+	// Named as on the sessions page: a command-line session by its own
+	// name, which names the app ("Codex CLI on ada-laptop · Linux"), a
+	// browser by the starting app and the device.
+	from := sessions.StartedFrom(a.StartedBy, "", "", "")
 	if a.Device != nil {
-		if n := sessions.DescribeUserAgent(a.Device.UserAgent).Name; n != "" {
-			device = n
+		named := map[string]sessions.NamedSession{}
+		if h.Sessions != nil {
+			if named, err = h.Sessions.NamedTx(ctx, tx, a.AccountID, []string{a.Device.ID}); err != nil {
+				return err
+			}
 		}
+		n, ok := named[a.Device.ID]
+		if !ok {
+			n.Name = sessions.DescribeUserAgent(a.Device.UserAgent).Name
+		}
+		from = sessions.StartedFrom(a.StartedBy, a.Device.Kind, n.Name, n.CustomName)
 	}
-	facts := [][2]string{{"Agent", a.Agent}, {"Started from", a.StartedBy + " on " + device}}
+	facts := [][2]string{{"Agent", a.Agent}, {"Started from", from}}
 	if a.Device != nil && h.Sessions != nil {
 		if p := h.Sessions.Locator.Locate(a.Device.IP); p.Known() {
 			facts = append(facts, [2]string{"Where", p.String()})
@@ -63,7 +74,7 @@ func (h *Handler) AgentStartedTx(ctx context.Context, tx pgx.Tx, a AgentStart) e
 	draft := notify.Alert{
 		Heading: a.Agent + " is acting for you",
 		Lines: []string{a.StartedBy + " started " + a.Agent + " to act for you. It can do what is listed below until you stop it, " +
-			"or until you sign out of " + a.StartedBy + " on " + device + "."},
+			"or until you sign out of " + from + "."},
 		Facts:  facts,
 		Action: "Review your sessions", URL: h.link("/account/sessions#agents"),
 		Footer: "If you didn't start this, stop the agent on your sessions page and end the session it was started from.",

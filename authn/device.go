@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/netip"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/latch-idp/latch/internal/notify"
@@ -42,6 +43,9 @@ type DeviceRequest struct {
 	SessionName string
 	Native      bool
 	Scopes      []string
+	// AgentWords say what the scopes it asks for that are its agents'
+	// let those agents do: "read your files".
+	AgentWords []string
 	// DeviceName is the name the device reported for itself, cleaned
 	// (sessions.CleanHint): its claim, never a fact.
 	DeviceName string
@@ -207,6 +211,21 @@ func (h *Handler) lookUpDevice(w http.ResponseWriter, r *http.Request, acct *Acc
 	return nil, false
 }
 
+// devicePermissions says in words what an approval lets the app do: the
+// standard scopes' words, and the agents it may then start with what they
+// may do.
+func devicePermissions(req *DeviceRequest) []string {
+	out := Permissions(req.Scopes)
+	if w := req.AgentWords; len(w) > 0 {
+		words := w[0]
+		if len(w) > 1 {
+			words = strings.Join(w[:len(w)-1], ", ") + " and " + w[len(w)-1]
+		}
+		out = append(out, "Start agents that act for you and may "+words)
+	}
+	return out
+}
+
 // showDevice shows a pending request before the person decides.
 func (h *Handler) showDevice(w http.ResponseWriter, r *http.Request, acct *Account, typed string) {
 	req, ok := h.lookUpDevice(w, r, acct, typed)
@@ -216,7 +235,7 @@ func (h *Handler) showDevice(w http.ResponseWriter, r *http.Request, acct *Accou
 	here := h.ClientIP.Addr(r)
 	fromPlace, herePlace := h.Sessions.Locator.Locate(req.IP), h.Sessions.Locator.Locate(here)
 	view := &templates.DeviceRequestView{
-		UserCode: req.UserCode, AppName: req.AppName, Permissions: Permissions(req.Scopes),
+		UserCode: req.UserCode, AppName: req.AppName, Permissions: devicePermissions(req),
 		FromPlace: fromPlace.String(), FromName: req.DeviceName, HerePlace: herePlace.String(),
 		PlacesDiffer: placesDiffer(req.IP, here, fromPlace, herePlace),
 		StepUp:       acct.Advanced(), ExpiresAt: req.ExpiresAt,

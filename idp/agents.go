@@ -157,6 +157,12 @@ func linkAgents(clients []*Client) error {
 				if !slices.Contains(s.agentScopes, sc) {
 					s.agentScopes = append(s.agentScopes, sc)
 				}
+				if _, std := builtinScopeWords[sc]; !std && s.agentWords[sc] == "" {
+					if s.agentWords == nil {
+						s.agentWords = map[string]string{}
+					}
+					s.agentWords[sc] = a.ScopeWords([]string{sc})[0]
+				}
 			}
 		}
 	}
@@ -170,6 +176,19 @@ func (c *Client) Agent() bool { return c.agent != nil }
 // agent c.
 func (c *Client) StartableBy(clientID string) bool {
 	return c.agent != nil && slices.Contains(c.agent.startedBy, clientID)
+}
+
+// AgentScopeWords says in words what the scopes among scopes that only
+// the agents c may start use let those agents do ("read your files"), for
+// the device approval page: the standard scopes have words of their own.
+func (c *Client) AgentScopeWords(scopes []string) []string {
+	var out []string
+	for _, sc := range scopes {
+		if w := c.agentWords[sc]; w != "" && !slices.Contains(out, w) {
+			out = append(out, w)
+		}
+	}
+	return out
 }
 
 // builtinScopeWords say what the standard scopes let an agent do.

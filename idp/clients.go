@@ -289,8 +289,11 @@ type Client struct {
 	kind           string
 	// agent is what an agent may do and who may start it (kind: agent).
 	agent *agentPolicy
-	// agentScopes are the scopes of the agents this app may start.
+	// agentScopes are the scopes of the agents this app may start, and
+	// agentWords what each of those that is not a standard scope lets
+	// its agents do, in words (the first agent in the file that has it).
 	agentScopes []string
+	agentWords  map[string]string
 	codeGrant   bool
 	deviceGrant bool
 }

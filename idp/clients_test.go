@@ -23,8 +23,9 @@ func TestDefaultClients(t *testing.T) {
 			continue
 		}
 		if c.GetID() == "codex-task-runner" {
-			// The agent ChatGPT's demo app starts.
-			if !c.Agent() || !c.StartableBy("chatgpt-web") || c.Public() || c.FirstParty() {
+			// The agent ChatGPT's demo app and Codex CLI start.
+			if !c.Agent() || !c.StartableBy("chatgpt-web") || !c.StartableBy("codex-cli") || c.StartableBy("codex-web") ||
+				c.Public() || c.FirstParty() {
 				t.Errorf("agent %+v", c)
 			}
 			continue
@@ -33,9 +34,13 @@ func TestDefaultClients(t *testing.T) {
 			t.Errorf("%s: %+v", c.GetID(), c)
 		}
 	}
-	// ChatGPT may ask for the scopes of the agent it starts.
-	if cs[0].GetID() != "chatgpt-web" || !cs[0].IsScopeAllowed("files:read") {
-		t.Errorf("%s may not ask for its agent's scopes", cs[0].GetID())
+	// ChatGPT and Codex CLI may ask for the scopes of the agent they start;
+	// Codex, which does not start it, may not.
+	for _, c := range cs {
+		want := c.GetID() == "chatgpt-web" || c.GetID() == "codex-cli"
+		if c.IsScopeAllowed("files:read") != want || c.IsScopeAllowed("pull_requests:write") != want {
+			t.Errorf("%s may ask for the agent's scopes: %v, want %v", c.GetID(), !want, want)
+		}
 	}
 }
 

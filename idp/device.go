@@ -61,18 +61,21 @@ func (p *Provider) pollInterval() time.Duration {
 	return 5 * time.Second
 }
 
-// deviceScopes checks the scopes a device asks for: those latch knows,
-// openid among them ("openid" alone when none are named), and sessions
-// only for latch's own apps.
+// deviceScopes checks the scopes a device asks for: the standard ones and
+// those the client may ask for at /authorize too (Client.IsScopeAllowed:
+// sessions for latch's own apps, and the scopes of the agents the client
+// may start), openid among them ("openid" alone when none are named). A
+// scope the client may not have is refused, not dropped as /authorize
+// drops it: the tool learns at once what it cannot have, not at its first
+// use of the token.
 func deviceScopes(c *Client, raw string) ([]string, error) {
 	scopes := []string{}
 	for _, s := range strings.Fields(raw) {
-		switch s {
-		case oidc.ScopeOpenID, oidc.ScopeProfile, oidc.ScopeEmail, oidc.ScopeOfflineAccess:
-		case ScopeSessions:
-			if !c.IsScopeAllowed(s) {
-				return nil, oidc.ErrInvalidScope().WithDescription("scope sessions is for latch's own apps")
-			}
+		switch {
+		case s == oidc.ScopeOpenID, s == oidc.ScopeProfile, s == oidc.ScopeEmail, s == oidc.ScopeOfflineAccess:
+		case c.IsScopeAllowed(s):
+		case s == ScopeSessions:
+			return nil, oidc.ErrInvalidScope().WithDescription("scope sessions is for latch's own apps")
 		default:
 			return nil, oidc.ErrInvalidScope().WithDescription("unknown scope")
 		}
@@ -497,5 +500,5 @@ func (p *Provider) deviceRequest(ctx context.Context, q pg.Querier, typed string
 	}
 	return &authn.DeviceRequest{ID: a.id, UserCode: formatUserCode(code), ClientID: a.clientID, AppName: c.App(),
 		SessionName: sessions.DescribeCLI(app, a.deviceName, a.userAgent), Native: c.Kind() == KindNative,
-		Scopes: a.scopes, DeviceName: a.deviceName, IP: a.ip, UserAgent: a.userAgent, ExpiresAt: a.expiresAt}, nil
+		Scopes: a.scopes, AgentWords: c.AgentScopeWords(a.scopes), DeviceName: a.deviceName, IP: a.ip, UserAgent: a.userAgent, ExpiresAt: a.expiresAt}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -16,7 +17,7 @@ import (
 // (OAuth 2.0 Token Exchange, RFC 8693; idp/exchange.go). Each is an app
 // session of the agent's client inside the device session whose token was
 // exchanged, plus a row of agent_sessions with what only an agent has
-// (migrations/00012_agent_sessions.sql). Being an app session, an agent's
+// (migrations/00017_agent_sessions.sql). Being an app session, an agent's
 // tokens live and die by the same checks as an app's: ending the device
 // session ends its agents in the same transaction (EndTx), with a
 // back-channel logout for an agent that takes them, and every replica
@@ -137,8 +138,39 @@ type AgentRecord struct {
 	StartedAt   time.Time
 	LastActedAt time.Time // its last exchange, refresh or introspection
 	ExpiresAt   time.Time
-	// The device it was started from, as the sessions page names it.
-	DeviceName, DeviceKind, Place string
+	// The device session it was started from: latch's name for it, the
+	// name the person gave it (or ""), its icon's kind, its kind of
+	// session (KindBrowser, KindCLI, KindNative) and its place.
+	DeviceName, CustomName, DeviceKind, SessionKind, Place string
+}
+
+// StartedFrom names, for people, what an agent was started from: the app
+// that started it on the device, "ChatGPT on Chrome on macOS". A
+// command-line or desktop session's name already names its app, the only
+// one signed in there and so the one that started the agent, and stands
+// alone: "Codex CLI on ada-laptop · Linux". A name the person gave the
+// device is used instead of latch's ("Codex CLI on build box"), alone when
+// it starts with the app's name.
+func StartedFrom(app, sessionKind, name, custom string) string {
+	switch {
+	case custom != "":
+		if startsWithName(custom, app) {
+			return custom
+		}
+		name = custom
+	case name == "":
+		name = "an unknown device"
+	case sessionKind == KindCLI || sessionKind == KindNative:
+		return name
+	}
+	return app + " on " + name
+}
+
+// startsWithName reports whether s starts with the words of name, in any
+// case.
+func startsWithName(s, name string) bool {
+	s, name = strings.ToLower(s), strings.ToLower(name)
+	return name != "" && strings.HasPrefix(s, name) && (len(s) == len(name) || s[len(name)] == ' ')
 }
 
 // MaxAgents bounds how many agents the page and the API list at once.
@@ -153,7 +185,7 @@ func (s *Store) Agents(ctx context.Context, accountID string) ([]AgentRecord, er
 	}
 	rows, err := s.DB.Query(ctx, `
 		SELECT g.app_session_id, g.device_session_id, g.agent_id, g.started_by, g.scopes, g.note, g.started_at,
-			a.last_active_at, g.expires_at, d.device_name, d.device_kind, d.place
+			a.last_active_at, g.expires_at, d.device_name, d.custom_name, d.device_kind, d.kind, d.place
 		FROM agent_sessions g
 			JOIN app_sessions a ON a.id = g.app_session_id
 			JOIN device_sessions d ON d.id = g.device_session_id
@@ -166,7 +198,7 @@ func (s *Store) Agents(ctx context.Context, accountID string) ([]AgentRecord, er
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (AgentRecord, error) {
 		var g AgentRecord
 		return g, r.Scan(&g.ID, &g.DeviceID, &g.AgentID, &g.StartedBy, &g.Scopes, &g.Note, &g.StartedAt,
-			&g.LastActedAt, &g.ExpiresAt, &g.DeviceName, &g.DeviceKind, &g.Place)
+			&g.LastActedAt, &g.ExpiresAt, &g.DeviceName, &g.CustomName, &g.DeviceKind, &g.SessionKind, &g.Place)
 	})
 }
 

@@ -23,7 +23,8 @@ type ClientDevice struct {
 	DeviceID     string
 	AppID        string // the app session's id
 	Name         string // the device's name ("Chrome on macOS"), or ""
-	Kind         string
+	Kind         string // the device's kind, for its icon ("desktop")
+	SessionKind  string // the session's kind: KindBrowser, KindCLI or KindNative
 	Place        string
 	SignedInAt   time.Time // when the app signed in there
 	LastActiveAt time.Time // the app session's last activity there
@@ -39,7 +40,7 @@ func (s *Store) ClientUse(ctx context.Context, accountID string, clientIDs []str
 	rows, err := s.DB.Query(ctx, `
 		SELECT a.client_id, a.id, a.last_active_at, a.created_at,
 			a.ended_at IS NULL AND d.ended_at IS NULL AND $3 < d.expires_at,
-			d.id, d.device_name, d.device_kind, d.place
+			d.id, d.device_name, d.device_kind, d.kind, d.place
 		FROM app_sessions a JOIN device_sessions d ON d.id = a.device_session_id
 		WHERE a.account_id = $1 AND a.client_id = ANY($2)
 		ORDER BY a.last_active_at DESC`, accountID, clientIDs, s.Now().UTC())
@@ -52,7 +53,7 @@ func (s *Store) ClientUse(ctx context.Context, accountID string, clientIDs []str
 		var live bool
 		var dev ClientDevice
 		if err := rows.Scan(&client, &dev.AppID, &dev.LastActiveAt, &dev.SignedInAt, &live,
-			&dev.DeviceID, &dev.Name, &dev.Kind, &dev.Place); err != nil {
+			&dev.DeviceID, &dev.Name, &dev.Kind, &dev.SessionKind, &dev.Place); err != nil {
 			return nil, fmt.Errorf("sessions: client use: %w", err)
 		}
 		u := out[client]

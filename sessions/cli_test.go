@@ -55,3 +55,26 @@ func TestDescribeCLI(t *testing.T) {
 		}
 	}
 }
+
+// TestStartedFrom: what an agent was started from reads right whatever the
+// session: the app on a browser, a command-line or desktop session's own
+// name (which names the app already), and a name the person gave the
+// device instead of latch's.
+func TestStartedFrom(t *testing.T) {
+	for _, c := range []struct{ app, kind, name, custom, want string }{
+		{"ChatGPT", KindBrowser, "Chrome on macOS", "", "ChatGPT on Chrome on macOS"},
+		{"ChatGPT", "", "Chrome on macOS", "", "ChatGPT on Chrome on macOS"},
+		{"ChatGPT", KindBrowser, "", "", "ChatGPT on an unknown device"},
+		{"Codex CLI", KindCLI, "Codex CLI on ada-laptop · Linux", "", "Codex CLI on ada-laptop · Linux"},
+		{"Alpha Desktop", KindNative, "Alpha Desktop on studio · macOS", "", "Alpha Desktop on studio · macOS"},
+		{"Codex CLI", KindCLI, "", "", "Codex CLI on an unknown device"},
+		{"Codex CLI", KindCLI, "Codex CLI on ada-laptop · Linux", "build box", "Codex CLI on build box"},
+		{"ChatGPT", KindBrowser, "Chrome on macOS", "Work laptop", "ChatGPT on Work laptop"},
+		{"Codex CLI", KindCLI, "Codex CLI on ada-laptop · Linux", "codex cli at home", "codex cli at home"},
+		{"Codex", KindCLI, "Codex CLI on ada-laptop", "Codexbox", "Codex on Codexbox"},
+	} {
+		if got := StartedFrom(c.app, c.kind, c.name, c.custom); got != c.want {
+			t.Errorf("StartedFrom(%q, %q, %q, %q) = %q, want %q", c.app, c.kind, c.name, c.custom, got, c.want)
+		}
+	}
+}

@@ -61,9 +61,11 @@ type EndedRecord struct {
 // EndedApp is an app of an ended session and how its sign-out went:
 // Delivery is "delivered", "pending" (NextTry says when it is tried
 // again), "failed" (after Attempts tries), or "" when the app takes no
-// back-channel logout.
+// back-channel logout. Agent says it is an agent that was acting there
+// (agents.go), which ended with the session: nobody signed in to it.
 type EndedApp struct {
 	ClientID string    `json:"client_id"`
+	Agent    bool      `json:"agent"`
 	Delivery string    `json:"delivery"`
 	NextTry  time.Time `json:"next_try"`
 	Attempts int       `json:"attempts"`
@@ -153,7 +155,8 @@ func (s *Store) Ended(ctx context.Context, accountID string, limit int) ([]Ended
 	rows, err := s.DB.Query(ctx, `
 		SELECT d.id, d.device_name, d.custom_name, d.device_kind, d.kind, d.place, d.ip, d.created_at, d.ended_at, coalesce(d.end_reason, ''),
 			coalesce(b.device_name, ''), coalesce(b.custom_name, ''), coalesce(b.place, ''),
-			coalesce((SELECT json_agg(json_build_object('client_id', a.client_id, 'delivery', coalesce(j.status, ''),
+			coalesce((SELECT json_agg(json_build_object('client_id', a.client_id,
+					'agent', EXISTS (SELECT 1 FROM agent_sessions g WHERE g.app_session_id = a.id), 'delivery', coalesce(j.status, ''),
 				'next_try', CASE WHEN j.status = 'pending' THEN j.next_attempt_at END, 'attempts', coalesce(j.attempts, 0)) ORDER BY a.created_at)
 				FROM app_sessions a LEFT JOIN LATERAL (SELECT status, next_attempt_at, attempts FROM logout_jobs
 					WHERE app_session_id = a.id ORDER BY id DESC LIMIT 1) j ON true
@@ -257,6 +260,7 @@ func (s *Store) ReportNotMe(ctx context.Context, accountID, by, id string) error
 
 // EndOwnedApp ends one app session of the account on the given device,
 // from the account's device session by, and returns the app's client id.
+// An agent's app session is none (ErrNotYours): agents end by EndAgent.
 func (s *Store) EndOwnedApp(ctx context.Context, accountID, by, deviceID, appID string, reason EndReason) (string, error) {
 	if !IsID(deviceID) || !IsID(appID) {
 		return "", ErrNotYours
@@ -265,8 +269,11 @@ func (s *Store) EndOwnedApp(ctx context.Context, accountID, by, deviceID, appID 
 	var clientID string
 	err := pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
 		var ok bool
-		err := tx.QueryRow(ctx, `SELECT true FROM app_sessions WHERE id = $1 AND device_session_id = $2
-			AND account_id = $3 AND ended_at IS NULL FOR UPDATE`, appID, deviceID, accountID).Scan(&ok)
+		// An agent is not an app the person signed in to: it is stopped as
+		// an agent (EndAgent), with its own history line.
+		err := tx.QueryRow(ctx, `SELECT true FROM app_sessions a WHERE id = $1 AND device_session_id = $2
+			AND account_id = $3 AND ended_at IS NULL
+			AND NOT EXISTS (SELECT 1 FROM agent_sessions g WHERE g.app_session_id = a.id) FOR UPDATE`, appID, deviceID, accountID).Scan(&ok)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return ErrNotYours
 		}

@@ -10,6 +10,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/latch-idp/latch/internal/pg"
 )
 
 // NamedSession is how a device session is named to its owner: the name
@@ -107,6 +109,11 @@ func (s *Store) Rename(ctx context.Context, accountID, by, id, name string) (str
 // named, by id; ids of other accounts' sessions, and ids that are none,
 // are left out.
 func (s *Store) Named(ctx context.Context, accountID string, ids []string) (map[string]NamedSession, error) {
+	return s.NamedTx(ctx, s.DB, accountID, ids)
+}
+
+// NamedTx is Named inside a caller's transaction q.
+func (s *Store) NamedTx(ctx context.Context, q pg.Querier, accountID string, ids []string) (map[string]NamedSession, error) {
 	var valid []string
 	for _, id := range ids {
 		if IsID(id) {
@@ -117,7 +124,7 @@ func (s *Store) Named(ctx context.Context, accountID string, ids []string) (map[
 	if len(valid) == 0 || !IsID(accountID) {
 		return out, nil
 	}
-	rows, err := s.DB.Query(ctx, `SELECT id::text, device_name, custom_name, device_kind, place, created_at, ended_at,
+	rows, err := q.Query(ctx, `SELECT id::text, device_name, custom_name, device_kind, place, created_at, ended_at,
 		coalesce(end_reason, '') FROM device_sessions WHERE id = ANY($1) AND account_id = $2`, valid, accountID)
 	if err != nil {
 		return nil, err

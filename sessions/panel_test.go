@@ -307,3 +307,60 @@ func TestRecordRefusesUnknownKind(t *testing.T) {
 		}
 	}
 }
+
+// TestAgentsAreNotApps: an agent acting from a device session is no app
+// signed in there: `latch sessions list` names it among the agents, not
+// the apps; the recently ended list marks it as an agent; and ending "one
+// app on one device" does not end it (agents are stopped as agents, with
+// their own history line).
+func TestAgentsAreNotApps(t *testing.T) {
+	s, c, account := newStore(t)
+	ctx := t.Context()
+	me, _, _ := s.Create(ctx, NewDevice{AccountID: account, Mode: "standard", UserAgent: firefoxLinux})
+	d, _, _ := s.Create(ctx, NewDevice{AccountID: account, Mode: "standard", UserAgent: firefoxLinux})
+	if _, err := s.AppSession(ctx, s.DB, d.ID, account, "app-a"); err != nil {
+		t.Fatal(err)
+	}
+	agent, err := s.StartAgentTx(ctx, s.DB, AgentStart{AccountID: account, DeviceID: d.ID, AgentID: "runner", StartedBy: "app-a",
+		Scopes: []string{"files:read"}, ExpiresAt: c.Now().Add(time.Hour), AgentName: "Task runner", StarterName: "Alpha"})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	list, err := s.List(ctx, account)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sm := range list {
+		if sm.ID == d.ID && (!slices.Equal(sm.Apps, []string{"app-a"}) || !slices.Equal(sm.Agents, []string{"runner"})) {
+			t.Fatalf("listed with apps %v and agents %v", sm.Apps, sm.Agents)
+		}
+	}
+
+	if _, err := s.EndOwnedApp(ctx, account, me.ID, d.ID, agent.ID, ReasonEndedElsewhere); !errors.Is(err, ErrNotYours) {
+		t.Fatalf("ending an agent as an app: %v", err)
+	}
+	if alive, _ := s.AppAlive(ctx, s.DB, agent.ID); !alive {
+		t.Fatal("ending an agent as an app ended it")
+	}
+	var appEnded int
+	s.DB.QueryRow(ctx, `SELECT count(*) FROM activity WHERE kind = 'app_session_ended'`).Scan(&appEnded)
+	if appEnded != 0 {
+		t.Fatalf("%d app_session_ended events", appEnded)
+	}
+
+	if err := s.End(ctx, d.ID, ReasonSignedOut); err != nil {
+		t.Fatal(err)
+	}
+	ended, err := s.Ended(ctx, account, 10)
+	if err != nil || len(ended) != 1 {
+		t.Fatalf("ended: %+v %v", ended, err)
+	}
+	got := map[string]bool{}
+	for _, a := range ended[0].Apps {
+		got[a.ClientID] = a.Agent
+	}
+	if agent, ok := got["runner"]; len(got) != 2 || got["app-a"] || !ok || !agent {
+		t.Fatalf("the ended session's apps and agents: %v", got)
+	}
+}

@@ -436,10 +436,11 @@ func (s *Store) AppAlive(ctx context.Context, q pg.Querier, appSessionID string)
 	return alive, err
 }
 
-// Summary is a live device session for listings (the CLI; later the page).
+// Summary is a live device session for listings (the CLI).
 type Summary struct {
 	Device
-	Apps []string // client ids with a live app session
+	Apps   []string // client ids of the apps signed in there
+	Agents []string // client ids of the agents acting from there (agents.go)
 }
 
 // List returns an account's live device sessions, most recently active first.
@@ -447,7 +448,11 @@ func (s *Store) List(ctx context.Context, accountID string) ([]Summary, error) {
 	rows, err := s.DB.Query(ctx, `
 		SELECT `+deviceColumns+`,
 			coalesce((SELECT array_agg(client_id ORDER BY created_at) FROM app_sessions a
-				WHERE a.device_session_id = d.id AND a.ended_at IS NULL), '{}')
+				WHERE a.device_session_id = d.id AND a.ended_at IS NULL
+					AND NOT EXISTS (SELECT 1 FROM agent_sessions g WHERE g.app_session_id = a.id)), '{}'),
+			coalesce((SELECT array_agg(client_id ORDER BY created_at) FROM app_sessions a
+				WHERE a.device_session_id = d.id AND a.ended_at IS NULL
+					AND EXISTS (SELECT 1 FROM agent_sessions g WHERE g.app_session_id = a.id)), '{}')
 		FROM device_sessions d
 		WHERE account_id = $1 AND ended_at IS NULL
 			AND $2 < absolute_expires_at AND $2 < last_active_at + idle_timeout
@@ -461,7 +466,7 @@ func (s *Store) List(ctx context.Context, accountID string) ([]Summary, error) {
 		var sm Summary
 		var ip *netip.Addr
 		if err := rows.Scan(&sm.ID, &sm.AccountID, &sm.Kind, &sm.CreatedAt, &sm.AuthTime, &sm.AMR, &sm.SignInAMR, &sm.ACR,
-			&sm.LastActiveAt, &sm.IdleTimeout, &sm.AbsoluteExpiresAt, &ip, &sm.UserAgent, &sm.RestrictedUntil, &sm.Apps); err != nil {
+			&sm.LastActiveAt, &sm.IdleTimeout, &sm.AbsoluteExpiresAt, &ip, &sm.UserAgent, &sm.RestrictedUntil, &sm.Apps, &sm.Agents); err != nil {
 			return nil, err
 		}
 		if ip != nil {

@@ -100,6 +100,7 @@ func pages() []pageSamples {
 						{Name: "x", Delivery: "delivered"}, {Name: "x", Delivery: "pending"},
 						{Name: "x", Delivery: "pending", Attempts: 2, NextTry: t}, {Name: "x", Delivery: "pending", Attempts: 1},
 						{Name: "x", Delivery: "failed", Attempts: 1}, {Name: "x", Delivery: "failed", Attempts: 14}, {Name: "x"},
+						{Name: "x", Agent: true, Delivery: "delivered"},
 					}},
 					{Kind: "phone"}, {Kind: "tablet"}, {Kind: "app"}, {},
 				},
@@ -112,7 +113,7 @@ func pages() []pageSamples {
 			SessionsPage{
 				Devices: []DeviceView{{ID: "a", Current: true, Agents: []AgentView{{ID: "g", Name: "x", StartedBy: "x", StartedAt: t}}}},
 				Agents: []AgentView{
-					{ID: "g", Name: "x", StartedBy: "x", Device: "x", DeviceKind: "desktop", Location: "x", ThisDevice: true,
+					{ID: "g", Name: "x", StartedBy: "x", Device: "x", From: "x", DeviceKind: "desktop", Location: "x", ThisDevice: true,
 						May: "x", Note: "x", StartedAt: t, LastActedAt: t},
 					{ID: "h", StartedAt: t},
 				},

@@ -747,10 +747,13 @@ func TestPages(t *testing.T) {
 				`<li class="delivery delivery-failed">`,
 				`<span>Couldn't reach Codex. Sign out in Codex itself.</span>`,
 				`<span>Platform: access ended</span>`,
+				// An agent that was acting there is no app signed out.
+				`<li class="delivery delivery-agent"><span class="dot" aria-hidden="true"></span><span>Agent Codex task runner stopped</span></li>`,
 				`Ended <time datetime="2026-11-26T13:00:00Z" data-when="recent" title="26 November 2026, 13:00 UTC">yesterday, 13:00 UTC</time></span><span>Reported as not you</span>`,
 				`<span>Expired</span>`,
 			},
 			notWant: []string{
+				`Signed out of Codex task runner`,
 				`role="alert"`,
 				`value="d1" form="bulk-end"`,
 				`/account/sessions/d1/not-me`,
@@ -1234,7 +1237,8 @@ func sampleSessions() SessionsPage {
 			{
 				Name: "Edge on Windows", Kind: "desktop", Location: "Manchester, England, United Kingdom",
 				EndedAt: ago(2 * time.Minute), Reason: "Ended from another device",
-				Apps: []EndedAppView{{Name: "ChatGPT", Delivery: "delivered"}, {Name: "Codex", Delivery: "pending"}},
+				Apps: []EndedAppView{{Name: "ChatGPT", Delivery: "delivered"}, {Name: "Codex", Delivery: "pending"},
+					{Name: "Codex task runner", Agent: true, Delivery: "delivered"}},
 			},
 			{
 				Name: "Chrome on Android", Kind: "phone", Location: "Lagos, Nigeria",

@@ -355,6 +355,7 @@ type AgentView struct {
 	Name        string // "Codex task runner"
 	StartedBy   string // the app that started it: "ChatGPT"
 	Device      string // the device it was started from: "Chrome on macOS"
+	From        string // "started from …": "ChatGPT on Chrome on macOS", "Codex CLI on ada-laptop · Linux" (sessions.StartedFrom)
 	DeviceKind  string // picks the icon, as DeviceView.Kind
 	Location    string // the device's approximate place
 	ThisDevice  bool   // started from the device the page is shown on
@@ -386,6 +387,7 @@ type EndedView struct {
 // state of the back-channel logout message sent to it.
 type EndedAppView struct {
 	Name     string
+	Agent    bool      // an agent that was acting there, stopped with the session
 	Delivery string    // "delivered", "pending", "failed", or "" when the app takes no back-channel logout
 	NextTry  time.Time // pending: when it is tried again (zero: being sent now)
 	Attempts int       // tries so far

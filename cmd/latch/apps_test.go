@@ -132,6 +132,18 @@ func TestConnectedApps(t *testing.T) {
 	if len(devices) != 2 || !strings.Contains(sprint(devices), "Safari on iPhone") || !strings.Contains(sprint(devices), "Chrome on Linux") {
 		t.Fatalf("devices %v", devices)
 	}
+	// kind and device_kind say what they say in the sessions API: the
+	// kind of sign-in, and the icon.
+	kinds := map[string]string{}
+	for _, d := range devices {
+		d := d.(map[string]any)
+		kind, _ := d["kind"].(string)
+		icon, _ := d["device_kind"].(string)
+		kinds[d["device"].(string)] = kind + "/" + icon
+	}
+	if kinds["Safari on iPhone"] != "browser/phone" || kinds["Chrome on Linux"] != "browser/desktop" {
+		t.Fatalf("device kinds %v", kinds)
+	}
 
 	// The page says the same in words, and is linked from the sessions
 	// and security pages.

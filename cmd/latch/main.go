@@ -330,14 +330,20 @@ func cmdSessions(ctx context.Context, args []string, getenv func(string) string,
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tKIND\tSIGNED IN\tLAST ACTIVE\tIP\tAPPS\tUSER AGENT")
+		fmt.Fprintln(tw, "ID\tKIND\tSIGNED IN\tLAST ACTIVE\tIP\tAPPS\tAGENTS\tUSER AGENT")
+		ids := func(l []string) string {
+			if len(l) == 0 {
+				return "-"
+			}
+			return strings.Join(l, ",")
+		}
 		for _, s := range list {
 			ip := "-"
 			if s.IP.IsValid() {
 				ip = s.IP.String()
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Kind, s.CreatedAt.UTC().Format(time.RFC3339),
-				s.LastActiveAt.UTC().Format(time.RFC3339), ip, strings.Join(s.Apps, ","), s.UserAgent)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Kind, s.CreatedAt.UTC().Format(time.RFC3339),
+				s.LastActiveAt.UTC().Format(time.RFC3339), ip, ids(s.Apps), ids(s.Agents), s.UserAgent)
 		}
 		return tw.Flush()
 	case id != "":
