@@ -1012,3 +1012,123 @@ func TestDeviceNativeApp(t *testing.T) {
 	}
 	t.Fatal("the native app's session is not listed")
 }
+
+// pollOnce polls the token endpoint once for c's device code, as a raw
+// request, and returns the status and the OAuth error code ("" for
+// tokens).
+func (c *deviceApp) pollOnce(da *oauth2.DeviceAuthResponse) (int, string) {
+	c.t.Helper()
+	req, _ := http.NewRequest("POST", c.l.url+"/oauth/token", strings.NewReader(url.Values{
+		"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}, "device_code": {da.DeviceCode},
+		"client_id": {c.oauth.ClientID}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := (&http.Client{Transport: headerTransport{c.header, http.DefaultTransport}}).Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	var e struct {
+		Error       string `json:"error"`
+		AccessToken string `json:"access_token"`
+	}
+	json.Unmarshal([]byte(page(c.t, resp)), &e)
+	if resp.StatusCode == http.StatusOK && e.AccessToken == "" {
+		c.t.Fatalf("200 without an access token")
+	}
+	return resp.StatusCode, e.Error
+}
+
+// cliSession returns the id of the one live session of kind cli the
+// sessions API lists for b, or "".
+func cliSession(t *testing.T, b *browser) apiSession {
+	t.Helper()
+	var found apiSession
+	for _, s := range apiSessions(t, b) {
+		if s.Kind == "cli" {
+			if found.ID != "" {
+				t.Fatalf("more than one CLI session: %s and %s", found.ID, s.ID)
+			}
+			found = s
+		}
+	}
+	return found
+}
+
+// TestDeviceApprovedThenExpired: an approved device code collected after
+// its 10 minutes answers expired_token and gives no tokens, and the
+// session the approval signed in ends as expired (RFC 8628 §3.5) rather
+// than staying listed with nothing: at that poll, or at the sweep when
+// the device never comes back.
+func TestDeviceApprovedThenExpired(t *testing.T) {
+	t.Parallel()
+	l := deviceLatch(t)
+	b := l.browser()
+	b.signInPassword(l.email, testPassword).Body.Close()
+	ended := func(sid string) bool {
+		return l.count(`SELECT count(*) FROM device_sessions WHERE id = $1 AND end_reason = 'expired'`, sid) == 1
+	}
+
+	t.Run("polled late", func(t *testing.T) {
+		c := l.deviceApp("codex-cli")
+		da := c.start("slow-laptop")
+		resp, _ := b.deviceDecision(da.UserCode, "approve")
+		if body := page(t, resp); resp.StatusCode != 200 || !strings.Contains(body, "is signed in") {
+			t.Fatalf("approve: %d\n%.600s", resp.StatusCode, body)
+		}
+		sid := cliSession(t, b).ID
+		if sid == "" {
+			t.Fatal("the approval made no CLI session")
+		}
+		l.clock.Add(idp.DeviceCodeLifetime + time.Second)
+		res := waitPolled(t, c.poll(da))
+		if oauthErrorCode(res.err) != "expired_token" || res.tok != nil {
+			t.Fatalf("an approved code polled after 10 minutes: %v, tokens %t (answers %v)", res.err, res.tok != nil, c.log.list())
+		}
+		if n := l.count(`SELECT count(*) FROM access_tokens WHERE client_id = 'codex-cli'`); n != 0 {
+			t.Fatalf("%d access tokens written for an expired code", n)
+		}
+		if !ended(sid) {
+			t.Fatal("the session of an expired approval is not ended as expired")
+		}
+		if s := cliSession(t, b); s.ID != "" {
+			t.Fatalf("the session of an expired approval is still listed: %+v", s)
+		}
+		// Asked again, the same answer: never tokens, never a replay.
+		if status, code := c.pollOnce(da); status != http.StatusBadRequest || code != "expired_token" {
+			t.Fatalf("polled again: %d %s", status, code)
+		}
+	})
+
+	t.Run("never polled", func(t *testing.T) {
+		c := l.deviceApp("codex-cli")
+		da := c.start("gone-laptop")
+		b.deviceDecision(da.UserCode, "approve")
+		sid := cliSession(t, b).ID
+		if sid == "" {
+			t.Fatal("the approval made no CLI session")
+		}
+		sweep := func() {
+			if err := l.srv.Provider().Storage.Sweep(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sweep()
+		if ended(sid) {
+			t.Fatal("the sweep ended the session of an approval still in time")
+		}
+		l.clock.Add(idp.DeviceCodeLifetime + time.Second)
+		sweep()
+		if !ended(sid) {
+			t.Fatal("the sweep left the session of an expired approval live")
+		}
+		if s := cliSession(t, b); s.ID != "" {
+			t.Fatalf("the session of an expired approval is still listed: %+v", s)
+		}
+		sweep() // again: nothing more to end, and no error
+		if n := l.count(`SELECT count(*) FROM activity WHERE kind = 'session_ended' AND device_session_id = $1`, sid); n != 1 {
+			t.Fatalf("%d session_ended records for one expired approval", n)
+		}
+		if status, code := c.pollOnce(da); status != http.StatusBadRequest || code != "expired_token" {
+			t.Fatalf("polled after the sweep: %d %s", status, code)
+		}
+	})
+}
