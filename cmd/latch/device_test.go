@@ -1132,3 +1132,46 @@ func TestDeviceApprovedThenExpired(t *testing.T) {
 		}
 	})
 }
+
+// TestDeviceSessionPlace: a CLI session is where the device is, not where
+// the person approved it. Its place is the request's until the device
+// polls, then the polling address's: here a code asked for in London,
+// approved on this computer, collected from Stockholm.
+func TestDeviceSessionPlace(t *testing.T) {
+	t.Parallel()
+	l := deviceLatch(t, func(c *Config) {
+		c.GeoIPDB = cityDB(t)
+		c.TrustedProxies = []string{"127.0.0.1/32"}
+	})
+	b := l.browser()
+	b.signInPassword(l.email, testPassword).Body.Close()
+	c := l.deviceApp("codex-cli")
+	c.header.Set("X-Forwarded-For", "81.2.69.142")
+	da := c.start("travel-laptop")
+	resp, body := b.deviceDecision(da.UserCode, "approve")
+	resp.Body.Close()
+	if !strings.Contains(body, "London, England, United Kingdom") || !strings.Contains(body, "This computer") {
+		t.Fatalf("the approval page does not show both places:\n%.3000s", body)
+	}
+	if s := cliSession(t, b); s.Location != "London, England, United Kingdom" {
+		t.Fatalf("before the device polls, the CLI session is at %q, want the request's place", s.Location)
+	}
+
+	c.header.Set("X-Forwarded-For", "89.160.20.112")
+	res := waitPolled(t, c.poll(da))
+	if res.err != nil {
+		t.Fatalf("device access token: %v", res.err)
+	}
+	s := cliSession(t, b)
+	if s.ID != idTokenSid(t, res.tok) || s.Location != "Stockholm, Stockholm County, Sweden" {
+		t.Fatalf("after polling from Stockholm the CLI session is %+v", s)
+	}
+	body = page(t, b.do("GET", "/account/sessions", nil))
+	row := body[strings.Index(body, "Codex CLI on travel-laptop"):]
+	if i := strings.Index(row, "</li>"); i > 0 {
+		row = row[:i]
+	}
+	if !strings.Contains(row, `<span class="place">Stockholm, Stockholm County, Sweden</span>`) || strings.Contains(row, "London") {
+		t.Fatalf("the sessions page shows the CLI session as:\n%s", row)
+	}
+}
