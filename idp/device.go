@@ -426,6 +426,15 @@ func (s *Storage) pollDevice(ctx context.Context, code, clientID string, from ne
 		if err != nil {
 			return err
 		}
+		// An app that is not latch's own gets tokens only while the
+		// consent the approval recorded stands, and holds it until they
+		// are written: removing its access meanwhile leaves it nothing.
+		if err := s.holdConsentFor(ctx, tx, d.AccountID, clientID, scopes); errors.Is(err, errNoConsent) {
+			answer = oidc.ErrAccessDenied().WithDescription("access to this app was removed")
+			return nil
+		} else if err != nil {
+			return err
+		}
 		if err := s.Sessions.MoveTx(ctx, tx, d.ID, from); err != nil {
 			return err
 		}
@@ -550,5 +559,5 @@ func (p *Provider) deviceRequest(ctx context.Context, q pg.Querier, typed string
 	}
 	return &authn.DeviceRequest{ID: a.id, UserCode: formatUserCode(code), ClientID: a.clientID, AppName: c.App(),
 		SessionName: sessions.DescribeCLI(app, a.deviceName, a.userAgent), Native: c.Kind() == KindNative,
-		Scopes: a.scopes, DeviceName: a.deviceName, IP: a.ip, UserAgent: a.userAgent, ExpiresAt: a.expiresAt}, nil
+		FirstParty: c.FirstParty(), Scopes: a.scopes, DeviceName: a.deviceName, IP: a.ip, UserAgent: a.userAgent, ExpiresAt: a.expiresAt}, nil
 }

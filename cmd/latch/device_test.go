@@ -1175,3 +1175,88 @@ func TestDeviceSessionPlace(t *testing.T) {
 		t.Fatalf("the sessions page shows the CLI session as:\n%s", row)
 	}
 }
+
+// TestDeviceThirdPartyApp: approving a device request of an app that is
+// not latch's own allows it, as the consent page does: the permission
+// history records the grant (and a widening), the app is listed under
+// Connected apps with its CLI session, and removing its access there
+// signs it out: its refresh token answers invalid_grant, its app session
+// ends, and an approved code not yet collected gives nothing.
+func TestDeviceThirdPartyApp(t *testing.T) {
+	t.Parallel()
+	clients := testClients + `  - id: other-tool
+    app: Other Tool
+    kind: cli
+    grant_types: [device_code]
+    device_name: Other Tool
+`
+	l := deviceLatch(t, func(c *Config) { c.ClientsFile = writeFile(t, "clients.yaml", clients) })
+	b := l.browser()
+	b.signInPassword(l.email, testPassword).Body.Close()
+	consents := func(kind string) int {
+		return l.count(`SELECT count(*) FROM activity WHERE kind = $1 AND detail->>'client_id' = 'other-tool'`, kind)
+	}
+
+	first := l.deviceApp("other-tool", "openid", "email", "offline_access")
+	tok, sid := first.signIn(b, "ada-laptop")
+	if consents("consent_granted") != 1 || consents("consent_widened") != 0 {
+		t.Fatalf("after the first approval: %d grants, %d widenings", consents("consent_granted"), consents("consent_widened"))
+	}
+	// A first-party CLI leaves no consent.
+	l.deviceApp("codex-cli").signIn(b, "")
+	if n := l.count(`SELECT count(*) FROM consents WHERE client_id = 'codex-cli'`); n != 0 {
+		t.Fatal("approving a first-party CLI recorded a consent")
+	}
+	// Asking for more is a widening, with what it added.
+	second := l.deviceApp("other-tool", "openid", "email", "profile")
+	second.signIn(b, "build-box")
+	if n := l.count(`SELECT count(*) FROM activity WHERE kind = 'consent_widened' AND detail->>'client_id' = 'other-tool'
+		AND detail->'added' = '["profile"]'::jsonb`); n != 1 {
+		t.Fatalf("%d widenings adding profile", n)
+	}
+	body := page(t, b.do("GET", "/account/activity", nil))
+	if !strings.Contains(body, "Allowed Other Tool") || !strings.Contains(body, "Allowed Other Tool more") {
+		t.Fatalf("the activity page lacks the grants:\n%.3000s", body)
+	}
+
+	status, apps := connectedApps(t, l, withCookie(b, false))
+	if status != 200 || len(apps) != 1 || apps[0]["client_id"] != "other-tool" || apps[0]["name"] != "Other Tool" {
+		t.Fatalf("connected apps: %d %v", status, apps)
+	}
+	devices, _ := apps[0]["devices"].([]any)
+	var listed bool
+	for _, d := range devices {
+		// Named after the app itself (its device_name), as native and
+		// CLI clients are.
+		if d := d.(map[string]any); d["session_id"] == sid && d["device"] == "Other Tool" {
+			listed = true
+		}
+	}
+	if !listed || len(devices) != 2 {
+		t.Fatalf("the app's devices: %v, want 2 with the CLI session %s", devices, sid)
+	}
+	if body := page(t, b.do("GET", "/account/apps", nil)); !strings.Contains(body, "Other Tool") || !strings.Contains(body, "Remove access") {
+		t.Fatalf("the connected apps page lacks the CLI app:\n%.2000s", body)
+	}
+
+	// Approved, not yet collected, when the person removes its access.
+	third := l.deviceApp("other-tool", "openid", "email")
+	pending := third.start("third")
+	b.deviceDecision(pending.UserCode, "approve")
+	code, out := apiCall(t, l, "POST", "/api/account/apps/other-tool/remove", "", withCookie(b, true))
+	if code != 200 || out["signed_out"] != float64(3) {
+		t.Fatalf("remove: %d %v", code, out)
+	}
+	if _, got := first.refreshAt(l.url, tok.RefreshToken); got != "invalid_grant" {
+		t.Fatalf("refresh after the app's access was removed: %q", got)
+	}
+	if n := l.count(`SELECT count(*) FROM app_sessions WHERE device_session_id = $1 AND end_reason = 'access_removed'`, sid); n != 1 {
+		t.Fatal("the CLI session's app was not signed out")
+	}
+	if status, code := third.pollOnce(pending); status != http.StatusBadRequest || code != "access_denied" {
+		t.Fatalf("an approved code collected after the removal: %d %q", status, code)
+	}
+	if status, apps := connectedApps(t, l, withCookie(b, false)); status != 200 || len(apps) != 0 {
+		t.Fatalf("connected apps after the removal: %d %v", status, apps)
+	}
+}
