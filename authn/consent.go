@@ -128,19 +128,7 @@ func (h *Handler) consent(w http.ResponseWriter, r *http.Request) {
 	// Allowed: from here a hang-up changes nothing.
 	ctx = context.WithoutCancel(r.Context())
 	err = h.Sessions.Transact(ctx, func(t *sessions.Tx) error {
-		change, added, err := h.Accounts.ConsentTx(ctx, t.Tx, d.AccountID, req.ClientID, req.Scopes, h.Now())
-		if err != nil || change == ConsentUnchanged {
-			return err
-		}
-		// The permission history: the first grant, then each widening
-		// with the scopes it added.
-		kind := sessions.EventConsentGranted
-		if change == ConsentWidened {
-			kind = sessions.EventConsentWidened
-		}
-		return sessions.Record(ctx, t, sessions.Event{AccountID: d.AccountID, At: h.Now(), Kind: kind,
-			DeviceSessionID: d.ID, IP: h.ClientIP.Addr(r), UserAgent: r.UserAgent(),
-			Detail: map[string]any{"client_id": req.ClientID, "scopes": req.Scopes, "added": added}})
+		return h.consentTx(ctx, t, r, d, req.ClientID, req.Scopes)
 	})
 	if err != nil {
 		h.fail(w, r, err)
@@ -157,4 +145,23 @@ func (h *Handler) consent(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// consentTx records, inside t, that the person allowed a client these
+// scopes, and writes the permission history: the first grant, then each
+// widening with the scopes it added; nothing when every scope was allowed
+// already. d is the browser session the person answered in. The consent
+// page and an approval at /device (device.go) both record through it.
+func (h *Handler) consentTx(ctx context.Context, t *sessions.Tx, r *http.Request, d *sessions.Device, clientID string, scopes []string) error {
+	change, added, err := h.Accounts.ConsentTx(ctx, t.Tx, d.AccountID, clientID, scopes, h.Now())
+	if err != nil || change == ConsentUnchanged {
+		return err
+	}
+	kind := sessions.EventConsentGranted
+	if change == ConsentWidened {
+		kind = sessions.EventConsentWidened
+	}
+	return sessions.Record(ctx, t, sessions.Event{AccountID: d.AccountID, At: h.Now(), Kind: kind,
+		DeviceSessionID: d.ID, IP: h.ClientIP.Addr(r), UserAgent: r.UserAgent(),
+		Detail: map[string]any{"client_id": clientID, "scopes": scopes, "added": added}})
 }

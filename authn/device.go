@@ -42,7 +42,10 @@ type DeviceRequest struct {
 	// (session kind native) rather than a command-line tool's (cli).
 	SessionName string
 	Native      bool
-	Scopes      []string
+	// FirstParty says the client is one of latch's own apps; approving
+	// any other records the person's consent, as the consent page does.
+	FirstParty bool
+	Scopes     []string
 	// AgentWords say what the scopes it asks for that are its agents'
 	// let those agents do: "read your files".
 	AgentWords []string
@@ -263,8 +266,8 @@ func placesDiffer(from, here netip.Addr, fromPlace, herePlace sessions.Place) bo
 // deviceDecide records Approve or Deny. Approving signs the device in: a
 // device session of its own (kind cli, or native for a desktop app), named
 // after the app and the device, with an app session for its client, the
-// spent code, an activity record and the owner's alert, all in one
-// transaction. Advanced accounts approve only right after a passkey.
+// spent code, the consent of an app that is not latch's own, an activity
+// record and the owner's alert, all in one transaction. Advanced accounts approve only right after a passkey.
 func (h *Handler) deviceDecide(w http.ResponseWriter, r *http.Request) {
 	if !h.deviceForm(w, r) {
 		return
@@ -362,6 +365,14 @@ func (h *Handler) approveDevice(ctx context.Context, r *http.Request, d *session
 		}
 		if err := h.Devices.DecideDevice(ctx, t, req.ID, acct.ID, cli.ID, app); err != nil {
 			return err
+		}
+		// An app that is not latch's own: approving it is allowing it,
+		// as on the consent page, so it is listed under Connected apps
+		// and removing its access there signs it out.
+		if !req.FirstParty {
+			if err := h.consentTx(ctx, t, r, d, req.ClientID, req.Scopes); err != nil {
+				return err
+			}
 		}
 		from := h.Sessions.Locator.Locate(req.IP).String()
 		if err := h.recordTx(ctx, t, r, acct.ID, sessions.EventDeviceApproved, d.ID, map[string]any{"client_id": req.ClientID,

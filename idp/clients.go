@@ -60,8 +60,10 @@ type clientsFile struct {
 //go:embed clients.default.yaml
 var defaultClients []byte
 
-// DefaultClients returns the built-in clients: the three demo apps of
-// `latch dev`.
+// DefaultClients returns the built-in clients of `latch dev`: the three
+// demo apps (chatgpt-web, codex-web, platform-web), the agent ChatGPT's
+// demo app starts (codex-task-runner) and the command-line Codex CLI
+// (codex-cli).
 func DefaultClients() ([]*Client, error) {
 	return ParseClients("built-in clients", defaultClients)
 }

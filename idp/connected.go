@@ -17,8 +17,8 @@ import (
 // are such apps and has it revoke their tokens inside the removal's one
 // transaction; authn keeps the consents.
 
-// errNoConsent refuses a code exchange of an app whose access the person
-// removed after the code was issued.
+// errNoConsent refuses a code exchange, or a device's poll, of an app
+// whose access the person removed after the code was issued or approved.
 var errNoConsent = errors.New("consent withdrawn")
 
 // holdConsent checks, inside the token transaction, that an app that is
@@ -26,7 +26,14 @@ var errNoConsent = errors.New("consent withdrawn")
 // under, and holds that consent until the transaction ends: removing the
 // app's access waits for the exchange and then ends what it made.
 func (s *Storage) holdConsent(ctx context.Context, tx pgx.Tx, r *AuthRequest) error {
-	c, ok := s.Clients[r.clientID]
+	return s.holdConsentFor(ctx, tx, r.accountID, r.clientID, r.params.Scopes)
+}
+
+// holdConsentFor is holdConsent for a grant named by its account,
+// client and scopes: a code exchange's, or a device poll's (device.go),
+// whose approval recorded the consent.
+func (s *Storage) holdConsentFor(ctx context.Context, tx pgx.Tx, accountID, clientID string, scopes []string) error {
+	c, ok := s.Clients[clientID]
 	if !ok {
 		return errNotFound{"client"}
 	}
@@ -37,7 +44,7 @@ func (s *Storage) holdConsent(ctx context.Context, tx pgx.Tx, r *AuthRequest) er
 		// Fail closed: without the consents latch cannot tell.
 		return errors.New("idp: no consent store for a third-party client")
 	}
-	held, err := s.Accounts.HoldConsentTx(ctx, tx, r.accountID, r.clientID, r.params.Scopes)
+	held, err := s.Accounts.HoldConsentTx(ctx, tx, accountID, clientID, scopes)
 	if err != nil {
 		return err
 	}

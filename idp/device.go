@@ -352,8 +352,9 @@ func (s *Storage) pollDevice(ctx context.Context, code, clientID string, from ne
 	now := s.Now().UTC()
 	var g *deviceGrant
 	var answer error
+	var ended string
 	err := pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
-		g, answer = nil, nil
+		g, answer, ended = nil, nil, ""
 		var id, client, status string
 		var scopes []string
 		var expires, lastPolled time.Time
@@ -401,6 +402,22 @@ func (s *Storage) pollDevice(ctx context.Context, code, clientID string, from ne
 				id, now, intervalSeconds)
 			return err
 		}
+		// Approved, but collected too late: the code is over (RFC 8628
+		// §3.5 expired_token), and so is the session the approval signed
+		// in, which would otherwise stay live, listed and holding no
+		// tokens until its idle limit. It ends here, or at the sweep when
+		// the device never comes back (endExpiredApprovals).
+		if !now.Before(expires) {
+			answer = oidc.ErrExpiredDeviceCode().WithDescription("the device code has expired; start again")
+			err := s.Sessions.EndTx(ctx, tx, deref(sid), sessions.ReasonExpired)
+			if err == nil {
+				ended = deref(sid)
+			}
+			if errors.Is(err, sessions.ErrNotFound) {
+				return nil
+			}
+			return err
+		}
 		// Approved: its device session must still be live (the person may
 		// have ended it from the sessions page already), and is held until
 		// the tokens hang on it.
@@ -410,6 +427,15 @@ func (s *Storage) pollDevice(ctx context.Context, code, clientID string, from ne
 			return nil
 		}
 		if err != nil {
+			return err
+		}
+		// An app that is not latch's own gets tokens only while the
+		// consent the approval recorded stands, and holds it until they
+		// are written: removing its access meanwhile leaves it nothing.
+		if err := s.holdConsentFor(ctx, tx, d.AccountID, clientID, scopes); errors.Is(err, errNoConsent) {
+			answer = oidc.ErrAccessDenied().WithDescription("access to this app was removed")
+			return nil
+		} else if err != nil {
 			return err
 		}
 		if err := s.Sessions.MoveTx(ctx, tx, d.ID, from); err != nil {
@@ -439,10 +465,46 @@ func (s *Storage) pollDevice(ctx context.Context, code, clientID string, from ne
 	if err != nil {
 		return nil, fmt.Errorf("device poll: %w", err)
 	}
+	if ended != "" {
+		s.Sessions.Forget(ended)
+	}
 	if answer != nil {
 		return nil, answer
 	}
 	return g, nil
+}
+
+// endExpiredApprovals ends, inside the sweep's tx, the sessions of
+// approved device authorizations whose device never collected its tokens
+// before the code expired: a poll now answers expired_token, so the
+// session would hold nothing until its idle limit. A row being polled
+// meanwhile is left to that poll, which ends it itself. It returns the
+// sessions ended, for the caller's Forget once tx has committed.
+func (s *Storage) endExpiredApprovals(ctx context.Context, tx pgx.Tx, now time.Time) ([]string, error) {
+	rows, err := tx.Query(ctx, `SELECT device_session_id::text FROM device_authorizations
+		WHERE status = 'approved' AND expires_at <= $1 AND device_session_id IS NOT NULL
+		FOR UPDATE SKIP LOCKED`, now)
+	if err != nil {
+		return nil, fmt.Errorf("expired approvals: %w", err)
+	}
+	sids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("expired approvals: %w", err)
+	}
+	var ended []string
+	for _, sid := range sids {
+		// Ended already (by its poll, the person, or an earlier sweep
+		// within the hour the row is kept): nothing to do.
+		err := s.Sessions.EndTx(ctx, tx, sid, sessions.ReasonExpired)
+		if errors.Is(err, sessions.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("expired approvals: %w", err)
+		}
+		ended = append(ended, sid)
+	}
+	return ended, nil
 }
 
 func deref(s *string) string {
@@ -500,5 +562,5 @@ func (p *Provider) deviceRequest(ctx context.Context, q pg.Querier, typed string
 	}
 	return &authn.DeviceRequest{ID: a.id, UserCode: formatUserCode(code), ClientID: a.clientID, AppName: c.App(),
 		SessionName: sessions.DescribeCLI(app, a.deviceName, a.userAgent), Native: c.Kind() == KindNative,
-		Scopes: a.scopes, AgentWords: c.AgentScopeWords(a.scopes), DeviceName: a.deviceName, IP: a.ip, UserAgent: a.userAgent, ExpiresAt: a.expiresAt}, nil
+		FirstParty: c.FirstParty(), Scopes: a.scopes, AgentWords: c.AgentScopeWords(a.scopes), DeviceName: a.deviceName, IP: a.ip, UserAgent: a.userAgent, ExpiresAt: a.expiresAt}, nil
 }

@@ -865,10 +865,17 @@ func (s *Storage) StoredRequests(ctx context.Context) (int, error) {
 // Sweep deletes what of idp's own no longer matters: answered or
 // abandoned authorization requests and tokens past their expiry. (Every
 // owner of tables sweeps its own: sessions.Store.Sweep the ended sessions,
-// authn.Throttle.Sweep the sign-in throttle's counts.)
+// authn.Throttle.Sweep the sign-in throttle's counts.) It also ends the
+// sessions of device approvals whose device never collected its tokens in
+// time (endExpiredApprovals).
 func (s *Storage) Sweep(ctx context.Context) error {
 	now := s.Now().UTC()
-	return pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
+	var ended []string
+	err := pgx.BeginFunc(ctx, s.DB, func(tx pgx.Tx) error {
+		var err error
+		if ended, err = s.endExpiredApprovals(ctx, tx, now); err != nil {
+			return err
+		}
 		for _, q := range []string{
 			`DELETE FROM auth_requests WHERE expires_at < $1::timestamptz - interval '1 hour'`,
 			`DELETE FROM access_tokens WHERE expires_at < $1::timestamptz - interval '1 hour'`,
@@ -886,4 +893,8 @@ func (s *Storage) Sweep(ctx context.Context) error {
 		}
 		return nil
 	})
+	if err == nil {
+		s.Sessions.Forget(ended...)
+	}
+	return err
 }

@@ -25,7 +25,8 @@ import (
 func newKeys(db *database) *idp.Keys { return idp.NewKeys(db.Pool, db.Master) }
 
 // cmdServe runs `latch serve`, or with dev `latch dev`: the provider plus the
-// three demo apps and a demo account.
+// three demo apps (with their agent and Codex CLI registered) and a demo
+// account.
 func cmdServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, dev bool) error {
 	var cfg Config
 	name := "serve"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -48,7 +49,9 @@ func TestDemoSignInBanner(t *testing.T) {
 
 // TestDevDemoPorts: latch dev --demo-ports puts the demo apps on the given
 // ports, with the built-in clients' redirect URIs following them, and the
-// banner names them.
+// banner names them, the demo CLI command with the real issuer and the
+// agent to start; Codex CLI and the agent Codex task runner are
+// registered.
 func TestDevDemoPorts(t *testing.T) {
 	dir, err := os.MkdirTemp("", "latch-dev-")
 	if err != nil {
@@ -99,6 +102,23 @@ func TestDevDemoPorts(t *testing.T) {
 	}
 	if !strings.Contains(banner, "demo-password)") {
 		t.Errorf("banner does not say where the password is kept:\n%s", banner)
+	}
+	// The command-line sign-in and the agent it offers to try, with the
+	// real issuer, and the clients they need registered.
+	issuer := "http://localhost:" + free[0]
+	for _, want := range []string{"  go run ./cmd/latch demo cli --issuer " + issuer + "\n", `"Start an agent"`, "Codex task runner"} {
+		if !strings.Contains(banner, want) {
+			t.Errorf("banner lacks %q:\n%s", want, banner)
+		}
+	}
+	status, code := postDevice(t, issuer+"/oauth/device_authorization", url.Values{"client_id": {"codex-cli"}})
+	if status != http.StatusOK || !strings.Contains(code, `"device_code"`) {
+		t.Errorf("codex-cli asking for a code: %d %s", status, code)
+	}
+	for secret, want := range map[string]string{"demo-codex-task-runner-secret-not-for-production": "invalid_grant", "wrong-secret-0123456789": "invalid_client"} {
+		if got := refreshAt(t, issuer, "codex-task-runner", secret, "no-such-token"); got != want {
+			t.Errorf("the agent codex-task-runner with secret %q: %q, want %q", secret, got, want)
+		}
 	}
 	// The ChatGPT demo app on its port sends the browser to latch with a
 	// redirect URI on that port, which latch accepts.

@@ -1012,3 +1012,251 @@ func TestDeviceNativeApp(t *testing.T) {
 	}
 	t.Fatal("the native app's session is not listed")
 }
+
+// pollOnce polls the token endpoint once for c's device code, as a raw
+// request, and returns the status and the OAuth error code ("" for
+// tokens).
+func (c *deviceApp) pollOnce(da *oauth2.DeviceAuthResponse) (int, string) {
+	c.t.Helper()
+	req, _ := http.NewRequest("POST", c.l.url+"/oauth/token", strings.NewReader(url.Values{
+		"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}, "device_code": {da.DeviceCode},
+		"client_id": {c.oauth.ClientID}}.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := (&http.Client{Transport: headerTransport{c.header, http.DefaultTransport}}).Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	var e struct {
+		Error       string `json:"error"`
+		AccessToken string `json:"access_token"`
+	}
+	json.Unmarshal([]byte(page(c.t, resp)), &e)
+	if resp.StatusCode == http.StatusOK && e.AccessToken == "" {
+		c.t.Fatalf("200 without an access token")
+	}
+	return resp.StatusCode, e.Error
+}
+
+// cliSession returns the id of the one live session of kind cli the
+// sessions API lists for b, or "".
+func cliSession(t *testing.T, b *browser) apiSession {
+	t.Helper()
+	var found apiSession
+	for _, s := range apiSessions(t, b) {
+		if s.Kind == "cli" {
+			if found.ID != "" {
+				t.Fatalf("more than one CLI session: %s and %s", found.ID, s.ID)
+			}
+			found = s
+		}
+	}
+	return found
+}
+
+// TestDeviceApprovedThenExpired: an approved device code collected after
+// its 10 minutes answers expired_token and gives no tokens, and the
+// session the approval signed in ends as expired (RFC 8628 §3.5) rather
+// than staying listed with nothing: at that poll, or at the sweep when
+// the device never comes back.
+func TestDeviceApprovedThenExpired(t *testing.T) {
+	t.Parallel()
+	l := deviceLatch(t)
+	b := l.browser()
+	b.signInPassword(l.email, testPassword).Body.Close()
+	ended := func(sid string) bool {
+		return l.count(`SELECT count(*) FROM device_sessions WHERE id = $1 AND end_reason = 'expired'`, sid) == 1
+	}
+
+	t.Run("polled late", func(t *testing.T) {
+		c := l.deviceApp("codex-cli")
+		da := c.start("slow-laptop")
+		resp, _ := b.deviceDecision(da.UserCode, "approve")
+		if body := page(t, resp); resp.StatusCode != 200 || !strings.Contains(body, "is signed in") {
+			t.Fatalf("approve: %d\n%.600s", resp.StatusCode, body)
+		}
+		sid := cliSession(t, b).ID
+		if sid == "" {
+			t.Fatal("the approval made no CLI session")
+		}
+		l.clock.Add(idp.DeviceCodeLifetime + time.Second)
+		res := waitPolled(t, c.poll(da))
+		if oauthErrorCode(res.err) != "expired_token" || res.tok != nil {
+			t.Fatalf("an approved code polled after 10 minutes: %v, tokens %t (answers %v)", res.err, res.tok != nil, c.log.list())
+		}
+		if n := l.count(`SELECT count(*) FROM access_tokens WHERE client_id = 'codex-cli'`); n != 0 {
+			t.Fatalf("%d access tokens written for an expired code", n)
+		}
+		if !ended(sid) {
+			t.Fatal("the session of an expired approval is not ended as expired")
+		}
+		if s := cliSession(t, b); s.ID != "" {
+			t.Fatalf("the session of an expired approval is still listed: %+v", s)
+		}
+		// Asked again, the same answer: never tokens, never a replay.
+		if status, code := c.pollOnce(da); status != http.StatusBadRequest || code != "expired_token" {
+			t.Fatalf("polled again: %d %s", status, code)
+		}
+	})
+
+	t.Run("never polled", func(t *testing.T) {
+		c := l.deviceApp("codex-cli")
+		da := c.start("gone-laptop")
+		b.deviceDecision(da.UserCode, "approve")
+		sid := cliSession(t, b).ID
+		if sid == "" {
+			t.Fatal("the approval made no CLI session")
+		}
+		sweep := func() {
+			if err := l.srv.Provider().Storage.Sweep(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sweep()
+		if ended(sid) {
+			t.Fatal("the sweep ended the session of an approval still in time")
+		}
+		l.clock.Add(idp.DeviceCodeLifetime + time.Second)
+		sweep()
+		if !ended(sid) {
+			t.Fatal("the sweep left the session of an expired approval live")
+		}
+		if s := cliSession(t, b); s.ID != "" {
+			t.Fatalf("the session of an expired approval is still listed: %+v", s)
+		}
+		sweep() // again: nothing more to end, and no error
+		if n := l.count(`SELECT count(*) FROM activity WHERE kind = 'session_ended' AND device_session_id = $1`, sid); n != 1 {
+			t.Fatalf("%d session_ended records for one expired approval", n)
+		}
+		if status, code := c.pollOnce(da); status != http.StatusBadRequest || code != "expired_token" {
+			t.Fatalf("polled after the sweep: %d %s", status, code)
+		}
+	})
+}
+
+// TestDeviceSessionPlace: a CLI session is where the device is, not where
+// the person approved it. Its place is the request's until the device
+// polls, then the polling address's: here a code asked for in London,
+// approved on this computer, collected from Stockholm.
+func TestDeviceSessionPlace(t *testing.T) {
+	t.Parallel()
+	l := deviceLatch(t, func(c *Config) {
+		c.GeoIPDB = cityDB(t)
+		c.TrustedProxies = []string{"127.0.0.1/32"}
+	})
+	b := l.browser()
+	b.signInPassword(l.email, testPassword).Body.Close()
+	c := l.deviceApp("codex-cli")
+	c.header.Set("X-Forwarded-For", "81.2.69.142")
+	da := c.start("travel-laptop")
+	resp, body := b.deviceDecision(da.UserCode, "approve")
+	resp.Body.Close()
+	if !strings.Contains(body, "London, England, United Kingdom") || !strings.Contains(body, "This computer") {
+		t.Fatalf("the approval page does not show both places:\n%.3000s", body)
+	}
+	if s := cliSession(t, b); s.Location != "London, England, United Kingdom" {
+		t.Fatalf("before the device polls, the CLI session is at %q, want the request's place", s.Location)
+	}
+
+	c.header.Set("X-Forwarded-For", "89.160.20.112")
+	res := waitPolled(t, c.poll(da))
+	if res.err != nil {
+		t.Fatalf("device access token: %v", res.err)
+	}
+	s := cliSession(t, b)
+	if s.ID != idTokenSid(t, res.tok) || s.Location != "Stockholm, Stockholm County, Sweden" {
+		t.Fatalf("after polling from Stockholm the CLI session is %+v", s)
+	}
+	body = page(t, b.do("GET", "/account/sessions", nil))
+	row := body[strings.Index(body, "Codex CLI on travel-laptop"):]
+	if i := strings.Index(row, "</li>"); i > 0 {
+		row = row[:i]
+	}
+	if !strings.Contains(row, `<span class="place">Stockholm, Stockholm County, Sweden</span>`) || strings.Contains(row, "London") {
+		t.Fatalf("the sessions page shows the CLI session as:\n%s", row)
+	}
+}
+
+// TestDeviceThirdPartyApp: approving a device request of an app that is
+// not latch's own allows it, as the consent page does: the permission
+// history records the grant (and a widening), the app is listed under
+// Connected apps with its CLI session, and removing its access there
+// signs it out: its refresh token answers invalid_grant, its app session
+// ends, and an approved code not yet collected gives nothing.
+func TestDeviceThirdPartyApp(t *testing.T) {
+	t.Parallel()
+	clients := testClients + `  - id: other-tool
+    app: Other Tool
+    kind: cli
+    grant_types: [device_code]
+    device_name: Other Tool
+`
+	l := deviceLatch(t, func(c *Config) { c.ClientsFile = writeFile(t, "clients.yaml", clients) })
+	b := l.browser()
+	b.signInPassword(l.email, testPassword).Body.Close()
+	consents := func(kind string) int {
+		return l.count(`SELECT count(*) FROM activity WHERE kind = $1 AND detail->>'client_id' = 'other-tool'`, kind)
+	}
+
+	first := l.deviceApp("other-tool", "openid", "email", "offline_access")
+	tok, sid := first.signIn(b, "ada-laptop")
+	if consents("consent_granted") != 1 || consents("consent_widened") != 0 {
+		t.Fatalf("after the first approval: %d grants, %d widenings", consents("consent_granted"), consents("consent_widened"))
+	}
+	// A first-party CLI leaves no consent.
+	l.deviceApp("codex-cli").signIn(b, "")
+	if n := l.count(`SELECT count(*) FROM consents WHERE client_id = 'codex-cli'`); n != 0 {
+		t.Fatal("approving a first-party CLI recorded a consent")
+	}
+	// Asking for more is a widening, with what it added.
+	second := l.deviceApp("other-tool", "openid", "email", "profile")
+	second.signIn(b, "build-box")
+	if n := l.count(`SELECT count(*) FROM activity WHERE kind = 'consent_widened' AND detail->>'client_id' = 'other-tool'
+		AND detail->'added' = '["profile"]'::jsonb`); n != 1 {
+		t.Fatalf("%d widenings adding profile", n)
+	}
+	body := page(t, b.do("GET", "/account/activity", nil))
+	if !strings.Contains(body, "Allowed Other Tool") || !strings.Contains(body, "Allowed Other Tool more") {
+		t.Fatalf("the activity page lacks the grants:\n%.3000s", body)
+	}
+
+	status, apps := connectedApps(t, l, withCookie(b, false))
+	if status != 200 || len(apps) != 1 || apps[0]["client_id"] != "other-tool" || apps[0]["name"] != "Other Tool" {
+		t.Fatalf("connected apps: %d %v", status, apps)
+	}
+	devices, _ := apps[0]["devices"].([]any)
+	var listed bool
+	for _, d := range devices {
+		// Named after the app itself (its device_name), as native and
+		// CLI clients are.
+		if d := d.(map[string]any); d["session_id"] == sid && d["device"] == "Other Tool" {
+			listed = true
+		}
+	}
+	if !listed || len(devices) != 2 {
+		t.Fatalf("the app's devices: %v, want 2 with the CLI session %s", devices, sid)
+	}
+	if body := page(t, b.do("GET", "/account/apps", nil)); !strings.Contains(body, "Other Tool") || !strings.Contains(body, "Remove access") {
+		t.Fatalf("the connected apps page lacks the CLI app:\n%.2000s", body)
+	}
+
+	// Approved, not yet collected, when the person removes its access.
+	third := l.deviceApp("other-tool", "openid", "email")
+	pending := third.start("third")
+	b.deviceDecision(pending.UserCode, "approve")
+	code, out := apiCall(t, l, "POST", "/api/account/apps/other-tool/remove", "", withCookie(b, true))
+	if code != 200 || out["signed_out"] != float64(3) {
+		t.Fatalf("remove: %d %v", code, out)
+	}
+	if _, got := first.refreshAt(l.url, tok.RefreshToken); got != "invalid_grant" {
+		t.Fatalf("refresh after the app's access was removed: %q", got)
+	}
+	if n := l.count(`SELECT count(*) FROM app_sessions WHERE device_session_id = $1 AND end_reason = 'access_removed'`, sid); n != 1 {
+		t.Fatal("the CLI session's app was not signed out")
+	}
+	if status, code := third.pollOnce(pending); status != http.StatusBadRequest || code != "access_denied" {
+		t.Fatalf("an approved code collected after the removal: %d %q", status, code)
+	}
+	if status, apps := connectedApps(t, l, withCookie(b, false)); status != 200 || len(apps) != 0 {
+		t.Fatalf("connected apps after the removal: %d %v", status, apps)
+	}
+}

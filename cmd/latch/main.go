@@ -30,7 +30,7 @@ const usage = `latch: an OpenID Connect identity provider
 
 Usage:
   latch serve                          run the identity provider
-  latch dev                            serve + the three demo apps + a demo account, to try it out
+  latch dev                            serve + the three demo apps, their agent, Codex CLI + a demo account, to try it out
   latch migrate                        apply database migrations and exit
   latch accounts create --email E [--name N] [--password-stdin]
   latch accounts list

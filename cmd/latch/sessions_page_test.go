@@ -13,8 +13,9 @@ import (
 	"github.com/maxmind/mmdbwriter/mmdbtype"
 )
 
-// cityDB writes a one-network GeoLite2-City database: 81.2.69.0/24 is
-// London, England, United Kingdom.
+// cityDB writes a two-network GeoLite2-City database: 81.2.69.0/24 is
+// London, England, United Kingdom, and 89.160.20.0/24 Stockholm,
+// Stockholm County, Sweden.
 func cityDB(t *testing.T) string {
 	t.Helper()
 	tree, err := mmdbwriter.New(mmdbwriter.Options{DatabaseType: "GeoLite2-City", RecordSize: 24})
@@ -25,6 +26,11 @@ func cityDB(t *testing.T) string {
 	_, n, _ := net.ParseCIDR("81.2.69.0/24")
 	if err := tree.Insert(n, mmdbtype.Map{"city": name("London"), "subdivisions": mmdbtype.Slice{name("England")},
 		"country": name("United Kingdom")}); err != nil {
+		t.Fatal(err)
+	}
+	_, n, _ = net.ParseCIDR("89.160.20.0/24")
+	if err := tree.Insert(n, mmdbtype.Map{"city": name("Stockholm"), "subdivisions": mmdbtype.Slice{name("Stockholm County")},
+		"country": name("Sweden")}); err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "city.mmdb")
