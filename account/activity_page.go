@@ -61,6 +61,7 @@ var endedWords = map[sessions.EndReason]string{
 	sessions.ReasonTokenReuse:     "after a stolen token was detected",
 	sessions.ReasonAdministrator:  "by an administrator",
 	sessions.ReasonPassword:       "when the password changed",
+	sessions.ReasonAccessRemoved:  "when its app's access was removed",
 }
 
 func (h *Handler) activity(w http.ResponseWriter, r *http.Request) {

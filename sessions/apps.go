@@ -74,7 +74,8 @@ func (s *Store) ClientUse(ctx context.Context, accountID string, clientIDs []str
 // replica. It returns the ended app sessions' ids (for the caller's
 // Forget after commit) and the ids of all the client's app sessions of the
 // account, live or ended, whose tokens the caller revokes in the same
-// transaction.
+// transaction. A command-line or desktop session left with no app ends
+// with them.
 func (s *Store) EndClientTx(ctx context.Context, tx pgx.Tx, accountID, clientID string, reason EndReason) (ended, all []string, err error) {
 	if !IsID(accountID) {
 		return nil, nil, nil
@@ -112,6 +113,28 @@ func (s *Store) EndClientTx(ctx context.Context, tx pgx.Tx, accountID, clientID 
 	if jobs {
 		if _, err := tx.Exec(ctx, `SELECT pg_notify($1, '')`, ChannelLogoutJobs); err != nil {
 			return nil, nil, fmt.Errorf("sessions: notify: %w", err)
+		}
+	}
+	// A command-line or desktop session exists for its app alone: with
+	// that app signed out and nothing else in it, it ends too, rather than
+	// stay on the sessions page holding nothing.
+	devices := make([]string, 0, len(apps))
+	for _, a := range apps {
+		devices = append(devices, a.device)
+	}
+	rows, err = tx.Query(ctx, `SELECT d.id::text FROM device_sessions d
+		WHERE d.id = ANY($1::uuid[]) AND d.kind <> 'browser' AND d.ended_at IS NULL
+			AND NOT EXISTS (SELECT 1 FROM app_sessions a WHERE a.device_session_id = d.id AND a.ended_at IS NULL)`, devices)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sessions: end client: %w", err)
+	}
+	empty, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, nil, fmt.Errorf("sessions: end client: %w", err)
+	}
+	for _, id := range empty {
+		if err := s.EndTx(ctx, tx, id, reason); err != nil {
+			return nil, nil, err
 		}
 	}
 	rows, err = tx.Query(ctx, `SELECT id::text FROM app_sessions WHERE account_id = $1 AND client_id = $2`, accountID, clientID)

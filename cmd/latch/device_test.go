@@ -1253,6 +1253,11 @@ func TestDeviceThirdPartyApp(t *testing.T) {
 	if n := l.count(`SELECT count(*) FROM app_sessions WHERE device_session_id = $1 AND end_reason = 'access_removed'`, sid); n != 1 {
 		t.Fatal("the CLI session's app was not signed out")
 	}
+	// The command-line session held that app alone: it ends with it
+	// rather than stay listed, empty.
+	if !l.isEnded(sid) || l.endReason(sid) != "access_removed" {
+		t.Fatalf("the CLI session with no app left: ended %v (%q)", l.isEnded(sid), l.endReason(sid))
+	}
 	if status, code := third.pollOnce(pending); status != http.StatusBadRequest || code != "access_denied" {
 		t.Fatalf("an approved code collected after the removal: %d %q", status, code)
 	}
