@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -101,6 +102,14 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		p.unavailable(w, r, err)
+		return
+	}
+	// OpenID Connect Core §5.3: userinfo answers the access token of an
+	// OpenID request. An agent's token or another token without openid
+	// is not one (RFC 6750 §3.1).
+	if !slices.Contains(t.scopes, oidc.ScopeOpenID) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="latch", error="insufficient_scope", scope="openid"`)
+		writeError(w, http.StatusForbidden, "insufficient_scope", "userinfo needs a token with the openid scope")
 		return
 	}
 	info := new(oidc.UserInfo)

@@ -200,6 +200,11 @@ func TestAgentTokenExchange(t *testing.T) {
 	if out["scope"] != "files:read" || agentClaims(t, l, out["access_token"].(string))["scope"] != "files:read" {
 		t.Fatalf("narrowed exchange: %v", out)
 	}
+	// Without openid the agent's token is no OpenID token: userinfo
+	// refuses it (403 insufficient_scope), as OpenID Connect Core §5.3 asks.
+	if code := l.agentApp().userinfo(out["access_token"].(string)); code != http.StatusForbidden {
+		t.Fatalf("userinfo with an agent's token without openid: %d, want 403", code)
+	}
 	for _, scope := range []string{"files:write", "email", "files:read sessions", "offline_access"} {
 		code, out := tokenCall(t, l.url, "/oauth/token", "app-a", "alpha-secret-0123456789", exchangeForm(person.AccessToken, "runner", "scope", scope))
 		wantError(t, "scope "+scope, code, out, http.StatusBadRequest, "invalid_scope")
