@@ -170,9 +170,22 @@ func TestAccessibilityInBrowser(t *testing.T) {
 			"    post_logout_redirect_uris: [%s/]\n    backchannel_logout_uri: %s/backchannel-logout\n    first_party: true\n",
 			d.id, d.name, d.id, d.url, d.url, d.url)
 	}
+	// The agent ChatGPT's demo starts, as latch dev registers it.
+	clients += `  - id: codex-task-runner
+    app: Codex task runner
+    kind: agent
+    secret: runner-secret-0123456789
+    allowed_scopes: [files:read, pull_requests:write]
+    scope_descriptions: {"files:read": read your files, "pull_requests:write": open pull requests}
+    started_by: [chatgpt-web]
+`
 	l := startLatch(t, func(c *Config) { c.ClientsFile = writeFile(t, "clients.yaml", clients) })
 	for _, d := range demos {
-		app, err := demoapp.New(demoapp.Config{Name: d.name, ClientID: d.id, ClientSecret: d.id + "-secret-0123456789", Issuer: l.url, BaseURL: d.url})
+		cfg := demoapp.Config{Name: d.name, ClientID: d.id, ClientSecret: d.id + "-secret-0123456789", Issuer: l.url, BaseURL: d.url}
+		if d.id == "chatgpt-web" {
+			cfg.Agent = demoAgent
+		}
+		app, err := demoapp.New(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -335,8 +348,23 @@ func TestAccessibilityInBrowser(t *testing.T) {
 	browsertest.Click(t, firefox, `header form[action="/logout"] button`)
 	waitText(t, firefox, ".notice", "You signed out of latch and ChatGPT")
 	a.check(firefox, "demo app, signed out of latch and the app")
+	// ChatGPT on this laptop starts an agent, and a command-line app signs
+	// in with a code approved here.
+	browsertest.Navigate(t, laptop, chatgpt.url+"/")
+	browsertest.Click(t, laptop, `form[action="/agent/start"] button`)
+	browsertest.WaitVisible(t, laptop, "#agent-claims")
+	a.check(laptop, "demo app, an agent started")
+	cli := l.deviceApp("codex-cli")
+	code := cli.start("ada-laptop")
+	polled := cli.poll(code)
+	browsertest.Navigate(t, laptop, code.VerificationURIComplete)
+	browsertest.Click(t, laptop, `button[name=decision][value=approve]`)
+	if p := waitPolled(t, polled); p.err != nil {
+		t.Fatalf("the command-line app's tokens: %v", p.err)
+	}
 	browsertest.Navigate(t, laptop, l.url+"/account/sessions")
-	for _, want := range []string{"Safari on iPhone", "Edge on Windows", "Codex", "Trusted", "Recently ended", "Firefox on Linux"} {
+	for _, want := range []string{"Safari on iPhone", "Edge on Windows", "Codex", "Trusted", "Recently ended", "Firefox on Linux",
+		"Codex CLI on ada-laptop", "Agents acting for you", "Codex task runner"} {
 		waitText(t, laptop, "main", want)
 	}
 	a.check(laptop, "sessions")

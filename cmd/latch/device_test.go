@@ -327,6 +327,11 @@ func TestDeviceFlow(t *testing.T) {
 	if !strings.Contains(body, "Codex CLI on ada-laptop · Linux") || !strings.Contains(body, "approved on Chrome on Linux") {
 		t.Errorf("sessions page lacks the CLI session:\n%.3000s", body)
 	}
+	// The session is its app: no "Sign out of Codex CLI" that would leave
+	// an empty session behind, only End session.
+	if strings.Contains(body, "/account/sessions/"+claims.Sid+"/apps/") || !strings.Contains(body, `action="/account/sessions/`+claims.Sid+`/end"`) {
+		t.Errorf("the CLI session offers signing out of its app apart from the session:\n%.3000s", body)
+	}
 	// Activity and the owner's alert.
 	if n := l.count(`SELECT count(*) FROM activity WHERE kind = 'device_approved' AND detail->>'session' = $1`, claims.Sid); n != 1 {
 		t.Errorf("%d device_approved events", n)
