@@ -62,20 +62,26 @@ func (p *Provider) pollInterval() time.Duration {
 }
 
 // deviceScopes checks the scopes a device asks for: the standard ones and
-// those the client may ask for at /authorize too (Client.IsScopeAllowed:
-// sessions for latch's own apps, and the scopes of the agents the client
-// may start), openid among them ("openid" alone when none are named). A
-// scope the client may not have is refused, not dropped as /authorize
-// drops it: the tool learns at once what it cannot have, not at its first
-// use of the token.
+// the scopes of the agents the client may start (Client.IsScopeAllowed),
+// openid among them ("openid" alone when none are named). A scope the
+// client may not have is refused, not dropped as /authorize drops it: the
+// tool learns at once what it cannot have, not at its first use of the
+// token.
+//
+// sessions is never granted here, not even to latch's own apps: a code is
+// approved on another screen than the one that asked for it, and a code
+// someone was sent (device-code phishing) would otherwise give a stranger's
+// machine a token that lists, renames and ends every session of the
+// person's, the browser that approved it included.
 func deviceScopes(c *Client, raw string) ([]string, error) {
 	scopes := []string{}
 	for _, s := range strings.Fields(raw) {
 		switch {
 		case s == oidc.ScopeOpenID, s == oidc.ScopeProfile, s == oidc.ScopeEmail, s == oidc.ScopeOfflineAccess:
-		case c.IsScopeAllowed(s):
 		case s == ScopeSessions:
-			return nil, oidc.ErrInvalidScope().WithDescription("scope sessions is for latch's own apps")
+			return nil, oidc.ErrInvalidScope().WithDescription("scope sessions is never granted with a device code: " +
+				"a code someone was sent would hand their sessions to another machine")
+		case c.IsScopeAllowed(s):
 		default:
 			return nil, oidc.ErrInvalidScope().WithDescription("unknown scope")
 		}

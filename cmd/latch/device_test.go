@@ -641,7 +641,8 @@ func TestDeviceClientsWithoutGrant(t *testing.T) {
 		"client_id=codex-cli&client_secret=guess":                        "invalid_client",
 		"client_id=codex-cli&scope=openid+admin":                         "invalid_scope",
 		"client_id=codex-cli&scope=profile":                              "invalid_scope",
-		"client_id=codex-cli&scope=openid+sessions":                      "",
+		"client_id=codex-cli&scope=openid+sessions":                      "invalid_scope",
+		"client_id=codex-cli&scope=sessions+openid+offline_access":       "invalid_scope",
 		"client_id=codex-cli":                                            "",
 		"client_id=codex-cli&device_name=%00":                            "invalid_request", // the guard
 		"client_id=codex-cli&device_name=" + strings.Repeat("x", 70<<10): "invalid_request",
@@ -656,6 +657,12 @@ func TestDeviceClientsWithoutGrant(t *testing.T) {
 		if !strings.Contains(body, `"error":"`+want+`"`) {
 			t.Errorf("%.60s: %d %s, want %s", form, status, body, want)
 		}
+	}
+	// Not even latch's own command-line app gets the sessions API with a
+	// code: a code someone was sent would hand their sessions over.
+	status, body := postDevice(t, l.url+"/oauth/device_authorization", mustParse("client_id=codex-cli&scope=openid+sessions"))
+	if status != 400 || !strings.Contains(body, "never granted with a device code") {
+		t.Errorf("scope sessions with a device code: %d %s", status, body)
 	}
 	// The browser flow is closed to a device-grant client: it has no
 	// redirect URI.
