@@ -108,7 +108,8 @@ func (p *Provider) deviceRoutes(mux *http.ServeMux) {
 // deviceAuthorization answers the device authorization request (RFC 8628
 // §3.1, §3.2). Besides the standard parameters latch takes device_name, the
 // name the device gives itself ("ada-laptop"), shown to the person as the
-// device's claim and kept in the session's name.
+// device's claim and kept in the session's name. A parameter given twice
+// is invalid_request (RFC 6749 §3.1), not read as its first value.
 func (p *Provider) deviceAuthorization(w http.ResponseWriter, r *http.Request) {
 	noStore(w)
 	if r.Method != http.MethodPost {
@@ -119,6 +120,12 @@ func (p *Provider) deviceAuthorization(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxTokenForm)
 	if err := r.ParseForm(); err != nil {
 		writeError(w, http.StatusBadRequest, "invalid_request", "the request body is not a form")
+		return
+	}
+	if err := onlyOnce(r.PostForm, "client_id", "client_secret", "scope", "device_name"); err != nil {
+		var oe *oidc.Error
+		errors.As(err, &oe)
+		writeError(w, http.StatusBadRequest, string(oe.ErrorType), oe.Description)
 		return
 	}
 	c, err := p.authenticateClient(r, false)
@@ -177,7 +184,12 @@ func (p *Provider) deviceAuthorization(w http.ResponseWriter, r *http.Request) {
 // once refused, expired_token once the code has expired, and the tokens,
 // once, after an approval. A device code presented after its tokens were
 // issued is a copy in someone else's hands: the session it signed in ends.
+// Two device codes in one poll are invalid_request (RFC 6749 §3.2), as
+// two grant types or client ids are at the token endpoint.
 func (p *Provider) deviceCodeGrant(ctx context.Context, r *http.Request, c *Client) (*oidc.AccessTokenResponse, error) {
+	if err := onlyOnce(r.PostForm, "device_code"); err != nil {
+		return nil, err
+	}
 	if !c.DeviceGrant() {
 		return nil, oidc.ErrUnauthorizedClient().WithDescription("this client may not use the device authorization grant")
 	}

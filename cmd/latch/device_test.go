@@ -1272,3 +1272,50 @@ func TestDeviceThirdPartyApp(t *testing.T) {
 		t.Fatalf("connected apps after the removal: %d %v", status, apps)
 	}
 }
+
+// TestDeviceRepeatedParameters: a parameter given twice at the device
+// authorization endpoint or in a poll is invalid_request (RFC 6749 §3.1,
+// §3.2), never read as its first value: no code is issued, and a pending
+// code's poll changes nothing.
+func TestDeviceRepeatedParameters(t *testing.T) {
+	t.Parallel()
+	l := startLatch(t)
+	before := l.count(`SELECT count(*) FROM device_authorizations`)
+	for _, form := range []string{
+		"client_id=codex-cli&client_id=codex-cli",
+		"client_id=codex-cli&client_id=desktop",
+		"client_id=codex-cli&scope=openid&scope=openid+profile",
+		"client_id=codex-cli&device_name=ada-laptop&device_name=evil-box",
+	} {
+		status, body := postDevice(t, l.url+"/oauth/device_authorization", mustParse(form))
+		if status != http.StatusBadRequest || !strings.Contains(body, `"error":"invalid_request"`) || !strings.Contains(body, "more than once") {
+			t.Errorf("device authorization %s: %d %s", form, status, body)
+		}
+	}
+	if n := l.count(`SELECT count(*) FROM device_authorizations`); n != before {
+		t.Fatalf("%d device authorizations stored from repeated parameters", n-before)
+	}
+
+	da := l.deviceApp("codex-cli").start("")
+	grant := "urn:ietf:params:oauth:grant-type:device_code"
+	for name, form := range map[string]url.Values{
+		"two grant types":      {"grant_type": {grant, "authorization_code"}, "device_code": {da.DeviceCode}, "client_id": {"codex-cli"}},
+		"one grant type twice": {"grant_type": {grant, grant}, "device_code": {da.DeviceCode}, "client_id": {"codex-cli"}},
+		"two device codes":     {"grant_type": {grant}, "device_code": {da.DeviceCode, "another"}, "client_id": {"codex-cli"}},
+		"client_id twice":      {"grant_type": {grant}, "device_code": {da.DeviceCode}, "client_id": {"codex-cli", "codex-cli"}},
+	} {
+		status, body := postDevice(t, l.url+"/oauth/token", form)
+		if status != http.StatusBadRequest || !strings.Contains(body, `"error":"invalid_request"`) || !strings.Contains(body, "more than once") {
+			t.Errorf("a poll with %s: %d %s", name, status, body)
+		}
+	}
+	// None of those was answered as a poll: the code was never polled.
+	if n := l.count(`SELECT count(*) FROM device_authorizations WHERE device_code_hash = $1 AND last_polled_at = created_at`,
+		sha256Bytes(da.DeviceCode)); n != 1 {
+		t.Fatal("a poll with a repeated parameter was answered as a poll")
+	}
+	status, body := postDevice(t, l.url+"/oauth/token", url.Values{"grant_type": {grant}, "device_code": {da.DeviceCode}, "client_id": {"codex-cli"}})
+	if status != http.StatusBadRequest || !(strings.Contains(body, `"authorization_pending"`) || strings.Contains(body, `"slow_down"`)) {
+		t.Fatalf("the same poll, each parameter once: %d %s", status, body)
+	}
+}
