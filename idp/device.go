@@ -536,6 +536,11 @@ func deref(s *string) string {
 
 var _ authn.DeviceRequests = (*Provider)(nil)
 
+// FormatUserCode implements authn.DeviceRequests.
+func (p *Provider) FormatUserCode(typed string) (string, bool) {
+	return displayUserCode(typed)
+}
+
 // PendingDevice implements authn.DeviceRequests.
 func (p *Provider) PendingDevice(ctx context.Context, typed string) (*authn.DeviceRequest, error) {
 	return p.deviceRequest(ctx, p.cfg.DB, typed, false)
