@@ -28,7 +28,12 @@ import (
 // machine; the place of the request beside the person's own, and a plain
 // warning when they differ, are how the person can catch it here. Codes
 // are a secret the person types: wrong ones are counted per account by the
-// throttle and per address by the sign-in rate limit (RateLimited).
+// throttle and per address by the sign-in rate limit (RateLimited). Text
+// that cannot be a code at all is answered as such and counts as no
+// guess, and a link from another site only fills in the form: the
+// person's own Continue, a form post, looks the code up. Otherwise any
+// page the person visits could spend their budget of guesses and fill
+// their history with wrong codes, by sending them to /device?user_code=.
 
 // DeviceRequest is a pending device authorization as the approval page
 // sees it.
@@ -60,6 +65,10 @@ type DeviceRequest struct {
 // DeviceRequests is the identity provider's store of device
 // authorizations, as the approval page uses it.
 type DeviceRequests interface {
+	// FormatUserCode returns a typed user code in its displayed form
+	// ("wdjbmjht" is "WDJB-MJHT"), or false when the text cannot be a user
+	// code at all (another length, a character outside the alphabet).
+	FormatUserCode(typed string) (string, bool)
 	// PendingDevice returns the pending, unexpired request whose user
 	// code was typed (in any case, with or without its dash), or
 	// ErrUnknownDevice.
@@ -142,6 +151,9 @@ func (h *Handler) renderDevice(w http.ResponseWriter, r *http.Request, status in
 	h.Pages.Render(w, status, templates.Device.With(p))
 }
 
+// devicePage shows the form for a code, or, opened with one
+// (verification_uri_complete), the request it names. A link from another
+// site only fills the code in (fromAnotherSite).
 func (h *Handler) devicePage(w http.ResponseWriter, r *http.Request) {
 	typed := r.URL.Query().Get("user_code")
 	_, acct, ok := h.deviceSignedIn(w, r, typed)
@@ -152,7 +164,30 @@ func (h *Handler) devicePage(w http.ResponseWriter, r *http.Request) {
 		h.renderDevice(w, r, http.StatusOK, acct, templates.DevicePage{})
 		return
 	}
+	if fromAnotherSite(r) {
+		code, ok := h.Devices.FormatUserCode(typed)
+		if !ok {
+			h.malformedCode(w, r, acct, typed)
+			return
+		}
+		h.renderDevice(w, r, http.StatusOK, acct, templates.DevicePage{UserCode: code, Prefilled: true})
+		return
+	}
 	h.showDevice(w, r, acct, typed)
+}
+
+// fromAnotherSite reports whether the browser says the request was started
+// by another site (Sec-Fetch-Site cross-site, or same-site: a sibling
+// origin). A link the person opened themselves, typed or from the
+// terminal, is "none"; latch's own redirects, after a sign-in or a
+// step-up, are same-origin; a browser that sends no Sec-Fetch-Site is
+// taken at its word as well.
+func fromAnotherSite(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "cross-site", "same-site":
+		return true
+	}
+	return false
 }
 
 func (h *Handler) deviceEnter(w http.ResponseWriter, r *http.Request) {
@@ -181,9 +216,14 @@ func (h *Handler) deviceForm(w http.ResponseWriter, r *http.Request) bool {
 // code. A user code is a secret the person types: the look-up goes through
 // the sign-in guard, which counts it against the account's budget before
 // the code is even looked at, and records a wrong one (SecretUserCode).
-// When it is not found, or the budget is spent, the answer has been
-// written.
+// Text that cannot be a user code is no guess at one: it is answered
+// without the guard. When the code is malformed or not found, or the
+// budget is spent, the answer has been written.
 func (h *Handler) lookUpDevice(w http.ResponseWriter, r *http.Request, acct *Account, typed string) (*DeviceRequest, bool) {
+	if _, ok := h.Devices.FormatUserCode(typed); !ok {
+		h.malformedCode(w, r, acct, typed)
+		return nil, false
+	}
 	var req *DeviceRequest
 	no := h.Guard(r.Context(), r, Attempt{Method: sessions.MethodUserCode, Secret: SecretUserCode, Account: acct,
 		Verify: func(ctx context.Context, _ *Worker) error {
@@ -212,6 +252,17 @@ func (h *Handler) lookUpDevice(w http.ResponseWriter, r *http.Request, acct *Acc
 		h.fail(w, r, no.Err)
 	}
 	return nil, false
+}
+
+// malformedCode answers text that cannot be a user code, refilled in the
+// form for the person to correct. It counts as no guess: nothing is
+// looked up, throttled or recorded.
+func (h *Handler) malformedCode(w http.ResponseWriter, r *http.Request, acct *Account, typed string) {
+	if len(typed) > 32 {
+		typed = ""
+	}
+	h.renderDevice(w, r, http.StatusBadRequest, acct, templates.DevicePage{UserCode: typed,
+		Error: "That isn't a code latch gives out: codes are 8 letters, like WDJB-MJHT. Check the code your terminal or app shows."})
 }
 
 // devicePermissions says in words what an approval lets the app do: the

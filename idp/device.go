@@ -62,20 +62,26 @@ func (p *Provider) pollInterval() time.Duration {
 }
 
 // deviceScopes checks the scopes a device asks for: the standard ones and
-// those the client may ask for at /authorize too (Client.IsScopeAllowed:
-// sessions for latch's own apps, and the scopes of the agents the client
-// may start), openid among them ("openid" alone when none are named). A
-// scope the client may not have is refused, not dropped as /authorize
-// drops it: the tool learns at once what it cannot have, not at its first
-// use of the token.
+// the scopes of the agents the client may start (Client.IsScopeAllowed),
+// openid among them ("openid" alone when none are named). A scope the
+// client may not have is refused, not dropped as /authorize drops it: the
+// tool learns at once what it cannot have, not at its first use of the
+// token.
+//
+// sessions is never granted here, not even to latch's own apps: a code is
+// approved on another screen than the one that asked for it, and a code
+// someone was sent (device-code phishing) would otherwise give a stranger's
+// machine a token that lists, renames and ends every session of the
+// person's, the browser that approved it included.
 func deviceScopes(c *Client, raw string) ([]string, error) {
 	scopes := []string{}
 	for _, s := range strings.Fields(raw) {
 		switch {
 		case s == oidc.ScopeOpenID, s == oidc.ScopeProfile, s == oidc.ScopeEmail, s == oidc.ScopeOfflineAccess:
-		case c.IsScopeAllowed(s):
 		case s == ScopeSessions:
-			return nil, oidc.ErrInvalidScope().WithDescription("scope sessions is for latch's own apps")
+			return nil, oidc.ErrInvalidScope().WithDescription("scope sessions is never granted with a device code: " +
+				"a code someone was sent would hand their sessions to another machine")
+		case c.IsScopeAllowed(s):
 		default:
 			return nil, oidc.ErrInvalidScope().WithDescription("unknown scope")
 		}
@@ -102,7 +108,8 @@ func (p *Provider) deviceRoutes(mux *http.ServeMux) {
 // deviceAuthorization answers the device authorization request (RFC 8628
 // §3.1, §3.2). Besides the standard parameters latch takes device_name, the
 // name the device gives itself ("ada-laptop"), shown to the person as the
-// device's claim and kept in the session's name.
+// device's claim and kept in the session's name. A parameter given twice
+// is invalid_request (RFC 6749 §3.1), not read as its first value.
 func (p *Provider) deviceAuthorization(w http.ResponseWriter, r *http.Request) {
 	noStore(w)
 	if r.Method != http.MethodPost {
@@ -113,6 +120,12 @@ func (p *Provider) deviceAuthorization(w http.ResponseWriter, r *http.Request) {
 	r.Body = http.MaxBytesReader(w, r.Body, maxTokenForm)
 	if err := r.ParseForm(); err != nil {
 		writeError(w, http.StatusBadRequest, "invalid_request", "the request body is not a form")
+		return
+	}
+	if err := onlyOnce(r.PostForm, "client_id", "client_secret", "scope", "device_name"); err != nil {
+		var oe *oidc.Error
+		errors.As(err, &oe)
+		writeError(w, http.StatusBadRequest, string(oe.ErrorType), oe.Description)
 		return
 	}
 	c, err := p.authenticateClient(r, false)
@@ -171,7 +184,12 @@ func (p *Provider) deviceAuthorization(w http.ResponseWriter, r *http.Request) {
 // once refused, expired_token once the code has expired, and the tokens,
 // once, after an approval. A device code presented after its tokens were
 // issued is a copy in someone else's hands: the session it signed in ends.
+// Two device codes in one poll are invalid_request (RFC 6749 §3.2), as
+// two grant types or client ids are at the token endpoint.
 func (p *Provider) deviceCodeGrant(ctx context.Context, r *http.Request, c *Client) (*oidc.AccessTokenResponse, error) {
+	if err := onlyOnce(r.PostForm, "device_code"); err != nil {
+		return nil, err
+	}
 	if !c.DeviceGrant() {
 		return nil, oidc.ErrUnauthorizedClient().WithDescription("this client may not use the device authorization grant")
 	}
@@ -517,6 +535,11 @@ func deref(s *string) string {
 // --- the approval page's view (authn.DeviceRequests) ---------------------
 
 var _ authn.DeviceRequests = (*Provider)(nil)
+
+// FormatUserCode implements authn.DeviceRequests.
+func (p *Provider) FormatUserCode(typed string) (string, bool) {
+	return displayUserCode(typed)
+}
 
 // PendingDevice implements authn.DeviceRequests.
 func (p *Provider) PendingDevice(ctx context.Context, typed string) (*authn.DeviceRequest, error) {

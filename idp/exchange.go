@@ -127,10 +127,8 @@ func CleanNote(raw string) (string, error) {
 // authenticated client.
 func (p *Provider) exchangeGrant(ctx context.Context, r *http.Request, caller *Client) (*oidc.TokenExchangeResponse, error) {
 	f := r.PostForm
-	for _, k := range singleValued {
-		if len(f[k]) > 1 {
-			return nil, oidc.ErrInvalidRequest().WithDescription("%s is given more than once", k)
-		}
+	if err := onlyOnce(f, singleValued...); err != nil {
+		return nil, err
 	}
 	subject := f.Get("subject_token")
 	switch {

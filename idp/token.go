@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
@@ -50,6 +51,10 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 		}
 		p.cfg.Metrics.Grants.WithLabelValues(label, result).Inc()
 	}()
+	if err := onlyOnce(r.PostForm, tokenSingleValued...); err != nil {
+		p.grantError(sw, r, err)
+		return
+	}
 	c, err := p.authenticateClient(r, false)
 	if err != nil {
 		writeClientError(sw, err)
@@ -77,6 +82,24 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(sw, http.StatusOK, resp)
+}
+
+// tokenSingleValued are the parameters every grant at the token endpoint
+// takes once at most; each grant checks its own too (deviceCodeGrant,
+// exchangeGrant).
+var tokenSingleValued = []string{"grant_type", "client_id", "client_secret"}
+
+// onlyOnce refuses a request that gives any of names more than once (RFC
+// 6749 §3.1 and §3.2: parameters "MUST NOT be included more than once"),
+// rather than reading its first value, which another part of a chain of
+// proxies and libraries may not read alike.
+func onlyOnce(f url.Values, names ...string) error {
+	for _, k := range names {
+		if len(f[k]) > 1 {
+			return oidc.ErrInvalidRequest().WithDescription("%s is given more than once", k)
+		}
+	}
+	return nil
 }
 
 // codeGrant exchanges an authorization code (RFC 6749 §4.1.3) with PKCE

@@ -38,6 +38,11 @@ func TestTokenClientAuthentication(t *testing.T) {
 		{"public client over basic", grant, "cli", "", 401, "invalid_client"},
 		{"two methods at once", with(grant, "client_secret", secrets["app-a"]), "app-a", secrets["app-a"], 400, "invalid_request"},
 		{"basic and another client_id", with(grant, "client_id", "app-b"), "app-a", secrets["app-a"], 400, "invalid_request"},
+		// RFC 6749 §3.2: no parameter more than once, not even the same
+		// value twice.
+		{"grant_type twice", twice(grant, "grant_type", "authorization_code"), "app-a", secrets["app-a"], 400, "invalid_request"},
+		{"client_id twice", twice(with(grant, "client_id", "app-a", "client_secret", secrets["app-a"]), "client_id", "app-a"), "", "", 400, "invalid_request"},
+		{"client_secret twice", twice(with(grant, "client_id", "app-a", "client_secret", secrets["app-a"]), "client_secret", "x"), "", "", 400, "invalid_request"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			wantError(t, tc.name, f.post("/oauth/token", tc.form, tc.basicID, tc.basic), tc.status, tc.code)
@@ -62,6 +67,13 @@ func TestTokenClientAuthentication(t *testing.T) {
 	if tok := f.signInApp("cli"); tok.access == "" {
 		t.Fatal("no tokens for the public client")
 	}
+}
+
+// twice returns v with one more value of k.
+func twice(v url.Values, k, value string) url.Values {
+	out := with(v)
+	out[k] = append(out[k], value)
+	return out
 }
 
 // TestTokenRequestErrors: what is not a grant latch supports is refused in

@@ -61,3 +61,14 @@ func formatUserCode(code string) string {
 	}
 	return code[:userCodeLength/2] + "-" + code[userCodeLength/2:]
 }
+
+// displayUserCode returns a typed code in its displayed form ("wdjbmjht"
+// is "WDJB-MJHT"), or false when the text cannot be a user code: the
+// approval page answers such text without counting it as a guess.
+func displayUserCode(typed string) (string, bool) {
+	code, ok := normalizeUserCode(typed)
+	if !ok {
+		return "", false
+	}
+	return formatUserCode(code), true
+}

@@ -46,16 +46,22 @@ func TestUserCodes(t *testing.T) {
 // FuzzNormalizeUserCode: whatever is typed, a code that normalises is 8
 // characters of the alphabet, normalises to itself, reads the same in its
 // displayed form and in lower case, and no other text maps onto it but
-// by case, dashes and spaces.
+// by case, dashes and spaces. Text that does not normalise has no
+// displayed form either (the approval page answers it as no code at all),
+// and a code that does is shown as XXXX-XXXX.
 func FuzzNormalizeUserCode(f *testing.F) {
-	for _, s := range []string{"WDJB-MJHT", "wdjb mjht", "WDJBMJHT", "", "\x00", "WDJB-MJH", "ＷDJB-MJHT", "wdjb–mjht", "WDJB-MJHT-"} {
+	for _, s := range []string{"WDJB-MJHT", "wdjb mjht", "WDJBMJHT", "", "\x00", "WDJB-MJH", "ＷDJB-MJHT", "wdjb–mjht", "WDJB-MJHT-", "x1"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, typed string) {
 		code, ok := normalizeUserCode(typed)
+		shown, shownOK := displayUserCode(typed)
+		if shownOK != ok || shownOK && (len(shown) != userCodeLength+1 || shown[userCodeLength/2] != '-' || shown != formatUserCode(code)) {
+			t.Fatalf("%q normalised to %q, %v but shown as %q, %v", typed, code, ok, shown, shownOK)
+		}
 		if !ok {
-			if code != "" {
-				t.Fatalf("refused %q but returned %q", typed, code)
+			if code != "" || shown != "" {
+				t.Fatalf("refused %q but returned %q, %q", typed, code, shown)
 			}
 			return
 		}

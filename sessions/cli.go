@@ -25,23 +25,38 @@ const maxSessionNameRunes = 160
 // fit to show: printable letters, marks, digits, punctuation, symbols and
 // single spaces only, at most MaxHintRunes. Control and formatting
 // characters go, bidirectional overrides and zero-width characters
-// included, since they could make the name read as something else on the
-// page; every other space becomes one plain space. The result may be "".
-// It is still the device's claim, never a fact: pages say so.
+// included, and so do letters that print as nothing (the Hangul fillers,
+// the Braille blank and the other default-ignorable letters), since they
+// could make the name read as something else on the page or look empty.
+// A base character keeps at most two combining marks, so a stack of them
+// cannot spill over the page. Colons and slashes become spaces: a web
+// address the device sends ("https://evil.example/login") loses its scheme
+// and path, so the alert email, whose text part mail programs turn into
+// links, shows no link of the device's making. Every space becomes one
+// plain space. The result may be "". It is still the device's claim, never
+// a fact: pages say so.
 func CleanHint(s string) string {
 	var b strings.Builder
-	n, space := 0, false
+	n, space, marks := 0, false, -1 // marks: after a base character; -1 before any
 	for _, r := range s {
 		if n >= MaxHintRunes {
 			break
 		}
 		switch {
-		case r == unicode.ReplacementChar:
+		case r == unicode.ReplacementChar, blank(r):
 			continue
-		case unicode.IsSpace(r):
-			space = b.Len() > 0
+		case unicode.IsSpace(r), breaksLinks(r):
+			space, marks = b.Len() > 0, -1
 			continue
-		case unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S):
+		case unicode.Is(unicode.M, r):
+			// A mark with no base (at the start, after a space) would
+			// sit on the text around the name.
+			if marks < 0 || marks >= maxMarks {
+				continue
+			}
+			marks++
+		case unicode.In(r, unicode.L, unicode.N, unicode.P, unicode.S):
+			marks = 0
 		default:
 			// Cc, Cf (bidi controls, zero-width joiners), Co, Cs, Cn.
 			continue
@@ -58,6 +73,29 @@ func CleanHint(s string) string {
 		n++
 	}
 	return b.String()
+}
+
+// maxMarks is how many combining marks CleanHint keeps on one character:
+// enough for any script's accents and vowel signs, too few to pile up.
+const maxMarks = 2
+
+// blank reports whether r is a letter or symbol that shows nothing: the
+// Hangul fillers (U+115F, U+1160, U+3164, U+FFA0) and the other
+// default-ignorable code points outside Cf, and the Braille pattern blank
+// (U+2800).
+func blank(r rune) bool {
+	return r == '\u2800' || unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r)
+}
+
+// breaksLinks reports whether r is one of the characters CleanHint turns
+// into a space to break web addresses: the colon and the slashes, and
+// their look-alikes.
+func breaksLinks(r rune) bool {
+	switch r {
+	case ':', '/', '\\', '\uFF1A', '\uFF0F', '\uFF3C', '\uFE13', '\uFE55', '\u2236', '\uA789', '\u02D0', '\u2044', '\u2215', '\u29F8', '\u29F5':
+		return true
+	}
+	return false
 }
 
 // cliSystems maps words a command-line tool's User-Agent may carry to the

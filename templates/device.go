@@ -11,6 +11,10 @@ type DevicePage struct {
 	Base
 	UserCode string // the code as typed, refilled after an error ("WDJB-MJHT")
 	Error    string // role="alert": "That code is not valid or has expired."
+	// Prefilled says a link from another site filled in UserCode: the
+	// form asks the person to check it against their device before
+	// anything is looked up.
+	Prefilled bool
 	// Done is the end of the story: "approved" or "denied", with the app's
 	// name in AppName.
 	Done    string
@@ -43,6 +47,7 @@ func deviceSamples() pageSamples {
 	t := time.Unix(0, 0)
 	return Device.samples(
 		DevicePage{Base: Base{SignedIn: true, Email: "a@example.com"}, UserCode: "x", Error: "x"},
+		DevicePage{Base: Base{SignedIn: true, Email: "a@example.com"}, UserCode: "x", Prefilled: true},
 		DevicePage{Base: Base{SignedIn: true, Email: "a@example.com"}, Request: &DeviceRequestView{
 			UserCode: "x", AppName: "x", Permissions: []string{"x"}, FromPlace: "x", FromIP: "x", FromName: "x",
 			HerePlace: "x", HereIP: "x", PlacesDiffer: true, StepUp: true, ExpiresAt: t}},

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -646,7 +647,8 @@ func TestDeviceClientsWithoutGrant(t *testing.T) {
 		"client_id=codex-cli&client_secret=guess":                        "invalid_client",
 		"client_id=codex-cli&scope=openid+admin":                         "invalid_scope",
 		"client_id=codex-cli&scope=profile":                              "invalid_scope",
-		"client_id=codex-cli&scope=openid+sessions":                      "",
+		"client_id=codex-cli&scope=openid+sessions":                      "invalid_scope",
+		"client_id=codex-cli&scope=sessions+openid+offline_access":       "invalid_scope",
 		"client_id=codex-cli":                                            "",
 		"client_id=codex-cli&device_name=%00":                            "invalid_request", // the guard
 		"client_id=codex-cli&device_name=" + strings.Repeat("x", 70<<10): "invalid_request",
@@ -661,6 +663,12 @@ func TestDeviceClientsWithoutGrant(t *testing.T) {
 		if !strings.Contains(body, `"error":"`+want+`"`) {
 			t.Errorf("%.60s: %d %s, want %s", form, status, body, want)
 		}
+	}
+	// Not even latch's own command-line app gets the sessions API with a
+	// code: a code someone was sent would hand their sessions over.
+	status, body := postDevice(t, l.url+"/oauth/device_authorization", mustParse("client_id=codex-cli&scope=openid+sessions"))
+	if status != 400 || !strings.Contains(body, "never granted with a device code") {
+		t.Errorf("scope sessions with a device code: %d %s", status, body)
 	}
 	// The browser flow is closed to a device-grant client: it has no
 	// redirect URI.
@@ -761,7 +769,8 @@ func (c *deviceApp) userinfoAt(base, access string) int {
 // after 5 wrong ones an account waits a growing delay (the right code
 // included, as it is counted before it is looked at), each wrong code is
 // in the account's history, and one address gets --rate-limit tries a
-// minute, whichever accounts it uses.
+// minute, whichever accounts it uses. Text that cannot be a code is
+// answered as such and is no guess: neither counted nor recorded.
 func TestDeviceWrongCodes(t *testing.T) {
 	t.Parallel()
 	l := startLatch(t)
@@ -774,9 +783,17 @@ func TestDeviceWrongCodes(t *testing.T) {
 			strings.NewReader(url.Values{"csrf_token": {b.csrf()}, "user_code": {code}}.Encode()), nil)
 		return status, h, body
 	}
-	wrong := []string{"BCDF-GHJK", "bcdfghjk", "x", "WDJB-MJHTT", strings.Repeat("Z", 40)}
+	for _, code := range []string{"x", "WDJB-MJHTT", strings.Repeat("Z", 40), "", "WDJA-MJHT", "ＷDJB-MJHT", "WDJB-MJH0"} {
+		if status, _, body := try(code); status != http.StatusBadRequest || !strings.Contains(body, "a code latch gives out") {
+			t.Fatalf("malformed code %q: %d", code, status)
+		}
+	}
+	if n := l.count(`SELECT count(*) FROM activity WHERE kind = 'signin_failed'`); n != 0 {
+		t.Fatalf("%d malformed codes in the history", n)
+	}
+	wrong := []string{"BCDF-GHJK", "bcdfghjk", "zzzz zzzz", "QRST-VWXZ", "w-d-j-b-m-j-h-x"}
 	for i, code := range wrong {
-		if status, _, _ := try(code); status != http.StatusBadRequest {
+		if status, _, body := try(code); status != http.StatusBadRequest || !strings.Contains(body, "it may have expired") {
 			t.Fatalf("wrong code %d: %d", i+1, status)
 		}
 	}
@@ -806,6 +823,80 @@ func TestDeviceWrongCodes(t *testing.T) {
 	}
 	if statuses[len(statuses)-1] != http.StatusTooManyRequests || statuses[0] != http.StatusBadRequest {
 		t.Fatalf("one address guessing codes: %v", statuses)
+	}
+}
+
+// TestDeviceLinkFromAnotherSite: a link to /device?user_code= from another
+// site (Sec-Fetch-Site cross-site or same-site) only fills in the form: no
+// look-up, so such links spend none of the person's budget of guesses and
+// leave nothing in their history, however many a page sends them through;
+// text that cannot be a code is refused as such. The person's Continue
+// (a form post) looks the code up, and the link the terminal printed,
+// opened directly, still shows the request at once.
+func TestDeviceLinkFromAnotherSite(t *testing.T) {
+	t.Parallel()
+	l := startLatch(t)
+	b := l.browser()
+	b.signInPassword(l.email, testPassword).Body.Close()
+	da := l.deviceApp("codex-cli").start("ada-laptop")
+	crossSite := http.Header{"Sec-Fetch-Site": {"cross-site"}, "Sec-Fetch-Mode": {"navigate"}, "Sec-Fetch-Dest": {"document"}}
+	sameSite := http.Header{"Sec-Fetch-Site": {"same-site"}, "Sec-Fetch-Mode": {"navigate"}, "Sec-Fetch-Dest": {"document"}}
+	throttle := func() int {
+		return l.count(`SELECT (SELECT count(*) FROM signin_failures WHERE failures > 0) +
+			(SELECT count(*) FROM throttle_budgets WHERE failures > 0) +
+			(SELECT count(*) FROM activity WHERE kind = 'signin_failed')`)
+	}
+
+	// A page sends the person through links that cannot be codes.
+	for i := range 7 {
+		status, body, _ := b.send("GET", fmt.Sprintf("/device?user_code=x%d", i), "", nil, crossSite)
+		if status != http.StatusBadRequest || !strings.Contains(body, "a code latch gives out") {
+			t.Fatalf("cross-site link %d with a malformed code: %d\n%.1500s", i, status, body)
+		}
+	}
+	// And through links with codes that could be real: each only fills in
+	// the form, whichever code, the real one included.
+	for i, c := range []struct {
+		typed, shown string
+		header       http.Header
+	}{
+		{"BCDF-GHJK", "BCDF-GHJK", crossSite}, {"bcdfghjk", "BCDF-GHJK", crossSite}, {"QRSTVWXZ", "QRST-VWXZ", sameSite},
+		{"zzzz-zzzz", "ZZZZ-ZZZZ", crossSite}, {"TVWX-ZBCD", "TVWX-ZBCD", crossSite}, {"DFGH-JKLM", "DFGH-JKLM", sameSite},
+		{strings.ToLower(da.UserCode), da.UserCode, crossSite}, {da.UserCode, da.UserCode, sameSite},
+	} {
+		status, body, _ := b.send("GET", "/device?user_code="+url.QueryEscape(c.typed), "", nil, c.header)
+		if status != http.StatusOK || strings.Contains(body, `value="approve"`) || strings.Contains(body, "ada-laptop") ||
+			!strings.Contains(body, `id="prefilled"`) || !strings.Contains(body, `value="`+c.shown+`"`) ||
+			!strings.Contains(body, `action="/device"`) {
+			t.Fatalf("link %d from another site (%s): %d\n%.2500s", i, c.header.Get("Sec-Fetch-Site"), status, body)
+		}
+	}
+	if n := throttle(); n != 0 {
+		t.Fatalf("links from another site moved the throttle or the history: %d", n)
+	}
+	if body := page(t, b.do("GET", "/account/activity", nil)); strings.Contains(body, "wrong device code") {
+		t.Fatal("the activity page lists wrong device codes nobody typed")
+	}
+
+	// The person checks the prefilled code and continues: the form post
+	// looks it up, and shows the request.
+	status, body, _ := b.send("GET", "/device?user_code="+da.UserCode, "", nil, crossSite)
+	form := hiddenFields(body)
+	form.Set("user_code", da.UserCode)
+	resp := b.do("POST", "/device", form)
+	if body := page(t, resp); resp.StatusCode != http.StatusOK || !strings.Contains(body, `value="approve"`) || !strings.Contains(body, "ada-laptop") {
+		t.Fatalf("Continue on the prefilled form (%d): %d\n%.1500s", status, resp.StatusCode, body)
+	}
+	// Opened from the terminal (Sec-Fetch-Site none, or no header at all),
+	// the link shows the request at once.
+	for _, h := range []http.Header{{"Sec-Fetch-Site": {"none"}, "Sec-Fetch-Mode": {"navigate"}}, nil} {
+		status, body, _ := b.send("GET", "/device?user_code="+da.UserCode, "", nil, h)
+		if status != http.StatusOK || !strings.Contains(body, `value="approve"`) || strings.Contains(body, `id="prefilled"`) {
+			t.Fatalf("the terminal's link (%v): %d\n%.1500s", h, status, body)
+		}
+	}
+	if n := throttle(); n != 0 {
+		t.Fatalf("right codes moved the throttle or the history: %d", n)
 	}
 }
 
@@ -1268,5 +1359,52 @@ func TestDeviceThirdPartyApp(t *testing.T) {
 	}
 	if status, apps := connectedApps(t, l, withCookie(b, false)); status != 200 || len(apps) != 0 {
 		t.Fatalf("connected apps after the removal: %d %v", status, apps)
+	}
+}
+
+// TestDeviceRepeatedParameters: a parameter given twice at the device
+// authorization endpoint or in a poll is invalid_request (RFC 6749 §3.1,
+// §3.2), never read as its first value: no code is issued, and a pending
+// code's poll changes nothing.
+func TestDeviceRepeatedParameters(t *testing.T) {
+	t.Parallel()
+	l := startLatch(t)
+	before := l.count(`SELECT count(*) FROM device_authorizations`)
+	for _, form := range []string{
+		"client_id=codex-cli&client_id=codex-cli",
+		"client_id=codex-cli&client_id=desktop",
+		"client_id=codex-cli&scope=openid&scope=openid+profile",
+		"client_id=codex-cli&device_name=ada-laptop&device_name=evil-box",
+	} {
+		status, body := postDevice(t, l.url+"/oauth/device_authorization", mustParse(form))
+		if status != http.StatusBadRequest || !strings.Contains(body, `"error":"invalid_request"`) || !strings.Contains(body, "more than once") {
+			t.Errorf("device authorization %s: %d %s", form, status, body)
+		}
+	}
+	if n := l.count(`SELECT count(*) FROM device_authorizations`); n != before {
+		t.Fatalf("%d device authorizations stored from repeated parameters", n-before)
+	}
+
+	da := l.deviceApp("codex-cli").start("")
+	grant := "urn:ietf:params:oauth:grant-type:device_code"
+	for name, form := range map[string]url.Values{
+		"two grant types":      {"grant_type": {grant, "authorization_code"}, "device_code": {da.DeviceCode}, "client_id": {"codex-cli"}},
+		"one grant type twice": {"grant_type": {grant, grant}, "device_code": {da.DeviceCode}, "client_id": {"codex-cli"}},
+		"two device codes":     {"grant_type": {grant}, "device_code": {da.DeviceCode, "another"}, "client_id": {"codex-cli"}},
+		"client_id twice":      {"grant_type": {grant}, "device_code": {da.DeviceCode}, "client_id": {"codex-cli", "codex-cli"}},
+	} {
+		status, body := postDevice(t, l.url+"/oauth/token", form)
+		if status != http.StatusBadRequest || !strings.Contains(body, `"error":"invalid_request"`) || !strings.Contains(body, "more than once") {
+			t.Errorf("a poll with %s: %d %s", name, status, body)
+		}
+	}
+	// None of those was answered as a poll: the code was never polled.
+	if n := l.count(`SELECT count(*) FROM device_authorizations WHERE device_code_hash = $1 AND last_polled_at = created_at`,
+		sha256Bytes(da.DeviceCode)); n != 1 {
+		t.Fatal("a poll with a repeated parameter was answered as a poll")
+	}
+	status, body := postDevice(t, l.url+"/oauth/token", url.Values{"grant_type": {grant}, "device_code": {da.DeviceCode}, "client_id": {"codex-cli"}})
+	if status != http.StatusBadRequest || !(strings.Contains(body, `"authorization_pending"`) || strings.Contains(body, `"slow_down"`)) {
+		t.Fatalf("the same poll, each parameter once: %d %s", status, body)
 	}
 }
