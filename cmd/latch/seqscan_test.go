@@ -81,10 +81,10 @@ func seqScans(t *testing.T, l *testLatch) map[string]int64 {
 // realistic spread of keys and ages (the sweeps keep nothing older). The
 // tables of agents and device authorizations, which the seeded accounts
 // fill least, get 30,000 more rows each, enough that a query without its
-// index scans them (and every row costs the test's seeding time): an agent
-// for 3 in 10 of those accounts, started there and ended with the session,
-// and device authorizations of the last 70 minutes that nobody approves (a
-// script asking for codes, or tools started and abandoned: pending, then
+// index scans them (every row costs the test's seeding time): for 3 in 10
+// of those accounts the ended app session is an agent's, and device
+// authorizations of the last 70 minutes that nobody approves (a script
+// asking for codes, or tools started and abandoned: pending, then
 // expired).
 const padSQL = `
 INSERT INTO accounts (id, email, email_key, name, created_at, webauthn_id)
@@ -98,7 +98,8 @@ SELECT md5('pad-dev-' || i)::uuid, md5('pad-acct-' || i)::uuid, decode(md5('pad-
 	now() + interval '10 days', now() - interval '19 days', 'signed_out', 'Firefox on Linux', 'desktop'
 FROM generate_series(1, $1::int) i;
 INSERT INTO app_sessions (id, device_session_id, account_id, client_id, created_at, last_active_at, ended_at, end_reason)
-SELECT md5('pad-app-' || i)::uuid, md5('pad-dev-' || i)::uuid, md5('pad-acct-' || i)::uuid, 'app-a',
+SELECT md5('pad-app-' || i)::uuid, md5('pad-dev-' || i)::uuid, md5('pad-acct-' || i)::uuid,
+	CASE WHEN i <= $1::int * 3 / 10 THEN 'runner' ELSE 'app-a' END,
 	now() - interval '20 days', now() - interval '19 days', now() - interval '19 days', 'signed_out'
 FROM generate_series(1, $1::int) i;
 INSERT INTO auth_requests (id, client_id, params, created_at, expires_at, account_id, device_session_id, auth_time,
@@ -115,12 +116,8 @@ FROM generate_series(1, $1::int) i;
 INSERT INTO passkeys (id, account_id, name, credential, backup_eligible, backup_state, created_at)
 SELECT decode(md5('pad-pk-' || i), 'hex'), md5('pad-acct-' || i)::uuid, 'Pad passkey', '{}', false, false, now() - interval '20 days'
 FROM generate_series(1, $1::int) i;
-INSERT INTO app_sessions (id, device_session_id, account_id, client_id, created_at, last_active_at, ended_at, end_reason)
-SELECT md5('pad-agent-' || i)::uuid, md5('pad-dev-' || i)::uuid, md5('pad-acct-' || i)::uuid, 'runner',
-	now() - interval '20 days', now() - interval '19 days', now() - interval '19 days', 'signed_out'
-FROM generate_series(1, $1::int * 3 / 10) i;
 INSERT INTO agent_sessions (app_session_id, account_id, device_session_id, agent_id, started_by, scopes, started_at, renewed_at, expires_at)
-SELECT md5('pad-agent-' || i)::uuid, md5('pad-acct-' || i)::uuid, md5('pad-dev-' || i)::uuid, 'runner', 'app-a', '{files:read}',
+SELECT md5('pad-app-' || i)::uuid, md5('pad-acct-' || i)::uuid, md5('pad-dev-' || i)::uuid, 'runner', 'app-a', '{files:read}',
 	now() - interval '20 days', now() - interval '19 days', now() - interval '19 days' + interval '2 hours'
 FROM generate_series(1, $1::int * 3 / 10) i;
 INSERT INTO device_authorizations (id, client_id, device_code_hash, user_code_hash, scopes, user_agent, created_at, expires_at,
