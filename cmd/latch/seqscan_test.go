@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"golang.org/x/oauth2"
 
 	"github.com/latch-idp/latch/internal/seed"
 )
@@ -22,7 +23,8 @@ import (
 // hotTables are the tables every hot path reads: with the rows of a real
 // deployment in them, a key lookup that scans one is a defect.
 var hotTables = []string{"accounts", "passwords", "device_sessions", "app_sessions", "access_tokens", "refresh_tokens",
-	"auth_requests", "passkeys", "trusted_devices", "known_devices", "activity", "logout_jobs", "signin_failures", "consents"}
+	"auth_requests", "passkeys", "trusted_devices", "known_devices", "activity", "logout_jobs", "signin_failures", "consents",
+	"device_authorizations", "agent_sessions"}
 
 // recorder is a pgx tracer that keeps every statement latch sends while on.
 type recorder struct {
@@ -76,7 +78,14 @@ func seqScans(t *testing.T, l *testLatch) map[string]int64 {
 // authorization request of the last twenty minutes and a passkey), and
 // failed sign-ins for 100,000 guessed emails of the last hour (an attack in
 // progress), so that every hot table holds at least 100,000 rows with a
-// realistic spread of keys and ages (the sweeps keep nothing older).
+// realistic spread of keys and ages (the sweeps keep nothing older). The
+// tables of agents and device authorizations, which the seeded accounts
+// fill least, get 30,000 more rows each, enough that a query without its
+// index scans them (every row costs the test's seeding time): for 3 in 10
+// of those accounts the ended app session is an agent's, and device
+// authorizations of the last 70 minutes that nobody approves (a script
+// asking for codes, or tools started and abandoned: pending, then
+// expired).
 const padSQL = `
 INSERT INTO accounts (id, email, email_key, name, created_at, webauthn_id)
 SELECT md5('pad-acct-' || i)::uuid, 'pad-' || i || '@pad.example', 'pad-' || i || '@pad.example', 'Pad ' || i, now() - interval '30 days',
@@ -89,7 +98,8 @@ SELECT md5('pad-dev-' || i)::uuid, md5('pad-acct-' || i)::uuid, decode(md5('pad-
 	now() + interval '10 days', now() - interval '19 days', 'signed_out', 'Firefox on Linux', 'desktop'
 FROM generate_series(1, $1::int) i;
 INSERT INTO app_sessions (id, device_session_id, account_id, client_id, created_at, last_active_at, ended_at, end_reason)
-SELECT md5('pad-app-' || i)::uuid, md5('pad-dev-' || i)::uuid, md5('pad-acct-' || i)::uuid, 'app-a',
+SELECT md5('pad-app-' || i)::uuid, md5('pad-dev-' || i)::uuid, md5('pad-acct-' || i)::uuid,
+	CASE WHEN i <= $1::int * 3 / 10 THEN 'runner' ELSE 'app-a' END,
 	now() - interval '20 days', now() - interval '19 days', now() - interval '19 days', 'signed_out'
 FROM generate_series(1, $1::int) i;
 INSERT INTO auth_requests (id, client_id, params, created_at, expires_at, account_id, device_session_id, auth_time,
@@ -106,18 +116,32 @@ FROM generate_series(1, $1::int) i;
 INSERT INTO passkeys (id, account_id, name, credential, backup_eligible, backup_state, created_at)
 SELECT decode(md5('pad-pk-' || i), 'hex'), md5('pad-acct-' || i)::uuid, 'Pad passkey', '{}', false, false, now() - interval '20 days'
 FROM generate_series(1, $1::int) i;
+INSERT INTO agent_sessions (app_session_id, account_id, device_session_id, agent_id, started_by, scopes, started_at, renewed_at, expires_at)
+SELECT md5('pad-app-' || i)::uuid, md5('pad-acct-' || i)::uuid, md5('pad-dev-' || i)::uuid, 'runner', 'app-a', '{files:read}',
+	now() - interval '20 days', now() - interval '19 days', now() - interval '19 days' + interval '2 hours'
+FROM generate_series(1, $1::int * 3 / 10) i;
+INSERT INTO device_authorizations (id, client_id, device_code_hash, user_code_hash, scopes, user_agent, created_at, expires_at,
+	interval_seconds, last_polled_at)
+SELECT md5('pad-da-' || i)::uuid, 'codex-cli', sha256(('pad-device-code-' || i)::bytea), sha256(('pad-user-code-' || i)::bytea),
+	'{openid,offline_access}', 'curl/8.5.0', c.at, c.at + interval '10 minutes', 5,
+	least(now(), c.at + (i % 120) * interval '5 seconds')
+FROM generate_series(1, $1::int * 3 / 10) i, LATERAL (SELECT now() - (i % 4200) * interval '1 second' AS at OFFSET 0) c;
 `
 
 // TestHotPathsUseIndexes seeds the hot tables with 100,000 rows and more,
 // runs every hot path through real HTTP (password and passkey sign-in, a
 // seeded session's cookie, code exchange, refresh, userinfo, introspection,
 // revocation, the sessions page and API, ending a session, renaming one,
-// the activity page, the sweeps) and
+// the activity page, a third-party app's consent and its removal on the
+// page and in the API, a command-line sign-in with the device grant from
+// request to tokens, an agent's token exchange, refresh and introspection
+// and stopping it, the sweeps) and
 // fails if PostgreSQL scanned a hot table for any of it, or if the plan of
 // any statement latch sent on the way has a sequential scan of one.
 func TestHotPathsUseIndexes(t *testing.T) {
 	rec := &recorder{seen: map[string][]any{}}
-	l := startLatch(t, func(c *Config) { c.queryTracer = rec })
+	// The test apps, codex-cli (the device grant) and the agents.
+	l, _ := startLatchWithAgents(t, func(c *Config) { c.queryTracer = rec })
 	ctx := t.Context()
 	pool := l.db.Pool
 	if _, err := pool.Exec(ctx, `DELETE FROM accounts`); err != nil {
@@ -148,10 +172,12 @@ func TestHotPathsUseIndexes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	for _, tb := range []string{"accounts", "device_sessions", "app_sessions", "access_tokens", "refresh_tokens", "auth_requests", "passkeys", "signin_failures"} {
+	for tb, least := range map[string]int{"accounts": 100_000, "device_sessions": 100_000, "app_sessions": 100_000,
+		"access_tokens": 100_000, "refresh_tokens": 100_000, "auth_requests": 100_000, "passkeys": 100_000,
+		"signin_failures": 100_000, "agent_sessions": 30_000, "device_authorizations": 30_000} {
 		var n int
-		if err := pool.QueryRow(ctx, `SELECT count(*) FROM `+tb).Scan(&n); err != nil || n < 100_000 {
-			t.Fatalf("%s has %d rows (%v), want at least 100,000", tb, n, err)
+		if err := pool.QueryRow(ctx, `SELECT count(*) FROM `+tb).Scan(&n); err != nil || n < least {
+			t.Fatalf("%s has %d rows (%v), want at least %d", tb, n, err, least)
 		}
 	}
 	t.Logf("seeded in %s", time.Since(start).Round(time.Millisecond))
@@ -301,6 +327,13 @@ func hotPaths(t *testing.T, l *testLatch, key *heldPasskey) {
 	if body := page(t, b.post("/account/apps/outsider/remove", "/account/apps/outsider/remove", nil)); !strings.Contains(body, "no longer has access") {
 		t.Fatal("removing the app's access failed")
 	}
+	// Allowed again, and removed in the API.
+	b.signInFlow(l.outsider("openid", "email"))
+	if code, out := apiCall(t, l, "POST", "/api/account/apps/outsider/remove", "", withCookie(b, true)); code != 200 {
+		t.Fatalf("removing the app's access in the API: %d %v", code, out)
+	}
+	deviceHotPaths(t, l, b)
+	agentHotPaths(t, l, b)
 	// A passkey sign-in in another browser, which the first then ends.
 	other := seededLatch.browser()
 	other.l = &seededLatch
@@ -331,5 +364,79 @@ func hotPaths(t *testing.T, l *testLatch, key *heldPasskey) {
 	ctx := t.Context()
 	if err := l.srv.Sweep(ctx); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// deviceHotPaths signs a command-line app in with the device grant (RFC
+// 8628): the device authorization request, a poll too soon (slow_down) and
+// one on time (authorization_pending), the approval at /device in b, the
+// tokens, the device code presented again (which ends the session it
+// signed in), and a request b denies.
+func deviceHotPaths(t *testing.T, l *testLatch, b *browser) {
+	t.Helper()
+	cli := l.deviceApp("codex-cli")
+	poll := func(da *oauth2.DeviceAuthResponse) (int, map[string]any) {
+		t.Helper()
+		return tokenCall(t, l.url, "/oauth/token", "codex-cli", "-", url.Values{"client_id": {"codex-cli"},
+			"grant_type": {"urn:ietf:params:oauth:grant-type:device_code"}, "device_code": {da.DeviceCode}})
+	}
+	da := cli.start("build-box")
+	if code, out := poll(da); out["error"] != "slow_down" {
+		t.Fatalf("a poll right away: %d %v", code, out)
+	}
+	l.clock.Add(11 * time.Second) // the interval is 10 seconds now: 5, and 5 for the slow_down
+	if code, out := poll(da); out["error"] != "authorization_pending" {
+		t.Fatalf("a poll on time: %d %v", code, out)
+	}
+	if resp, _ := b.deviceDecision(da.UserCode, "approve"); !strings.Contains(page(t, resp), "is signed in") {
+		t.Fatalf("approve: %d", resp.StatusCode)
+	}
+	if code, out := poll(da); code != 200 || out["refresh_token"] == nil {
+		t.Fatalf("the tokens: %d %v", code, out)
+	}
+	if code, out := poll(da); out["error"] != "invalid_grant" {
+		t.Fatalf("the device code again: %d %v", code, out)
+	}
+	denied := cli.start("")
+	if resp, _ := b.deviceDecision(denied.UserCode, "deny"); !strings.Contains(page(t, resp), "Sign-in refused") {
+		t.Fatalf("deny: %d", resp.StatusCode)
+	}
+	if code, out := poll(denied); out["error"] != "access_denied" {
+		t.Fatalf("a poll after the denial: %d %v", code, out)
+	}
+}
+
+// agentHotPaths starts an agent (app-a exchanges b's token for the
+// runner's, RFC 8693), has it refresh and app-a introspect its token,
+// renews it, lists the agents on the sessions page and in the API, and
+// stops it, then a second one with "stop all".
+func agentHotPaths(t *testing.T, l *testLatch, b *browser) {
+	t.Helper()
+	person := b.signInFlow(l.agentApp())
+	out := startAgent(t, l, person.AccessToken, "note", "hot paths")
+	code, res := tokenCall(t, l.url, "/oauth/token", "runner", "runner-secret-0123456789",
+		url.Values{"grant_type": {"refresh_token"}, "refresh_token": {out["refresh_token"].(string)}})
+	if code != http.StatusOK {
+		t.Fatalf("the agent's refresh: %d %v", code, res)
+	}
+	if in := introspectAs(t, l.url, "app-a", "alpha-secret-0123456789", res["access_token"].(string)); actSub(in) != "runner" {
+		t.Fatalf("introspection of the agent's token: %v", in)
+	}
+	startAgent(t, l, person.AccessToken) // a renewal
+	if body := page(t, b.do("GET", "/account/sessions", nil)); !strings.Contains(body, "Task runner") {
+		t.Fatal("the sessions page does not list the agent")
+	}
+	code, list := apiCall(t, l, "GET", "/api/account/agents", "", withCookie(b, false))
+	agents, _ := list["agents"].([]any)
+	if code != 200 || len(agents) != 1 {
+		t.Fatalf("the agents API: %d %v", code, list)
+	}
+	id := agents[0].(map[string]any)["id"].(string)
+	if code, out := apiCall(t, l, "POST", "/api/account/agents/"+id+"/end", "", withCookie(b, true)); code != 200 {
+		t.Fatalf("stop the agent: %d %v", code, out)
+	}
+	startAgent(t, l, person.AccessToken)
+	if code, out := apiCall(t, l, "POST", "/api/account/agents/end", "", withCookie(b, true)); code != 200 || out["ended"] != float64(1) {
+		t.Fatalf("stop all agents: %d %v", code, out)
 	}
 }

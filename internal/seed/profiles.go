@@ -76,6 +76,49 @@ var clients = []struct{ id, logoutURI, redirectURI string }{
 // seeded accounts have allowed.
 const consentClient = "partner-notes"
 
+// The agent some seeded accounts started from ChatGPT (token exchange), as
+// in idp/clients.default.yaml: its client id, the names the history
+// records for it and for the app that started it, and its refresh
+// allowance (refresh_for), which is how long after its last renewal its
+// tokens can live.
+const (
+	agentClient      = "codex-task-runner"
+	agentName        = "Codex task runner"
+	agentStarter     = "chatgpt-web"
+	agentStarterName = "ChatGPT"
+	agentRefreshFor  = "1 hour"
+)
+
+// The command-line app seeded device authorizations are for, and the
+// device_name it is registered with (the first part of its sessions'
+// names).
+const (
+	deviceClient  = "codex-cli"
+	deviceAppName = "Codex CLI"
+)
+
+// cliProfiles are the machines seeded device authorizations come from:
+// the name the device reported for itself (its device_name hint, "" for
+// none) and its User-Agent.
+var cliProfiles = []struct{ hint, ua string }{
+	{"ada-laptop", "codex_cli_rs/0.46.0 (Mac OS X 15.6.1; arm64) iTerm.app/3.5.14"},
+	{"build-box", "codex_cli_rs/0.46.0 (Linux 6.8.0-79-generic; x86_64) xterm-256color"},
+	{"", "codex_cli_rs/0.45.0 (Windows 10.0.26100; x86_64) WindowsTerminal"},
+	{"MacBook-Pro", "codex_cli_rs/0.46.0 (Mac OS X 14.7.2; arm64) Apple_Terminal/455"},
+	{"devbox", "codex_cli_rs/0.44.0 (Linux 6.1.0-37-cloud-amd64; x86_64) tmux/3.3a"},
+	{"", "codex_cli_rs/0.46.0 (Linux 5.15.167.4-microsoft-standard-WSL2; x86_64) vscode/1.104.0"},
+}
+
+// cliNames returns latch's name for the session an approval of each of
+// cliProfiles signs in, as the /device page names it.
+func cliNames() []string {
+	var names []string
+	for _, p := range cliProfiles {
+		names = append(names, sessions.DescribeCLI(deviceAppName, sessions.CleanHint(p.hint), p.ua))
+	}
+	return names
+}
+
 // passkeyProfile is a kind of authenticator a seeded passkey lives in.
 // Profiles 1 to 3 (counting from 1, as SQL arrays do) are synced.
 type passkeyProfile struct {

@@ -43,32 +43,59 @@ func expectedRows(n int) map[string]int64 {
 	N := int64(n)
 	adv := count(n, 50, 7)
 	withPasskey := count(n, 5, 0) + count(n, 5, 1) // standard accounts with one passkey
+	agents, acting, stopped := count(n, 10, 4), count(n, 40, 4)+count(n, 40, 14), count(n, 40, 24)
+	d := deviceAuthorizations(n)
+	cli := d["redeemed"] + d["approved"] // approvals signed in a CLI session
 	return map[string]int64{
-		"accounts":        N,
-		"passwords":       N - adv,
-		"passkeys":        withPasskey + 2*adv,
-		"recovery_keys":   10 * adv,
-		"trusted_devices": count(n, 5, 3),
-		"known_devices":   N,
-		"signin_failures": count(n, 100, 42),
-		"consents":        count(n, 20, 11),
-		"device_sessions": 3 * N,
-		"app_sessions":    6 * N,
-		"refresh_tokens":  12 * N,
-		"access_tokens":   8 * N,
-		"logout_jobs":     2 * N,
-		"auth_requests":   N,
-		"activity":        5 * N,
+		"accounts":              N,
+		"passwords":             N - adv,
+		"passkeys":              withPasskey + 2*adv,
+		"recovery_keys":         10 * adv,
+		"trusted_devices":       count(n, 5, 3),
+		"known_devices":         N,
+		"signin_failures":       count(n, 100, 42),
+		"consents":              count(n, 20, 11),
+		"device_sessions":       3*N + cli,
+		"app_sessions":          6*N + agents + cli,
+		"agent_sessions":        agents,
+		"device_authorizations": count(n, 20, 13),
+		"refresh_tokens":        12*N + 2*acting + d["redeemed"],
+		"access_tokens":         8*N + acting + d["redeemed"],
+		"logout_jobs":           2 * N,
+		"auth_requests":         N,
+		"activity":              5*N + agents + stopped + cli + d["denied"],
 	}
+}
+
+// deviceAuthorizations counts the device authorizations of accounts 0 to
+// n-1 by state: account i has one when i % 20 == 13, in the state that
+// (i / 20) % 20 picks.
+func deviceAuthorizations(n int) map[string]int64 {
+	out := map[string]int64{}
+	for s := range 20 {
+		state := "approved"
+		switch {
+		case s < 9:
+			state = "redeemed"
+		case s < 13:
+			state = "pending"
+		case s < 17:
+			state = "expired"
+		case s < 19:
+			state = "denied"
+		}
+		out[state] += count(n, 400, 13+20*s)
+	}
+	return out
 }
 
 func TestExpectedRowsFor2000(t *testing.T) {
 	// The formulas, worked out by hand once for the default size.
 	want := map[string]int64{
 		"accounts": 2000, "passwords": 1960, "passkeys": 880, "recovery_keys": 400, "trusted_devices": 400,
-		"known_devices": 2000, "signin_failures": 20, "consents": 100, "device_sessions": 6000,
-		"app_sessions": 12000, "refresh_tokens": 24000, "access_tokens": 16000, "logout_jobs": 4000,
-		"auth_requests": 2000, "activity": 10000,
+		"known_devices": 2000, "signin_failures": 20, "consents": 100, "device_sessions": 6050,
+		"app_sessions": 12250, "agent_sessions": 200, "device_authorizations": 100, "refresh_tokens": 24245,
+		"access_tokens": 16145, "logout_jobs": 4000, "auth_requests": 2000, "activity": 10310,
 	}
 	got := expectedRows(2000)
 	for table, n := range want {
@@ -179,8 +206,32 @@ func TestSeed(t *testing.T) {
 			"times in order": `SELECT count(*) FROM device_sessions
 				WHERE NOT (created_at <= last_active_at AND last_active_at <= coalesce(ended_at, now())
 					AND created_at < absolute_expires_at AND absolute_expires_at > $1)`,
+			// Only a stopped agent ends before its device session.
 			"app sessions inside their device session": `SELECT count(*) FROM app_sessions a JOIN device_sessions d ON d.id = a.device_session_id
-				WHERE a.created_at < d.created_at OR a.last_active_at < a.created_at OR a.ended_at IS DISTINCT FROM d.ended_at`,
+				WHERE a.created_at < d.created_at OR a.last_active_at < a.created_at
+					OR (a.ended_at IS DISTINCT FROM d.ended_at AND NOT (a.end_reason = 'stopped' AND d.ended_at IS NULL
+						AND a.ended_at >= a.last_active_at))`,
+			"agent session is its app session's": `SELECT count(*) FROM agent_sessions g JOIN app_sessions a ON a.id = g.app_session_id
+				WHERE a.device_session_id <> g.device_session_id OR a.account_id <> g.account_id OR a.client_id <> g.agent_id
+					OR a.created_at <> g.started_at OR g.started_at > g.renewed_at OR g.renewed_at >= g.expires_at`,
+			"agent's scopes are its starter's": `SELECT count(*) FROM agent_sessions g WHERE NOT EXISTS (
+				SELECT FROM refresh_tokens t JOIN app_sessions a ON a.id = t.app_session_id
+				WHERE a.device_session_id = g.device_session_id AND a.client_id = g.started_by AND a.ended_at IS NULL
+					AND t.scopes @> g.scopes AND a.created_at <= g.started_at)`,
+			"approved device authorization's sessions": `SELECT count(*) FROM device_authorizations x
+				WHERE (x.status IN ('approved', 'redeemed')) <> (x.device_session_id IS NOT NULL)
+					OR (x.status = 'pending') <> (x.account_id IS NULL)
+					OR (x.device_session_id IS NOT NULL AND NOT EXISTS (SELECT FROM app_sessions a JOIN device_sessions d ON d.id = a.device_session_id
+						WHERE a.id = x.app_session_id AND d.id = x.device_session_id AND d.account_id = x.account_id
+							AND d.kind = 'cli' AND a.client_id = x.client_id AND d.created_at = x.decided_at))`,
+			"device authorization times": `SELECT count(*) FROM device_authorizations
+				WHERE NOT (created_at <= last_polled_at AND created_at <= coalesce(decided_at, created_at)
+					AND coalesce(decided_at, created_at) <= coalesce(redeemed_at, now()) AND (decided_at <= expires_at) IS NOT false)`,
+			"approved from the account's session": `SELECT count(*) FROM device_sessions c
+				WHERE (c.kind = 'cli') <> (c.approved_by_session IS NOT NULL) OR (c.approved_by_session IS NOT NULL AND NOT EXISTS (
+					SELECT FROM device_sessions b WHERE b.id = c.approved_by_session AND b.account_id = c.account_id AND b.kind = 'browser'))`,
+			"consent times": `SELECT count(*) FROM consents
+				WHERE granted_at <> coalesce(widened_at, first_granted_at) OR widened_at < first_granted_at`,
 			"rotation order": `SELECT count(*) FROM refresh_tokens r JOIN refresh_tokens c
 				ON c.app_session_id = r.app_session_id AND c.rotated_at IS NULL
 				WHERE r.rotated_at IS NOT NULL AND (r.created_at > r.rotated_at OR c.created_at <> r.rotated_at)`,
@@ -188,7 +239,9 @@ func TestSeed(t *testing.T) {
 				SELECT created_at FROM accounts UNION ALL SELECT created_at FROM device_sessions
 				UNION ALL SELECT last_active_at FROM app_sessions UNION ALL SELECT created_at FROM refresh_tokens
 				UNION ALL SELECT created_at FROM access_tokens UNION ALL SELECT at FROM activity
-				UNION ALL SELECT code_used_at FROM auth_requests UNION ALL SELECT created_at FROM passkeys) t
+				UNION ALL SELECT code_used_at FROM auth_requests UNION ALL SELECT created_at FROM passkeys
+				UNION ALL SELECT renewed_at FROM agent_sessions UNION ALL SELECT last_polled_at FROM device_authorizations
+				UNION ALL SELECT decided_at FROM device_authorizations) t
 				WHERE created_at > now()`,
 		} {
 			var bad int64
@@ -210,15 +263,20 @@ func TestSeed(t *testing.T) {
 		// before; unexpired requests expire at least 26 minutes after it,
 		// expired ones at most when it began.
 		var advanced, advancedWithPassword, liveAccessTokens, futureRequests int64
-		var unknownDevices, usedCodes int64
+		var unknownDevices, usedCodes, actingAgents, pendingDevices int64
 		err := db.QueryRow(ctx, `SELECT
 			(SELECT count(*) FROM accounts WHERE security_mode = 'advanced' AND advanced_since IS NOT NULL),
 			(SELECT count(*) FROM accounts a JOIN passwords p ON p.account_id = a.id WHERE a.security_mode = 'advanced'),
-			(SELECT count(*) FROM access_tokens WHERE expires_at > $1),
+			(SELECT count(*) FROM access_tokens WHERE expires_at > $1 AND client_id IN ('chatgpt-web', 'codex-web')),
 			(SELECT count(*) FROM auth_requests WHERE expires_at > $2),
 			(SELECT count(*) FROM device_sessions WHERE device_kind = 'unknown' OR device_name = 'Unknown device'),
-			(SELECT count(*) FROM auth_requests WHERE code_used_at IS NOT NULL)`, before, start.Add(elapsed).Add(time.Second)).Scan(
-			&advanced, &advancedWithPassword, &liveAccessTokens, &futureRequests, &unknownDevices, &usedCodes)
+			(SELECT count(*) FROM auth_requests WHERE code_used_at IS NOT NULL),
+			(SELECT count(*) FROM agent_sessions g JOIN app_sessions a ON a.id = g.app_session_id
+				WHERE a.ended_at IS NULL AND g.expires_at > $2),
+			(SELECT count(*) FROM device_authorizations WHERE status = 'pending' AND expires_at > $2)`,
+			before, start.Add(elapsed).Add(time.Second)).Scan(
+			&advanced, &advancedWithPassword, &liveAccessTokens, &futureRequests, &unknownDevices, &usedCodes,
+			&actingAgents, &pendingDevices)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -236,6 +294,14 @@ func TestSeed(t *testing.T) {
 		}
 		if usedCodes != int64(n) {
 			t.Errorf("%d codes used, want %d", usedCodes, n)
+		}
+		// Acting agents were renewed at most 50 minutes before their batch
+		// began, pending device codes asked for at most 9 minutes before.
+		if want := count(n, 40, 4) + count(n, 40, 14); actingAgents != want && elapsed < 9*time.Minute {
+			t.Errorf("acting agents: %d, want %d", actingAgents, want)
+		}
+		if want := deviceAuthorizations(n)["pending"]; pendingDevices != want && elapsed < time.Minute {
+			t.Errorf("pending device authorizations: %d, want %d", pendingDevices, want)
 		}
 	})
 
@@ -277,7 +343,75 @@ func TestSeed(t *testing.T) {
 				checkAccount(t, ctx, db, before, i)
 			}
 		}
+		if n > 34 {
+			checkAgentsAndDevices(t, ctx, db, before)
+		}
 	})
+}
+
+// checkAgentsAndDevices reads the agents of accounts 4 (acting), 24
+// (stopped) and 34 (lapsed), and the command-line session of account 13
+// (its device authorization redeemed), the way latch does.
+func checkAgentsAndDevices(t *testing.T, ctx context.Context, db *pgxpool.Pool, now time.Time) {
+	t.Helper()
+	accounts := &authn.Accounts{DB: db}
+	store := sessions.New(db, sessions.DefaultPolicy())
+	store.Now = func() time.Time { return now }
+	st := &idp.Storage{DB: db, Sessions: store, Now: store.Now, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for _, i := range []int{4, 24, 34} {
+		acct, err := accounts.ByEmail(ctx, Email(i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		agents, err := store.Agents(ctx, acct.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i != 4 {
+			if len(agents) != 0 {
+				t.Errorf("account %d: %d agents acting, want none", i, len(agents))
+			}
+			continue
+		}
+		if len(agents) != 1 || agents[0].AgentID != agentClient || agents[0].StartedBy != agentStarter ||
+			agents[0].DeviceID != DeviceID(i, 0) || agents[0].DeviceName == "" || !agents[0].ExpiresAt.After(now) {
+			t.Fatalf("account %d: agents %+v", i, agents)
+		}
+		// Its current refresh token works; the one it rotated out does not.
+		if _, err := st.TokenRequestByRefreshToken(ctx, fmt.Sprintf("seed-agent-refresh-%d-1", i)); err != nil {
+			t.Errorf("account %d: the agent's refresh token: %v", i, err)
+		}
+		if _, err := st.TokenRequestByRefreshToken(ctx, fmt.Sprintf("seed-agent-refresh-%d-0", i)); err == nil {
+			t.Errorf("account %d: the agent's rotated refresh token works", i)
+		}
+		// The agent is not one of the device's apps.
+		devices, _, err := store.Devices(ctx, acct.ID, "", 0, -1)
+		if err != nil || len(devices) != 2 || len(devices[0].Apps) != 2 || len(devices[1].Apps) != 2 {
+			t.Errorf("account %d: devices %+v (%v)", i, devices, err)
+		}
+	}
+
+	acct, err := accounts.ByEmail(ctx, Email(13))
+	if err != nil {
+		t.Fatal(err)
+	}
+	devices, _, err := store.Devices(ctx, acct.ID, "", 0, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cli []sessions.DeviceRecord
+	for _, d := range devices {
+		if d.SessionKind == sessions.KindCLI {
+			cli = append(cli, d)
+		}
+	}
+	if len(devices) != 3 || len(cli) != 1 || !strings.HasPrefix(cli[0].Name, deviceAppName) || cli[0].ApprovedOn == "" ||
+		len(cli[0].Apps) != 1 || cli[0].Apps[0].ClientID != deviceClient {
+		t.Fatalf("account 13: devices %+v", devices)
+	}
+	if _, err := st.TokenRequestByRefreshToken(ctx, "seed-cli-refresh-13"); err != nil {
+		t.Errorf("account 13: the command-line session's refresh token: %v", err)
+	}
 }
 
 // checkAccount reads seeded account i the way latch does.

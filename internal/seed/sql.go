@@ -46,6 +46,11 @@ func functions() (string, error) {
 		redirectURIs = append(redirectURIs, lit(c.redirectURI))
 	}
 	names, kinds := deviceNames()
+	var cliHints, cliUAs []string
+	for _, p := range cliProfiles {
+		cliHints = append(cliHints, lit(p.hint))
+		cliUAs = append(cliUAs, lit(p.ua))
+	}
 
 	var b strings.Builder
 	fn := func(sig, returns, body string) {
@@ -133,6 +138,91 @@ func functions() (string, error) {
 	fn("app_last_active(now timestamptz, i bigint, j int, k int)", "timestamptz",
 		"CASE WHEN j = 2 THEN greatest(pg_temp.app_created(now, i, j, k), pg_temp.dev_last_active(now, i, j)) "+
 			"ELSE now - interval '4 minutes' * pg_temp.r((i * 3 + j) * 2 + k, 13) END")
+
+	// Agents: 1 account in 10 (i % 10 = 4) started one from ChatGPT on
+	// device 0. By i % 40: 4 and 14 are acting (renewed in the last 50
+	// minutes, so their tokens live for the refresh allowance after
+	// that), 24 were stopped by the person before their tokens ran out,
+	// 34 lapsed (their tokens all expired, so they are no longer listed).
+	// Those that are not acting were last renewed more than 62 minutes
+	// ago, so their tokens have expired and been swept.
+	fn("has_agent(i bigint)", "boolean", "i % 10 = 4")
+	fn("agent_acting(i bigint)", "boolean", "i % 40 IN (4, 14)")
+	fn("agent_stopped(i bigint)", "boolean", "i % 40 = 24")
+	fn("agent_id(i bigint)", "uuid", "md5('seed-agent-' || i)::uuid")
+	fn("agent_fam(i bigint)", "uuid", "md5('seed-agent-family-' || i)::uuid")
+	// The scopes of an app session's tokens: ChatGPT on device 0 of an
+	// account with an agent signed in with the agent's scopes too, which
+	// its token was exchanged for.
+	fn("app_scopes(i bigint, j int, k int)", "text[]",
+		"CASE WHEN pg_temp.has_agent(i) AND j = 0 AND k = 0 "+
+			"THEN '{openid,profile,email,offline_access,files:read,pull_requests:write}'::text[] "+
+			"ELSE '{openid,profile,email,offline_access}'::text[] END")
+	fn("agent_scopes(i bigint)", "text[]",
+		"CASE WHEN pg_temp.pick(i, 40, 3) = 1 THEN '{files:read}'::text[] ELSE '{files:read,pull_requests:write}'::text[] END")
+	fn("agent_note(i bigint)", "text",
+		"CASE WHEN pg_temp.pick(i, 41, 2) = 1 THEN '' ELSE 'cloud task ' || substr(md5('seed-note-' || i), 1, 6) END")
+	fn("agent_renewed(now timestamptz, i bigint)", "timestamptz",
+		"CASE WHEN pg_temp.agent_acting(i) THEN now - interval '50 minutes' * pg_temp.r(i, 42) "+
+			"ELSE pg_temp.app_created(now, i, 0, 0) + greatest(now - interval '62 minutes' - pg_temp.app_created(now, i, 0, 0), "+
+			"interval '0') * pg_temp.r(i, 42) END")
+	fn("agent_started(now timestamptz, i bigint)", "timestamptz",
+		"pg_temp.app_created(now, i, 0, 0) + (pg_temp.agent_renewed(now, i) - pg_temp.app_created(now, i, 0, 0)) * pg_temp.r(i, 43)")
+	fn("agent_expires(now timestamptz, i bigint)", "timestamptz",
+		"pg_temp.agent_renewed(now, i) + interval '"+agentRefreshFor+"'")
+	fn("agent_ended(now timestamptz, i bigint)", "timestamptz",
+		"CASE WHEN pg_temp.agent_stopped(i) THEN pg_temp.agent_renewed(now, i) + interval '"+agentRefreshFor+"' * pg_temp.r(i, 44) END")
+	// Its last act (exchange, refresh or introspection), which is also its
+	// last refresh: the current tokens were issued then.
+	fn("agent_last(now timestamptz, i bigint)", "timestamptz",
+		"pg_temp.agent_renewed(now, i) + (coalesce(pg_temp.agent_ended(now, i), least(now, pg_temp.agent_expires(now, i))) "+
+			"- pg_temp.agent_renewed(now, i)) * pg_temp.r(i, 45)")
+
+	// Device authorizations of Codex CLI (RFC 8628): 1 account in 20 (i %
+	// 20 = 13, never an advanced one) asked for one in the last 70 minutes
+	// (the sweep deletes them an hour after they expire). By (i / 20) % 20:
+	// 0 to 8 redeemed (approved, the tokens collected), 9 to 12 pending,
+	// 13 to 16 expired unapproved, 17 and 18 denied, 19 approved in the
+	// last seconds and not collected yet. An approval signed in a CLI
+	// device session with its app session, approved from device 0.
+	fn("has_dauth(i bigint)", "boolean", "i % 20 = 13")
+	fn("dauth_state(i bigint)", "text",
+		"CASE WHEN (i / 20) % 20 < 9 THEN 'redeemed' WHEN (i / 20) % 20 < 13 THEN 'pending' "+
+			"WHEN (i / 20) % 20 < 17 THEN 'expired' WHEN (i / 20) % 20 < 19 THEN 'denied' ELSE 'approved' END")
+	fn("with_cli(i bigint)", "boolean", "i % 20 = 13 AND ((i / 20) % 20 < 9 OR (i / 20) % 20 = 19)")
+	fn("dauth_id(i bigint)", "uuid", "md5('seed-device-auth-' || i)::uuid")
+	fn("cli_dev_id(i bigint)", "uuid", "md5('seed-cli-device-' || i)::uuid")
+	fn("cli_app_id(i bigint)", "uuid", "md5('seed-cli-app-' || i)::uuid")
+	fn("cli_profile(i bigint)", "int", fmt.Sprintf("pg_temp.pick(i, 46, %d)", len(cliProfiles)))
+	fn("cli_hint(p int)", "text", "(ARRAY["+strings.Join(cliHints, ",")+"])[p]")
+	fn("cli_ua(p int)", "text", "(ARRAY["+strings.Join(cliUAs, ",")+"])[p]")
+	fn("cli_name(p int)", "text", "(ARRAY["+strings.Join(lits(cliNames()), ",")+"])[p]")
+	fn("dauth_ip(i bigint)", "inet",
+		"CASE WHEN pg_temp.pick(i, 47, 5) = 1 "+
+			"THEN '2a02:c7c:5000::'::inet + (hashint8extended(i, 48) & 4294967295) "+
+			"ELSE '1.0.0.0'::inet + ((hashint8extended(i, 48) & 4294967295) % 3707764736) END")
+	fn("dauth_place(i bigint)", "text", fmt.Sprintf("(ARRAY[%s])[pg_temp.pick(i, 49, %d)]",
+		strings.Join(lits(places), ","), len(places)))
+	fn("dauth_created(now timestamptz, i bigint)", "timestamptz",
+		"CASE pg_temp.dauth_state(i) WHEN 'pending' THEN now - interval '9 minutes' * pg_temp.r(i, 50) "+
+			"WHEN 'expired' THEN now - interval '11 minutes' - interval '58 minutes' * pg_temp.r(i, 50) "+
+			"WHEN 'approved' THEN now - interval '30 seconds' - interval '3 minutes' * pg_temp.r(i, 50) "+
+			"ELSE now - interval '2 minutes' - interval '60 minutes' * pg_temp.r(i, 50) END")
+	fn("dauth_decided(now timestamptz, i bigint)", "timestamptz",
+		"CASE pg_temp.dauth_state(i) WHEN 'approved' THEN now - interval '4 seconds' * pg_temp.r(i, 51) "+
+			"WHEN 'redeemed' THEN pg_temp.dauth_created(now, i) + interval '15 seconds' + interval '90 seconds' * pg_temp.r(i, 51) "+
+			"WHEN 'denied' THEN pg_temp.dauth_created(now, i) + interval '15 seconds' + interval '90 seconds' * pg_temp.r(i, 51) END")
+	fn("dauth_redeemed(now timestamptz, i bigint)", "timestamptz",
+		"CASE WHEN pg_temp.dauth_state(i) = 'redeemed' THEN pg_temp.dauth_decided(now, i) + interval '5 seconds' * pg_temp.r(i, 52) END")
+	// The device's last poll: a pending one polls on, an expired one gave
+	// up some time before its code expired.
+	fn("dauth_polled(now timestamptz, i bigint)", "timestamptz",
+		"CASE pg_temp.dauth_state(i) "+
+			"WHEN 'pending' THEN pg_temp.dauth_created(now, i) + (now - pg_temp.dauth_created(now, i)) * pg_temp.r(i, 53) "+
+			"WHEN 'expired' THEN pg_temp.dauth_created(now, i) + interval '10 minutes' * pg_temp.r(i, 53) "+
+			"WHEN 'redeemed' THEN pg_temp.dauth_redeemed(now, i) "+
+			"WHEN 'denied' THEN pg_temp.dauth_decided(now, i) + interval '5 seconds' * pg_temp.r(i, 53) "+
+			"ELSE greatest(pg_temp.dauth_created(now, i), pg_temp.dauth_decided(now, i) - interval '5 seconds' * pg_temp.r(i, 53)) END")
 	return b.String(), nil
 }
 
@@ -214,30 +304,94 @@ SELECT pg_temp.email(i), pg_temp.pick(i, 22, 4), $1::timestamptz - interval '12 
 FROM ` + accounts + `
 WHERE pg_temp.failing(i)`},
 
+	// Half the consents (i % 40 = 11) were widened since: the app asked
+	// for offline access later, and the person allowed it.
 	{"consents", `
-INSERT INTO consents (account_id, client_id, scopes, granted_at)
-SELECT pg_temp.acct_id(i), '` + consentClient + `', '{openid,profile,email}', pg_temp.dev_created($1::timestamptz, i, 0)
-FROM ` + accounts + `
+INSERT INTO consents (account_id, client_id, scopes, granted_at, first_granted_at, widened_at)
+SELECT pg_temp.acct_id(i), '` + consentClient + `',
+	CASE WHEN c.widened IS NULL THEN '{openid,profile,email}' ELSE '{openid,profile,email,offline_access}' END::text[],
+	coalesce(c.widened, c.first), c.first, c.widened
+FROM ` + accounts + `,
+	LATERAL (SELECT pg_temp.dev_created($1::timestamptz, i, 0) AS first,
+		CASE WHEN i % 40 = 11 THEN pg_temp.dev_created($1::timestamptz, i, 0)
+			+ ($1::timestamptz - pg_temp.dev_created($1::timestamptz, i, 0)) * pg_temp.r(i, 28) END AS widened OFFSET 0) c
 WHERE pg_temp.consented(i)`},
 
+	// The three browser sessions, then the command-line sessions that
+	// approved device authorizations signed in: named by the app and the
+	// device, approved from device 0, at the address the device polled
+	// from.
 	{"device_sessions", `
-INSERT INTO device_sessions (id, account_id, kind, secret_hash, created_at, auth_time, amr, acr, last_active_at,
-	idle_timeout, absolute_expires_at, ip, user_agent, ended_at, end_reason, device_name, device_kind, place, trusted_device_id)
+INSERT INTO device_sessions (id, account_id, kind, secret_hash, created_at, auth_time, amr, signin_amr, acr, last_active_at,
+	idle_timeout, absolute_expires_at, ip, user_agent, ended_at, end_reason, device_name, device_kind, place, trusted_device_id,
+	approved_by_session, approved_on)
 SELECT pg_temp.dev_id(i, j), pg_temp.acct_id(i), 'browser', sha256(('seed-session-' || i || '-' || j)::bytea),
-	d.created, d.created, pg_temp.dev_amr(i, j), pg_temp.dev_acr(i, j), pg_temp.dev_last_active($1::timestamptz, i, j),
+	d.created, d.created, pg_temp.dev_amr(i, j), NULL, pg_temp.dev_acr(i, j), pg_temp.dev_last_active($1::timestamptz, i, j),
 	pg_temp.dev_idle(i), d.created + pg_temp.dev_life(i), pg_temp.ip(i, j), pg_temp.ua(d.p),
 	pg_temp.dev_ended($1::timestamptz, i, j), CASE WHEN j = 2 THEN 'signed_out' END,
 	pg_temp.ua_name(d.p), pg_temp.ua_kind(d.p), pg_temp.place(i, j),
-	CASE WHEN j = 0 AND pg_temp.trusted(i) THEN pg_temp.trusted_id(i) END
+	CASE WHEN j = 0 AND pg_temp.trusted(i) THEN pg_temp.trusted_id(i) END, NULL, ''
 FROM ` + accounts + `, generate_series(0, 2) AS j,
-	LATERAL (SELECT pg_temp.dev_created($1::timestamptz, i, j) AS created, pg_temp.dev_profile(i, j) AS p OFFSET 0) d`},
+	LATERAL (SELECT pg_temp.dev_created($1::timestamptz, i, j) AS created, pg_temp.dev_profile(i, j) AS p OFFSET 0) d
+UNION ALL
+SELECT pg_temp.cli_dev_id(i), pg_temp.acct_id(i), 'cli', sha256(('seed-cli-session-' || i)::bytea),
+	c.decided, c.decided, pg_temp.dev_amr(i, 0), pg_temp.dev_amr(i, 0), pg_temp.dev_acr(i, 0),
+	coalesce(pg_temp.dauth_redeemed($1::timestamptz, i), c.decided),
+	pg_temp.dev_idle(i), c.decided + pg_temp.dev_life(i), pg_temp.dauth_ip(i), pg_temp.cli_ua(c.p),
+	NULL, NULL, pg_temp.cli_name(c.p), 'app', pg_temp.dauth_place(i), NULL,
+	pg_temp.dev_id(i, 0), pg_temp.ua_name(pg_temp.dev_profile(i, 0))
+FROM ` + accounts + `,
+	LATERAL (SELECT pg_temp.dauth_decided($1::timestamptz, i) AS decided, pg_temp.cli_profile(i) AS p OFFSET 0) c
+WHERE pg_temp.with_cli(i)`},
 
+	// Per device session ChatGPT and Codex; then the agents' app sessions
+	// (ChatGPT's device 0; a stopped agent's ended alone) and the
+	// command-line sessions' Codex CLI.
 	{"app_sessions", `
 INSERT INTO app_sessions (id, device_session_id, account_id, client_id, created_at, last_active_at, ended_at, end_reason)
 SELECT pg_temp.app_id(i, j, k), pg_temp.dev_id(i, j), pg_temp.acct_id(i), pg_temp.client(k),
 	pg_temp.app_created($1::timestamptz, i, j, k), pg_temp.app_last_active($1::timestamptz, i, j, k),
 	pg_temp.dev_ended($1::timestamptz, i, j), CASE WHEN j = 2 THEN 'signed_out' END
-FROM ` + accounts + `, generate_series(0, 2) AS j, generate_series(0, 1) AS k`},
+FROM ` + accounts + `, generate_series(0, 2) AS j, generate_series(0, 1) AS k
+UNION ALL
+SELECT pg_temp.agent_id(i), pg_temp.dev_id(i, 0), pg_temp.acct_id(i), '` + agentClient + `',
+	pg_temp.agent_started($1::timestamptz, i), pg_temp.agent_last($1::timestamptz, i),
+	pg_temp.agent_ended($1::timestamptz, i), CASE WHEN pg_temp.agent_stopped(i) THEN 'stopped' END
+FROM ` + accounts + `
+WHERE pg_temp.has_agent(i)
+UNION ALL
+SELECT pg_temp.cli_app_id(i), pg_temp.cli_dev_id(i), pg_temp.acct_id(i), '` + deviceClient + `',
+	pg_temp.dauth_decided($1::timestamptz, i), coalesce(pg_temp.dauth_redeemed($1::timestamptz, i), pg_temp.dauth_decided($1::timestamptz, i)),
+	NULL, NULL
+FROM ` + accounts + `
+WHERE pg_temp.with_cli(i)`},
+
+	// What only an agent session has.
+	{"agent_sessions", `
+INSERT INTO agent_sessions (app_session_id, account_id, device_session_id, agent_id, started_by, scopes, note,
+	started_at, renewed_at, expires_at)
+SELECT pg_temp.agent_id(i), pg_temp.acct_id(i), pg_temp.dev_id(i, 0), '` + agentClient + `', '` + agentStarter + `',
+	pg_temp.agent_scopes(i), pg_temp.agent_note(i), pg_temp.agent_started($1::timestamptz, i),
+	pg_temp.agent_renewed($1::timestamptz, i), pg_temp.agent_expires($1::timestamptz, i)
+FROM ` + accounts + `
+WHERE pg_temp.has_agent(i)`},
+
+	{"device_authorizations", `
+INSERT INTO device_authorizations (id, client_id, device_code_hash, user_code_hash, scopes, device_name, ip, user_agent,
+	created_at, expires_at, interval_seconds, last_polled_at, status, decided_at, account_id, device_session_id,
+	app_session_id, redeemed_at)
+SELECT pg_temp.dauth_id(i), '` + deviceClient + `', sha256(('seed-device-code-' || i)::bytea),
+	sha256(('seed-user-code-' || i)::bytea), '{openid,profile,email,offline_access}', pg_temp.cli_hint(c.p),
+	pg_temp.dauth_ip(i), pg_temp.cli_ua(c.p), c.created, c.created + interval '10 minutes',
+	CASE WHEN pg_temp.pick(i, 54, 10) = 1 THEN 10 ELSE 5 END, pg_temp.dauth_polled($1::timestamptz, i),
+	CASE WHEN c.s = 'expired' THEN 'pending' ELSE c.s END, pg_temp.dauth_decided($1::timestamptz, i),
+	CASE WHEN c.s NOT IN ('pending', 'expired') THEN pg_temp.acct_id(i) END,
+	CASE WHEN pg_temp.with_cli(i) THEN pg_temp.cli_dev_id(i) END, CASE WHEN pg_temp.with_cli(i) THEN pg_temp.cli_app_id(i) END,
+	pg_temp.dauth_redeemed($1::timestamptz, i)
+FROM ` + accounts + `,
+	LATERAL (SELECT pg_temp.dauth_state(i) AS s, pg_temp.cli_profile(i) AS p, pg_temp.dauth_created($1::timestamptz, i) AS created
+		OFFSET 0) c
+WHERE pg_temp.has_dauth(i)`},
 
 	// Per app session the token it was first given (m = 0, rotated) and
 	// the one that replaced it (m = 1), which RefreshToken names.
@@ -245,14 +399,31 @@ FROM ` + accounts + `, generate_series(0, 2) AS j, generate_series(0, 1) AS k`},
 INSERT INTO refresh_tokens (id, token_hash, app_session_id, family_id, account_id, client_id, scopes, audience,
 	amr, acr, auth_time, created_at, expires_at, rotated_at)
 SELECT md5(t.tok)::uuid, sha256(t.tok::bytea), pg_temp.app_id(i, j, k), pg_temp.fam_id(i, j, k), pg_temp.acct_id(i),
-	pg_temp.client(k), '{openid,profile,email,offline_access}', ARRAY[pg_temp.client(k)],
+	pg_temp.client(k), pg_temp.app_scopes(i, j, k), ARRAY[pg_temp.client(k)],
 	pg_temp.dev_amr(i, j), pg_temp.dev_acr(i, j), t.dev_created,
 	CASE WHEN m = 0 THEN pg_temp.app_created($1::timestamptz, i, j, k) ELSE t.last_active END,
 	t.dev_created + pg_temp.dev_life(i),
 	CASE WHEN m = 0 THEN t.last_active END
 FROM ` + accounts + `, generate_series(0, 2) AS j, generate_series(0, 1) AS k, generate_series(0, 1) AS m,
 	LATERAL (SELECT 'seed-refresh-' || i || '-' || j || '-' || k || '-' || m AS tok,
-		pg_temp.dev_created($1::timestamptz, i, j) AS dev_created, pg_temp.app_last_active($1::timestamptz, i, j, k) AS last_active OFFSET 0) t`},
+		pg_temp.dev_created($1::timestamptz, i, j) AS dev_created, pg_temp.app_last_active($1::timestamptz, i, j, k) AS last_active OFFSET 0) t
+UNION ALL
+SELECT md5(t.tok)::uuid, sha256(t.tok::bytea), pg_temp.agent_id(i), pg_temp.agent_fam(i), pg_temp.acct_id(i),
+	'` + agentClient + `', pg_temp.agent_scopes(i), ARRAY['` + agentClient + `'], pg_temp.dev_amr(i, 0), pg_temp.dev_acr(i, 0),
+	pg_temp.dev_created($1::timestamptz, i, 0),
+	CASE WHEN m = 0 THEN pg_temp.agent_renewed($1::timestamptz, i) ELSE t.last END,
+	pg_temp.agent_expires($1::timestamptz, i), CASE WHEN m = 0 THEN t.last END
+FROM ` + accounts + `, generate_series(0, 1) AS m,
+	LATERAL (SELECT 'seed-agent-refresh-' || i || '-' || m AS tok, pg_temp.agent_last($1::timestamptz, i) AS last OFFSET 0) t
+WHERE pg_temp.agent_acting(i)
+UNION ALL
+SELECT md5('seed-cli-refresh-' || i)::uuid, sha256(('seed-cli-refresh-' || i)::bytea), pg_temp.cli_app_id(i), pg_temp.dauth_id(i),
+	pg_temp.acct_id(i), '` + deviceClient + `', '{openid,profile,email,offline_access}', ARRAY['` + deviceClient + `'],
+	pg_temp.dev_amr(i, 0), pg_temp.dev_acr(i, 0), c.decided, pg_temp.dauth_redeemed($1::timestamptz, i),
+	c.decided + pg_temp.dev_life(i), NULL
+FROM ` + accounts + `,
+	LATERAL (SELECT pg_temp.dauth_decided($1::timestamptz, i) AS decided OFFSET 0) c
+WHERE pg_temp.has_dauth(i) AND pg_temp.dauth_state(i) = 'redeemed'`},
 
 	// Live app sessions only: one token that expired within the last hour
 	// (the janitor deletes them an hour after expiry) and the current one.
@@ -260,11 +431,23 @@ FROM ` + accounts + `, generate_series(0, 2) AS j, generate_series(0, 1) AS k, g
 	{"access_tokens", `
 INSERT INTO access_tokens (id, app_session_id, family_id, account_id, client_id, scopes, created_at, expires_at)
 SELECT md5('seed-access-' || i || '-' || j || '-' || k || '-' || n)::uuid, pg_temp.app_id(i, j, k), pg_temp.fam_id(i, j, k),
-	pg_temp.acct_id(i), pg_temp.client(k), '{openid,profile,email,offline_access}', t.created, t.created + interval '5 minutes'
+	pg_temp.acct_id(i), pg_temp.client(k), pg_temp.app_scopes(i, j, k), t.created, t.created + interval '5 minutes'
 FROM ` + accounts + `, generate_series(0, 1) AS j, generate_series(0, 1) AS k, generate_series(0, 1) AS n,
 	LATERAL (SELECT CASE WHEN n = 0
 		THEN $1::timestamptz - interval '65 minutes' + interval '10 minutes' * pg_temp.r(((i * 3 + j) * 2 + k) * 2 + n, 24)
-		ELSE pg_temp.app_last_active($1::timestamptz, i, j, k) END AS created OFFSET 0) t`},
+		ELSE pg_temp.app_last_active($1::timestamptz, i, j, k) END AS created OFFSET 0) t
+UNION ALL
+SELECT md5('seed-agent-access-' || i)::uuid, pg_temp.agent_id(i), pg_temp.agent_fam(i), pg_temp.acct_id(i), '` + agentClient + `',
+	pg_temp.agent_scopes(i), t.last, t.last + interval '5 minutes'
+FROM ` + accounts + `,
+	LATERAL (SELECT pg_temp.agent_last($1::timestamptz, i) AS last OFFSET 0) t
+WHERE pg_temp.agent_acting(i)
+UNION ALL
+SELECT md5('seed-cli-access-' || i)::uuid, pg_temp.cli_app_id(i), pg_temp.dauth_id(i), pg_temp.acct_id(i), '` + deviceClient + `',
+	'{openid,profile,email,offline_access}', t.redeemed, t.redeemed + interval '5 minutes'
+FROM ` + accounts + `,
+	LATERAL (SELECT pg_temp.dauth_redeemed($1::timestamptz, i) AS redeemed OFFSET 0) t
+WHERE pg_temp.has_dauth(i) AND pg_temp.dauth_state(i) = 'redeemed'`},
 
 	{"logout_jobs", `
 INSERT INTO logout_jobs (app_session_id, device_session_id, account_id, client_id, uri, status, attempts,
@@ -280,7 +463,7 @@ FROM ` + accounts + `, generate_series(0, 1) AS k,
 INSERT INTO auth_requests (id, client_id, params, created_at, expires_at, account_id, device_session_id,
 	auth_time, amr, acr, code_hash, code_expires_at, code_used_at)
 SELECT pg_temp.fam_id(i, 0, 0), pg_temp.client(0),
-	jsonb_build_object('scopes', '["openid","profile","email","offline_access"]'::jsonb,
+	jsonb_build_object('scopes', to_jsonb(pg_temp.app_scopes(i, 0, 0)),
 		'redirect_uri', pg_temp.client_redirect_uri(0), 'state', pg_temp.b64('state', i), 'nonce', pg_temp.b64('nonce', i),
 		'response_type', 'code', 'code_challenge', pg_temp.b64('challenge', i)),
 	c.at, c.at + interval '30 minutes', pg_temp.acct_id(i), pg_temp.dev_id(i, 0),
@@ -314,5 +497,26 @@ SELECT pg_temp.acct_id(i),
 	CASE WHEN pg_temp.adv(i) THEN '{"sessions_ended": 2}'::jsonb
 		WHEN pg_temp.has_pk(i) THEN jsonb_build_object('name', pg_temp.pk_name(pg_temp.pk_profile(i, 0)))
 		ELSE '{"method": "password"}'::jsonb END
-FROM ` + accounts},
+FROM ` + accounts + `
+UNION ALL
+SELECT pg_temp.acct_id(i), pg_temp.agent_started($1::timestamptz, i), 'agent_started', pg_temp.dev_id(i, 0), NULL, '',
+	jsonb_build_object('agent', '` + agentName + `', 'client_id', '` + agentClient + `', 'started_by', '` + agentStarterName + `',
+		'scopes', to_jsonb(pg_temp.agent_scopes(i)))
+	|| CASE WHEN pg_temp.agent_note(i) = '' THEN '{}'::jsonb ELSE jsonb_build_object('note', pg_temp.agent_note(i)) END
+FROM ` + accounts + `
+WHERE pg_temp.has_agent(i)
+UNION ALL
+SELECT pg_temp.acct_id(i), pg_temp.agent_ended($1::timestamptz, i), 'agent_ended', pg_temp.dev_id(i, 0), NULL, '',
+	'{"reason": "stopped", "client_id": "` + agentClient + `"}'
+FROM ` + accounts + `
+WHERE pg_temp.agent_stopped(i)
+UNION ALL
+SELECT pg_temp.acct_id(i), pg_temp.dauth_decided($1::timestamptz, i),
+	CASE WHEN pg_temp.dauth_state(i) = 'denied' THEN 'device_denied' ELSE 'device_approved' END,
+	pg_temp.dev_id(i, 0), pg_temp.ip(i, 0), pg_temp.ua(pg_temp.dev_profile(i, 0)),
+	jsonb_build_object('client_id', '` + deviceClient + `', 'name', pg_temp.cli_name(pg_temp.cli_profile(i)),
+		'from', coalesce(nullif(pg_temp.dauth_place(i), ''), 'Unknown location'))
+	|| CASE WHEN pg_temp.with_cli(i) THEN jsonb_build_object('session', pg_temp.cli_dev_id(i)::text, 'kind', 'cli') ELSE '{}'::jsonb END
+FROM ` + accounts + `
+WHERE pg_temp.has_dauth(i) AND pg_temp.dauth_state(i) IN ('redeemed', 'approved', 'denied')`},
 }
