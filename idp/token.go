@@ -158,9 +158,9 @@ func (p *Provider) refreshGrant(ctx context.Context, r *http.Request, c *Client)
 	if err != nil {
 		return nil, err
 	}
-	if c.DeviceGrant() {
-		// A command-line session has no cookie: its refreshes are its
-		// activity, and keep it within its idle limit.
+	if c.DeviceGrant() || c.Kind() == KindNative {
+		// A command-line or desktop session has no cookie: its refreshes
+		// are its activity, and keep it within its idle limit.
 		if err := p.cfg.Sessions.TouchApp(ctx, req.sid); err != nil {
 			p.cfg.Logger.WarnContext(ctx, "touch device session after refresh", "err", err)
 		}

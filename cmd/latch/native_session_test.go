@@ -146,9 +146,9 @@ func TestNativeAppIsItsOwnSession(t *testing.T) {
 }
 
 // TestNativeSessionLifetime: the desktop app's session lives under the
-// lifetimes of the browser session it signed in through: an advanced
-// account's dies after 15 idle minutes as its browser's does, a standard
-// account's does not.
+// lifetimes of the browser session it signed in through, and its refreshes
+// are its activity: an app in use lives on, and after 15 idle minutes an
+// advanced account's dies as its browser's does, a standard account's not.
 func TestNativeSessionLifetime(t *testing.T) {
 	t.Parallel()
 	for _, advanced := range []bool{true, false} {
@@ -183,8 +183,20 @@ func TestNativeSessionLifetime(t *testing.T) {
 				!d.AbsoluteExpiresAt.Equal(d.CreatedAt.Add(want.Absolute)) {
 				t.Fatalf("the app's session lives %v idle, until %v; want %+v", d.IdleTimeout, d.AbsoluteExpiresAt, want)
 			}
+			// In use, refreshing every 4 minutes for 20, it lives on: its
+			// refreshes are its activity, as it has no cookie.
+			refresh := tok.RefreshToken
+			for range 5 {
+				l.clock.Add(4 * time.Minute)
+				status, _, body := postForm(t, l.url+"/oauth/token", url.Values{"grant_type": {"refresh_token"},
+					"refresh_token": {refresh}, "client_id": {"desktop"}}, "", "")
+				if status != http.StatusOK {
+					t.Fatalf("refresh of the desktop app in use: %d %v", status, body)
+				}
+				refresh = body["refresh_token"].(string)
+			}
 			l.clock.Add(16 * time.Minute)
-			e := publicRefresh(t, l.url, "desktop", tok.RefreshToken)
+			e := publicRefresh(t, l.url, "desktop", refresh)
 			if advanced && e != "invalid_grant" {
 				t.Fatalf("refresh of an advanced account's desktop app after 16 idle minutes: %q, want invalid_grant", e)
 			}
