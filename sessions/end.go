@@ -223,5 +223,21 @@ func (s *Store) endApp(ctx context.Context, q pg.Querier, appSessionID string, r
 			return "", err
 		}
 	}
+	// A command-line or desktop session is its app: with its app signed
+	// out, however that came about (the sessions page, a reused refresh
+	// token), it ends too, agents started from it included, rather than
+	// stay listed and live holding nothing.
+	var empty bool
+	if err := q.QueryRow(ctx, `SELECT d.kind <> 'browser' AND d.ended_at IS NULL AND NOT EXISTS (
+			SELECT 1 FROM app_sessions a WHERE a.device_session_id = d.id AND a.ended_at IS NULL
+				AND NOT EXISTS (SELECT 1 FROM agent_sessions g WHERE g.app_session_id = a.id))
+		FROM device_sessions d WHERE d.id = $1`, deviceID).Scan(&empty); err != nil {
+		return "", fmt.Errorf("sessions: end app: %w", err)
+	}
+	if empty {
+		if err := s.EndByTx(ctx, q, deviceID, reason, by); err != nil {
+			return "", err
+		}
+	}
 	return clientID, nil
 }

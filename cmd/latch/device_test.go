@@ -1408,3 +1408,41 @@ func TestDeviceRepeatedParameters(t *testing.T) {
 		t.Fatalf("the same poll, each parameter once: %d %s", status, body)
 	}
 }
+
+// TestCLISessionEndsWithItsApp: a command-line session is its app. Signed
+// out of that app, from the sessions API or by a reused refresh token, the
+// session ends too rather than stay listed and live holding nothing.
+func TestCLISessionEndsWithItsApp(t *testing.T) {
+	t.Parallel()
+	l := deviceLatch(t)
+	b := l.browser()
+	b.signInPassword(l.email, testPassword).Body.Close()
+	c := l.deviceApp("codex-cli")
+
+	// Signed out of its app from the sessions API.
+	_, sid := c.signIn(b, "ada-laptop")
+	var appID string
+	for _, s := range apiSessions(t, b) {
+		if s.ID == sid && len(s.Apps) == 1 {
+			appID = s.Apps[0].ID
+		}
+	}
+	if code, out := apiCall(t, l, "POST", "/api/account/sessions/"+sid+"/apps/"+appID+"/end", "", withCookie(b, true)); code != 200 {
+		t.Fatalf("signing the CLI out of its app: %d %v", code, out)
+	}
+	if !l.isEnded(sid) {
+		t.Fatal("the CLI session outlived its one app")
+	}
+
+	// A reused refresh token ends its app session, and so the session.
+	tok, sid2 := c.signIn(b, "ada-desktop")
+	if _, e := c.refreshAt(l.url, tok.RefreshToken); e != "" {
+		t.Fatalf("first refresh: %q", e)
+	}
+	if _, e := c.refreshAt(l.url, tok.RefreshToken); e != "invalid_grant" {
+		t.Fatalf("a reused refresh token: %q, want invalid_grant", e)
+	}
+	if !l.isEnded(sid2) {
+		t.Fatal("the CLI session outlived its app, ended for a reused refresh token")
+	}
+}

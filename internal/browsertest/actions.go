@@ -87,12 +87,18 @@ func Eval[T any](t testing.TB, ctx context.Context, js string) T {
 // the colour scheme or the viewport, and then until every transition and
 // finite animation in the page has ended. A change of colour scheme starts
 // the page's transitions (a button's background, say): a screenshot or a
-// contrast check taken at once would catch colours half way.
+// contrast check taken at once would catch colours half way. Headless
+// Chromium now and then holds a tab's frames back (a frame callback never
+// comes), so the wait for the frame gives up after 200 ms and the wait for
+// the animations after 5 s: a settled page is what it is for, not a hang.
 func Settle(t testing.TB, ctx context.Context) {
 	t.Helper()
-	Eval[bool](t, ctx, `new Promise(r => requestAnimationFrame(() => r())).then(() => Promise.all(document.getAnimations()
-		.filter(a => a.effect && a.effect.getComputedTiming().endTime !== Infinity)
-		.map(a => a.finished.catch(() => null)))).then(() => true)`)
+	Eval[bool](t, ctx, `new Promise(r => { requestAnimationFrame(() => r()); setTimeout(r, 200); }).then(() => Promise.race([
+		Promise.all(document.getAnimations()
+			.filter(a => a.effect && a.effect.getComputedTiming().endTime !== Infinity)
+			.map(a => a.finished.catch(() => null))),
+		new Promise(r => setTimeout(r, 5000)),
+	])).then(() => true)`)
 }
 
 // Screenshot saves a PNG of the whole page, beyond the viewport, once it
