@@ -203,7 +203,9 @@ func (p *Provider) deviceCodeGrant(ctx context.Context, r *http.Request, c *Clie
 	g, err := p.Storage.pollDevice(ctx, code, c.GetID(), p.clientAddr(r))
 	var replay errDeviceReplay
 	if errors.As(err, &replay) {
-		if err := p.cfg.Sessions.End(ctx, replay.sid, sessions.ReasonTokenReuse); err != nil && !errors.Is(err, sessions.ErrNotFound) {
+		// Whoever presented the copy may hang up now: the end is not theirs
+		// to cancel.
+		if err := p.cfg.Sessions.End(context.WithoutCancel(ctx), replay.sid, sessions.ReasonTokenReuse); err != nil && !errors.Is(err, sessions.ErrNotFound) {
 			return nil, err
 		}
 		p.cfg.Logger.WarnContext(ctx, "device code presented again; its session ended", "client_id", c.GetID())

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
@@ -90,33 +89,19 @@ var (
 	_ op.TokenActorRequest = (*exchangeRequest)(nil)
 )
 
-// CleanNote makes a starting app's note about its agent fit to show: line
-// breaks and tabs become spaces, control and format characters (bidi
-// overrides, zero-width characters) are dropped, runs of spaces collapse.
+// CleanNote makes a starting app's note about its agent fit to show, as
+// sessions.CleanText cleans a device's name: line breaks and tabs become
+// spaces, control and format characters (bidi overrides, zero-width
+// characters) and letters that print as nothing are dropped, marks cannot
+// pile up, colons and slashes become spaces (no link of the app's making
+// in the alert email), runs of spaces collapse.
 // A note longer than 200 characters once cleaned, or not UTF-8, is refused
 // rather than cut: the person is shown what the app reported, or nothing.
 func CleanNote(raw string) (string, error) {
 	if len(raw) > 4*maxNoteRunes || !utf8.ValidString(raw) {
 		return "", fmt.Errorf("note is longer than %d characters or not UTF-8", maxNoteRunes)
 	}
-	var b strings.Builder
-	space := false
-	for _, r := range raw {
-		switch {
-		case unicode.IsSpace(r):
-			space = b.Len() > 0
-			continue
-		case unicode.IsControl(r), unicode.Is(unicode.Cf, r), unicode.Is(unicode.Co, r), r == utf8.RuneError,
-			unicode.Is(unicode.Noncharacter_Code_Point, r):
-			continue
-		}
-		if space {
-			b.WriteByte(' ')
-			space = false
-		}
-		b.WriteRune(r)
-	}
-	out := b.String()
+	out := sessions.CleanText(raw, maxNoteRunes+1)
 	if utf8.RuneCountInString(out) > maxNoteRunes {
 		return "", fmt.Errorf("note is longer than %d characters", maxNoteRunes)
 	}

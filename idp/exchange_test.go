@@ -38,6 +38,9 @@ func TestCleanNote(t *testing.T) {
 		"zero\u200bwidth\ufeff":                "zerowidth",
 		"bell\x07":                             "bell",
 		"日本のタスク":                               "日本のタスク",
+		"see https://evil.example/login":       "see https evil.example login",
+		"ㅤ⠀fillerㅤ":                            "filler",
+		"á́́́b":                               "á́b",
 		strings.Repeat("é", maxNoteRunes):      strings.Repeat("é", maxNoteRunes),
 		strings.Repeat("a ", maxNoteRunes/2+5): "",
 	} {

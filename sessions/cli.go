@@ -35,11 +35,16 @@ const maxSessionNameRunes = 160
 // links, shows no link of the device's making. Every space becomes one
 // plain space. The result may be "". It is still the device's claim, never
 // a fact: pages say so.
-func CleanHint(s string) string {
+func CleanHint(s string) string { return CleanText(s, MaxHintRunes) }
+
+// CleanText is CleanHint's cleaning for any text a client reports about
+// itself, cut to max characters: a device's name, the note an app gives
+// about its agent.
+func CleanText(s string, max int) string {
 	var b strings.Builder
 	n, space, marks := 0, false, -1 // marks: after a base character; -1 before any
 	for _, r := range s {
-		if n >= MaxHintRunes {
+		if n >= max {
 			break
 		}
 		switch {
@@ -62,7 +67,7 @@ func CleanHint(s string) string {
 			continue
 		}
 		if space {
-			if n+1 >= MaxHintRunes {
+			if n+1 >= max {
 				break
 			}
 			b.WriteByte(' ')
