@@ -40,11 +40,19 @@ func activeAs(t *testing.T, base, clientID, secret, token string) bool {
 	return introspectAs(t, base, clientID, secret, token)["active"] == true
 }
 
-// refreshAt uses a refresh token at base's token endpoint and returns the
+// refreshAt uses a refresh token at base's token endpoint (a public client
+// when secret is "") and returns the
 // error code ("" when it worked).
 func refreshAt(t *testing.T, base, clientID, secret, token string) string {
 	t.Helper()
-	status, _, body := postForm(t, base+"/oauth/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {token}}, clientID, secret)
+	form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {token}}
+	basicID := clientID
+	if secret == "" {
+		// A public client names itself in the body.
+		form.Set("client_id", clientID)
+		basicID = ""
+	}
+	status, _, body := postForm(t, base+"/oauth/token", form, basicID, secret)
 	if status == http.StatusOK {
 		return ""
 	}

@@ -58,19 +58,6 @@ func nativeSignIn(t *testing.T, l *testLatch, b *browser) *tokens {
 	return tok
 }
 
-// publicRefresh uses a public client's refresh token at base and returns
-// the error code ("" when it worked).
-func publicRefresh(t *testing.T, base, clientID, token string) string {
-	t.Helper()
-	status, _, body := postForm(t, base+"/oauth/token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {token},
-		"client_id": {clientID}}, "", "")
-	if status == http.StatusOK {
-		return ""
-	}
-	code, _ := body["error"].(string)
-	return code
-}
-
 // TestNativeAppIsItsOwnSession: a desktop app signed in through the
 // browser with a loopback redirect (RFC 8252) is a device session of its
 // own, kind native, named after the app and the machine's system, placed
@@ -128,7 +115,7 @@ func TestNativeAppIsItsOwnSession(t *testing.T) {
 	if code, out := apiCall(t, l, "POST", "/api/account/sessions/"+browserSID+"/end", "", withCookie(other, true)); code != 200 {
 		t.Fatalf("ending the browser's session: %d %v", code, out)
 	}
-	if e := publicRefresh(t, l.url, "desktop", tok.RefreshToken); e != "" {
+	if e := refreshAt(t, l.url, "desktop", "", tok.RefreshToken); e != "" {
 		t.Fatalf("the desktop app's refresh after the browser signed out: %q", e)
 	}
 
@@ -196,7 +183,7 @@ func TestNativeSessionLifetime(t *testing.T) {
 				refresh = body["refresh_token"].(string)
 			}
 			l.clock.Add(16 * time.Minute)
-			e := publicRefresh(t, l.url, "desktop", refresh)
+			e := refreshAt(t, l.url, "desktop", "", refresh)
 			if advanced && e != "invalid_grant" {
 				t.Fatalf("refresh of an advanced account's desktop app after 16 idle minutes: %q, want invalid_grant", e)
 			}
