@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -21,21 +20,7 @@ const macChrome = "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/5
 // returns its tokens.
 func nativeSignIn(t *testing.T, l *testLatch, b *browser) *tokens {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got := make(chan url.Values, 1)
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case got <- r.URL.Query():
-		default:
-		}
-		fmt.Fprintln(w, "Signed in.")
-	})}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	redirect := "http://" + ln.Addr().String() + "/callback"
+	redirect, got := loopbackListener(t, "127.0.0.1:0")
 	app := l.rp("desktop", "", redirect)
 	app.oauth.Endpoint.AuthStyle = oauth2.AuthStyleInParams
 	app.oauth.Scopes = []string{"openid", "offline_access"}

@@ -17,6 +17,28 @@ import (
 	"github.com/latch-idp/latch/internal/seal"
 )
 
+// loopbackListener opens a desktop app's own loopback listener on addr (a
+// port the system picks), as the app does before it signs in, and returns
+// its redirect URI and the query of the first answer it receives.
+func loopbackListener(t *testing.T, addr string) (string, <-chan url.Values) {
+	t.Helper()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan url.Values, 1)
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case got <- r.URL.Query():
+		default:
+		}
+		fmt.Fprintln(w, "Signed in. You can close this window.")
+	})}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return "http://" + ln.Addr().String() + "/callback", got
+}
+
 // TestNativeLoopbackRandomPort: a desktop app (kind: native) listens on a
 // loopback port the system picks and signs in through it (RFC 8252 §7.3),
 // on 127.0.0.1 and on [::1]; the same redirect on a random port is refused
@@ -36,22 +58,7 @@ func TestNativeLoopbackRandomPort(t *testing.T) {
 
 	for _, c := range []struct{ client, listen string }{{"desktop", "127.0.0.1:0"}, {"desktop6", "[::1]:0"}} {
 		t.Run(c.client, func(t *testing.T) {
-			// The app's own loopback listener, as a desktop app opens it.
-			ln, err := net.Listen("tcp", c.listen)
-			if err != nil {
-				t.Fatal(err)
-			}
-			got := make(chan url.Values, 1)
-			srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				select {
-				case got <- r.URL.Query():
-				default:
-				}
-				fmt.Fprintln(w, "Signed in. You can close this window.")
-			})}
-			go srv.Serve(ln)
-			t.Cleanup(func() { srv.Close() })
-			redirect := "http://" + ln.Addr().String() + "/callback"
+			redirect, got := loopbackListener(t, c.listen)
 			app := l.rp(c.client, "", redirect)
 			app.oauth.Endpoint.AuthStyle = oauth2.AuthStyleInParams
 			f := app.newFlow()
