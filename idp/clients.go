@@ -325,6 +325,15 @@ func (c *Client) BackchannelLogoutURI() string { return c.backchannelURI }
 // DeviceName is how a native or CLI client's sessions are named, or "".
 func (c *Client) DeviceName() string { return c.deviceName }
 
+// SessionName is what a command-line or desktop session of the client is
+// named after: its device_name, or else its app name.
+func (c *Client) SessionName() string {
+	if c.deviceName != "" {
+		return c.deviceName
+	}
+	return c.app
+}
+
 // Public reports whether the client has no secret (native and CLI apps).
 func (c *Client) Public() bool { return c.secretHash == nil }
 

@@ -463,20 +463,13 @@ func (s *Storage) pollDevice(ctx context.Context, code, clientID string, from ne
 		}
 		g = &deviceGrant{familyID: id, sid: d.ID, accountID: d.AccountID, clientID: clientID, scopes: scopes,
 			amr: d.AMR, acr: d.ACR, authTime: d.AuthTime, accessExp: now.Add(AccessTokenLifetime)}
-		if err := tx.QueryRow(ctx, `INSERT INTO access_tokens (app_session_id, family_id, account_id, client_id, scopes, created_at, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-			deref(appSessionID), id, d.AccountID, clientID, scopes, now, g.accessExp).Scan(&g.accessID); err != nil {
-			return err
-		}
+		t := newTokens{appSessionID: deref(appSessionID), familyID: id, accountID: d.AccountID, clientID: clientID,
+			scopes: scopes, audience: g.GetAudience(), amr: d.AMR, acr: d.ACR, authTime: d.AuthTime, now: now, accessExp: g.accessExp}
 		if slices.Contains(scopes, oidc.ScopeOfflineAccess) {
-			g.refresh = randomToken()
-			if _, err := tx.Exec(ctx, `INSERT INTO refresh_tokens (token_hash, app_session_id, family_id, account_id, client_id,
-					scopes, audience, amr, acr, auth_time, created_at, expires_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-				hashToken(g.refresh), deref(appSessionID), id, d.AccountID, clientID, scopes, g.GetAudience(),
-				d.AMR, d.ACR, d.AuthTime, now, d.AbsoluteExpiresAt); err != nil {
-				return err
-			}
+			t.refreshUntil = d.AbsoluteExpiresAt
+		}
+		if g.accessID, g.refresh, _, err = t.insert(ctx, tx); err != nil {
+			return err
 		}
 		_, err = tx.Exec(ctx, `UPDATE device_authorizations SET status = 'redeemed', redeemed_at = $2, last_polled_at = $2
 			WHERE id = $1`, id, now)
@@ -581,11 +574,7 @@ func (p *Provider) deviceRequest(ctx context.Context, q pg.Querier, typed string
 		// The clients file no longer has the client that asked.
 		return nil, authn.ErrUnknownDevice
 	}
-	app := c.DeviceName()
-	if app == "" {
-		app = c.App()
-	}
 	return &authn.DeviceRequest{ID: a.id, UserCode: formatUserCode(code), ClientID: a.clientID, AppName: c.App(),
-		SessionName: sessions.DescribeCLI(app, a.deviceName, a.userAgent), Native: c.Kind() == KindNative,
+		SessionName: sessions.DescribeCLI(c.SessionName(), a.deviceName, a.userAgent), Native: c.Kind() == KindNative,
 		FirstParty: c.FirstParty(), Scopes: a.scopes, AgentWords: c.AgentScopeWords(a.scopes), DeviceName: a.deviceName, IP: a.ip, UserAgent: a.userAgent, ExpiresAt: a.expiresAt}, nil
 }

@@ -296,21 +296,11 @@ func (s *Storage) issueAgent(ctx context.Context, in agentIssue) (*agentIssued, 
 		if err != nil {
 			return err
 		}
-		var family string
-		if err := tx.QueryRow(ctx, `INSERT INTO access_tokens (app_session_id, family_id, account_id, client_id, scopes, created_at, expires_at)
-			VALUES ($1, gen_random_uuid(), $2, $3, $4, $5, $6) RETURNING id, family_id`,
-			a.ID, in.token.accountID, in.agent.GetID(), in.scopes, now, out.accessExp).Scan(&out.accessID, &family); err != nil {
+		t := newTokens{appSessionID: a.ID, accountID: in.token.accountID, clientID: in.agent.GetID(), scopes: in.scopes,
+			audience: []string{in.agent.GetID()}, amr: d.AMR, acr: d.ACR, authTime: d.AuthTime, now: now,
+			accessExp: out.accessExp, refreshUntil: refreshExp}
+		if out.accessID, out.refresh, _, err = t.insert(ctx, tx); err != nil {
 			return err
-		}
-		if !refreshExp.IsZero() {
-			out.refresh = randomToken()
-			if _, err := tx.Exec(ctx, `INSERT INTO refresh_tokens (token_hash, app_session_id, family_id, account_id, client_id,
-					scopes, audience, amr, acr, auth_time, created_at, expires_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-				hashToken(out.refresh), a.ID, family, in.token.accountID, in.agent.GetID(), in.scopes,
-				[]string{in.agent.GetID()}, d.AMR, d.ACR, d.AuthTime, now, refreshExp); err != nil {
-				return err
-			}
 		}
 		if a.Started && in.alert != nil {
 			return in.alert(ctx, tx, authn.AgentStart{AccountID: in.token.accountID, Device: d, Agent: in.agent.App(),

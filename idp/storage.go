@@ -360,21 +360,12 @@ func (s *Storage) issue(ctx context.Context, req op.TokenRequest, currentRefresh
 		if err != nil {
 			return err
 		}
-		scopes := r.params.Scopes
-		if err := tx.QueryRow(ctx, `INSERT INTO access_tokens (app_session_id, family_id, account_id, client_id, scopes, created_at, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-			appSessionID, r.id, r.accountID, r.clientID, scopes, now, exp).Scan(&accessID); err != nil {
-			return err
+		t := newTokens{appSessionID: appSessionID, familyID: r.id, accountID: r.accountID, clientID: r.clientID,
+			scopes: r.params.Scopes, audience: r.GetAudience(), amr: r.amr, acr: r.acr, authTime: r.authTime, now: now, accessExp: exp}
+		if wantRefresh {
+			t.refreshUntil = d.AbsoluteExpiresAt
 		}
-		if !wantRefresh {
-			return nil
-		}
-		refresh = randomToken()
-		_, err = tx.Exec(ctx, `INSERT INTO refresh_tokens (token_hash, app_session_id, family_id, account_id, client_id,
-				scopes, audience, amr, acr, auth_time, created_at, expires_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-			hashToken(refresh), appSessionID, r.id, r.accountID, r.clientID, scopes, r.GetAudience(), r.amr, r.acr, r.authTime, now,
-			d.AbsoluteExpiresAt)
+		accessID, refresh, _, err = t.insert(ctx, tx)
 		return err
 	})
 	switch {
@@ -395,6 +386,44 @@ func (s *Storage) issue(ctx context.Context, req op.TokenRequest, currentRefresh
 	return "", "", time.Time{}, fmt.Errorf("issue tokens: %w", err)
 }
 
+// newTokens are the first tokens of a grant (a code exchange, a device's
+// poll, a token exchange): an access token, and a refresh token when
+// refreshUntil is set, both of one family on one app session.
+type newTokens struct {
+	appSessionID string
+	familyID     string // "": a new family
+	accountID    string
+	clientID     string
+	scopes       []string
+	audience     []string
+	amr          []string
+	acr          string
+	authTime     time.Time
+	now          time.Time
+	accessExp    time.Time
+	refreshUntil time.Time // zero: no refresh token
+}
+
+// insert writes the tokens inside tx and returns the access token's id,
+// the refresh token ("" without one) and the family.
+func (t newTokens) insert(ctx context.Context, tx pgx.Tx) (accessID, refresh, family string, err error) {
+	if err := tx.QueryRow(ctx, `INSERT INTO access_tokens (app_session_id, family_id, account_id, client_id, scopes, created_at, expires_at)
+		VALUES ($1, coalesce(nullif($2, '')::uuid, gen_random_uuid()), $3, $4, $5, $6, $7) RETURNING id, family_id::text`,
+		t.appSessionID, t.familyID, t.accountID, t.clientID, t.scopes, t.now, t.accessExp).Scan(&accessID, &family); err != nil {
+		return "", "", "", err
+	}
+	if t.refreshUntil.IsZero() {
+		return accessID, "", family, nil
+	}
+	refresh = randomToken()
+	_, err = tx.Exec(ctx, `INSERT INTO refresh_tokens (token_hash, app_session_id, family_id, account_id, client_id,
+			scopes, audience, amr, acr, auth_time, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		hashToken(refresh), t.appSessionID, family, t.accountID, t.clientID, t.scopes, t.audience, t.amr, t.acr, t.authTime, t.now,
+		t.refreshUntil)
+	return accessID, refresh, family, err
+}
+
 // nativeSession starts the device session of a desktop or mobile app
 // (kind: native) that signed in through the browser session d, inside the
 // code exchange's transaction (docs/design.md P28). A loopback redirect
@@ -404,11 +433,7 @@ func (s *Storage) issue(ctx context.Context, req op.TokenRequest, currentRefresh
 // lifetimes from now on. Ending either session leaves the other: the app is
 // a device of its own on the sessions page, ended there like any other.
 func (s *Storage) nativeSession(ctx context.Context, tx pgx.Tx, d *sessions.Device, c *Client, now time.Time) (*sessions.Device, error) {
-	app := c.DeviceName()
-	if app == "" {
-		app = c.App()
-	}
-	name := sessions.DescribeCLI(app, "", d.UserAgent)
+	name := sessions.DescribeCLI(c.SessionName(), "", d.UserAgent)
 	native, _, err := s.Sessions.CreateTx(ctx, tx, sessions.NewDevice{
 		AccountID: d.AccountID, AMR: d.AMR, ACR: d.ACR, IP: d.IP, UserAgent: d.UserAgent,
 		Kind: sessions.KindNative, Name: name, ApprovedBy: d.ID, ApprovedOn: sessions.DescribeUserAgent(d.UserAgent).Name,
