@@ -138,12 +138,16 @@ func (s *Accounts) ByEmail(ctx context.Context, email string) (*Account, error) 
 
 // ByID finds an account by id.
 func (s *Accounts) ByID(ctx context.Context, id string) (*Account, error) {
+	return s.ByIDTx(ctx, s.DB, id)
+}
+
+// ByIDTx is ByID inside a caller's transaction.
+func (s *Accounts) ByIDTx(ctx context.Context, q pg.Querier, id string) (*Account, error) {
 	if !sessions.IsID(id) {
 		return nil, ErrNoAccount
 	}
-	a, err := scanAccount(s.DB.QueryRow(ctx, `SELECT `+accountColumns+`
+	return scanAccount(q.QueryRow(ctx, `SELECT `+accountColumns+`
 		FROM accounts a LEFT JOIN passwords p ON p.account_id = a.id WHERE a.id = $1`, id))
-	return a, err
 }
 
 // Claims returns what an ID token says of an account: its email and name.

@@ -33,9 +33,8 @@ func (h *Handler) AgentStartedTx(ctx context.Context, tx pgx.Tx, a AgentStart) e
 	if !h.Notify {
 		return nil
 	}
-	var email, mode string
-	err := tx.QueryRow(ctx, `SELECT email, security_mode FROM accounts WHERE id = $1`, a.AccountID).Scan(&email, &mode)
-	if errors.Is(err, pgx.ErrNoRows) || mode != "advanced" {
+	acct, err := h.Accounts.ByIDTx(ctx, tx, a.AccountID)
+	if errors.Is(err, ErrNoAccount) || err == nil && !acct.Advanced() {
 		return nil
 	}
 	if err != nil {
@@ -71,13 +70,12 @@ func (h *Handler) AgentStartedTx(ctx context.Context, tx pgx.Tx, a AgentStart) e
 		facts = append(facts, [2]string{"Runs on", a.Note + " (as " + a.StartedBy + " reports it)"})
 	}
 	facts = append(facts, [2]string{"When", when(a.At)})
-	draft := notify.Alert{
+	return h.alert(ctx, tx, acct, alertDraft{Subject: "An agent is acting for you: " + a.Agent, Alert: notify.Alert{
 		Heading: a.Agent + " is acting for you",
 		Lines: []string{a.StartedBy + " started " + a.Agent + " to act for you. It can do what is listed below until you stop it, " +
 			"or until you sign out of " + from + "."},
 		Facts:  facts,
 		Action: "Review your sessions", URL: h.link("/account/sessions#agents"),
 		Footer: "If you didn't start this, stop the agent on your sessions page and end the session it was started from.",
-	}
-	return notify.Queue(ctx, tx, a.At, draft.Message(a.AccountID, email, "An agent is acting for you: "+a.Agent))
+	}})
 }
