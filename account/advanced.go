@@ -30,7 +30,7 @@ func (h *Handler) advancedConditions(ctx context.Context, d *sessions.Device, ac
 	if v.On {
 		return v, nil
 	}
-	v.PasskeyStepUp = d.ACR == authn.ACRPhishingResistant && h.Now().Sub(d.AuthTime) <= h.StepUp[sessions.ModeStandard]
+	v.PasskeyStepUp = authn.PasskeyWithin(d, h.Now(), h.StepUp[sessions.ModeStandard])
 	list, err := h.Passkeys.List(ctx, acct.ID)
 	if err != nil {
 		return v, err

@@ -376,7 +376,13 @@ func (h *Handler) passkeyFresh(d *sessions.Device) bool {
 	if window <= 0 {
 		window = 5 * time.Minute
 	}
-	return d.ACR == ACRPhishingResistant && h.Now().Sub(d.AuthTime) <= window
+	return PasskeyWithin(d, h.Now(), window)
+}
+
+// PasskeyWithin reports whether session d signed in, or last stepped up,
+// with a passkey (phishing-resistant) at most window before now.
+func PasskeyWithin(d *sessions.Device, now time.Time, window time.Duration) bool {
+	return d.ACR == ACRPhishingResistant && now.Sub(d.AuthTime) <= window
 }
 
 func (h *Handler) denyDevice(ctx context.Context, r *http.Request, d *sessions.Device, acct *Account, code string) error {
