@@ -349,14 +349,7 @@ func (m *module) recordsKind(body *ast.BlockStmt, depth int) bool {
 				}
 			}
 		case *ast.CallExpr:
-			name := ""
-			switch fn := x.Fun.(type) {
-			case *ast.Ident:
-				name = fn.Name
-			case *ast.SelectorExpr:
-				name = fn.Sel.Name
-			}
-			for _, fd := range m.funcs[name] {
+			for _, fd := range m.funcs[callName(x)] {
 				if k := kindParam(fd.Type); k >= 0 && k < len(x.Args) && isKind(x.Args[k]) && fd.Body != nil && m.recordsKind(fd.Body, depth+1) {
 					found = true
 				}
@@ -405,14 +398,7 @@ func (m *module) eventValue(v ast.Expr) bool {
 	case *ast.UnaryExpr:
 		return m.eventValue(x.X)
 	case *ast.CallExpr:
-		name := ""
-		switch fn := x.Fun.(type) {
-		case *ast.Ident:
-			name = fn.Name
-		case *ast.SelectorExpr:
-			name = fn.Sel.Name
-		}
-		for _, fd := range m.funcs[name] {
+		for _, fd := range m.funcs[callName(x)] {
 			if fd.Type.Results != nil && len(fd.Type.Results.List) > 0 && isEventType(fd.Type.Results.List[0].Type) {
 				return true
 			}
@@ -519,14 +505,7 @@ func (m *module) valuesOfRHS(rhs ast.Expr, stack []ast.Node, depth int) ([]strin
 	if !ok {
 		return m.values(rhs, stack, depth+1)
 	}
-	name := ""
-	switch fn := call.Fun.(type) {
-	case *ast.Ident:
-		name = fn.Name
-	case *ast.SelectorExpr:
-		name = fn.Sel.Name
-	}
-	decls := m.funcs[name]
+	decls := m.funcs[callName(call)]
 	if len(decls) == 0 {
 		return nil, false
 	}
@@ -560,4 +539,15 @@ func enclosingFunc(stack []ast.Node) ast.Node {
 		}
 	}
 	return nil
+}
+
+// callName is the name of the function a call calls: f in f() and in x.f().
+func callName(c *ast.CallExpr) string {
+	switch fn := c.Fun.(type) {
+	case *ast.Ident:
+		return fn.Name
+	case *ast.SelectorExpr:
+		return fn.Sel.Name
+	}
+	return ""
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
-	"html"
 	"io"
 	"log/slog"
 	"net"
@@ -298,17 +297,12 @@ var inputRe = regexp.MustCompile(`<input[^>]*>`)
 var nameRe = regexp.MustCompile(`name="([^"]*)"`)
 var valueRe = regexp.MustCompile(`value="([^"]*)"`)
 
-// hiddenFields returns the name=value pairs of a page's hidden inputs.
+// hiddenFields returns the name=value pairs of a page's hidden inputs, the
+// last value of a repeated name (allFields keeps them all).
 func hiddenFields(body string) url.Values {
-	v := url.Values{}
-	for _, in := range inputRe.FindAllString(body, -1) {
-		if !strings.Contains(in, `type="hidden"`) {
-			continue
-		}
-		n, val := nameRe.FindStringSubmatch(in), valueRe.FindStringSubmatch(in)
-		if n != nil && val != nil {
-			v.Set(n[1], html.UnescapeString(val[1]))
-		}
+	v := allFields(body)
+	for name, vals := range v {
+		v[name] = vals[len(vals)-1:]
 	}
 	return v
 }
